@@ -1,0 +1,131 @@
+//! The raw command line: clap derive definitions and nothing else. Validation
+//! (paths, globs, host entries) happens when [`crate::policy::Policy`] is built.
+
+use std::ffi::OsString;
+
+use clap::builder::{OsStringValueParser, TypedValueParser};
+use clap::{ArgAction, CommandFactory, Parser};
+
+use crate::exit::{Outcome, SBX_FAILED};
+
+const AFTER_HELP: &str = "\
+Exit status: the command's own; if it died of a signal, sbx dies of the same
+signal. 125: sbx itself failed (usage, bad path, a restriction this kernel cannot
+enforce without --best-effort). 126: COMMAND found but not executable (or denied by
+the sandbox). 127: COMMAND not found.
+
+Environment: SBX_LOG takes a tracing filter for -v output (e.g. SBX_LOG=sbx=trace).";
+
+/// Run COMMAND in a sandbox enforced by the kernel (Landlock, seccomp, no_new_privs).
+#[derive(Debug, Parser)]
+#[command(
+    name = "sbx",
+    version,
+    about,
+    after_help = AFTER_HELP,
+    override_usage = "sbx [OPTIONS] [--] COMMAND [ARGS]...",
+    max_term_width = 100
+)]
+pub struct Cli {
+    /// Deny file reads except the read defaults, --allow-read and --allow-write paths
+    #[arg(long, help_heading = "Restrictions")]
+    pub deny_read: bool,
+
+    /// Deny file writes except the write defaults (temp dirs, /dev/null…) and --allow-write paths
+    #[arg(long, help_heading = "Restrictions")]
+    pub deny_write: bool,
+
+    /// Deny network access except --allow-net entries (local unix sockets keep working)
+    #[arg(long, help_heading = "Restrictions")]
+    pub deny_net: bool,
+
+    /// Pass only PATH HOME USER SHELL TERM COLORTERM LANG and --allow-env matches to COMMAND
+    #[arg(long, help_heading = "Restrictions")]
+    pub deny_env: bool,
+
+    /// All of --deny-read, --deny-write, --deny-net and --deny-env
+    #[arg(long, help_heading = "Restrictions")]
+    pub deny_all: bool,
+
+    /// Allow reading PATH (a file, or a directory and everything under it); implies --deny-read
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
+    pub allow_read: Vec<OsString>,
+
+    /// Allow reading and writing PATH (created if missing); implies --deny-write
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
+    pub allow_write: Vec<OsString>,
+
+    /// Allow network access to HOST; implies --deny-net. `*` allows all network
+    #[arg(long, value_name = "HOST", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
+    pub allow_net: Vec<String>,
+
+    /// Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env
+    #[arg(long, value_name = "VAR", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
+    pub allow_env: Vec<String>,
+
+    /// Run even when the kernel cannot enforce part of the policy, warning about each lost part
+    #[arg(long)]
+    pub best_effort: bool,
+
+    /// Log the rules sbx sets up to stderr
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// The command to run and its arguments
+    #[arg(value_name = "COMMAND", required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
+}
+
+impl Cli {
+    /// Parses `args` (including argv[0]). Help and version print and end with
+    /// 0; every usage error ends with 125, like every other failure of sbx.
+    pub fn parse_from_os<I: IntoIterator<Item = OsString>>(args: I) -> Result<Self, Outcome> {
+        Self::try_parse_from(args).map_err(|err| {
+            if err.use_stderr() {
+                let rendered = err.render().to_string();
+                let message = rendered.strip_prefix("error: ").unwrap_or(&rendered);
+                eprint!("sbx: {message}");
+                Outcome::Code(SBX_FAILED)
+            } else {
+                let _ = err.print();
+                Outcome::Code(0)
+            }
+        })
+    }
+
+    /// The clap definition, for the man page and shell completions.
+    pub fn definition() -> clap::Command {
+        Self::command()
+    }
+}
+
+fn non_empty_path(value: OsString) -> Result<OsString, String> {
+    if value.is_empty() {
+        return Err("an empty path is not allowed (it would name no file); use `.` for the current directory".into());
+    }
+    Ok(value)
+}
+
+fn non_empty_string(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err("an empty value is not allowed".into());
+    }
+    Ok(value.to_owned())
+}
+
+/// Sets up `-v` logging: rules at debug level, or whatever `SBX_LOG` selects.
+pub fn init_logging(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose { "sbx=debug" } else { "off" };
+    let filter = std::env::var("SBX_LOG")
+        .ok()
+        .and_then(|spec| EnvFilter::try_new(spec).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(false)
+        .try_init();
+}

@@ -1,0 +1,202 @@
+//! The child side of the fork: everything it needs is prepared before fork
+//! ([`ExecPlan`]); after fork it only makes system calls — restore signals,
+//! no_new_privs, Landlock, seccomp (last), execve — and reports a failure to
+//! the parent over a close-on-exec pipe as a fixed-size [`Failure`].
+
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use nix::errno::Errno;
+
+use super::sys::{self, BpfProgram};
+
+/// The step of the child's setup that failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Stage {
+    NoNewPrivs = 1,
+    Landlock = 2,
+    Seccomp = 3,
+    Exec = 4,
+}
+
+/// What the child sends the parent when it cannot exec: stage and errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    pub stage: Stage,
+    pub errno: Errno,
+}
+
+impl Failure {
+    pub const SIZE: usize = 8;
+
+    fn encode(self) -> [u8; Self::SIZE] {
+        let mut out = [0u8; Self::SIZE];
+        out[..4].copy_from_slice(&(self.stage as u32).to_ne_bytes());
+        out[4..].copy_from_slice(&(self.errno as i32).to_ne_bytes());
+        out
+    }
+
+    pub fn decode(bytes: [u8; Self::SIZE]) -> Option<Self> {
+        let stage = match u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) {
+            1 => Stage::NoNewPrivs,
+            2 => Stage::Landlock,
+            3 => Stage::Seccomp,
+            4 => Stage::Exec,
+            _ => return None,
+        };
+        let errno = Errno::from_raw(i32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]));
+        Some(Self { stage, errno })
+    }
+}
+
+/// argv, envp and the candidate paths for COMMAND, as C strings, built before
+/// fork. The pointer arrays point into the CStrings, which live as long as this.
+pub struct ExecPlan {
+    candidates: Vec<CString>,
+    _argv: Vec<CString>,
+    _envp: Vec<CString>,
+    argv_ptrs: Vec<*const libc::c_char>,
+    envp_ptrs: Vec<*const libc::c_char>,
+}
+
+/// The search path execvp uses when PATH is unset.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
+
+impl ExecPlan {
+    /// Prepares to run `command` with environment `env`. A name without `/` is
+    /// looked up in the child's PATH at exec time, as execvp does.
+    pub fn new(command: &[OsString], env: &[(OsString, OsString)]) -> Result<Self> {
+        let Some(program) = command.first() else { bail!("no command given") };
+        let argv = command.iter().map(|a| cstring(a, "argument")).collect::<Result<Vec<_>>>()?;
+        let envp = env
+            .iter()
+            .map(|(k, v)| {
+                let mut kv = k.as_bytes().to_vec();
+                kv.push(b'=');
+                kv.extend_from_slice(v.as_bytes());
+                cstring(OsStr::from_bytes(&kv), "environment variable")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let candidates = if program.as_bytes().contains(&b'/') {
+            vec![cstring(program, "command")?]
+        } else {
+            let path = env
+                .iter()
+                .find(|(k, _)| k.as_bytes() == b"PATH")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_else(|| DEFAULT_PATH.into());
+            // An empty PATH entry means the current directory, as in execvp.
+            path.as_bytes()
+                .split(|&b| b == b':')
+                .map(|dir| {
+                    let dir = if dir.is_empty() { Path::new(".") } else { Path::new(OsStr::from_bytes(dir)) };
+                    cstring(dir.join(program).as_os_str(), "command")
+                })
+                .collect::<Result<Vec<_>>>()?
+        };
+        let mut argv_ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+        argv_ptrs.push(std::ptr::null());
+        let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
+        envp_ptrs.push(std::ptr::null());
+        Ok(Self { candidates, _argv: argv, _envp: envp, argv_ptrs, envp_ptrs })
+    }
+
+    /// The paths execve will try, in order.
+    pub fn candidates(&self) -> impl Iterator<Item = &Path> {
+        self.candidates.iter().map(|c| Path::new(OsStr::from_bytes(c.as_bytes())))
+    }
+
+    /// Async-signal-safe. Tries each candidate as execvp does; returns the
+    /// errno to report only if none could be executed.
+    fn exec(&self) -> Errno {
+        let mut denied = false;
+        let mut last = Errno::ENOENT;
+        for path in &self.candidates {
+            let err = sys::execve(path, &self.argv_ptrs, &self.envp_ptrs);
+            match err {
+                Errno::EACCES => denied = true,
+                Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ENODEV | Errno::ETIMEDOUT => {}
+                other => return other,
+            }
+            last = err;
+        }
+        if denied { Errno::EACCES } else { last }
+    }
+}
+
+fn cstring(value: &OsStr, what: &str) -> Result<CString> {
+    match CString::new(value.as_bytes()) {
+        Ok(c) => Ok(c),
+        Err(_) => bail!("the {what} {value:?} contains a NUL byte, which cannot be passed to a program"),
+    }
+}
+
+/// Everything the child needs, prepared before fork.
+pub struct ChildSetup<'a> {
+    /// The signal mask to restore (sbx blocks the signals it forwards).
+    pub signal_mask: libc::sigset_t,
+    pub landlock: Option<&'a OwnedFd>,
+    pub seccomp: Option<&'a BpfProgram>,
+    pub exec: &'a ExecPlan,
+    /// Write end of the close-on-exec report pipe.
+    pub report: BorrowedFd<'a>,
+}
+
+/// Runs in the child after fork: applies the sandbox and execs. Never returns.
+pub fn run(setup: ChildSetup<'_>) -> ! {
+    // Rust ignores SIGPIPE in sbx; the command gets the default back.
+    sys::reset_signal(libc::SIGPIPE);
+    sys::set_signal_mask(&setup.signal_mask);
+    let fail = |stage: Stage, errno: Errno| -> ! {
+        sys::write_all(setup.report, &Failure { stage, errno }.encode());
+        sys::exit_now(crate::exit::SBX_FAILED)
+    };
+    if let Err(errno) = sys::set_no_new_privs() {
+        fail(Stage::NoNewPrivs, errno);
+    }
+    if let Some(ruleset) = setup.landlock {
+        if let Err(errno) = sys::landlock_restrict_self(ruleset.as_fd(), 0) {
+            fail(Stage::Landlock, errno);
+        }
+    }
+    if let Some(program) = setup.seccomp {
+        if let Err(errno) = sys::seccomp_install(program) {
+            fail(Stage::Seccomp, errno);
+        }
+    }
+    let errno = setup.exec.exec();
+    fail(Stage::Exec, errno)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_round_trips() {
+        for stage in [Stage::NoNewPrivs, Stage::Landlock, Stage::Seccomp, Stage::Exec] {
+            let f = Failure { stage, errno: Errno::EACCES };
+            assert_eq!(Failure::decode(f.encode()), Some(f));
+        }
+        assert_eq!(Failure::decode([0; 8]), None);
+    }
+
+    #[test]
+    fn candidates_follow_path() {
+        let env = vec![(OsString::from("PATH"), OsString::from("/a::/b"))];
+        let plan = ExecPlan::new(&[OsString::from("tool"), OsString::from("x")], &env).unwrap();
+        let c: Vec<_> = plan.candidates().map(Path::to_path_buf).collect();
+        assert_eq!(c, [Path::new("/a/tool"), Path::new("./tool"), Path::new("/b/tool")]);
+        let plan = ExecPlan::new(&[OsString::from("./tool")], &env).unwrap();
+        assert_eq!(plan.candidates().count(), 1);
+    }
+
+    #[test]
+    fn nul_bytes_are_refused() {
+        assert!(ExecPlan::new(&[OsString::from("a\0b")], &[]).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! Policy → Landlock: a pure translation into a [`LandlockPlan`] (handled
+//! rights, rules, scopes, and what this ABI cannot enforce), then a small step
+//! that creates the ruleset fd before fork. The child only calls
+//! `landlock_restrict_self` on it.
+
+use std::fmt;
+use std::os::fd::OwnedFd;
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, BitFlags, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, Scope,
+};
+
+use crate::policy::{self, Net, Policy, Source};
+
+/// Rights that make up "reading".
+fn read_rights() -> BitFlags<AccessFs> {
+    AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute
+}
+
+/// Rights that make up "writing" (every one Landlock has up to ABI 7).
+fn write_rights() -> BitFlags<AccessFs> {
+    AccessFs::WriteFile
+        | AccessFs::RemoveDir
+        | AccessFs::RemoveFile
+        | AccessFs::MakeChar
+        | AccessFs::MakeDir
+        | AccessFs::MakeReg
+        | AccessFs::MakeSock
+        | AccessFs::MakeFifo
+        | AccessFs::MakeBlock
+        | AccessFs::MakeSym
+        | AccessFs::Refer
+        | AccessFs::Truncate
+        | AccessFs::IoctlDev
+}
+
+/// Creating device nodes: never granted anywhere.
+fn device_rights() -> BitFlags<AccessFs> {
+    AccessFs::MakeChar | AccessFs::MakeBlock
+}
+
+/// The first Linux release of each Landlock ABI.
+pub fn linux_version_of(abi: u8) -> &'static str {
+    match abi {
+        1 => "5.13",
+        2 => "5.19",
+        3 => "6.2",
+        4 => "6.7",
+        5 => "6.10",
+        6 => "6.12",
+        7 => "6.15",
+        _ => "a newer release",
+    }
+}
+
+/// A restriction the policy asks for that this kernel cannot enforce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unenforced {
+    /// What stays possible, e.g. "truncating files outside the writable paths".
+    pub what: String,
+    /// The Landlock ABI that brings it.
+    pub needs_abi: u8,
+}
+
+impl fmt::Display for Unenforced {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (needs Landlock ABI {}, Linux {})", self.what, self.needs_abi, linux_version_of(self.needs_abi))
+    }
+}
+
+/// One path rule as Landlock will see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlannedRule {
+    pub path: PathBuf,
+    pub rights: BitFlags<AccessFs>,
+    pub source: Source,
+}
+
+/// Everything needed to build the ruleset, decided without touching the kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LandlockPlan {
+    /// The ABI the ruleset is built for (0: none).
+    pub abi: u8,
+    pub handled_fs: BitFlags<AccessFs>,
+    pub handled_net: BitFlags<AccessNet>,
+    pub scopes: BitFlags<Scope>,
+    pub rules: Vec<PlannedRule>,
+    pub unenforced: Vec<Unenforced>,
+}
+
+impl LandlockPlan {
+    /// Whether there is anything to restrict.
+    pub fn is_empty(&self) -> bool {
+        self.handled_fs.is_empty() && self.handled_net.is_empty() && self.scopes.is_empty()
+    }
+}
+
+fn abi_enum(abi: u8) -> ABI {
+    ABI::from(i32::from(abi))
+}
+
+/// The smallest ABI that has every right in `rights` (1 if empty).
+fn abi_needed_fs(right: AccessFs) -> u8 {
+    (1..=7).find(|&abi| AccessFs::from_all(abi_enum(abi)).contains(right)).unwrap_or(8)
+}
+
+fn fs_right_effect(right: AccessFs) -> &'static str {
+    match right {
+        AccessFs::ReadFile => "reading files outside the readable paths",
+        AccessFs::ReadDir => "listing directories outside the readable paths",
+        AccessFs::Execute => "executing files outside the readable paths",
+        AccessFs::WriteFile => "writing files outside the writable paths",
+        AccessFs::RemoveDir | AccessFs::RemoveFile => "deleting outside the writable paths",
+        AccessFs::MakeChar | AccessFs::MakeBlock => "creating device nodes",
+        AccessFs::MakeDir | AccessFs::MakeReg | AccessFs::MakeSock | AccessFs::MakeFifo | AccessFs::MakeSym => {
+            "creating files outside the writable paths"
+        }
+        AccessFs::Refer => "renaming and hard-linking files across directories (refused outright below ABI 2)",
+        AccessFs::Truncate => "truncating files outside the writable paths",
+        AccessFs::IoctlDev => "ioctl on device files outside the writable paths",
+        _ => "a filesystem access right",
+    }
+}
+
+/// Translates `policy` for a kernel offering Landlock ABI `abi` (0: none).
+pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
+    let abi = abi.min(7);
+    let kernel_fs = if abi == 0 { BitFlags::EMPTY } else { AccessFs::from_all(abi_enum(abi)) };
+
+    let mut wanted_fs = BitFlags::EMPTY;
+    if policy.deny.read {
+        wanted_fs |= read_rights();
+    }
+    if policy.deny.write {
+        wanted_fs |= write_rights();
+    }
+    if policy.deny.fs() {
+        wanted_fs |= device_rights();
+    }
+    let handled_fs = wanted_fs & kernel_fs;
+
+    let mut unenforced = Vec::new();
+    let mut seen = Vec::new();
+    for right in (wanted_fs & !kernel_fs).iter() {
+        let what = fs_right_effect(right);
+        if !seen.contains(&what) {
+            seen.push(what);
+            unenforced.push(Unenforced { what: what.to_string(), needs_abi: abi_needed_fs(right) });
+        }
+    }
+
+    // Scopes: signals always (sbx's baseline), abstract unix sockets always
+    // when available; required only under --deny-net, where they are part of
+    // "no connections to outside services".
+    let mut scopes = BitFlags::EMPTY;
+    if abi >= 6 {
+        scopes = Scope::Signal | Scope::AbstractUnixSocket;
+    } else {
+        unenforced.push(Unenforced { what: "sending signals to processes outside the sandbox".into(), needs_abi: 6 });
+        if policy.net == Net::Denied {
+            unenforced.push(Unenforced {
+                what: "connecting to abstract unix sockets outside the sandbox".into(),
+                needs_abi: 6,
+            });
+        }
+    }
+
+    // TCP bind/connect: a second layer under seccomp's socket() denial.
+    let handled_net = if policy.net == Net::Denied && abi >= 4 {
+        AccessNet::BindTcp | AccessNet::ConnectTcp
+    } else {
+        BitFlags::EMPTY
+    };
+
+    let mut rules = Vec::new();
+    if !handled_fs.is_empty() {
+        let file_rights = AccessFs::from_file(abi_enum(abi));
+        for rule in &policy.paths {
+            let mut rights = match rule.access {
+                policy::Access::Read => read_rights(),
+                policy::Access::Write => read_rights() | write_rights(),
+            };
+            rights &= handled_fs & !device_rights();
+            if !rule.is_dir {
+                rights &= file_rights;
+            }
+            if !rights.is_empty() {
+                rules.push(PlannedRule { path: rule.path.clone(), rights, source: rule.source.clone() });
+            }
+        }
+    }
+
+    LandlockPlan { abi, handled_fs, handled_net, scopes, rules, unenforced }
+}
+
+/// Creates the ruleset described by `plan`; `None` when there is nothing to
+/// restrict. Every right is a hard requirement: `plan` already dropped what
+/// this ABI lacks, so the crate must not silently drop anything more.
+pub fn build(plan: &LandlockPlan) -> Result<Option<OwnedFd>> {
+    if plan.is_empty() {
+        return Ok(None);
+    }
+    let mut ruleset = Ruleset::default().set_compatibility(CompatLevel::HardRequirement);
+    if !plan.handled_fs.is_empty() {
+        ruleset = ruleset.handle_access(plan.handled_fs).context("Landlock: handling filesystem rights")?;
+    }
+    if !plan.handled_net.is_empty() {
+        ruleset = ruleset.handle_access(plan.handled_net).context("Landlock: handling TCP rights")?;
+    }
+    if !plan.scopes.is_empty() {
+        ruleset = ruleset.scope(plan.scopes).context("Landlock: setting scopes")?;
+    }
+    let mut created = ruleset.create().context("Landlock: creating the ruleset")?;
+    for rule in &plan.rules {
+        let fd = PathFd::new(&rule.path)
+            .with_context(|| format!("Landlock: opening {} ({})", rule.path.display(), rule.source))?;
+        created = created
+            .add_rule(PathBeneath::new(fd, rule.rights))
+            .with_context(|| format!("Landlock: adding a rule for {} ({})", rule.path.display(), rule.source))?;
+    }
+    Ok(Option::<OwnedFd>::from(created))
+}
+
+/// Human names of a set of rights, for `-v`.
+pub fn describe(rights: BitFlags<AccessFs>) -> String {
+    if rights.contains(read_rights() | (write_rights() & !device_rights())) {
+        return "read+write".into();
+    }
+    if rights == read_rights() {
+        return "read+execute".into();
+    }
+    format!("{rights:?}")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,55 @@
+//! The parent after fork: forwards signals to the child and waits for it.
+//! Signals are blocked before fork and read from a signalfd, so none is lost
+//! between fork and the wait loop. SIGINT and SIGQUIT are not forwarded: the
+//! child is in the caller's process group and gets them from the terminal.
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use anyhow::{Context, Result};
+
+use super::sys::{self, ChildEnd};
+use crate::exit::Outcome;
+
+/// Signals sbx forwards to the child.
+const FORWARDED: &[i32] = &[libc::SIGTERM, libc::SIGHUP, libc::SIGUSR1, libc::SIGUSR2, libc::SIGWINCH, libc::SIGALRM];
+
+/// Signals sbx ignores while it waits (the terminal delivers them to the child).
+const IGNORED: &[i32] = &[libc::SIGINT, libc::SIGQUIT];
+
+/// Blocked signals and the signalfd that receives them.
+pub struct Signals {
+    fd: OwnedFd,
+    original_mask: libc::sigset_t,
+}
+
+impl Signals {
+    /// Blocks the forwarded and ignored signals and SIGCHLD.
+    pub fn block() -> Result<Self> {
+        let all: Vec<i32> = FORWARDED.iter().chain(IGNORED).copied().chain([libc::SIGCHLD]).collect();
+        let original_mask = sys::block_signals(&all);
+        let fd = sys::signalfd(&all).context("creating a signalfd")?;
+        Ok(Self { fd, original_mask })
+    }
+
+    /// The caller's signal mask, for the child to restore.
+    pub fn original_mask(&self) -> libc::sigset_t {
+        self.original_mask
+    }
+
+    /// Forwards signals until `child` ends; returns how it ended.
+    pub fn supervise(self, child: libc::pid_t) -> Result<Outcome> {
+        loop {
+            if let Some(end) = sys::try_wait(child).context("waiting for the command")? {
+                return Ok(match end {
+                    ChildEnd::Exited(code) => Outcome::Code(code),
+                    ChildEnd::Signaled(signal) => Outcome::Signal(signal),
+                });
+            }
+            let signal = sys::read_signal(self.fd.as_fd()).context("reading signals")?;
+            if FORWARDED.contains(&signal) {
+                tracing::debug!(signal, "forwarding signal to the command");
+                sys::kill(child, signal);
+            }
+        }
+    }
+}

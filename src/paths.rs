@@ -1,0 +1,59 @@
+//! Turning user-given path strings into the canonical absolute paths rules are
+//! made of: `~` expansion, relative paths against the current directory,
+//! symlinks resolved. Bytes that are not UTF-8 pass through untouched.
+
+use std::ffi::{OsStr, OsString};
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Expands a leading `~` or `~/` with `home`, and makes the result absolute
+/// against `cwd`. `~user` forms are left as they are.
+pub fn absolute(raw: &OsStr, home: Option<&Path>, cwd: &Path) -> PathBuf {
+    let bytes = raw.as_bytes();
+    let expanded: PathBuf = match (bytes, home) {
+        (b"~", Some(home)) => home.to_path_buf(),
+        ([b'~', b'/', rest @ ..], Some(home)) => home.join(OsStr::from_bytes(rest)),
+        _ => PathBuf::from(raw),
+    };
+    if expanded.is_absolute() { expanded } else { cwd.join(expanded) }
+}
+
+/// The path with every symlink resolved, or the reason it has none.
+pub fn canonical(path: &Path) -> io::Result<PathBuf> {
+    std::fs::canonicalize(path)
+}
+
+/// `path` shown for humans (lossy only for display).
+pub fn show(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// The home directory from the environment, if set to an absolute path.
+pub fn home_dir(env_home: Option<OsString>) -> Option<PathBuf> {
+    env_home.map(PathBuf::from).filter(|p| p.is_absolute())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expands_tilde_and_relative() {
+        let home = Path::new("/home/u");
+        let cwd = Path::new("/work");
+        assert_eq!(absolute(OsStr::new("~"), Some(home), cwd), PathBuf::from("/home/u"));
+        assert_eq!(absolute(OsStr::new("~/x/y"), Some(home), cwd), PathBuf::from("/home/u/x/y"));
+        assert_eq!(absolute(OsStr::new("~other/x"), Some(home), cwd), PathBuf::from("/work/~other/x"));
+        assert_eq!(absolute(OsStr::new("dist"), Some(home), cwd), PathBuf::from("/work/dist"));
+        assert_eq!(absolute(OsStr::new("/abs"), None, cwd), PathBuf::from("/abs"));
+        assert_eq!(absolute(OsStr::new("~/x"), None, cwd), PathBuf::from("/work/~/x"));
+    }
+
+    #[test]
+    fn non_utf8_passes_through() {
+        let raw = OsStr::from_bytes(b"d\xffir");
+        let out = absolute(raw, None, Path::new("/w"));
+        assert_eq!(out.as_os_str().as_bytes(), b"/w/d\xffir");
+    }
+}

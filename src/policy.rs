@@ -1,0 +1,277 @@
+//! The platform-neutral policy: what the command may read, write, reach and
+//! see, validated and with canonical paths, each rule tagged with where it came
+//! from. Backends only translate it.
+
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::Cli;
+use crate::env::EnvPolicy;
+use crate::paths;
+
+mod defaults;
+
+/// What a path rule grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Access {
+    /// Read files, list directories, execute.
+    Read,
+    /// Everything `Read` grants, plus write, truncate, create, delete, rename
+    /// and link — never creating device nodes.
+    Write,
+}
+
+impl fmt::Display for Access {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Access::Read => "read",
+            Access::Write => "read+write",
+        })
+    }
+}
+
+/// Where a rule came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A built-in default; the text says which one.
+    Default(&'static str),
+    /// A command-line flag, e.g. `--allow-write`.
+    Flag(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default(why) => write!(f, "default: {why}"),
+            Source::Flag(flag) => write!(f, "{flag}"),
+        }
+    }
+}
+
+/// One filesystem exception: `path` (canonical) and, for a directory,
+/// everything beneath it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathRule {
+    pub path: PathBuf,
+    pub is_dir: bool,
+    pub access: Access,
+    pub source: Source,
+}
+
+/// Which kinds of access are denied by default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Deny {
+    pub read: bool,
+    pub write: bool,
+    pub net: bool,
+    pub env: bool,
+}
+
+impl Deny {
+    /// Whether any filesystem restriction is on.
+    pub fn fs(&self) -> bool {
+        self.read || self.write
+    }
+}
+
+/// The network part of the policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Net {
+    /// No network restriction.
+    Unrestricted,
+    /// No network at all except local unix sockets.
+    Denied,
+}
+
+/// A validated, resolved sandbox policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub deny: Deny,
+    /// Filesystem exceptions; only meaningful where `deny.read`/`deny.write` is on.
+    pub paths: Vec<PathRule>,
+    pub net: Net,
+    pub env: EnvPolicy,
+    pub best_effort: bool,
+    /// COMMAND and its arguments, untouched.
+    pub command: Vec<OsString>,
+    /// The current directory the command starts in.
+    pub cwd: PathBuf,
+    /// The child's environment, already filtered.
+    pub child_env: Vec<(OsString, OsString)>,
+}
+
+/// What policy resolution reads from the outside world: the caller's
+/// environment and current directory. Kept apart so it can be faked in tests.
+#[derive(Debug, Clone)]
+pub struct Surroundings {
+    pub vars: Vec<(OsString, OsString)>,
+    pub cwd: PathBuf,
+}
+
+impl Surroundings {
+    /// This process's environment and current directory.
+    pub fn current() -> Result<Self> {
+        let cwd = std::env::current_dir()
+            .context("cannot determine the current directory (was it deleted?); cd to an existing directory")?;
+        Ok(Self { vars: std::env::vars_os().collect(), cwd })
+    }
+
+    /// The value of `name`, if set.
+    pub fn var(&self, name: &str) -> Option<&OsStr> {
+        self.vars.iter().find(|(k, _)| k.as_bytes() == name.as_bytes()).map(|(_, v)| v.as_os_str())
+    }
+
+    /// The value of `name` as an absolute path, if set to one.
+    pub fn var_path(&self, name: &str) -> Option<PathBuf> {
+        self.var(name).map(PathBuf::from).filter(|p| p.is_absolute())
+    }
+
+    pub fn home(&self) -> Option<PathBuf> {
+        paths::home_dir(self.var("HOME").map(OsStr::to_owned))
+    }
+}
+
+impl Policy {
+    /// Builds the policy for `cli` from this process's environment.
+    pub fn from_cli(cli: &Cli) -> Result<Self> {
+        let policy = Self::resolve(cli, &Surroundings::current()?)?;
+        policy.warn_if_unrestricted();
+        Ok(policy)
+    }
+
+    /// Builds the policy for `cli` in `ctx`. Creates missing `--allow-write`
+    /// directories; warns (on stderr) about missing `--allow-read` paths.
+    pub fn resolve(cli: &Cli, ctx: &Surroundings) -> Result<Self> {
+        let deny = Deny {
+            read: cli.deny_all || cli.deny_read || !cli.allow_read.is_empty(),
+            write: cli.deny_all || cli.deny_write || !cli.allow_write.is_empty(),
+            net: cli.deny_all || cli.deny_net || !cli.allow_net.is_empty(),
+            env: cli.deny_all || cli.deny_env || !cli.allow_env.is_empty(),
+        };
+        let home = ctx.home();
+        let mut rules = Vec::new();
+        if deny.read {
+            rules.extend(defaults::read(ctx));
+        }
+        if deny.write {
+            rules.extend(defaults::write(ctx));
+        }
+        for raw in &cli.allow_read {
+            let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
+            match paths::canonical(&abs) {
+                Ok(path) => rules.push(rule(path, Access::Read, Source::Flag("--allow-read"))),
+                Err(err) => eprintln!(
+                    "sbx: warning: --allow-read={}: {} ({err}); it grants nothing",
+                    paths::show(&abs),
+                    if err.kind() == std::io::ErrorKind::NotFound {
+                        "no such file or directory"
+                    } else {
+                        "cannot resolve it"
+                    },
+                ),
+            }
+        }
+        for raw in &cli.allow_write {
+            let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
+            let path = match paths::canonical(&abs) {
+                Ok(path) => path,
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::create_dir_all(&abs).with_context(|| {
+                        format!(
+                            "--allow-write={}: the directory does not exist and creating it failed; create it yourself or fix the path",
+                            paths::show(&abs)
+                        )
+                    })?;
+                    tracing::debug!(path = %paths::show(&abs), "created missing --allow-write directory");
+                    paths::canonical(&abs).with_context(|| {
+                        format!("--allow-write={}: cannot resolve the created directory", paths::show(&abs))
+                    })?
+                }
+                Err(err) => bail!("--allow-write={}: cannot resolve the path: {err}", paths::show(&abs)),
+            };
+            rules.push(rule(path, Access::Write, Source::Flag("--allow-write")));
+        }
+        let net = net_policy(deny.net, &cli.allow_net)?;
+        let env = if deny.env { EnvPolicy::filter(&cli.allow_env)? } else { EnvPolicy::Inherit };
+        let child_env = env.apply(ctx.vars.iter().cloned());
+        Ok(Self {
+            deny,
+            paths: dedup(rules),
+            net,
+            env,
+            best_effort: cli.best_effort,
+            command: cli.command.clone(),
+            cwd: ctx.cwd.clone(),
+            child_env,
+        })
+    }
+
+    /// Whether the policy restricts anything at all.
+    pub fn restricts_anything(&self) -> bool {
+        self.deny.fs() || self.net == Net::Denied || self.deny.env
+    }
+
+    fn warn_if_unrestricted(&self) {
+        if !self.restricts_anything() {
+            eprintln!(
+                "sbx: warning: no --deny-* or --allow-* flag given: the command runs with only the baseline \
+                 (no_new_privs, no signals to or abstract sockets of processes outside the sandbox); \
+                 files, network and environment are not restricted"
+            );
+        }
+    }
+}
+
+fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
+    if !deny {
+        return Ok(Net::Unrestricted);
+    }
+    if allow.iter().any(|entry| entry == "*") {
+        return Ok(Net::Unrestricted);
+    }
+    if let Some(entry) = allow.first() {
+        bail!(
+            "--allow-net={entry}: per-host network rules are not supported by this version of sbx, and it will not \
+             widen them to all network; use --deny-net for no network, or --allow-net='*' to allow all network"
+        );
+    }
+    Ok(Net::Denied)
+}
+
+/// A rule for an existing canonical path.
+fn rule(path: PathBuf, access: Access, source: Source) -> PathRule {
+    let is_dir = path.is_dir();
+    PathRule { path, is_dir, access, source }
+}
+
+/// Drops exact duplicates (same path, same or weaker access), keeping the
+/// first source that granted the strongest access.
+fn dedup(rules: Vec<PathRule>) -> Vec<PathRule> {
+    let mut strongest: HashMap<PathBuf, Access> = HashMap::new();
+    for r in &rules {
+        let entry = strongest.entry(r.path.clone()).or_insert(r.access);
+        *entry = (*entry).max(r.access);
+    }
+    let mut out: Vec<PathRule> = Vec::new();
+    for r in rules {
+        if strongest.get(&r.path) == Some(&r.access) {
+            strongest.remove(&r.path);
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Whether `dir` is `/`, or is `home` or one of its ancestors: granting it
+/// would grant the whole home directory.
+pub(crate) fn covers_home(dir: &Path, home: Option<&Path>) -> bool {
+    dir == Path::new("/") || home.is_some_and(|home| home.starts_with(dir))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+//! The built-in exceptions: what stays readable under `--deny-read` and
+//! writable under `--deny-write` so ordinary commands keep working. Only paths
+//! that exist become rules; every path is canonical.
+
+use std::path::{Path, PathBuf};
+
+use super::{Access, PathRule, Source, Surroundings, covers_home, rule};
+
+/// System trees: programs, libraries, configuration.
+const SYSTEM_TREES: &[&str] =
+    &["/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/nix/store", "/snap"];
+
+/// Kernel interfaces most programs read.
+const KERNEL_TREES: &[&str] = &["/proc", "/sys"];
+
+/// The device nodes a command needs. Deliberately not all of /dev: a root
+/// command must not read (or write) raw disks or memory devices.
+const DEV_READ: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/tty",
+    "/dev/ptmx",
+    "/dev/pts",
+    "/dev/shm",
+];
+
+/// The device nodes that stay writable under `--deny-write`.
+const DEV_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/shm"];
+
+/// Files in /etc that are often symlinks out of the system trees (to /run,
+/// /var, …): their targets must be readable too.
+const ESSENTIAL_FILES: &[&str] = &[
+    "/etc/resolv.conf",
+    "/etc/hosts",
+    "/etc/localtime",
+    "/etc/nsswitch.conf",
+    "/etc/mtab",
+    "/etc/os-release",
+    "/etc/passwd",
+    "/etc/group",
+    "/etc/ld.so.cache",
+    "/etc/ssl/certs/ca-certificates.crt",
+];
+
+/// Install roots of version managers, relative to their home: `(variable that
+/// overrides the root, default root under $HOME, entries to grant)`. Only
+/// program trees, never a manager's whole directory (which may hold
+/// credentials, like `~/.cargo/credentials.toml`).
+const VERSION_MANAGERS: &[(&str, &str, &[&str])] = &[
+    ("RUSTUP_HOME", ".rustup", &["toolchains", "settings.toml"]),
+    ("CARGO_HOME", ".cargo", &["bin"]),
+    ("PYENV_ROOT", ".pyenv", &["bin", "libexec", "plugins", "pyenv.d", "shims", "versions", "version"]),
+    ("RBENV_ROOT", ".rbenv", &["bin", "libexec", "plugins", "rbenv.d", "shims", "versions", "version"]),
+    ("NVM_DIR", ".nvm", &["versions", "alias", "nvm.sh"]),
+    ("ASDF_DATA_DIR", ".asdf", &["bin", "lib", "installs", "shims", "plugins", "asdf.sh"]),
+    ("MISE_DATA_DIR", ".local/share/mise", &["installs", "shims", "plugins"]),
+    ("VOLTA_HOME", ".volta", &["bin", "tools"]),
+    ("SDKMAN_DIR", ".sdkman", &["candidates", "bin", "libexec"]),
+    ("GOENV_ROOT", ".goenv", &["bin", "libexec", "shims", "versions", "version"]),
+    ("FNM_DIR", ".local/share/fnm", &["node-versions", "aliases"]),
+    ("UV_PYTHON_INSTALL_DIR", ".local/share/uv/python", &["."]),
+    ("", ".nix-profile", &["."]),
+];
+
+/// Readable under `--deny-read`.
+pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
+    let home = ctx.home();
+    let mut out = Vec::new();
+    let mut add = |path: &Path, why: &'static str| {
+        if let Ok(canonical) = std::fs::canonicalize(path) {
+            out.push(rule(canonical, Access::Read, Source::Default(why)));
+        }
+    };
+    for tree in SYSTEM_TREES {
+        add(Path::new(tree), "system tree");
+    }
+    for tree in KERNEL_TREES {
+        add(Path::new(tree), "kernel interface");
+    }
+    for node in DEV_READ {
+        add(Path::new(node), "device node");
+    }
+    for dir in temp_dirs(ctx) {
+        add(&dir, "temporary directory");
+    }
+    for file in ESSENTIAL_FILES {
+        add(Path::new(file), "target of an essential /etc file");
+    }
+    for dir in path_dirs(ctx) {
+        add(&dir, "PATH directory");
+    }
+    if let Some(home) = &home {
+        for (var, default_root, entries) in VERSION_MANAGERS {
+            let root =
+                (!var.is_empty()).then(|| ctx.var_path(var)).flatten().unwrap_or_else(|| home.join(default_root));
+            for entry in *entries {
+                add(&root.join(entry), "version manager install root");
+            }
+        }
+    }
+    // A symlinked essential resolves to its target; keep only targets that the
+    // system trees don't already cover, so the rule list stays readable.
+    let trees: Vec<PathBuf> =
+        out.iter().filter(|r| r.source == Source::Default("system tree")).map(|r| r.path.clone()).collect();
+    out.retain(|r| {
+        r.source != Source::Default("target of an essential /etc file") || !trees.iter().any(|t| r.path.starts_with(t))
+    });
+    out
+}
+
+/// Writable under `--deny-write`.
+pub(super) fn write(ctx: &Surroundings) -> Vec<PathRule> {
+    let mut out = Vec::new();
+    for dir in temp_dirs(ctx) {
+        if let Ok(canonical) = std::fs::canonicalize(&dir) {
+            out.push(rule(canonical, Access::Write, Source::Default("temporary directory")));
+        }
+    }
+    for node in DEV_WRITE {
+        if let Ok(canonical) = std::fs::canonicalize(node) {
+            out.push(rule(canonical, Access::Write, Source::Default("device node")));
+        }
+    }
+    out
+}
+
+/// `/tmp` and `$TMPDIR` — unless `$TMPDIR` is `/` or the home directory (or
+/// above it), which would open far more than a temp directory.
+fn temp_dirs(ctx: &Surroundings) -> Vec<PathBuf> {
+    let mut dirs = vec![PathBuf::from("/tmp")];
+    if let Some(tmpdir) = ctx.var_path("TMPDIR") {
+        let canonical = std::fs::canonicalize(&tmpdir).unwrap_or(tmpdir);
+        if covers_home(&canonical, ctx.home().as_deref()) {
+            eprintln!(
+                "sbx: warning: TMPDIR={} is not treated as a temporary directory (it contains the home directory); \
+                 allow it explicitly if you mean it",
+                canonical.display()
+            );
+        } else {
+            dirs.push(canonical);
+        }
+    }
+    dirs
+}
+
+/// Each absolute `PATH` directory, except `/` and the home directory or its
+/// ancestors (which would make the whole home readable).
+fn path_dirs(ctx: &Surroundings) -> Vec<PathBuf> {
+    let home = ctx.home();
+    let Some(path) = ctx.var("PATH") else { return Vec::new() };
+    std::env::split_paths(path)
+        .filter(|dir| dir.is_absolute())
+        .filter_map(|dir| std::fs::canonicalize(dir).ok())
+        .filter(|dir| {
+            let skip = covers_home(dir, home.as_deref());
+            if skip {
+                tracing::debug!(dir = %dir.display(), "PATH directory not made readable: it contains the home directory");
+            }
+            !skip
+        })
+        .collect()
+}

@@ -1,0 +1,16 @@
+//! Platforms without a backend yet: sbx refuses to run rather than run the
+//! command unsandboxed.
+
+use anyhow::{Result, bail};
+
+use crate::exit::Outcome;
+use crate::policy::Policy;
+
+pub fn run(_policy: &Policy) -> Result<Outcome> {
+    bail!(
+        "sandboxing is not supported on {} yet: sbx refuses to run the command unsandboxed (Linux is supported; macOS support is planned)",
+        std::env::consts::OS
+    )
+}
+
+pub fn die_of_signal(_signal: i32) {}

@@ -1,0 +1,9 @@
+pub mod util;
+
+mod cli;
+mod docs;
+mod env;
+mod fs;
+mod kernel;
+mod net;
+mod process;

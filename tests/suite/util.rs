@@ -1,0 +1,328 @@
+//! Test helpers: run `sbx` (or a bare command) and, when an assertion fails,
+//! print the command, its directory, exit status, stdout and stderr.
+
+#![allow(dead_code)]
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
+
+/// The sbx binary under test.
+pub fn sbx_path() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_sbx"))
+}
+
+/// A command line to run, with a description kept for failure messages.
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    cwd: Option<PathBuf>,
+    env: Vec<(OsString, Option<OsString>)>,
+    env_clear: bool,
+    stdin: Option<Vec<u8>>,
+    as_nobody: bool,
+}
+
+/// `sbx ARGS...`.
+pub fn sbx<I, S>(args: I) -> Cmd
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Cmd::new(sbx_path()).args(args)
+}
+
+/// A bare command (to prove a probe works without sbx).
+pub fn bare<S: AsRef<OsStr>>(program: S) -> Cmd {
+    Cmd::new(program)
+}
+
+impl Cmd {
+    pub fn new<S: AsRef<OsStr>>(program: S) -> Self {
+        Self {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            cwd: None,
+            env: Vec::new(),
+            env_clear: false,
+            stdin: None,
+            as_nobody: false,
+        }
+    }
+
+    pub fn arg<S: AsRef<OsStr>>(mut self, arg: S) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    pub fn cwd<P: AsRef<Path>>(mut self, dir: P) -> Self {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    pub fn env<K: AsRef<OsStr>, V: AsRef<OsStr>>(mut self, key: K, value: V) -> Self {
+        self.env.push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    pub fn env_remove<K: AsRef<OsStr>>(mut self, key: K) -> Self {
+        self.env.push((key.as_ref().to_owned(), None));
+        self
+    }
+
+    /// Start from an empty environment (then add with `env`).
+    pub fn env_clear(mut self) -> Self {
+        self.env_clear = true;
+        self
+    }
+
+    pub fn stdin<B: Into<Vec<u8>>>(mut self, bytes: B) -> Self {
+        self.stdin = Some(bytes.into());
+        self
+    }
+
+    /// Run as uid/gid 65534 with no supplementary groups (via setpriv).
+    pub fn nobody(mut self) -> Self {
+        self.as_nobody = true;
+        self
+    }
+
+    fn describe(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        if self.as_nobody {
+            parts.push("setpriv --reuid=65534 --regid=65534 --clear-groups --".into());
+        }
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => parts.push(format!("{}={:?}", k.to_string_lossy(), v)),
+                None => parts.push(format!("-u {}", k.to_string_lossy())),
+            }
+        }
+        parts.push(self.program.to_string_lossy().into_owned());
+        parts.extend(self.args.iter().map(|a| format!("{a:?}")));
+        parts.join(" ")
+    }
+
+    /// Builds the std Command (for tests that need to spawn and interact).
+    pub fn command(&self) -> Command {
+        let mut cmd = if self.as_nobody {
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&self.program);
+            c
+        } else {
+            Command::new(&self.program)
+        };
+        cmd.args(&self.args);
+        if self.env_clear {
+            cmd.env_clear();
+        }
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(dir) = &self.cwd {
+            cmd.current_dir(dir);
+        }
+        cmd
+    }
+
+    /// Runs to completion and captures everything.
+    pub fn run(&self) -> Output {
+        let mut cmd = self.command();
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawning {}: {e}", self.describe()));
+        if let Some(input) = &self.stdin {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().unwrap();
+            stdin.write_all(input).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        Output {
+            desc: self.describe(),
+            cwd: self.cwd.clone(),
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout_bytes: out.stdout,
+        }
+    }
+}
+
+/// A finished command.
+pub struct Output {
+    pub desc: String,
+    pub cwd: Option<PathBuf>,
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub stdout_bytes: Vec<u8>,
+}
+
+impl Output {
+    /// Everything about the run, for failure messages.
+    pub fn report(&self) -> String {
+        format!(
+            "\ncommand: {}\ncwd:     {}\nstatus:  {:?} (code {:?}, signal {:?})\n--- stdout ---\n{}\n--- stderr ---\n{}\n--------------",
+            self.desc,
+            self.cwd.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(inherited)".into()),
+            self.status,
+            self.status.code(),
+            self.status.signal(),
+            self.stdout,
+            self.stderr
+        )
+    }
+
+    /// Asserts the exit code.
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(self.status.code(), Some(expected), "unexpected exit status{}", self.report());
+        self
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        self.code(0)
+    }
+
+    /// Asserts death by `signal`.
+    #[track_caller]
+    pub fn signal(&self, signal: i32) -> &Self {
+        assert_eq!(self.status.signal(), Some(signal), "expected death by signal {signal}{}", self.report());
+        self
+    }
+
+    /// Asserts stdout equals `expected` after trimming trailing whitespace.
+    #[track_caller]
+    pub fn stdout_is(&self, expected: &str) -> &Self {
+        assert_eq!(self.stdout.trim_end(), expected, "unexpected stdout{}", self.report());
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(self.stderr.contains(needle), "stderr lacks {needle:?}{}", self.report());
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_lacks(&self, needle: &str) -> &Self {
+        assert!(!self.stderr.contains(needle), "stderr has {needle:?}{}", self.report());
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(self.stdout.contains(needle), "stdout lacks {needle:?}{}", self.report());
+        self
+    }
+}
+
+/// The C probe (tests/probes/probe.c), compiled once per test run.
+pub fn probe() -> &'static Path {
+    static PROBE: OnceLock<PathBuf> = OnceLock::new();
+    PROBE.get_or_init(|| {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes/probe.c");
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(dir).unwrap();
+        let out = dir.join("sbx-probe");
+        let tmp = dir.join(format!("sbx-probe.{}", std::process::id()));
+        let status = Command::new("cc")
+            .args(["-O1", "-Wall", "-Werror", "-o"])
+            .arg(&tmp)
+            .arg(&src)
+            .status()
+            .unwrap_or_else(|e| panic!("the tests need a C compiler (cc) to build {}: {e}", src.display()));
+        assert!(status.success(), "compiling {} failed", src.display());
+        std::fs::rename(&tmp, &out).unwrap();
+        // World-readable and executable (tests also run it as uid 65534).
+        make_reachable(&out);
+        out
+    })
+}
+
+/// Makes `path` and its ancestors traversable/readable by any user (for
+/// tests that run as uid 65534).
+pub fn make_reachable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    for p in path.ancestors() {
+        if let Ok(meta) = std::fs::metadata(p) {
+            let mode = meta.permissions().mode();
+            let wanted = if meta.is_dir() { mode | 0o755 } else { mode | 0o555 };
+            if wanted != mode {
+                let _ = std::fs::set_permissions(p, std::fs::Permissions::from_mode(wanted));
+            }
+        }
+    }
+}
+
+/// A temp dir under the target dir (not /tmp, which is writable by default
+/// under --deny-write and so useless for testing denials).
+pub fn tempdir() -> tempfile::TempDir {
+    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(base).unwrap();
+    tempfile::Builder::new().prefix("sbx-test-").tempdir_in(base).unwrap()
+}
+
+/// Whether every test must run (no skips): SBX_TEST_REQUIRE_ALL=1.
+pub fn require_all() -> bool {
+    std::env::var_os("SBX_TEST_REQUIRE_ALL").is_some_and(|v| v == "1")
+}
+
+/// Skips the current test with `reason`, or fails it under SBX_TEST_REQUIRE_ALL=1.
+/// Use as `if cond { return skip("why"); }`.
+#[track_caller]
+pub fn skip(reason: &str) {
+    if require_all() {
+        panic!("test cannot run here and SBX_TEST_REQUIRE_ALL=1: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// The Landlock ABI of this kernel (0 if none).
+pub fn landlock_abi() -> i32 {
+    // SAFETY: landlock_create_ruleset(NULL, 0, VERSION) only returns a number.
+    let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) };
+    if v < 0 { 0 } else { v as i32 }
+}
+
+/// Skips (see [`skip`]) unless Landlock offers at least `abi`; returns whether to go on.
+#[track_caller]
+pub fn need_abi(abi: i32) -> bool {
+    let have = landlock_abi();
+    if have < abi {
+        skip(&format!("needs Landlock ABI {abi}, this kernel has {have}"));
+        return false;
+    }
+    true
+}
+
+/// Skips unless running as root (needed for setpriv and CAP-dependent probes).
+#[track_caller]
+pub fn need_root() -> bool {
+    if !is_root() {
+        skip("needs root (to run a probe with capabilities, or to switch to uid 65534)");
+        return false;
+    }
+    true
+}
