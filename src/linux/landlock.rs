@@ -226,13 +226,21 @@ pub fn build(plan: &LandlockPlan) -> Result<Option<OwnedFd>> {
 
 /// Human names of a set of rights, for `-v`.
 pub fn describe(rights: BitFlags<AccessFs>) -> String {
-    if rights.contains(read_rights() | (write_rights() & !device_rights())) {
-        return "read+write".into();
+    let reads = rights.intersects(AccessFs::ReadFile | AccessFs::ReadDir);
+    let writes = rights.intersects(write_rights());
+    let mut out = match (reads, writes) {
+        (true, true) => "read+write".to_string(),
+        (true, false) => "read".to_string(),
+        (false, true) => "write".to_string(),
+        (false, false) => String::new(),
+    };
+    if rights.contains(AccessFs::Execute) {
+        out.push_str("+execute");
     }
-    if rights == read_rights() {
-        return "read+execute".into();
+    if !rights.contains(AccessFs::ReadDir) && !rights.intersects(AccessFs::MakeReg | AccessFs::RemoveFile) {
+        out.push_str(" (file)");
     }
-    format!("{rights:?}")
+    out
 }
 
 #[cfg(test)]

@@ -120,7 +120,13 @@ fn log_plan(policy: &Policy, plan: &landlock::LandlockPlan) {
     for rule in &plan.rules {
         tracing::debug!("landlock: {} {} ({})", landlock::describe(rule.rights), rule.path.display(), rule.source);
     }
-    tracing::debug!(deny = ?policy.deny, net = ?policy.net, env = ?policy.env, "policy");
+    let env = match &policy.env {
+        crate::env::EnvPolicy::Inherit => "inherited".to_string(),
+        crate::env::EnvPolicy::Filter { patterns, .. } => {
+            format!("only {} and {:?}", crate::env::BASE_VARS.join(" "), patterns)
+        }
+    };
+    tracing::debug!(deny = ?policy.deny, net = ?policy.net, env = %env, "policy");
 }
 
 /// Turns a child's pre-exec failure into sbx's message and exit code.

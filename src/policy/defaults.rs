@@ -65,49 +65,48 @@ const VERSION_MANAGERS: &[(&str, &str, &[&str])] = &[
     ("", ".nix-profile", &["."]),
 ];
 
+const ESSENTIAL: Source = Source::Default("target of an essential /etc file");
+
 /// Readable under `--deny-read`.
 pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
     let home = ctx.home();
     let mut out = Vec::new();
-    let mut add = |path: &Path, why: &'static str| {
+    let mut add = |path: &Path, source: Source| {
         if let Ok(canonical) = std::fs::canonicalize(path) {
-            out.push(rule(canonical, Access::Read, Source::Default(why)));
+            out.push(rule(canonical, Access::Read, source));
         }
     };
     for tree in SYSTEM_TREES {
-        add(Path::new(tree), "system tree");
+        add(Path::new(tree), Source::Default("system tree"));
     }
     for tree in KERNEL_TREES {
-        add(Path::new(tree), "kernel interface");
+        add(Path::new(tree), Source::Default("kernel interface"));
     }
     for node in DEV_READ {
-        add(Path::new(node), "device node");
+        add(Path::new(node), Source::Default("device node"));
     }
     for dir in temp_dirs(ctx) {
-        add(&dir, "temporary directory");
+        add(&dir, Source::Default("temporary directory"));
     }
     for file in ESSENTIAL_FILES {
-        add(Path::new(file), "target of an essential /etc file");
+        add(Path::new(file), ESSENTIAL);
     }
     for dir in path_dirs(ctx) {
-        add(&dir, "PATH directory");
+        add(&dir, Source::Default("PATH directory"));
     }
     if let Some(home) = &home {
         for (var, default_root, entries) in VERSION_MANAGERS {
             let root =
                 (!var.is_empty()).then(|| ctx.var_path(var)).flatten().unwrap_or_else(|| home.join(default_root));
             for entry in *entries {
-                add(&root.join(entry), "version manager install root");
+                add(&root.join(entry), Source::Default("version manager install root"));
             }
         }
     }
-    // A symlinked essential resolves to its target; keep only targets that the
-    // system trees don't already cover, so the rule list stays readable.
-    let trees: Vec<PathBuf> =
-        out.iter().filter(|r| r.source == Source::Default("system tree")).map(|r| r.path.clone()).collect();
-    out.retain(|r| {
-        r.source != Source::Default("target of an essential /etc file") || !trees.iter().any(|t| r.path.starts_with(t))
-    });
+    // A symlinked essential resolves to its target; keep only targets that no
+    // directory rule already covers (e.g. /etc/mtab → /proc/self/mounts).
+    let trees: Vec<PathBuf> = out.iter().filter(|r| r.is_dir).map(|r| r.path.clone()).collect();
+    out.retain(|r| r.source != ESSENTIAL || !trees.iter().any(|t| r.path.starts_with(t)));
     out
 }
 

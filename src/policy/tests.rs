@@ -1,1 +1,210 @@
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 
+use super::*;
+
+fn cli(args: &[&str]) -> Cli {
+    let mut all = vec!["sbx"];
+    all.extend_from_slice(args);
+    match Cli::parse_from_os(all.into_iter().map(OsString::from)) {
+        Ok(cli) => cli,
+        Err(outcome) => panic!("parsing {args:?} failed: {outcome:?}"),
+    }
+}
+
+fn surroundings(dir: &Path, vars: &[(&str, &str)]) -> Surroundings {
+    Surroundings {
+        vars: vars.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect(),
+        cwd: dir.to_path_buf(),
+    }
+}
+
+fn show(policy: &Policy) -> String {
+    policy.paths.iter().map(|r| format!("{} {} ({})\n", r.access, r.path.display(), r.source)).collect()
+}
+
+fn scratch() -> tempfile::TempDir {
+    tempfile::Builder::new().prefix("sbx-policy-").tempdir().unwrap()
+}
+
+#[test]
+fn allow_flags_imply_their_deny() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    let p = Policy::resolve(&cli(&["--allow-read=.", "true"]), &ctx).unwrap();
+    assert_eq!(p.deny, Deny { read: true, write: false, net: false, env: false });
+    let p = Policy::resolve(&cli(&["--allow-write=.", "true"]), &ctx).unwrap();
+    assert_eq!(p.deny, Deny { read: false, write: true, net: false, env: false });
+    let p = Policy::resolve(&cli(&["--allow-env=X", "true"]), &ctx).unwrap();
+    assert_eq!(p.deny, Deny { read: false, write: false, net: false, env: true });
+    let p = Policy::resolve(&cli(&["--allow-net=*", "true"]), &ctx).unwrap();
+    assert!(p.deny.net);
+    assert_eq!(p.net, Net::Unrestricted);
+    let p = Policy::resolve(&cli(&["--deny-all", "true"]), &ctx).unwrap();
+    assert_eq!(p.deny, Deny { read: true, write: true, net: true, env: true });
+    assert_eq!(p.net, Net::Denied);
+}
+
+#[test]
+fn no_flags_restrict_nothing() {
+    let dir = scratch();
+    let p = Policy::resolve(&cli(&["true"]), &surroundings(dir.path(), &[])).unwrap();
+    assert!(!p.restricts_anything());
+    assert!(p.paths.is_empty(), "{}", show(&p));
+}
+
+#[test]
+fn host_entries_are_refused_not_widened() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    for entry in ["example.com", "127.0.0.1:80", "localhost"] {
+        let err = Policy::resolve(&cli(&[&format!("--allow-net={entry}"), "true"]), &ctx).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains(entry) && msg.contains("not supported"), "{msg}");
+    }
+}
+
+#[test]
+fn relative_and_tilde_paths_resolve() {
+    let dir = scratch();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(home.join("proj")).unwrap();
+    let ctx = surroundings(dir.path(), &[("HOME", home.to_str().unwrap())]);
+    let p = Policy::resolve(&cli(&["--allow-read=~/proj", "--allow-write=home/proj", "true"]), &ctx).unwrap();
+    let canonical = std::fs::canonicalize(home.join("proj")).unwrap();
+    let flagged: Vec<_> = p.paths.iter().filter(|r| matches!(r.source, Source::Flag(_))).collect();
+    // The same directory read and written: one rule, the stronger one.
+    assert_eq!(flagged.len(), 1, "{}", show(&p));
+    assert_eq!(flagged[0].path, canonical);
+    assert_eq!(flagged[0].access, Access::Write);
+    assert_eq!(flagged[0].source, Source::Flag("--allow-write"));
+}
+
+#[test]
+fn missing_allow_write_is_created_missing_allow_read_is_skipped() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    let p = Policy::resolve(&cli(&["--allow-write=out/a/b", "--allow-read=nope", "true"]), &ctx).unwrap();
+    assert!(dir.path().join("out/a/b").is_dir());
+    let flagged: Vec<_> = p.paths.iter().filter(|r| matches!(r.source, Source::Flag(_))).collect();
+    assert_eq!(flagged.len(), 1, "{}", show(&p));
+    assert!(flagged[0].is_dir);
+}
+
+#[test]
+fn symlinks_resolve_and_files_are_files() {
+    let dir = scratch();
+    let real = dir.path().join("real.txt");
+    std::fs::write(&real, "x").unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+    let p = Policy::resolve(&cli(&["--allow-read=link", "true"]), &surroundings(dir.path(), &[])).unwrap();
+    let r = p.paths.iter().find(|r| r.source == Source::Flag("--allow-read")).unwrap();
+    assert_eq!(r.path, std::fs::canonicalize(&real).unwrap());
+    assert!(!r.is_dir);
+}
+
+#[test]
+fn non_utf8_paths_pass_through() {
+    let dir = scratch();
+    let name = OsStr::from_bytes(b"d\xffx");
+    let args = vec![OsString::from("sbx"), {
+        let mut a = OsString::from("--allow-write=");
+        a.push(name);
+        a
+    }];
+    let cli = Cli::parse_from_os(args.into_iter().chain([OsString::from("true")])).unwrap();
+    let p = Policy::resolve(&cli, &surroundings(dir.path(), &[])).unwrap();
+    let r = p.paths.iter().find(|r| r.source == Source::Flag("--allow-write")).unwrap();
+    assert!(r.path.as_os_str().as_bytes().ends_with(b"d\xffx"), "{}", show(&p));
+}
+
+#[test]
+fn read_defaults_never_grant_home_dot_dirs_whole() {
+    let dir = scratch();
+    let home = dir.path().join("home");
+    for d in [".cargo/bin", ".rustup/toolchains", ".pyenv/versions", ".pyenv/shims", "bin"] {
+        std::fs::create_dir_all(home.join(d)).unwrap();
+    }
+    std::fs::write(home.join(".cargo/credentials.toml"), "secret").unwrap();
+    let home_s = home.to_str().unwrap().to_owned();
+    let path = format!("{home_s}/.cargo/bin:{home_s}:/:relative:/usr/bin:{home_s}/bin");
+    let ctx = surroundings(dir.path(), &[("HOME", &home_s), ("PATH", &path)]);
+    let p = Policy::resolve(&cli(&["--deny-read", "true"]), &ctx).unwrap();
+    let listing = show(&p);
+    let home = std::fs::canonicalize(&home).unwrap();
+    for granted in [".cargo/bin", ".rustup/toolchains", ".pyenv/versions", ".pyenv/shims", "bin"] {
+        assert!(p.paths.iter().any(|r| r.path == home.join(granted)), "{granted} missing:\n{listing}");
+    }
+    for never in ["", ".cargo", ".rustup", ".pyenv"] {
+        assert!(!p.paths.iter().any(|r| r.path == home.join(never)), "{never:?} granted:\n{listing}");
+    }
+    assert!(!p.paths.iter().any(|r| r.path == Path::new("/")), "/ granted:\n{listing}");
+    assert!(p.paths.iter().all(|r| r.access == Access::Read), "{listing}");
+    for system in ["/usr", "/etc", "/proc", "/dev/null", "/tmp"] {
+        let canonical = std::fs::canonicalize(system).unwrap();
+        assert!(p.paths.iter().any(|r| r.path == canonical), "{system} missing:\n{listing}");
+    }
+    // Raw devices are not readable by default: /dev itself is not a rule.
+    assert!(!p.paths.iter().any(|r| r.path == Path::new("/dev")), "{listing}");
+}
+
+#[test]
+fn write_defaults_are_temp_and_safe_devices() {
+    let dir = scratch();
+    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &surroundings(dir.path(), &[])).unwrap();
+    let listing = show(&p);
+    let paths: Vec<_> = p.paths.iter().map(|r| r.path.to_string_lossy().into_owned()).collect();
+    for expected in ["/tmp", "/dev/null", "/dev/zero", "/dev/full", "/dev/pts", "/dev/shm"] {
+        let canonical = std::fs::canonicalize(expected).unwrap();
+        assert!(p.paths.iter().any(|r| r.path == canonical), "{expected} missing:\n{listing}");
+    }
+    assert!(p.paths.iter().all(|r| r.access == Access::Write), "{listing}");
+    assert!(!paths.iter().any(|p| p == "/dev" || p == "/"), "{listing}");
+}
+
+#[test]
+fn tmpdir_containing_home_is_not_a_temp_dir() {
+    let dir = scratch();
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).unwrap();
+    let ctx = surroundings(dir.path(), &[("HOME", home.to_str().unwrap()), ("TMPDIR", dir.path().to_str().unwrap())]);
+    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &ctx).unwrap();
+    let tmp = std::fs::canonicalize(dir.path()).unwrap();
+    assert!(!p.paths.iter().any(|r| r.path == tmp), "{}", show(&p));
+
+    let tmpdir = dir.path().join("tmp");
+    std::fs::create_dir_all(&tmpdir).unwrap();
+    let ctx = surroundings(dir.path(), &[("HOME", home.to_str().unwrap()), ("TMPDIR", tmpdir.to_str().unwrap())]);
+    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &ctx).unwrap();
+    let tmpdir = std::fs::canonicalize(tmpdir).unwrap();
+    assert!(p.paths.iter().any(|r| r.path == tmpdir && r.access == Access::Write), "{}", show(&p));
+}
+
+#[test]
+fn child_env_is_filtered_under_deny_env() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[("PATH", "/bin"), ("SECRET", "s"), ("AWS_KEY", "k")]);
+    let p = Policy::resolve(&cli(&["--allow-env=AWS_*", "true"]), &ctx).unwrap();
+    let names: Vec<_> = p.child_env.iter().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
+    assert_eq!(names, ["PATH", "AWS_KEY"]);
+    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &ctx).unwrap();
+    assert_eq!(p.child_env.len(), 3);
+}
+
+#[test]
+fn empty_values_are_usage_errors() {
+    for flag in ["--allow-write=", "--allow-read=", "--allow-net=", "--allow-env="] {
+        let res = Cli::parse_from_os(["sbx", flag, "true"].into_iter().map(OsString::from));
+        assert_eq!(res.err(), Some(crate::exit::Outcome::Code(crate::exit::SBX_FAILED)), "{flag}");
+    }
+}
+
+#[test]
+fn command_after_double_dash_is_taken_verbatim() {
+    let c = cli(&["--deny-net", "--", "--deny-read", "-v"]);
+    assert!(!c.deny_read && !c.verbose);
+    assert_eq!(c.command, [OsString::from("--deny-read"), OsString::from("-v")]);
+    let c = cli(&["ls", "-la", "--deny-read"]);
+    assert!(!c.deny_read);
+    assert_eq!(c.command.len(), 3);
+}
