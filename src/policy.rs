@@ -274,4 +274,21 @@ pub(crate) fn covers_home(dir: &Path, home: Option<&Path>) -> bool {
 }
 
 #[cfg(test)]
+impl Policy {
+    /// A policy built directly, for translator tests.
+    pub(crate) fn for_test(deny: Deny, net: Net, paths: Vec<PathRule>) -> Self {
+        Self {
+            deny,
+            paths,
+            net,
+            env: EnvPolicy::Inherit,
+            best_effort: false,
+            command: vec![OsString::from("true")],
+            cwd: PathBuf::from("/"),
+            child_env: Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests;

@@ -235,10 +235,24 @@ pub enum ChildEnd {
 
 /// waitpid(pid, WNOHANG): `Some` once the child has ended.
 pub fn try_wait(pid: libc::pid_t) -> Result<Option<ChildEnd>, Errno> {
+    waitpid(pid, libc::WNOHANG)
+}
+
+/// Blocking waitpid(pid, 0).
+pub fn wait(pid: libc::pid_t) -> Result<ChildEnd, Errno> {
+    loop {
+        if let Some(end) = waitpid(pid, 0)? {
+            return Ok(end);
+        }
+    }
+}
+
+/// waitpid(pid, flags), retrying on EINTR; `None` while the child runs.
+fn waitpid(pid: libc::pid_t, flags: libc::c_int) -> Result<Option<ChildEnd>, Errno> {
     let mut status = 0;
     loop {
         // SAFETY: status is a live int.
-        let ret = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        let ret = unsafe { libc::waitpid(pid, &mut status, flags) };
         if ret < 0 {
             if Errno::last() == Errno::EINTR {
                 continue;
@@ -254,29 +268,8 @@ pub fn try_wait(pid: libc::pid_t) -> Result<Option<ChildEnd>, Errno> {
         if libc::WIFSIGNALED(status) {
             return Ok(Some(ChildEnd::Signaled(libc::WTERMSIG(status))));
         }
-        // Stopped/continued reports are not requested; keep waiting.
+        // Stopped/continued reports are not requested.
         return Ok(None);
-    }
-}
-
-/// Blocking waitpid(pid, 0).
-pub fn wait(pid: libc::pid_t) -> Result<ChildEnd, Errno> {
-    let mut status = 0;
-    loop {
-        // SAFETY: status is a live int.
-        let ret = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if ret < 0 {
-            if Errno::last() == Errno::EINTR {
-                continue;
-            }
-            return Err(Errno::last());
-        }
-        if libc::WIFEXITED(status) {
-            return Ok(ChildEnd::Exited(libc::WEXITSTATUS(status)));
-        }
-        if libc::WIFSIGNALED(status) {
-            return Ok(ChildEnd::Signaled(libc::WTERMSIG(status)));
-        }
     }
 }
 

@@ -1,21 +1,10 @@
-use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::*;
-use crate::env::EnvPolicy;
 use crate::policy::{Access as PathAccess, Deny, PathRule, Policy, Source};
 
 fn policy(deny: Deny, net: Net, paths: Vec<PathRule>) -> Policy {
-    Policy {
-        deny,
-        paths,
-        net,
-        env: EnvPolicy::Inherit,
-        best_effort: false,
-        command: vec![OsString::from("true")],
-        cwd: PathBuf::from("/"),
-        child_env: Vec::new(),
-    }
+    Policy::for_test(deny, net, paths)
 }
 
 fn dir(path: &str, access: PathAccess) -> PathRule {

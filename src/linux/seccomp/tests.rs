@@ -1,21 +1,8 @@
-use std::ffi::OsString;
-use std::path::PathBuf;
-
 use super::*;
-use crate::env::EnvPolicy;
 use crate::policy::Deny;
 
 fn policy(net: Net) -> Policy {
-    Policy {
-        deny: Deny { net: net == Net::Denied, ..Deny::default() },
-        paths: Vec::new(),
-        net,
-        env: EnvPolicy::Inherit,
-        best_effort: false,
-        command: vec![OsString::from("true")],
-        cwd: PathBuf::from("/"),
-        child_env: Vec::new(),
-    }
+    Policy::for_test(Deny { net: net == Net::Denied, ..Deny::default() }, net, Vec::new())
 }
 
 fn table(rules: &[Rule]) -> String {
