@@ -149,6 +149,9 @@ int main(int argc, char **argv) {
         for (int fd = 3; fd < 1024; fd++) if (fcntl(fd, F_GETFD) >= 0) printf("%d\n", fd);
         printf("end\n"); return 0;
     }
+    if (!strcmp(op, "open-wronly")) {      /* open-wronly PATH: open for writing and close; never writes */
+        NEED(1); int fd = open(a, O_WRONLY); if (fd >= 0) close(fd); return report(fd);
+    }
     fprintf(stderr, "probe: unknown op %s\n", op);
     return 2;
 }
