@@ -24,6 +24,23 @@ pub fn canonical(path: &Path) -> io::Result<PathBuf> {
     std::fs::canonicalize(path)
 }
 
+/// Whether `path` itself is a symlink (without following it).
+pub fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+/// Why `path` could not be resolved, in words (`err` from [`canonical`]).
+pub fn explain_unresolvable(path: &Path, err: &io::Error) -> String {
+    if err.kind() == io::ErrorKind::NotFound {
+        if is_symlink(path) {
+            let target = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+            return format!("it is a symlink to {target}, which does not exist; create the target or fix the path");
+        }
+        return "no such file or directory".into();
+    }
+    format!("cannot resolve it ({err})")
+}
+
 /// `path` shown for humans (lossy only for display).
 pub fn show(path: &Path) -> String {
     path.display().to_string()

@@ -94,6 +94,10 @@ pub struct Policy {
     pub deny: Deny,
     /// Filesystem exceptions; only meaningful where `deny.read`/`deny.write` is on.
     pub paths: Vec<PathRule>,
+    /// `--allow-write` directories that do not exist yet (absolute paths):
+    /// [`Policy::create_missing_dirs`] creates them and adds their rules just
+    /// before the sandbox applies, so a run refused earlier changes nothing.
+    pub missing_dirs: Vec<PathBuf>,
     pub net: Net,
     pub env: EnvPolicy,
     pub best_effort: bool,
@@ -144,8 +148,8 @@ impl Policy {
         Ok(policy)
     }
 
-    /// Builds the policy for `cli` in `ctx`. Creates missing `--allow-write`
-    /// directories; warns (on stderr) about missing `--allow-read` paths.
+    /// Builds the policy for `cli` in `ctx`; warns (on stderr) about missing
+    /// `--allow-read` paths. Changes nothing on disk.
     pub fn resolve(cli: &Cli, ctx: &Surroundings) -> Result<Self> {
         let deny = Deny {
             read: cli.deny_all || cli.deny_read || !cli.allow_read.is_empty(),
@@ -153,6 +157,8 @@ impl Policy {
             net: cli.deny_all || cli.deny_net || !cli.allow_net.is_empty(),
             env: cli.deny_all || cli.deny_env || !cli.allow_env.is_empty(),
         };
+        let net = net_policy(deny.net, &cli.allow_net)?;
+        let env = if deny.env { EnvPolicy::filter(&cli.allow_env)? } else { EnvPolicy::Inherit };
         let home = ctx.home();
         let mut rules = Vec::new();
         if deny.read {
@@ -166,42 +172,28 @@ impl Policy {
             match paths::canonical(&abs) {
                 Ok(path) => rules.push(rule(path, Access::Read, Source::Flag("--allow-read"))),
                 Err(err) => eprintln!(
-                    "sbx: warning: --allow-read={}: {} ({err}); it grants nothing",
+                    "sbx: warning: --allow-read={}: {}; it grants nothing",
                     paths::show(&abs),
-                    if err.kind() == std::io::ErrorKind::NotFound {
-                        "no such file or directory"
-                    } else {
-                        "cannot resolve it"
-                    },
+                    paths::explain_unresolvable(&abs, &err),
                 ),
             }
         }
+        let mut missing_dirs = Vec::new();
         for raw in &cli.allow_write {
             let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
-            let path = match paths::canonical(&abs) {
-                Ok(path) => path,
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                    std::fs::create_dir_all(&abs).with_context(|| {
-                        format!(
-                            "--allow-write={}: the directory does not exist and creating it failed; create it yourself or fix the path",
-                            paths::show(&abs)
-                        )
-                    })?;
-                    tracing::debug!(path = %paths::show(&abs), "created missing --allow-write directory");
-                    paths::canonical(&abs).with_context(|| {
-                        format!("--allow-write={}: cannot resolve the created directory", paths::show(&abs))
-                    })?
+            match paths::canonical(&abs) {
+                Ok(path) => rules.push(rule(path, Access::Write, Source::Flag("--allow-write"))),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && !paths::is_symlink(&abs) => {
+                    missing_dirs.push(abs);
                 }
-                Err(err) => bail!("--allow-write={}: cannot resolve the path: {err}", paths::show(&abs)),
-            };
-            rules.push(rule(path, Access::Write, Source::Flag("--allow-write")));
+                Err(err) => bail!("--allow-write={}: {}", paths::show(&abs), paths::explain_unresolvable(&abs, &err)),
+            }
         }
-        let net = net_policy(deny.net, &cli.allow_net)?;
-        let env = if deny.env { EnvPolicy::filter(&cli.allow_env)? } else { EnvPolicy::Inherit };
         let child_env = env.apply(ctx.vars.iter().cloned());
         Ok(Self {
             deny,
             paths: dedup(rules),
+            missing_dirs,
             net,
             env,
             best_effort: cli.best_effort,
@@ -209,6 +201,27 @@ impl Policy {
             cwd: ctx.cwd.clone(),
             child_env,
         })
+    }
+
+    /// Creates the missing `--allow-write` directories (like `mkdir -p`) and
+    /// adds their rules.
+    pub fn create_missing_dirs(&mut self) -> Result<()> {
+        for abs in std::mem::take(&mut self.missing_dirs) {
+            std::fs::create_dir_all(&abs).with_context(|| {
+                format!(
+                    "--allow-write={}: the directory does not exist and creating it failed; \
+                     create it yourself or fix the path",
+                    paths::show(&abs)
+                )
+            })?;
+            tracing::debug!(path = %paths::show(&abs), "created missing --allow-write directory");
+            let path = paths::canonical(&abs).with_context(|| {
+                format!("--allow-write={}: cannot resolve the created directory", paths::show(&abs))
+            })?;
+            self.paths.push(rule(path, Access::Write, Source::Flag("--allow-write")));
+        }
+        self.paths = dedup(std::mem::take(&mut self.paths));
+        Ok(())
     }
 
     /// Whether the policy restricts anything at all.
@@ -280,6 +293,7 @@ impl Policy {
         Self {
             deny,
             paths,
+            missing_dirs: Vec::new(),
             net,
             env: EnvPolicy::Inherit,
             best_effort: false,

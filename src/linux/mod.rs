@@ -23,8 +23,11 @@ pub use sys::die_of_signal;
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
+    check_enforceable(policy, &landlock::plan(policy, abi.version()), &abi)?;
+    let mut policy = policy.clone();
+    policy.create_missing_dirs()?;
+    let policy = &policy;
     let plan = landlock::plan(policy, abi.version());
-    check_enforceable(policy, &plan, &abi)?;
     log_plan(policy, &plan);
     let ruleset = landlock::build(&plan)?;
     let seccomp_rules = seccomp::rules(policy);

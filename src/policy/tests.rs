@@ -84,7 +84,9 @@ fn relative_and_tilde_paths_resolve() {
 fn missing_allow_write_is_created_missing_allow_read_is_skipped() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    let p = Policy::resolve(&cli(&["--allow-write=out/a/b", "--allow-read=nope", "true"]), &ctx).unwrap();
+    let mut p = Policy::resolve(&cli(&["--allow-write=out/a/b", "--allow-read=nope", "true"]), &ctx).unwrap();
+    assert!(!dir.path().join("out").exists(), "resolving must not touch the disk");
+    p.create_missing_dirs().unwrap();
     assert!(dir.path().join("out/a/b").is_dir());
     let flagged: Vec<_> = p.paths.iter().filter(|r| matches!(r.source, Source::Flag(_))).collect();
     assert_eq!(flagged.len(), 1, "{}", show(&p));
@@ -113,7 +115,8 @@ fn non_utf8_paths_pass_through() {
         a
     }];
     let cli = Cli::parse_from_os(args.into_iter().chain([OsString::from("true")])).unwrap();
-    let p = Policy::resolve(&cli, &surroundings(dir.path(), &[])).unwrap();
+    let mut p = Policy::resolve(&cli, &surroundings(dir.path(), &[])).unwrap();
+    p.create_missing_dirs().unwrap();
     let r = p.paths.iter().find(|r| r.source == Source::Flag("--allow-write")).unwrap();
     assert!(r.path.as_os_str().as_bytes().ends_with(b"d\xffx"), "{}", show(&p));
 }
@@ -207,4 +210,21 @@ fn command_after_double_dash_is_taken_verbatim() {
     let c = cli(&["ls", "-la", "--deny-read"]);
     assert!(!c.deny_read);
     assert_eq!(c.command.len(), 3);
+}
+
+#[test]
+fn refused_policy_creates_nothing() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    assert!(Policy::resolve(&cli(&["--allow-write=made", "--allow-net=example.com", "true"]), &ctx).is_err());
+    assert!(!dir.path().join("made").exists());
+}
+
+#[test]
+fn dangling_symlink_is_explained() {
+    let dir = scratch();
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("dangling")).unwrap();
+    let err = Policy::resolve(&cli(&["--allow-write=dangling", "true"]), &surroundings(dir.path(), &[])).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(msg.contains("symlink") && msg.contains("nowhere"), "{msg}");
 }
