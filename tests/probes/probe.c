@@ -21,6 +21,8 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <stddef.h>
 #include <linux/io_uring.h>
@@ -148,6 +150,19 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "fds")) {              /* list open fds above 2 (excluding the dir fd used to list) */
         for (int fd = 3; fd < 1024; fd++) if (fcntl(fd, F_GETFD) >= 0) printf("%d\n", fd);
         printf("end\n"); return 0;
+    }
+    if (!strcmp(op, "connect-fd")) {       /* connect the inherited TCP socket FD to 127.0.0.1:PORT */
+        NEED(2); struct sockaddr_in sa; memset(&sa, 0, sizeof sa); sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)atoi(b)); sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return report(connect(atoi(a), (struct sockaddr *)&sa, sizeof sa));
+    }
+    if (!strcmp(op, "bind-fd")) {          /* bind the inherited TCP socket FD to 127.0.0.1:PORT (0: any free port) */
+        NEED(2); struct sockaddr_in sa; memset(&sa, 0, sizeof sa); sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)atoi(b)); sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return report(bind(atoi(a), (struct sockaddr *)&sa, sizeof sa));
+    }
+    if (!strcmp(op, "landlock-abi")) {     /* landlock_create_ruleset(NULL, 0, VERSION): is Landlock there? */
+        return report(syscall(__NR_landlock_create_ruleset, NULL, 0, 1));
     }
     fprintf(stderr, "probe: unknown op %s\n", op);
     return 2;
