@@ -164,6 +164,22 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "landlock-abi")) {     /* landlock_create_ruleset(NULL, 0, VERSION): is Landlock there? */
         return report(syscall(__NR_landlock_create_ruleset, NULL, 0, 1));
     }
+    if (!strcmp(op, "connect-unix")) {     /* connect to the unix socket at PATH */
+        NEED(1); int fd = socket(AF_UNIX, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        struct sockaddr_un sa; memset(&sa, 0, sizeof sa); sa.sun_family = AF_UNIX;
+        strncpy(sa.sun_path, a, sizeof sa.sun_path - 1);
+        return report(connect(fd, (struct sockaddr *)&sa, sizeof sa));
+    }
+    if (!strcmp(op, "abstract-self")) {    /* listen on the abstract unix socket NAME and connect to it */
+        NEED(1); struct sockaddr_un sa; memset(&sa, 0, sizeof sa); sa.sun_family = AF_UNIX;
+        size_t n = strlen(a); if (n > sizeof sa.sun_path - 1) n = sizeof sa.sun_path - 1;
+        memcpy(sa.sun_path + 1, a, n);
+        socklen_t len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+        int l = socket(AF_UNIX, SOCK_STREAM, 0); if (l < 0) return report(-1);
+        if (bind(l, (struct sockaddr *)&sa, len) < 0 || listen(l, 1) < 0) return report(-1);
+        int c = socket(AF_UNIX, SOCK_STREAM, 0); if (c < 0) return report(-1);
+        return report(connect(c, (struct sockaddr *)&sa, len));
+    }
     fprintf(stderr, "probe: unknown op %s\n", op);
     return 2;
 }
