@@ -21,6 +21,8 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/un.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <stddef.h>
 #include <linux/io_uring.h>
@@ -151,6 +153,35 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(op, "open-wronly")) {      /* open-wronly PATH: open for writing and close; never writes */
         NEED(1); int fd = open(a, O_WRONLY); if (fd >= 0) close(fd); return report(fd);
+    }
+    if (!strcmp(op, "connect-fd")) {       /* connect the inherited TCP socket FD to 127.0.0.1:PORT */
+        NEED(2); struct sockaddr_in sa; memset(&sa, 0, sizeof sa); sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)atoi(b)); sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return report(connect(atoi(a), (struct sockaddr *)&sa, sizeof sa));
+    }
+    if (!strcmp(op, "bind-fd")) {          /* bind the inherited TCP socket FD to 127.0.0.1:PORT (0: any free port) */
+        NEED(2); struct sockaddr_in sa; memset(&sa, 0, sizeof sa); sa.sin_family = AF_INET;
+        sa.sin_port = htons((uint16_t)atoi(b)); sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        return report(bind(atoi(a), (struct sockaddr *)&sa, sizeof sa));
+    }
+    if (!strcmp(op, "landlock-abi")) {     /* landlock_create_ruleset(NULL, 0, VERSION): is Landlock there? */
+        return report(syscall(__NR_landlock_create_ruleset, NULL, 0, 1));
+    }
+    if (!strcmp(op, "connect-unix")) {     /* connect to the unix socket at PATH */
+        NEED(1); int fd = socket(AF_UNIX, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        struct sockaddr_un sa; memset(&sa, 0, sizeof sa); sa.sun_family = AF_UNIX;
+        strncpy(sa.sun_path, a, sizeof sa.sun_path - 1);
+        return report(connect(fd, (struct sockaddr *)&sa, sizeof sa));
+    }
+    if (!strcmp(op, "abstract-self")) {    /* listen on the abstract unix socket NAME and connect to it */
+        NEED(1); struct sockaddr_un sa; memset(&sa, 0, sizeof sa); sa.sun_family = AF_UNIX;
+        size_t n = strlen(a); if (n > sizeof sa.sun_path - 1) n = sizeof sa.sun_path - 1;
+        memcpy(sa.sun_path + 1, a, n);
+        socklen_t len = offsetof(struct sockaddr_un, sun_path) + 1 + n;
+        int l = socket(AF_UNIX, SOCK_STREAM, 0); if (l < 0) return report(-1);
+        if (bind(l, (struct sockaddr *)&sa, len) < 0 || listen(l, 1) < 0) return report(-1);
+        int c = socket(AF_UNIX, SOCK_STREAM, 0); if (c < 0) return report(-1);
+        return report(connect(c, (struct sockaddr *)&sa, len));
     }
     fprintf(stderr, "probe: unknown op %s\n", op);
     return 2;

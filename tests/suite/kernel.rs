@@ -1,1 +1,268 @@
-//! placeholder
+//! What sbx does when the kernel cannot enforce the policy: it refuses (125)
+//! and says what would stay possible, unless `--best-effort`, which warns and
+//! runs; and a failure to apply the sandbox in the child is never ignored.
+//!
+//! A kernel without Landlock (or with a failing seccomp or no_new_privs) is
+//! simulated with a seccomp filter the test installs on sbx itself: built with
+//! libseccomp before spawning, installed in `pre_exec` with raw system calls.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::sync::Arc;
+
+use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+
+use super::process::{run_std, shared_tempdir};
+use super::util::{self, Cmd, Output, bare, probe, sbx};
+
+/// A compiled seccomp filter, ready to install.
+#[derive(Clone)]
+struct Filter(Arc<Vec<libc::sock_filter>>);
+
+/// One rule: `syscall` fails with `errno`, optionally only when argument 0 equals a value.
+struct Deny {
+    syscall: &'static str,
+    errno: i32,
+    arg0: Option<u64>,
+}
+
+fn deny(syscall: &'static str, errno: i32) -> Deny {
+    Deny { syscall, errno, arg0: None }
+}
+
+impl Filter {
+    fn new(rules: &[Deny]) -> Self {
+        let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).unwrap();
+        // The pre_exec hook sets no_new_privs itself, right before installing.
+        ctx.set_ctl_nnp(false).unwrap();
+        // The probe also makes i386/x32 calls; leave other architectures alone.
+        ctx.set_act_badarch(ScmpAction::Allow).unwrap();
+        for rule in rules {
+            let syscall = ScmpSyscall::from_name(rule.syscall).unwrap();
+            let action = ScmpAction::Errno(rule.errno);
+            match rule.arg0 {
+                None => ctx.add_rule(action, syscall).unwrap(),
+                Some(v) => ctx
+                    .add_rule_conditional(action, syscall, &[ScmpArgCompare::new(0, ScmpCompareOp::Equal, v)])
+                    .unwrap(),
+            };
+        }
+        // SAFETY: memfd_create with a NUL-terminated name; a non-negative result is a new fd we own.
+        let fd = unsafe { libc::memfd_create(c"sbx-test-filter".as_ptr(), libc::MFD_CLOEXEC) };
+        assert!(fd >= 0, "memfd_create: {}", std::io::Error::last_os_error());
+        // SAFETY: fd was just created and is owned by nobody else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        ctx.export_bpf(&fd).unwrap();
+        let mut file = std::fs::File::from(fd);
+        file.seek(SeekFrom::Start(0)).unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        const SIZE: usize = std::mem::size_of::<libc::sock_filter>();
+        assert!(!bytes.is_empty() && bytes.len() % SIZE == 0, "libseccomp exported {} bytes", bytes.len());
+        let program = bytes
+            .chunks_exact(SIZE)
+            .map(|c| libc::sock_filter {
+                code: u16::from_ne_bytes([c[0], c[1]]),
+                jt: c[2],
+                jf: c[3],
+                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+            })
+            .collect();
+        Self(Arc::new(program))
+    }
+
+    /// Runs `cmd` under this filter.
+    fn run(&self, cmd: &Cmd) -> Output {
+        let program = Arc::clone(&self.0);
+        let mut command = cmd.command();
+        // SAFETY: the hook makes two system calls and allocates nothing: the
+        // program was built before fork, and sock_fprog lives on the stack.
+        unsafe {
+            command.pre_exec(move || {
+                let prog = libc::sock_fprog {
+                    len: program.len() as libc::c_ushort,
+                    filter: program.as_ptr() as *mut libc::sock_filter,
+                };
+                if libc::prctl(
+                    libc::PR_SET_NO_NEW_PRIVS,
+                    1 as libc::c_ulong,
+                    0 as libc::c_ulong,
+                    0 as libc::c_ulong,
+                    0 as libc::c_ulong,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if libc::syscall(
+                    libc::SYS_seccomp,
+                    libc::SECCOMP_SET_MODE_FILTER,
+                    0 as libc::c_uint,
+                    &prog as *const libc::sock_fprog,
+                ) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        run_std(command)
+    }
+}
+
+/// Landlock absent: every Landlock syscall fails with `errno` (ENOSYS: not
+/// built in; EOPNOTSUPP: built in but disabled at boot).
+fn no_landlock(errno: i32) -> Filter {
+    Filter::new(&[
+        deny("landlock_create_ruleset", errno),
+        deny("landlock_add_rule", errno),
+        deny("landlock_restrict_self", errno),
+    ])
+}
+
+/// Premise: the filter really hides Landlock from the probe, which sees it without the filter.
+#[track_caller]
+fn assert_hides_landlock(filter: &Filter, errno_name: &str) {
+    bare(probe()).arg("landlock-abi").run().success().stdout_is("ok");
+    filter.run(&bare(probe()).arg("landlock-abi")).success().stdout_is(errno_name);
+}
+
+fn users() -> Vec<bool> {
+    if util::is_root() { vec![false, true] } else { vec![false] }
+}
+
+fn maybe_nobody(cmd: Cmd, nobody: bool) -> Cmd {
+    if nobody { cmd.nobody() } else { cmd }
+}
+
+#[test]
+fn without_landlock_sbx_refuses_and_names_what_is_unenforced() {
+    if !util::need_abi(1) {
+        return;
+    }
+    let filter = no_landlock(libc::ENOSYS);
+    assert_hides_landlock(&filter, "ENOSYS");
+    let cases: &[(&[&str], &[&str])] = &[
+        (&["--deny-write"], &["writing files outside the writable paths", "sending signals to processes outside"]),
+        (&["--deny-read"], &["reading files outside the readable paths", "executing files outside the readable paths"]),
+        (&["--deny-net"], &["connecting to abstract unix sockets outside", "sending signals to processes outside"]),
+        // Even with no restriction asked for, the baseline's signal scope is refused, not dropped.
+        (&[], &["sending signals to processes outside"]),
+    ];
+    for nobody in users() {
+        for (flags, lost) in cases {
+            let out = filter.run(&maybe_nobody(sbx(*flags).args(["--", "sh", "-c", "echo ran"]), nobody));
+            out.code(125).stderr_has("this kernel has no Landlock").stderr_has("--best-effort");
+            for what in *lost {
+                out.stderr_has(what);
+            }
+            assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+        }
+    }
+}
+
+#[test]
+fn landlock_disabled_at_boot_is_named_as_such() {
+    if !util::need_abi(1) {
+        return;
+    }
+    let filter = no_landlock(libc::EOPNOTSUPP);
+    assert_hides_landlock(&filter, "EOPNOTSUPP");
+    let out = filter.run(&sbx(["--deny-write", "--", "sh", "-c", "echo ran"]));
+    out.code(125).stderr_has("not enabled").stderr_has("lsm=").stderr_has("--best-effort");
+    assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+}
+
+#[test]
+fn best_effort_without_landlock_runs_and_warns() {
+    if !util::need_abi(1) {
+        return;
+    }
+    let filter = no_landlock(libc::ENOSYS);
+    assert_hides_landlock(&filter, "ENOSYS");
+    let dir = shared_tempdir();
+    for nobody in users() {
+        let out =
+            filter.run(&maybe_nobody(sbx(["--best-effort", "--deny-write", "--", "sh", "-c", "echo ran"]), nobody));
+        out.success()
+            .stdout_is("ran")
+            .stderr_has("sbx: warning: --best-effort")
+            .stderr_has("writing files outside the writable paths")
+            .stderr_has("sending signals to processes outside");
+    }
+    // The warning tells the truth: the write it names as possible is possible.
+    let target = dir.path().join("written");
+    let out = filter.run(&sbx(["--best-effort", "--deny-write", "--"]).arg(probe()).arg("write").arg(&target));
+    out.success().stdout_is("ok").stderr_has("--best-effort");
+    assert!(target.exists());
+}
+
+#[test]
+fn deny_net_without_landlock_still_blocks_inet_via_seccomp() {
+    if !util::need_abi(1) {
+        return;
+    }
+    let filter = no_landlock(libc::ENOSYS);
+    assert_hides_landlock(&filter, "ENOSYS");
+    for nobody in users() {
+        let run = |flags: &[&str], family: &str| {
+            filter.run(&maybe_nobody(sbx(flags).arg("--").arg(probe()).args(["socket", family]), nobody))
+        };
+        // Premise: the filter itself leaves sockets alone.
+        filter.run(&maybe_nobody(bare(probe()).args(["socket", "inet"]), nobody)).success().stdout_is("ok");
+        run(&["--best-effort", "--deny-net"], "inet")
+            .success()
+            .stdout_is("EPERM")
+            .stderr_has("--best-effort")
+            .stderr_has("connecting to abstract unix sockets outside");
+        run(&["--best-effort", "--deny-net"], "inet6").success().stdout_is("EPERM");
+        run(&["--best-effort", "--deny-net"], "unix").success().stdout_is("ok");
+        // Without --best-effort it does not run at all.
+        let out = run(&["--deny-net"], "inet");
+        out.code(125);
+        assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+    }
+}
+
+#[test]
+fn failing_landlock_restrict_self_is_fatal_even_with_best_effort() {
+    if !util::need_abi(1) {
+        return;
+    }
+    // Landlock is there (the ABI query works) but applying the ruleset fails.
+    let filter = Filter::new(&[deny("landlock_restrict_self", libc::EPERM)]);
+    filter.run(&bare(probe()).arg("landlock-abi")).success().stdout_is("ok");
+    for flags in [&["--deny-write"][..], &["--best-effort", "--deny-write"]] {
+        let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]));
+        out.code(125).stderr_has("applying the Landlock ruleset failed").stderr_has("EPERM");
+        assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+    }
+}
+
+#[test]
+fn failing_seccomp_install_is_fatal_even_with_best_effort() {
+    // seccomp(SECCOMP_SET_MODE_FILTER, ...) fails for sbx's own filter.
+    let filter = Filter::new(&[Deny {
+        syscall: "seccomp",
+        errno: libc::EINVAL,
+        arg0: Some(libc::SECCOMP_SET_MODE_FILTER as u64),
+    }]);
+    for flags in [&["--deny-net"][..], &["--best-effort", "--deny-net"]] {
+        let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]));
+        out.code(125).stderr_has("installing the seccomp filter failed");
+        assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+    }
+    // Premise: without a seccomp rule to install, the same sbx runs fine under this filter.
+    filter.run(&sbx(["--deny-write", "--", "sh", "-c", "echo ran"])).success().stdout_is("ran");
+}
+
+#[test]
+fn failing_no_new_privs_is_fatal() {
+    let filter =
+        Filter::new(&[Deny { syscall: "prctl", errno: libc::EPERM, arg0: Some(libc::PR_SET_NO_NEW_PRIVS as u64) }]);
+    for flags in [&["--deny-write"][..], &["--best-effort", "--deny-write"], &[]] {
+        let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]));
+        out.code(125).stderr_has("setting no_new_privs failed");
+        assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+    }
+}

@@ -1,1 +1,372 @@
-//! placeholder
+//! Network isolation: `--deny-net` refuses every socket family but AF_UNIX
+//! (seccomp, on every syscall entry), io_uring, and TCP bind/connect on an
+//! inherited socket (Landlock, the second layer); the Landlock scopes keep the
+//! command from signalling processes outside the sandbox and from connecting
+//! to abstract unix sockets outside it.
+//!
+//! Every denial is checked against a bare run of the same probe first, so a
+//! probe that fails anyway cannot pass for a denial. Only loopback addresses.
+
+use std::net::TcpListener;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
+use std::os::unix::process::CommandExt;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::process::{Running, as_root_and_nobody, run_std, shared_tempdir};
+use super::util::{self, Cmd, Output, bare, need_abi, probe, sbx};
+
+/// The probe's answer, bare and under sbx with `flags`, as root and (when
+/// root) as uid 65534.
+fn bare_and_sandboxed(flags: &[&str], op: &[&str], nobody: bool) -> (Output, Output) {
+    let probe = probe();
+    let mut b = bare(probe).args(op);
+    let mut s = sbx(flags).arg("--").arg(probe).args(op);
+    if nobody {
+        b = b.nobody();
+        s = s.nobody();
+    }
+    (b.run(), s.run())
+}
+
+fn users(root_only: bool) -> Vec<bool> {
+    if root_only {
+        if util::need_root() { vec![false] } else { vec![] }
+    } else if util::is_root() {
+        vec![false, true]
+    } else {
+        vec![false]
+    }
+}
+
+/// Asserts: bare gives one of `bare_ok` (the first is what a kernel with the
+/// family available gives), and sbx `flags` gives `denied`.
+#[track_caller]
+fn assert_denied(flags: &[&str], op: &[&str], bare_ok: &[&str], denied: &str, root_only: bool) {
+    for nobody in users(root_only) {
+        let (b, s) = bare_and_sandboxed(flags, op, nobody);
+        b.success();
+        assert!(
+            bare_ok.contains(&b.stdout.trim_end()),
+            "probe {op:?} without sbx: expected one of {bare_ok:?}{}",
+            b.report()
+        );
+        s.success().stdout_is(denied);
+    }
+}
+
+/// Asserts: the probe gives the same answer `expected` bare and under sbx.
+#[track_caller]
+fn assert_allowed(flags: &[&str], op: &[&str], expected: &str) {
+    for nobody in users(false) {
+        let (b, s) = bare_and_sandboxed(flags, op, nobody);
+        b.success().stdout_is(expected);
+        s.success().stdout_is(expected);
+    }
+}
+
+// ---------------------------------------------------------------- seccomp: socket families
+
+#[test]
+fn deny_net_refuses_inet_and_inet6() {
+    for op in [
+        &["socket", "inet"][..],
+        &["socket", "inet", "dgram"],
+        &["socket", "inet6"],
+        &["socket", "inet6", "dgram"],
+        // MPTCP (IPPROTO_MPTCP = 262) is AF_INET/AF_INET6 too.
+        &["socket", "inet", "stream", "262"],
+        &["socket", "inet6", "stream", "262"],
+    ] {
+        assert_denied(&["--deny-net"], op, &["ok"], "EPERM", false);
+    }
+}
+
+#[test]
+fn deny_net_refuses_raw_and_packet_sockets() {
+    // These need CAP_NET_RAW, so only root proves they work bare.
+    for op in [
+        &["socket", "inet", "raw", "1"][..], // ICMP
+        &["socket", "inet6", "raw", "58"],   // ICMPv6
+        &["socket", "packet", "raw"],
+        &["socket", "packet", "dgram"],
+    ] {
+        assert_denied(&["--deny-net"], op, &["ok"], "EPERM", true);
+    }
+    // AF_XDP also needs CAP_NET_RAW; a kernel without CONFIG_XDP_SOCKETS
+    // answers EAFNOSUPPORT bare.
+    assert_denied(&["--deny-net"], &["socket", "xdp", "raw"], &["ok", "EAFNOSUPPORT"], "EPERM", true);
+}
+
+#[test]
+fn deny_net_refuses_netlink_vsock_and_other_families() {
+    assert_denied(&["--deny-net"], &["socket", "netlink", "dgram"], &["ok"], "EPERM", false);
+    assert_denied(&["--deny-net"], &["socket", "netlink", "raw"], &["ok"], "EPERM", false);
+    // vsock needs the vsock modules; without them the kernel says EAFNOSUPPORT.
+    assert_denied(&["--deny-net"], &["socket", "vsock"], &["ok", "EAFNOSUPPORT"], "EPERM", false);
+    // AF_ALG and Bluetooth are often not built (EAFNOSUPPORT bare, as on the
+    // kernel these tests were written on); sbx must refuse them either way.
+    assert_denied(&["--deny-net"], &["socket", "alg"], &["ok", "EAFNOSUPPORT"], "EPERM", false);
+    assert_denied(&["--deny-net"], &["socket", "bluetooth"], &["ok", "EAFNOSUPPORT"], "EPERM", false);
+}
+
+#[test]
+fn deny_net_keeps_unix_sockets() {
+    for op in [&["socket", "unix"][..], &["socket", "unix", "dgram"], &["socketpair", "unix"], &["i386-socket", "unix"]]
+    {
+        assert_allowed(&["--deny-net"], op, "ok");
+    }
+    // A pathname unix socket outside the sandbox stays reachable.
+    let dir = shared_tempdir();
+    let path = dir.path().join("sock");
+    let _listener = UnixListener::bind(&path).unwrap();
+    // Connecting needs write permission on the socket file, for uid 65534 too.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    assert_allowed(&["--deny-net"], &["connect-unix", path.to_str().unwrap()], "ok");
+}
+
+#[test]
+fn deny_net_refuses_socketpair_of_other_families() {
+    // Of the families here only AF_UNIX supports socketpair, so bare these fail too, but
+    // later in the kernel (the family's own EOPNOTSUPP/ESOCKTNOSUPPORT);
+    // sbx must stop them before, with EPERM.
+    assert_denied(&["--deny-net"], &["socketpair", "inet"], &["EOPNOTSUPP"], "EPERM", false);
+    assert_denied(&["--deny-net"], &["socketpair", "inet6"], &["EOPNOTSUPP"], "EPERM", false);
+    assert_denied(&["--deny-net"], &["socketpair", "netlink"], &["ESOCKTNOSUPPORT", "EOPNOTSUPP"], "EPERM", false);
+}
+
+#[test]
+fn deny_net_refuses_io_uring() {
+    assert_denied(&["--deny-net"], &["io_uring"], &["ok"], "EPERM", false);
+}
+
+#[test]
+fn deny_net_covers_the_i386_entry() {
+    // socket() through int 0x80 (i386 nr 359), family checked as on x86_64.
+    assert_denied(&["--deny-net"], &["i386-socket", "inet"], &["ok"], "EPERM", false);
+    assert_denied(&["--deny-net"], &["i386-socket", "inet6"], &["ok"], "EPERM", false);
+    // socketcall(SYS_SOCKET): the family is in memory, out of seccomp's reach,
+    // so sbx refuses socketcall socket creation as a whole — unix included.
+    assert_denied(&["--deny-net"], &["i386-socketcall", "inet"], &["ok"], "EPERM", false);
+    assert_denied(&["--deny-net"], &["i386-socketcall", "unix"], &["ok"], "EPERM", false);
+}
+
+#[test]
+fn deny_net_covers_the_x32_entry() {
+    // Kernels built without CONFIG_X86_X32_ABI (or booted without x32 support)
+    // answer ENOSYS bare, as the kernel these tests were written on does; the
+    // filter must still refuse inet with EPERM rather than let it through.
+    assert_denied(&["--deny-net"], &["x32-socket", "inet"], &["ok", "ENOSYS"], "EPERM", false);
+    assert_denied(&["--deny-net"], &["x32-socket", "inet6"], &["ok", "ENOSYS"], "EPERM", false);
+    // unix is not the filter's business: same answer as bare.
+    let b = bare(probe()).args(["x32-socket", "unix"]).run();
+    b.success();
+    sbx(["--deny-net", "--"]).arg(probe()).args(["x32-socket", "unix"]).run().success().stdout_is(b.stdout.trim_end());
+}
+
+#[test]
+fn deny_all_denies_net_and_allow_net_star_does_not() {
+    let probe_dir = probe().parent().unwrap().display().to_string();
+    let read = format!("--allow-read={probe_dir}");
+    assert_denied(&["--deny-all", &read], &["socket", "inet"], &["ok"], "EPERM", false);
+    assert_allowed(&["--allow-net=*", "--deny-write"], &["socket", "inet"], "ok");
+    assert_allowed(&["--deny-write"], &["socket", "inet"], "ok");
+}
+
+#[test]
+fn per_host_allow_net_is_refused_not_widened() {
+    let out = sbx(["--allow-net=127.0.0.1", "--"]).arg(probe()).args(["socket", "inet"]).run();
+    out.code(125).stderr_has("--allow-net=127.0.0.1").stderr_has("not supported");
+    assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+}
+
+// ---------------------------------------------------------------- Landlock: TCP on an inherited socket
+
+/// The fd number the inherited TCP socket gets in the command.
+const TCP_FD: RawFd = 60;
+
+/// A fresh, unbound TCP socket (close-on-exec in the test process; only the
+/// command gets a copy, at `TCP_FD`).
+fn tcp_socket() -> OwnedFd {
+    // SAFETY: socket() with integer arguments; a non-negative result is a new fd we own.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
+    assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+    // SAFETY: fd was just created and is owned by nobody else.
+    unsafe { OwnedFd::from_raw_fd(fd) }
+}
+
+/// Runs `cmd` with a fresh TCP socket at `TCP_FD` (not close-on-exec).
+fn run_with_tcp_socket(cmd: &Cmd) -> Output {
+    let socket = tcp_socket();
+    let raw = socket.as_raw_fd();
+    assert_ne!(raw, TCP_FD);
+    let mut command = cmd.command();
+    // SAFETY: the hook only calls dup2, which is async-signal-safe; dup2
+    // clears close-on-exec on the copy.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(raw, TCP_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run_std(command);
+    drop(socket);
+    out
+}
+
+#[test]
+fn deny_net_refuses_tcp_connect_and_bind_on_an_inherited_socket() {
+    if !need_abi(4) {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let fd = TCP_FD.to_string();
+    for nobody in users(false) {
+        let with = |c: Cmd| if nobody { c.nobody() } else { c };
+        for op in [["connect-fd", fd.as_str(), port.as_str()], ["bind-fd", fd.as_str(), "0"]] {
+            run_with_tcp_socket(&with(bare(probe()).args(op))).success().stdout_is("ok");
+            // seccomp cannot see this socket (it was created outside); Landlock can.
+            run_with_tcp_socket(&with(sbx(["--deny-net", "--"]).arg(probe()).args(op))).success().stdout_is("EACCES");
+            // Only --deny-net handles TCP.
+            run_with_tcp_socket(&with(sbx(["--deny-write", "--"]).arg(probe()).args(op))).success().stdout_is("ok");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- Landlock scopes: signals
+
+/// `sleep 30` outside any sandbox, as root or uid 65534; killed on drop.
+struct Outsider(Running);
+
+impl Outsider {
+    fn start(nobody: bool) -> Self {
+        let mut cmd = bare("sh").args(["-c", "echo ready; exec sleep 30"]);
+        if nobody {
+            cmd = cmd.nobody();
+        }
+        let mut running = Running::spawn(&cmd);
+        // Once `ready` is out, setpriv has switched users and exec'd.
+        running.wait_for_line("ready");
+        Self(running)
+    }
+
+    fn pid(&self) -> String {
+        self.0.pid().to_string()
+    }
+}
+
+impl Drop for Outsider {
+    fn drop(&mut self) {
+        self.0.signal(libc::SIGKILL);
+        let out = self.0.finish();
+        if !std::thread::panicking() {
+            // It was still alive for the SIGKILL: nothing the sandbox did reached it.
+            out.signal(libc::SIGKILL);
+        }
+    }
+}
+
+#[test]
+fn no_signals_to_processes_outside() {
+    if !need_abi(6) {
+        return;
+    }
+    for nobody in users(false) {
+        let outsider = Outsider::start(nobody);
+        let pid = outsider.pid();
+        let mut b = bare(probe()).args(["kill", &pid, "0"]);
+        if nobody {
+            b = b.nobody();
+        }
+        b.run().success().stdout_is("ok");
+        for flags in [&["--deny-write"][..], &["--deny-net"], &[]] {
+            for sig in ["0", "15", "9"] {
+                let mut s = sbx(flags).arg("--").arg(probe()).args(["kill", &pid, sig]);
+                if nobody {
+                    s = s.nobody();
+                }
+                s.run().success().stdout_is("EPERM");
+            }
+        }
+        // The drop asserts the outsider survived until killed by the test.
+        drop(outsider);
+    }
+}
+
+#[test]
+fn no_signals_to_sbx_itself() {
+    if !need_abi(6) {
+        return;
+    }
+    let probe = probe().display().to_string();
+    // Premise: bare, a process may signal its parent of the same user (here
+    // an outer shell standing in for sbx) — checked with signal 0 only.
+    let nested = format!("sh -c 'exec {probe} kill $PPID 0'; true");
+    for cmd in as_root_and_nobody(|| bare("sh").args(["-c", &nested])) {
+        cmd.run().success().stdout_is("ok");
+    }
+    // Under sbx the parent is sbx, outside the sandbox: even SIGKILL is refused,
+    // and sbx lives on to report the command's exit.
+    for sig in ["0", "15", "9"] {
+        let script = format!("exec {probe} kill $PPID {sig}");
+        for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", "sh", "-c", &script])) {
+            cmd.run().success().stdout_is("EPERM");
+        }
+    }
+    // The shell's own `kill` builtin fails the same way.
+    for cmd in as_root_and_nobody(|| {
+        sbx(["--deny-write", "--", "sh", "-c", "kill -TERM $PPID 2>/dev/null && echo sent || echo refused"])
+    }) {
+        cmd.run().success().stdout_is("refused");
+    }
+}
+
+#[test]
+fn signals_inside_the_sandbox_still_work() {
+    if !need_abi(6) {
+        return;
+    }
+    let probe = probe().display().to_string();
+    let script = format!("sleep 30 & {probe} kill $! 9; wait $!; echo status=$?");
+    for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", "sh", "-c", &script])) {
+        // 137 = 128 + SIGKILL: the sandboxed sleep died of the sandboxed kill.
+        cmd.run().success().stdout_is("ok\nstatus=137");
+    }
+}
+
+// ---------------------------------------------------------------- Landlock scopes: abstract unix sockets
+
+fn abstract_listener() -> (UnixListener, String) {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("sbx-test-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    (UnixListener::bind_addr(&addr).unwrap(), name)
+}
+
+#[test]
+fn no_connect_to_abstract_sockets_outside() {
+    if !need_abi(6) {
+        return;
+    }
+    let (_listener, name) = abstract_listener();
+    for flags in [&["--deny-write"][..], &["--deny-net"], &[]] {
+        assert_denied(flags, &["connect-abstract", &name], &["ok"], "EPERM", false);
+    }
+}
+
+#[test]
+fn abstract_sockets_inside_the_sandbox_still_work() {
+    if !need_abi(6) {
+        return;
+    }
+    // The probe binds an abstract listener and connects to it itself.
+    let name = format!("sbx-test-self-{}", std::process::id());
+    for flags in [&["--deny-write"][..], &["--deny-net"]] {
+        assert_allowed(flags, &["abstract-self", &name], "ok");
+    }
+}
