@@ -3,7 +3,7 @@
 //! no_new_privs, Landlock, seccomp (last), execve — and reports a failure to
 //! the parent over a close-on-exec pipe as a fixed-size [`Failure`].
 
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{CStr, CString, OsStr, OsString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -61,7 +61,13 @@ pub struct ExecPlan {
     _envp: Vec<CString>,
     argv_ptrs: Vec<*const libc::c_char>,
     envp_ptrs: Vec<*const libc::c_char>,
+    /// Per candidate: `/bin/sh CANDIDATE ARGS...`, for a script without a
+    /// `#!` line (ENOEXEC), as execvp does — never for an ELF file.
+    sh_argv_ptrs: Vec<Vec<*const libc::c_char>>,
 }
+
+/// The shell that runs a script without a `#!` line.
+const SHELL: &CStr = c"/bin/sh";
 
 /// The search path execvp uses when PATH is unset.
 const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
@@ -81,7 +87,10 @@ impl ExecPlan {
                 cstring(OsStr::from_bytes(&kv), "environment variable")
             })
             .collect::<Result<Vec<_>>>()?;
-        let candidates = if program.as_bytes().contains(&b'/') {
+        let candidates = if program.is_empty() {
+            // Nothing to look up: reported as "not found", as env(1) does.
+            Vec::new()
+        } else if program.as_bytes().contains(&b'/') {
             vec![cstring(program, "command")?]
         } else {
             let path = env
@@ -102,7 +111,15 @@ impl ExecPlan {
         argv_ptrs.push(std::ptr::null());
         let mut envp_ptrs: Vec<*const libc::c_char> = envp.iter().map(|e| e.as_ptr()).collect();
         envp_ptrs.push(std::ptr::null());
-        Ok(Self { candidates, _argv: argv, _envp: envp, argv_ptrs, envp_ptrs })
+        let sh_argv_ptrs = candidates
+            .iter()
+            .map(|candidate| {
+                let mut ptrs = vec![SHELL.as_ptr(), candidate.as_ptr()];
+                ptrs.extend_from_slice(&argv_ptrs[1..]);
+                ptrs
+            })
+            .collect();
+        Ok(Self { candidates, _argv: argv, _envp: envp, argv_ptrs, envp_ptrs, sh_argv_ptrs })
     }
 
     /// The paths execve will try, in order.
@@ -115,8 +132,15 @@ impl ExecPlan {
     fn exec(&self) -> Errno {
         let mut denied = false;
         let mut last = Errno::ENOENT;
-        for path in &self.candidates {
-            let err = sys::execve(path, &self.argv_ptrs, &self.envp_ptrs);
+        for (path, sh_argv) in self.candidates.iter().zip(&self.sh_argv_ptrs) {
+            let mut err = sys::execve(path, &self.argv_ptrs, &self.envp_ptrs);
+            if err == Errno::ENOEXEC
+                && !sys::has_elf_magic(path)
+                && sys::execve(SHELL, sh_argv, &self.envp_ptrs) != Errno::ENOENT
+            {
+                // The shell exists but could not run it either.
+                err = Errno::ENOEXEC;
+            }
             match err {
                 Errno::EACCES => denied = true,
                 Errno::ENOENT | Errno::ENOTDIR | Errno::ESTALE | Errno::ENODEV | Errno::ETIMEDOUT => {}
@@ -193,6 +217,8 @@ mod tests {
         assert_eq!(c, [Path::new("/a/tool"), Path::new("./tool"), Path::new("/b/tool")]);
         let plan = ExecPlan::new(&[OsString::from("./tool")], &env).unwrap();
         assert_eq!(plan.candidates().count(), 1);
+        let plan = ExecPlan::new(&[OsString::new()], &env).unwrap();
+        assert_eq!(plan.candidates().count(), 0, "an empty name must not become a PATH directory");
     }
 
     #[test]

@@ -148,8 +148,11 @@ fn report_failure(policy: &Policy, exec: &ExecPlan, failure: Failure) -> Result<
         ),
         Stage::Exec => {
             let (code, message) = match errno {
-                Errno::ENOENT => (NOT_FOUND, exec_not_found(&name, exec)),
-                Errno::EACCES if policy.deny.read && exec.candidates().any(|p| p.exists()) => (
+                Errno::ENOENT => (NOT_FOUND, exec_not_found(&name)),
+                // Every candidate refused, but none exists as far as the
+                // caller can see (e.g. an unsearchable PATH directory).
+                Errno::EACCES if !exec.candidates().any(|p| p.exists()) => (NOT_FOUND, exec_not_found(&name)),
+                Errno::EACCES if policy.deny.read && exec.candidates().any(executable_outside) => (
                     NOT_EXECUTABLE,
                     format!(
                         "{name}: permission denied — the sandbox does not let the command read it; \
@@ -171,11 +174,16 @@ fn report_failure(policy: &Policy, exec: &ExecPlan, failure: Failure) -> Result<
     })
 }
 
-fn exec_not_found(name: &str, exec: &ExecPlan) -> String {
+fn exec_not_found(name: &str) -> String {
     if name.contains('/') {
         format!("{name}: no such file or directory")
     } else {
-        let _ = exec;
         format!("{name}: command not found (searched the command's PATH)")
     }
+}
+
+/// Whether `path` is a regular file that sbx's caller, outside the sandbox,
+/// may execute — so an EACCES for it comes from the sandbox.
+fn executable_outside(path: &std::path::Path) -> bool {
+    path.is_file() && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
 }

@@ -137,6 +137,23 @@ pub fn execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_
     Errno::last()
 }
 
+/// Async-signal-safe. Whether the file at `path` starts with the ELF magic
+/// (false when it cannot be read).
+pub fn has_elf_magic(path: &CStr) -> bool {
+    let mut magic = [0u8; 4];
+    // SAFETY: path is NUL-terminated; the fd is closed before returning;
+    // read writes at most 4 bytes into `magic`.
+    unsafe {
+        let fd = libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+        if fd < 0 {
+            return false;
+        }
+        let n = libc::read(fd, magic.as_mut_ptr().cast(), magic.len());
+        libc::close(fd);
+        n == 4 && magic == *b"\x7fELF"
+    }
+}
+
 /// Async-signal-safe. Writes all of `bytes` to `fd`, retrying on EINTR.
 pub fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) {
     let mut rest = bytes;

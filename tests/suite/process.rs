@@ -267,7 +267,6 @@ fn not_found_is_127_with_message() {
 }
 
 #[test]
-#[ignore = "sbx bug: a missing command is reported as 126 `Permission denied` when a PATH directory is not searchable"]
 fn not_found_with_an_unsearchable_path_dir_is_127() {
     if !util::need_root() {
         return;
@@ -285,7 +284,6 @@ fn not_found_with_an_unsearchable_path_dir_is_127() {
 }
 
 #[test]
-#[ignore = "sbx bug: an empty COMMAND is looked up as a PATH directory and reported as 126 `Permission denied`"]
 fn empty_command_name_is_127() {
     // execvp(3) and env(1) answer ENOENT / 127 for an empty name.
     bare("env").arg("").run().code(127);
@@ -519,7 +517,6 @@ fn unreadable_program_under_deny_read_is_126_naming_allow_read() {
 }
 
 #[test]
-#[ignore = "sbx bug: under --deny-read a file without execute permission, in a readable directory, is blamed on the sandbox (\"allow its directory with --allow-read\")"]
 fn not_executable_under_deny_read_is_not_blamed_on_the_sandbox() {
     let dir = shared_tempdir();
     let path = script(dir.path(), "plain", "echo ran", 0o644);
@@ -528,4 +525,16 @@ fn not_executable_under_deny_read_is_not_blamed_on_the_sandbox() {
     sbx([allow.as_str(), "--", "cat"]).arg(&path).run().success().stdout_has("echo ran");
     let out = sbx([allow.as_str(), "--"]).arg(&path).run();
     out.code(126).stderr_has("cannot execute: Permission denied").stderr_lacks("--allow-read");
+}
+
+#[test]
+fn script_without_shebang_runs_with_sh() {
+    // execvp(3) and env(1) run a script without `#!` with /bin/sh.
+    let dir = shared_tempdir();
+    let path = dir.path().join("noshebang");
+    std::fs::write(&path, "echo ran-with-sh \"$1\"\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    bare("env").arg(&path).arg("arg1").run().success().stdout_is("ran-with-sh arg1");
+    let out = sbx(["--deny-write", "--"]).arg(&path).arg("arg1").run();
+    out.success().stdout_is("ran-with-sh arg1");
 }
