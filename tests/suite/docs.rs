@@ -1,1 +1,174 @@
-//! placeholder
+//! Generated documentation stays in step with the clap definition
+//! (`sbx::cli::Cli::definition()`): the man page, the shell completions and
+//! the README's flag table are generated from it and checked in. Each test
+//! regenerates one and compares; `SBX_BLESS=1 cargo test --test all docs::`
+//! rewrites the checked-in files instead.
+
+use std::path::{Path, PathBuf};
+
+use clap::Command;
+use clap_complete::Shell;
+
+const BLESS: &str = "SBX_BLESS=1 cargo test --test all docs::";
+
+fn definition() -> Command {
+    let mut cmd = sbx::cli::Cli::definition();
+    cmd.build();
+    cmd
+}
+
+fn repo_file(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(relative)
+}
+
+fn blessing() -> bool {
+    std::env::var_os("SBX_BLESS").is_some_and(|v| v == "1")
+}
+
+/// Compares `generated` with the checked-in `relative`, or rewrites it under
+/// `SBX_BLESS=1`.
+#[track_caller]
+fn check(relative: &str, generated: &str) {
+    let path = repo_file(relative);
+    if blessing() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).unwrap();
+        }
+        std::fs::write(&path, generated).unwrap();
+        eprintln!("blessed {relative}");
+        return;
+    }
+    let current = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{relative} cannot be read ({e}); generate it from the clap definition with: {BLESS}")
+    });
+    if current != generated {
+        let line = current
+            .lines()
+            .zip(generated.lines())
+            .position(|(a, b)| a != b)
+            .map_or_else(|| current.lines().count().min(generated.lines().count()) + 1, |i| i + 1);
+        panic!(
+            "{relative} is out of date with the clap definition in src/cli.rs (first difference at line {line}); \
+             regenerate it with: {BLESS}\n--- checked in, line {line}:\n{}\n--- generated, line {line}:\n{}",
+            current.lines().nth(line - 1).unwrap_or("(end of file)"),
+            generated.lines().nth(line - 1).unwrap_or("(end of file)"),
+        );
+    }
+}
+
+/// Escapes text for a roff text line (the whole paragraph on one line).
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', r"\e").replace('-', r"\-").replace('\'', r"\*(Aq");
+    if escaped.starts_with('.') { format!(r"\&{escaped}") } else { escaped }
+}
+
+/// The man page: clap_mangen's rendering, with the after-help paragraphs
+/// ("Exit status: …", "Environment: …") as sections of their own instead of
+/// clap_mangen's catch-all EXTRA, and a SEE ALSO section.
+fn man_page() -> String {
+    let cmd = definition();
+    let after_help = cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default();
+    let mut page = Vec::new();
+    clap_mangen::Man::new(cmd.after_help(None)).render(&mut page).unwrap();
+    let page = String::from_utf8(page).unwrap();
+
+    let mut extra = String::new();
+    for paragraph in after_help.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        let paragraph = paragraph.split_whitespace().collect::<Vec<_>>().join(" ");
+        let (heading, body) = match paragraph.split_once(": ") {
+            Some((heading, body)) if !heading.is_empty() && heading.chars().all(|c| c.is_alphabetic() || c == ' ') => {
+                let mut body = body.to_owned();
+                if let Some(first) = body.get(..1) {
+                    body.replace_range(..1, &first.to_uppercase());
+                }
+                (heading.to_uppercase(), body)
+            }
+            _ => ("NOTES".to_owned(), paragraph.clone()),
+        };
+        extra.push_str(&format!(".SH \"{heading}\"\n{}\n", roff_text(&body)));
+    }
+    extra.push_str(".SH \"SEE ALSO\"\n.BR landlock (7),\n.BR seccomp (2),\n.BR prctl (2)\n");
+
+    match page.find(".SH VERSION\n") {
+        Some(at) => format!("{}{extra}{}", &page[..at], &page[at..]),
+        None => format!("{page}{extra}"),
+    }
+}
+
+fn completion(shell: Shell) -> String {
+    let mut cmd = definition();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "sbx", &mut out);
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn man_page_is_current() {
+    check("man/sbx.1", &man_page());
+}
+
+#[test]
+fn bash_completion_is_current() {
+    check("completions/sbx.bash", &completion(Shell::Bash));
+}
+
+#[test]
+fn zsh_completion_is_current() {
+    check("completions/_sbx", &completion(Shell::Zsh));
+}
+
+#[test]
+fn fish_completion_is_current() {
+    check("completions/sbx.fish", &completion(Shell::Fish));
+}
+
+const TABLE_START: &str =
+    "<!-- flags: generated from src/cli.rs; regenerate with SBX_BLESS=1 cargo test --test all docs:: -->";
+const TABLE_END: &str = "<!-- end of flags -->";
+
+/// The README's flag table: every option, grouped under its --help heading in
+/// --help's order, with its --help text.
+fn flag_table() -> String {
+    let cmd = definition();
+    let options: Vec<_> = cmd.get_arguments().filter(|a| !a.is_positional() && !a.is_hide_set()).collect();
+    let mut headings: Vec<Option<&str>> = Vec::new();
+    for arg in &options {
+        if !headings.contains(&arg.get_help_heading()) {
+            headings.push(arg.get_help_heading());
+        }
+    }
+    // As --help shows them: options without a heading first (a stable sort).
+    headings.sort_by_key(|heading| heading.is_some());
+    let mut out = String::new();
+    for heading in headings {
+        out.push_str(&format!("\n| {} | |\n| --- | --- |\n", heading.unwrap_or("Options")));
+        for arg in options.iter().filter(|a| a.get_help_heading() == heading) {
+            let mut name = String::new();
+            if let Some(short) = arg.get_short() {
+                name.push_str(&format!("-{short}, "));
+            }
+            name.push_str(&format!("--{}", arg.get_long().unwrap_or_default()));
+            if arg.get_action().takes_values() {
+                for value in arg.get_value_names().unwrap_or_default() {
+                    name.push_str(&format!("={value}"));
+                }
+            }
+            let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default().replace('|', r"\|");
+            out.push_str(&format!("| `{name}` | {help} |\n"));
+        }
+    }
+    out
+}
+
+#[test]
+fn readme_flag_table_is_current() {
+    let path = repo_file("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let (Some(start), Some(end)) = (readme.find(TABLE_START), readme.find(TABLE_END)) else {
+        panic!("README.md lacks the flag table markers:\n{TABLE_START}\n{TABLE_END}");
+    };
+    assert!(start < end, "README.md: the flag table markers are out of order");
+    let body_start = start + TABLE_START.len();
+    let generated = format!("{}{}\n{}", &readme[..body_start], flag_table(), &readme[end..]);
+    check("README.md", &generated);
+}
