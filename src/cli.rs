@@ -113,19 +113,28 @@ fn non_empty_string(value: &str) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
-/// Sets up `-v` logging: rules at debug level, or whatever `SBX_LOG` selects.
+/// Sets up `-v` logging: rules at debug level, or whatever `SBX_LOG` selects
+/// (`target=level,…`, e.g. `sbx=trace`). Nothing is set up otherwise, so a
+/// normal run pays nothing for logging.
 pub fn init_logging(verbose: bool) {
-    use tracing_subscriber::EnvFilter;
-    let default = if verbose { "sbx=debug" } else { "off" };
-    let filter = std::env::var("SBX_LOG")
-        .ok()
-        .and_then(|spec| EnvFilter::try_new(spec).ok())
-        .unwrap_or_else(|| EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .without_time()
-        .with_ansi(false)
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    let spec = std::env::var("SBX_LOG").ok();
+    if !verbose && spec.is_none() {
+        return;
+    }
+    let filter = spec
+        .and_then(|spec| spec.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_target("sbx", LevelFilter::DEBUG));
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_target(false)
+                .without_time()
+                .with_ansi(false),
+        )
+        .with(filter)
         .try_init();
 }

@@ -19,9 +19,25 @@ pub fn absolute(raw: &OsStr, home: Option<&Path>, cwd: &Path) -> PathBuf {
     if expanded.is_absolute() { expanded } else { cwd.join(expanded) }
 }
 
-/// The path with every symlink resolved, or the reason it has none.
-pub fn canonical(path: &Path) -> io::Result<PathBuf> {
-    std::fs::canonicalize(path)
+/// An existing path with every symlink resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub path: PathBuf,
+    pub is_dir: bool,
+}
+
+/// Resolves `path` (which must exist) to its canonical form, or says why it
+/// cannot. The backend does it in as few system calls as it can: this runs
+/// for every default path on every start.
+pub fn resolve(path: &Path) -> io::Result<Resolved> {
+    crate::backend::resolve_path(path)
+}
+
+/// The portable way to [`resolve`], for backends without a faster one.
+pub fn resolve_portably(path: &Path) -> io::Result<Resolved> {
+    let path = std::fs::canonicalize(path)?;
+    let is_dir = path.is_dir();
+    Ok(Resolved { path, is_dir })
 }
 
 /// Whether `path` itself is a symlink (without following it).
@@ -29,7 +45,7 @@ pub fn is_symlink(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
-/// Why `path` could not be resolved, in words (`err` from [`canonical`]).
+/// Why `path` could not be resolved, in words (`err` from [`resolve`]).
 pub fn explain_unresolvable(path: &Path, err: &io::Error) -> String {
     if err.kind() == io::ErrorKind::NotFound {
         if is_symlink(path) {

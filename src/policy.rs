@@ -169,7 +169,7 @@ impl Policy {
         }
         for raw in &cli.allow_read {
             let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
-            match paths::canonical(&abs) {
+            match paths::resolve(&abs) {
                 Ok(path) => rules.push(rule(path, Access::Read, Source::Flag("--allow-read"))),
                 Err(err) => eprintln!(
                     "sbx: warning: --allow-read={}: {}; it grants nothing",
@@ -181,7 +181,7 @@ impl Policy {
         let mut missing_dirs = Vec::new();
         for raw in &cli.allow_write {
             let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
-            match paths::canonical(&abs) {
+            match paths::resolve(&abs) {
                 Ok(path) => rules.push(rule(path, Access::Write, Source::Flag("--allow-write"))),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound && !paths::is_symlink(&abs) => {
                     missing_dirs.push(abs);
@@ -215,7 +215,7 @@ impl Policy {
                 )
             })?;
             tracing::debug!(path = %paths::show(&abs), "created missing --allow-write directory");
-            let path = paths::canonical(&abs).with_context(|| {
+            let path = paths::resolve(&abs).with_context(|| {
                 format!("--allow-write={}: cannot resolve the created directory", paths::show(&abs))
             })?;
             self.paths.push(rule(path, Access::Write, Source::Flag("--allow-write")));
@@ -256,10 +256,9 @@ fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
     Ok(Net::Denied)
 }
 
-/// A rule for an existing canonical path.
-fn rule(path: PathBuf, access: Access, source: Source) -> PathRule {
-    let is_dir = path.is_dir();
-    PathRule { path, is_dir, access, source }
+/// A rule for a resolved path.
+fn rule(resolved: paths::Resolved, access: Access, source: Source) -> PathRule {
+    PathRule { path: resolved.path, is_dir: resolved.is_dir, access, source }
 }
 
 /// Drops exact duplicates (same path, same or weaker access), keeping the

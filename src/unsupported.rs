@@ -14,3 +14,5 @@ pub fn run(_policy: &Policy) -> Result<Outcome> {
 }
 
 pub fn die_of_signal(_signal: i32) {}
+
+pub use crate::paths::resolve_portably as resolve_path;

@@ -170,10 +170,14 @@ pub struct ChildSetup<'a> {
     pub report: BorrowedFd<'a>,
 }
 
-/// Runs in the child after fork: applies the sandbox and execs. Never returns.
+/// Runs in the child (see [`sys::spawn`]): applies the sandbox and execs. Never returns.
 pub fn run(setup: ChildSetup<'_>) -> ! {
-    // Rust ignores SIGPIPE in sbx; the command gets the default back.
-    sys::reset_signal(libc::SIGPIPE);
+    // Rust ignores SIGPIPE and handles SIGSEGV/SIGBUS (stack overflow
+    // reports) in sbx; the command gets the defaults back. Signals are all
+    // blocked until the caller's mask is restored here.
+    for signal in [libc::SIGPIPE, libc::SIGSEGV, libc::SIGBUS] {
+        sys::reset_signal(signal);
+    }
     sys::set_signal_mask(&setup.signal_mask);
     let fail = |stage: Stage, errno: Errno| -> ! {
         sys::write_all(setup.report, &Failure { stage, errno }.encode());

@@ -18,7 +18,7 @@ use crate::exit::{NOT_EXECUTABLE, NOT_FOUND, Outcome, SBX_FAILED};
 use crate::policy::Policy;
 use child::{ChildSetup, ExecPlan, Failure, Stage};
 
-pub use sys::die_of_signal;
+pub use sys::{die_of_signal, resolve_path};
 
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
@@ -39,16 +39,14 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
 
     let forwarding = supervisor::Signals::block()?;
     let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
-    let child = match sys::fork().context("fork")? {
-        sys::Forked::Child => child::run(ChildSetup {
-            signal_mask: forwarding.original_mask(),
-            landlock: ruleset.as_ref(),
-            seccomp: filter.as_ref(),
-            exec: &exec,
-            report: report_write.as_fd(),
-        }),
-        sys::Forked::Parent { child } => child,
+    let setup = ChildSetup {
+        signal_mask: forwarding.original_mask(),
+        landlock: ruleset.as_ref(),
+        seccomp: filter.as_ref(),
+        exec: &exec,
+        report: report_write.as_fd(),
     };
+    let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
     drop(report_write);
     drop(ruleset);
 

@@ -27,26 +27,90 @@ pub fn landlock_abi() -> Result<i32, Errno> {
     if ret < 0 { Err(Errno::last()) } else { Ok(ret as i32) }
 }
 
-/// A process id returned by [`fork`].
-pub enum Forked {
-    Parent { child: libc::pid_t },
-    Child,
+/// Resolves `path` with one `open(O_PATH)`, one `fstat` and one `readlink` of
+/// the fd's /proc link — far fewer system calls than realpath(3), which reads
+/// every component's link. Falls back to realpath when /proc is unavailable.
+pub fn resolve_path(path: &std::path::Path) -> std::io::Result<crate::paths::Resolved> {
+    use std::os::unix::ffi::OsStrExt;
+    let c_path = std::ffi::CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+    // SAFETY: c_path is NUL-terminated; open returns a new fd or -1.
+    let fd = unsafe { libc::open(c_path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fd was just opened and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: stat is plain data; fstat fills it for a valid fd.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is open; stat is a live, writable struct.
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut stat) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let is_dir = stat.st_mode & libc::S_IFMT == libc::S_IFDIR;
+    match std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
+        Ok(resolved) if resolved.is_absolute() && !resolved.as_os_str().as_bytes().ends_with(b" (deleted)") => {
+            Ok(crate::paths::Resolved { path: resolved, is_dir })
+        }
+        _ => crate::paths::resolve_portably(path),
+    }
 }
 
-/// fork(2).
+/// Size of the stack the child runs on between [`spawn`] and exec.
+const CHILD_STACK_SIZE: usize = 256 * 1024;
+
+/// Starts `child` in a new process that shares sbx's memory until it execs
+/// or exits (`clone(CLONE_VM | CLONE_VFORK)`, as posix_spawn does), and
+/// returns its pid once it has. No page tables are copied, which makes this
+/// several times faster than fork(2) for sbx.
 ///
-/// The caller must be single-threaded (sbx is: it starts no threads before
-/// this point), so the child may keep using memory prepared before the fork;
-/// it must still only make async-signal-safe calls before exec or `_exit`.
-pub fn fork() -> Result<Forked, Errno> {
-    // SAFETY: sbx is single-threaded here; the child only runs the
-    // async-signal-safe functions of this module before execve/_exit.
-    let pid = unsafe { libc::fork() };
-    match pid {
-        -1 => Err(Errno::last()),
-        0 => Ok(Forked::Child),
-        child => Ok(Forked::Parent { child }),
+/// `child` must only make async-signal-safe system calls and must end in
+/// execve or `_exit` (its type, returning `Infallible`, says it never returns). It runs with every
+/// signal blocked; it must restore the mask it wants before exec.
+pub fn spawn<F: FnOnce() -> std::convert::Infallible>(child: F) -> Result<libc::pid_t, Errno> {
+    // `child()` is inferred to diverge for the closures sbx passes.
+    #[allow(unreachable_code)]
+    extern "C" fn trampoline<F: FnOnce() -> std::convert::Infallible>(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: arg is the `Option<F>` in `spawn`'s frame, which stays
+        // alive and untouched while the parent is suspended (CLONE_VFORK).
+        let slot = unsafe { &mut *(arg as *mut Option<F>) };
+        match slot.take() {
+            Some(child) => match child() {},
+            None => exit_now(crate::exit::SBX_FAILED),
+        }
     }
+
+    let mut stack = vec![0u8; CHILD_STACK_SIZE];
+    // The stack grows down: pass its 16-byte-aligned top.
+    let top = (stack.as_mut_ptr() as usize + CHILD_STACK_SIZE) & !15;
+    let mut slot = Some(child);
+    // Block every signal so no handler of sbx's runs in the child while it
+    // shares sbx's memory; the child sets its own mask before exec.
+    // SAFETY: sigset_t is plain data initialised by sigfillset; the old mask
+    // is written to a live local.
+    let old_mask = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        old
+    };
+    // SAFETY: the child runs `trampoline` on its own stack (`stack`, alive
+    // until clone returns, which CLONE_VFORK delays until the child has
+    // exec'd or exited); it shares memory with this suspended thread and only
+    // reads prepared data and makes system calls. sbx is single-threaded here.
+    let pid = unsafe {
+        libc::clone(
+            trampoline::<F>,
+            top as *mut libc::c_void,
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&mut slot as *mut Option<F>).cast(),
+        )
+    };
+    let errno = Errno::last();
+    set_signal_mask(&old_mask);
+    drop(stack);
+    if pid < 0 { Err(errno) } else { Ok(pid) }
 }
 
 /// Async-signal-safe. prctl(PR_SET_NO_NEW_PRIVS, 1).

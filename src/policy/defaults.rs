@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::paths;
+
 use super::{Access, PathRule, Source, Surroundings, covers_home, rule};
 
 /// System trees: programs, libraries, configuration.
@@ -72,8 +74,8 @@ pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
     let home = ctx.home();
     let mut out = Vec::new();
     let mut add = |path: &Path, source: Source| {
-        if let Ok(canonical) = std::fs::canonicalize(path) {
-            out.push(rule(canonical, Access::Read, source));
+        if let Ok(resolved) = paths::resolve(path) {
+            out.push(rule(resolved, Access::Read, source));
         }
     };
     for tree in SYSTEM_TREES {
@@ -98,6 +100,10 @@ pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
         for (var, default_root, entries) in VERSION_MANAGERS {
             let root =
                 (!var.is_empty()).then(|| ctx.var_path(var)).flatten().unwrap_or_else(|| home.join(default_root));
+            // One look at the root first: most managers are not installed.
+            if !root.exists() {
+                continue;
+            }
             for entry in *entries {
                 add(&root.join(entry), Source::Default("version manager install root"));
             }
@@ -114,13 +120,13 @@ pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
 pub(super) fn write(ctx: &Surroundings) -> Vec<PathRule> {
     let mut out = Vec::new();
     for dir in temp_dirs(ctx) {
-        if let Ok(canonical) = std::fs::canonicalize(&dir) {
-            out.push(rule(canonical, Access::Write, Source::Default("temporary directory")));
+        if let Ok(resolved) = paths::resolve(&dir) {
+            out.push(rule(resolved, Access::Write, Source::Default("temporary directory")));
         }
     }
     for node in DEV_WRITE {
-        if let Ok(canonical) = std::fs::canonicalize(node) {
-            out.push(rule(canonical, Access::Write, Source::Default("device node")));
+        if let Ok(resolved) = paths::resolve(Path::new(node)) {
+            out.push(rule(resolved, Access::Write, Source::Default("device node")));
         }
     }
     out
@@ -131,7 +137,7 @@ pub(super) fn write(ctx: &Surroundings) -> Vec<PathRule> {
 fn temp_dirs(ctx: &Surroundings) -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from("/tmp")];
     if let Some(tmpdir) = ctx.var_path("TMPDIR") {
-        let canonical = std::fs::canonicalize(&tmpdir).unwrap_or(tmpdir);
+        let canonical = paths::resolve(&tmpdir).map(|r| r.path).unwrap_or(tmpdir);
         if covers_home(&canonical, ctx.home().as_deref()) {
             eprintln!(
                 "sbx: warning: TMPDIR={} is not treated as a temporary directory (it contains the home directory); \
@@ -152,7 +158,7 @@ fn path_dirs(ctx: &Surroundings) -> Vec<PathBuf> {
     let Some(path) = ctx.var("PATH") else { return Vec::new() };
     std::env::split_paths(path)
         .filter(|dir| dir.is_absolute())
-        .filter_map(|dir| std::fs::canonicalize(dir).ok())
+        .filter_map(|dir| paths::resolve(&dir).ok().map(|r| r.path))
         .filter(|dir| {
             let skip = covers_home(dir, home.as_deref());
             if skip {
