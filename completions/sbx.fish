@@ -1,10 +1,10 @@
 complete -c sbx -l allow-read -d 'Allow reading PATH (a file, or a directory and everything under it); implies --deny-read' -r
 complete -c sbx -l allow-write -d 'Allow reading and writing PATH (created if missing); implies --deny-write' -r
-complete -c sbx -l allow-net -d 'Allow network access to HOST; implies --deny-net. `*` allows all network' -r
+complete -c sbx -l allow-net -d 'Allow network access to HOST; implies --deny-net. This version takes only `*` (all network): host entries are refused, never widened' -r
 complete -c sbx -l allow-env -d 'Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env' -r
 complete -c sbx -l deny-read -d 'Deny file reads except the read defaults, --allow-read and --allow-write paths'
 complete -c sbx -l deny-write -d 'Deny file writes except the write defaults (temp dirs, /dev/null…) and --allow-write paths'
-complete -c sbx -l deny-net -d 'Deny network access except --allow-net entries (local unix sockets keep working)'
+complete -c sbx -l deny-net -d 'Deny network access: no socket but unix sockets (see --allow-net)'
 complete -c sbx -l deny-env -d 'Pass only PATH HOME USER SHELL TERM COLORTERM LANG and --allow-env matches to COMMAND'
 complete -c sbx -l deny-all -d 'All of --deny-read, --deny-write, --deny-net and --deny-env'
 complete -c sbx -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'

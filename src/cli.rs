@@ -35,7 +35,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Restrictions")]
     pub deny_write: bool,
 
-    /// Deny network access except --allow-net entries (local unix sockets keep working)
+    /// Deny network access: no socket but unix sockets (see --allow-net)
     #[arg(long, help_heading = "Restrictions")]
     pub deny_net: bool,
 
@@ -55,7 +55,7 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_write: Vec<OsString>,
 
-    /// Allow network access to HOST; implies --deny-net. `*` allows all network
+    /// Allow network access to HOST; implies --deny-net. This version takes only `*` (all network): host entries are refused, never widened
     #[arg(long, value_name = "HOST", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_net: Vec<String>,
 
