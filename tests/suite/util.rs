@@ -273,9 +273,35 @@ pub fn make_reachable(path: &Path) {
 /// A temp dir under the target dir (not /tmp, which is writable by default
 /// under --deny-write and so useless for testing denials).
 pub fn tempdir() -> tempfile::TempDir {
-    let base = Path::new(env!("CARGO_TARGET_TMPDIR"));
-    std::fs::create_dir_all(base).unwrap();
-    tempfile::Builder::new().prefix("sbx-test-").tempdir_in(base).unwrap()
+    tempfile::Builder::new().prefix("sbx-test-").tempdir_in(test_base()).unwrap()
+}
+
+/// Where test trees go: the target dir's tmp, unless the checkout itself
+/// lies under /tmp or $TMPDIR (writable by default, so useless for testing
+/// denials) — then /var/tmp/sbx-tests.
+fn test_base() -> &'static Path {
+    static BASE: OnceLock<PathBuf> = OnceLock::new();
+    BASE.get_or_init(|| {
+        let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        std::fs::create_dir_all(target).unwrap();
+        let target = std::fs::canonicalize(target).unwrap();
+        let mut defaults = vec![PathBuf::from("/tmp")];
+        if let Some(tmpdir) = std::env::var_os("TMPDIR") {
+            defaults.extend(std::fs::canonicalize(tmpdir).ok());
+        }
+        if !defaults.iter().any(|d| target.starts_with(d)) {
+            return target;
+        }
+        let base = PathBuf::from("/var/tmp/sbx-tests");
+        std::fs::create_dir_all(&base).unwrap_or_else(|e| {
+            panic!("the checkout is under a temp dir, and creating {} for test trees failed: {e}", base.display())
+        });
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o1777)).unwrap();
+        let base = std::fs::canonicalize(base).unwrap();
+        assert!(!defaults.iter().any(|d| base.starts_with(d)), "{} lies in a default-writable dir", base.display());
+        base
+    })
 }
 
 /// Whether every test must run (no skips): SBX_TEST_REQUIRE_ALL=1.
