@@ -428,3 +428,24 @@ fn private_etc_glibc_through_the_proxy() {
     assert_eq!(s.blocked.lock().unwrap().len(), 1);
     assert!(s.proxy.resolved().ports_allowed_for(ip("2001:db8::1"), s.clock.now()).is_some());
 }
+
+/// Why the proxy answers NXDOMAIN and not REFUSED: glibc takes NXDOMAIN from
+/// the first nameserver as final, but on REFUSED asks the next one.
+#[test]
+fn private_etc_glibc_stops_at_nxdomain_but_asks_on_after_refused() {
+    let Some(first) = dnsutil::need_port_53() else { return };
+    let Some(second) = dnsutil::need_port_53() else { return };
+    second.set("nx.test", Answer::Addrs(vec![ip("192.0.2.77")]), 60);
+    second.set("refused.test", Answer::Addrs(vec![ip("192.0.2.78")]), 60);
+    first.set("refused.test", Answer::Refused, 60);
+    let conf =
+        format!("nameserver {}\nnameserver {}\noptions timeout:1 attempts:1\n", first.addr.ip(), second.addr.ip());
+    let Some(out) = with_private_etc(&conf, HOSTS, &[], &["getent", "ahostsv4", "nx.test"]) else { return };
+    out.code(2);
+    assert_eq!((first.count("nx.test"), second.count("nx.test")), (1, 0), "{:?} {:?}", first.log(), second.log());
+    with_private_etc(&conf, HOSTS, &[], &["getent", "ahostsv4", "refused.test"])
+        .unwrap()
+        .success()
+        .stdout_has("192.0.2.78");
+    assert_eq!((first.count("refused.test"), second.count("refused.test")), (1, 1));
+}

@@ -31,6 +31,8 @@ pub enum Answer {
     Cname(String),
     /// SERVFAIL.
     ServFail,
+    /// REFUSED.
+    Refused,
     /// Nothing at all (the query is logged, then ignored).
     Silent,
 }
@@ -191,6 +193,10 @@ impl State {
                 Answer::Silent => return None,
                 Answer::ServFail => {
                     *reply.rcode_mut() = RCODE::ServerFailure;
+                    break;
+                }
+                Answer::Refused => {
+                    *reply.rcode_mut() = RCODE::Refused;
                     break;
                 }
                 Answer::Cname(target) => {
