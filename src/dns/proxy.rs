@@ -52,7 +52,10 @@ pub type Clock = Arc<dyn Fn() -> Instant + Send + Sync>;
 /// Called once per blocked name.
 pub type OnBlocked = Arc<dyn Fn(&Blocked) + Send + Sync>;
 
-/// A lookup the proxy answered itself because the name is not allowed.
+/// A lookup the proxy answered itself because the name is not allowed. Its
+/// `Display` is the whole line to print (`sbx: blocked DNS lookup of …`);
+/// the errors of this module, like the rest of sbx's, leave the `sbx: `
+/// prefix to the top level.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Blocked {
     /// Lower-case, no trailing dot.
@@ -128,7 +131,7 @@ impl DnsProxy {
     /// Binds the listening sockets and starts serving.
     pub fn start(config: ProxyConfig) -> Result<DnsProxy> {
         if config.upstream.servers.is_empty() {
-            bail!("sbx: cannot start the DNS filter: no upstream nameserver was given; check /etc/resolv.conf");
+            bail!("cannot start the DNS filter: no upstream nameserver was given; check /etc/resolv.conf");
         }
         let shared = Arc::new(Shared {
             rules: config.rules,
@@ -150,9 +153,7 @@ impl DnsProxy {
                 }
                 Err(err) => {
                     return Err(err).with_context(|| {
-                        format!(
-                            "sbx: cannot start the DNS filter: binding {addr} failed; is the loopback interface up?"
-                        )
+                        format!("cannot start the DNS filter: binding {addr} failed; is the loopback interface up?")
                     });
                 }
             };
@@ -164,7 +165,7 @@ impl DnsProxy {
             proxy.threads.push(spawn("sbx-dns-tcp", move || serve_tcp(&shared, &tcp))?);
         }
         if proxy.udp.is_empty() {
-            bail!("sbx: cannot start the DNS filter: no address to listen on");
+            bail!("cannot start the DNS filter: no address to listen on");
         }
         Ok(proxy)
     }
@@ -201,10 +202,10 @@ impl DnsProxy {
     pub fn lookup(&self, name: &str) -> Result<Vec<IpAddr>> {
         let shared = &*self.shared;
         let Some(normal) = normalize_name(name) else {
-            bail!("sbx: cannot look up {name:?}: it is not a host name");
+            bail!("cannot look up {name:?}: it is not a host name");
         };
         let Some(ports) = shared.rules.ports_for(&normal) else {
-            bail!("sbx: will not look up {normal}: it is not allowed by --allow-net");
+            bail!("will not look up {normal}: it is not allowed by --allow-net");
         };
         let answers: Vec<io::Result<Option<Response>>> = thread::scope(|scope| {
             let asks: Vec<_> = [TYPE_A, TYPE_AAAA]
@@ -242,7 +243,7 @@ impl DnsProxy {
             let servers: Vec<String> = shared.upstream.servers.iter().map(SocketAddr::to_string).collect();
             let why = if errors.is_empty() { "no answer in time".to_owned() } else { errors.join("; ") };
             bail!(
-                "sbx: cannot look up {normal}: the nameservers ({}) did not answer: {why}; check /etc/resolv.conf \
+                "cannot look up {normal}: the nameservers ({}) did not answer: {why}; check /etc/resolv.conf \
                  and the network",
                 servers.join(", ")
             );
@@ -611,5 +612,5 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<JoinHandle<()>
         .name(name.to_owned())
         .stack_size(STACK_SIZE)
         .spawn(f)
-        .with_context(|| format!("sbx: cannot start the DNS filter's {name} thread; the system may be out of threads"))
+        .with_context(|| format!("cannot start the DNS filter's {name} thread; the system may be out of threads"))
 }

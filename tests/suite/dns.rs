@@ -214,7 +214,7 @@ fn proxy_lookup_resolves_both_families_and_records_them() {
     assert_eq!(s.proxy.lookup("gone.allowed.test").unwrap(), Vec::<IpAddr>::new());
     // Not allowed: an error, and nothing sent.
     let err = s.proxy.lookup("evil.test").unwrap_err().to_string();
-    assert!(err.starts_with("sbx: will not look up evil.test: it is not allowed"), "{err}");
+    assert!(err.starts_with("will not look up evil.test: it is not allowed"), "{err}");
     assert_eq!(server.count("evil.test"), 0);
 }
 
@@ -320,7 +320,7 @@ fn proxy_listens_on_both_loopbacks_by_default() {
 #[test]
 fn proxy_start_refuses_an_empty_upstream() {
     let err = DnsProxy::start(ProxyConfig::new(rules(&["a.test"]), Upstream::new(vec![]))).err().unwrap();
-    assert!(err.to_string().starts_with("sbx: cannot start the DNS filter: no upstream nameserver"), "{err}");
+    assert!(err.to_string().starts_with("cannot start the DNS filter: no upstream nameserver"), "{err}");
 }
 
 // ------------------------------------------------- glibc, private /etc
