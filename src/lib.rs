@@ -3,6 +3,7 @@
 //! backend, which translates the policy and runs the command → [`exit`].
 
 pub mod cli;
+pub mod dns;
 pub mod env;
 pub mod exit;
 pub mod paths;

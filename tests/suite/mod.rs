@@ -1,6 +1,8 @@
+pub mod dnsutil;
 pub mod util;
 
 mod cli;
+mod dns;
 mod docs;
 mod env;
 mod fs;
