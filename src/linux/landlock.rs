@@ -13,7 +13,7 @@ use landlock::{
     RulesetCreatedAttr, Scope,
 };
 
-use crate::policy::{self, Net, Policy, Source};
+use crate::policy::{self, Policy, Source};
 
 /// Rights that make up "reading".
 fn read_rights() -> BitFlags<AccessFs> {
@@ -160,7 +160,7 @@ pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
         scopes = Scope::Signal | Scope::AbstractUnixSocket;
     } else {
         unenforced.push(Unenforced { what: "sending signals to processes outside the sandbox".into(), needs_abi: 6 });
-        if policy.net == Net::Denied {
+        if policy.net.is_restricted() {
             unenforced.push(Unenforced {
                 what: "connecting to abstract unix sockets outside the sandbox".into(),
                 needs_abi: 6,
@@ -168,8 +168,11 @@ pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
         }
     }
 
-    // TCP bind/connect: a second layer under seccomp's socket() denial.
-    let handled_net = if policy.net == Net::Denied && abi >= 4 {
+    // TCP bind/connect: a second layer under seccomp. Under --deny-net no
+    // inet socket can be made; with --allow-net every connect and bind is
+    // performed by the supervisor (outside this domain), so the command
+    // itself never needs either.
+    let handled_net = if policy.net.is_restricted() && abi >= 4 {
         AccessNet::BindTcp | AccessNet::ConnectTcp
     } else {
         BitFlags::EMPTY

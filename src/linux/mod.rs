@@ -22,6 +22,12 @@ pub use sys::die_of_signal;
 
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
+    if matches!(policy.net, crate::policy::Net::Allow(_)) || !policy.unix_allow.is_empty() {
+        bail!(
+            "per-address network rules (--allow-net=ADDRESS, --allow-unix) are not enforced by this build yet, \
+             and sbx will not widen them to all network; use --deny-net, or --allow-net='*' for all network"
+        );
+    }
     let abi = detect_landlock();
     let plan = landlock::plan(policy, abi.version());
     check_enforceable(policy, &plan, &abi)?;

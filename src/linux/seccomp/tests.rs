@@ -10,6 +10,8 @@ fn policy(net: Net) -> Policy {
         deny: Deny { net: net == Net::Denied, ..Deny::default() },
         paths: Vec::new(),
         net,
+        unix_allow: Vec::new(),
+        quiet: false,
         env: EnvPolicy::Inherit,
         best_effort: false,
         command: vec![OsString::from("true")],
