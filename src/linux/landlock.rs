@@ -227,6 +227,26 @@ pub fn build(plan: &LandlockPlan) -> Result<Option<OwnedFd>> {
     Ok(Option::<OwnedFd>::from(created))
 }
 
+/// Confines sbx itself — before fork, so the command's domain nests inside
+/// this one — to a Landlock domain that only scopes abstract unix sockets.
+/// When the supervisor performs an abstract connect or send for the command,
+/// Landlock then lets it reach the sockets made inside the sandbox and
+/// nothing else, exactly as for the command itself. Sets no_new_privs on sbx.
+pub fn confine_supervisor() -> Result<()> {
+    let status = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .scope(Scope::AbstractUnixSocket)
+        .context("Landlock: scoping abstract unix sockets for the supervisor")?
+        .create()
+        .context("Landlock: creating the supervisor's ruleset")?
+        .restrict_self()
+        .context("Landlock: confining the supervisor")?;
+    if status.ruleset != landlock::RulesetStatus::FullyEnforced {
+        anyhow::bail!("Landlock: the supervisor's abstract-socket scope is not fully enforced ({:?})", status.ruleset);
+    }
+    Ok(())
+}
+
 /// Human names of a set of rights, for `-v`.
 pub fn describe(rights: BitFlags<AccessFs>) -> String {
     let reads = rights.intersects(AccessFs::ReadFile | AccessFs::ReadDir);

@@ -4,9 +4,12 @@
 
 pub mod child;
 pub mod landlock;
+pub mod mediate;
+pub mod notify;
 pub mod seccomp;
 pub mod supervisor;
 pub mod sys;
+pub mod workers;
 
 use std::fmt::Write as _;
 use std::os::fd::AsFd;
@@ -15,33 +18,42 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 
 use crate::exit::{NOT_EXECUTABLE, NOT_FOUND, Outcome, SBX_FAILED};
-use crate::policy::Policy;
-use child::{ChildSetup, ExecPlan, Failure, Stage};
+use crate::policy::{Net, Policy};
+use child::{ChildSetup, ExecPlan, Failure, Report, Stage};
 
 pub use sys::die_of_signal;
 
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
-    if matches!(policy.net, crate::policy::Net::Allow(_)) || !policy.unix_allow.is_empty() {
-        bail!(
-            "per-address network rules (--allow-net=ADDRESS, --allow-unix) are not enforced by this build yet, \
-             and sbx will not widen them to all network; use --deny-net, or --allow-net='*' for all network"
-        );
-    }
     let abi = detect_landlock();
+    let (policy, supervised) = network_support(policy)?;
+    let policy = &policy;
     let plan = landlock::plan(policy, abi.version());
     check_enforceable(policy, &plan, &abi)?;
     log_plan(policy, &plan);
-    let ruleset = landlock::build(&plan)?;
-    let seccomp_rules = seccomp::rules(policy);
+    let mut ruleset = landlock::build(&plan)?;
+    let seccomp_rules = seccomp::rules(policy, supervised);
     for rule in &seccomp_rules {
         tracing::debug!("seccomp: {rule}");
     }
     let filter = seccomp::compile(&seccomp_rules)?;
     let exec = ExecPlan::new(&policy.command, &policy.child_env)?;
+    let mode = notify::Mode::from_policy(&policy.net).filter(|_| seccomp::needs_supervisor(&seccomp_rules));
+    if mode.is_some() {
+        if plan.scopes.contains(::landlock::Scope::AbstractUnixSocket) {
+            landlock::confine_supervisor()?;
+        }
+        // Orphaned descendants stay sbx's descendants, so it may keep
+        // reading their memory under ptrace restrictions (Yama scope 1).
+        sys::set_child_subreaper().context("becoming the sandbox's child subreaper")?;
+    }
 
     let forwarding = supervisor::Signals::block()?;
     let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
+    let ack = match mode {
+        Some(_) => Some(sys::cloexec_pipe().context("creating the child's ack pipe")?),
+        None => None,
+    };
     let child = match sys::fork().context("fork")? {
         sys::Forked::Child => child::run(ChildSetup {
             signal_mask: forwarding.original_mask(),
@@ -49,21 +61,105 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
             seccomp: filter.as_ref(),
             exec: &exec,
             report: report_write.as_fd(),
+            ack: ack.as_ref().map(|(r, w)| (r.as_fd(), w.as_fd())),
         }),
         sys::Forked::Parent { child } => child,
     };
     drop(report_write);
-    drop(ruleset);
+    let mut ack_write = ack.map(|(_, w)| w);
 
-    let mut buf = [0u8; Failure::SIZE];
-    let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
-    if n == Failure::SIZE {
-        let _ = sys::wait(child);
-        let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
-        return report_failure(policy, &exec, failure);
+    let mut mediator = None;
+    loop {
+        let mut buf = [0u8; Report::SIZE];
+        let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
+        if n != Report::SIZE {
+            break;
+        }
+        match Report::decode(buf) {
+            Some(Report::Listener(fd)) if mediator.is_none() => {
+                let (Some(mode), Some(ack)) = (mode.clone(), ack_write.take()) else { break };
+                let started = take_listener(child, fd).and_then(|listener| {
+                    mediate::Mediator::new(listener, mode, policy.unix_allow.clone(), policy.quiet, ruleset.take())
+                });
+                match started {
+                    Ok(m) => mediator = Some(m),
+                    Err(err) => {
+                        sys::kill(child, libc::SIGKILL);
+                        let _ = sys::wait(child);
+                        return Err(err);
+                    }
+                }
+                sys::write_all(ack.as_fd(), b"1");
+            }
+            Some(Report::Failed(failure)) => {
+                let _ = sys::wait(child);
+                return report_failure(policy, &exec, failure);
+            }
+            _ => {
+                sys::kill(child, libc::SIGKILL);
+                let _ = sys::wait(child);
+                bail!("the child sent an unreadable report");
+            }
+        }
     }
+    drop(ruleset);
     drop(report_read);
-    forwarding.supervise(child)
+    if mode.is_some() && mediator.is_none() {
+        // The child exec'd (or died) without handing over its listener.
+        sys::kill(child, libc::SIGKILL);
+        let _ = sys::wait(child);
+        bail!("the sandboxed child ended its setup without handing over the seccomp listener; report a bug");
+    }
+    forwarding.supervise(child, mediator)
+}
+
+/// Takes the seccomp listener (fd number `fd` in `child`) into sbx.
+fn take_listener(child: libc::pid_t, fd: i32) -> Result<std::os::fd::OwnedFd> {
+    let pidfd = sys::pidfd_open(child)
+        .map_err(|e| anyhow::anyhow!("pidfd_open on the sandboxed child failed: {} ({e:?})", e.desc()))?;
+    sys::pidfd_getfd(pidfd.as_fd(), fd).map_err(|e| {
+        let hint = if e == Errno::EPERM {
+            "; ptrace restrictions (Yama ptrace_scope 3, or an LSM) forbid sbx to take file descriptors from \
+             its child — the per-address network supervisor cannot work here; use --deny-net or --allow-net='*'"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("taking the seccomp listener from the sandboxed child failed: {} ({e:?}){hint}", e.desc())
+    })
+}
+
+/// Whether the kernel can run the network supervisor the policy needs.
+/// Without it, per-address rules are refused (or, with --best-effort,
+/// narrowed to no network at all — never widened), and --deny-net cannot
+/// keep the command from unix sockets outside the sandbox.
+fn network_support(policy: &Policy) -> Result<(Policy, bool)> {
+    if !policy.net.is_restricted() {
+        return Ok((policy.clone(), false));
+    }
+    let Some(missing) = sys::supervisor_missing() else { return Ok((policy.clone(), true)) };
+    let mut narrowed = policy.clone();
+    match (&policy.net, policy.best_effort) {
+        (Net::Allow(_), false) => bail!(
+            "--allow-net rules need {missing}, which this kernel lacks, and sbx will not widen them to all \
+             network; upgrade the kernel, use --deny-net, or pass --best-effort to run with no network at all"
+        ),
+        (Net::Allow(_), true) => {
+            eprintln!(
+                "sbx: warning: --best-effort: this kernel lacks {missing}, so --allow-net rules cannot be enforced: \
+                 the command gets NO network (as with --deny-net), and unix sockets outside the sandbox stay reachable"
+            );
+            narrowed.net = Net::Denied;
+        }
+        (_, false) => bail!(
+            "--deny-net needs {missing}, which this kernel lacks, to keep the command from unix sockets outside \
+             the sandbox; upgrade the kernel, or pass --best-effort to run with unix sockets unrestricted"
+        ),
+        (_, true) => eprintln!(
+            "sbx: warning: --best-effort: this kernel lacks {missing}, so unix sockets outside the sandbox stay \
+             reachable for the command"
+        ),
+    }
+    Ok((narrowed, false))
 }
 
 /// The Landlock ABI on this kernel, or why there is none.
