@@ -6,4 +6,5 @@ mod env;
 mod fs;
 mod kernel;
 mod net;
+mod netallow;
 mod process;
