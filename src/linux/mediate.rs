@@ -276,40 +276,71 @@ impl Mediator {
             return self.fail(req.id, Errno::ENOSYS);
         }
         let tid = req.pid as i32;
-        let Some(status) = read_status(tid) else { return self.fail(req.id, Errno::EPERM) };
-        if status.creds != self.creds {
-            if !self.still_valid(req.id) {
-                return Reply::Gone;
+        let mut status = None;
+        // A pidfd for the thread itself (Linux 6.9), else for its process.
+        let pidfd = match sys::pidfd_open_thread(tid) {
+            Ok(fd) => fd,
+            Err(_) => {
+                let Some(st) = read_status(tid) else { return self.fail(req.id, Errno::EPERM) };
+                let fd = sys::pidfd_open(st.tgid);
+                status = Some(st);
+                match fd {
+                    Ok(fd) => fd,
+                    Err(e) => return self.fail(req.id, e),
+                }
             }
-            self.report(format!(
-                "sbx: blocked {} — the command changed its user, groups or capabilities, and sbx acts on its \
-                 behalf only with its own",
-                op.name()
-            ));
-            return Reply::Error(op.denied_errno());
+        };
+        let call = Call { req, op, tid };
+        let mut gathered = match self.gather(&call, &pidfd) {
+            Ok(g) => g,
+            Err(e) => return self.fail(req.id, e),
+        };
+        // Credentials matter where the kernel checks or records them for
+        // whoever performs the call: binding, every unix socket call (file
+        // permissions, peer credentials), control messages. There sbx acts
+        // only for a thread with its own. An inet connect or plain send is
+        // the same whoever makes it.
+        let needs_status = op == Op::Bind
+            || gathered.domain == libc::AF_UNIX
+            || gathered.messages.iter().any(|m| !m.control.is_empty());
+        if needs_status && status.is_none() {
+            status = read_status(tid);
+            if status.is_none() {
+                return self.fail(req.id, Errno::EPERM);
+            }
         }
-        let call = Call { req, op, tid, status: &status };
-        match self.gather(&call) {
-            Ok(gathered) => {
-                // Everything read so far belongs to the waiting thread only
-                // if the notification is still live now.
+        if let Some(st) = &status {
+            if needs_status && st.creds != self.creds {
                 if !self.still_valid(req.id) {
                     return Reply::Gone;
                 }
-                match self.act(&call, gathered) {
-                    Ok(v) => Reply::Value(v),
-                    Err(e) => Reply::Error(e),
-                }
+                self.report(format!(
+                    "sbx: blocked {} — the command changed its user, groups or capabilities, and sbx acts on its \
+                     behalf only with its own",
+                    op.name()
+                ));
+                return Reply::Error(op.denied_errno());
             }
-            Err(e) => self.fail(req.id, e),
+            for m in &mut gathered.messages {
+                m.fix_credentials(st.tgid);
+            }
+        }
+        // Everything read so far belongs to the waiting thread only if the
+        // notification is still live now.
+        if !self.still_valid(req.id) {
+            return Reply::Gone;
+        }
+        let umask = status.as_ref().map_or(0o022, |st| st.umask);
+        match self.act(&call, gathered, umask) {
+            Ok(v) => Reply::Value(v),
+            Err(e) => Reply::Error(e),
         }
     }
 
     /// Copies everything the call refers to. Nothing here is trusted until
     /// the notification is confirmed live afterwards.
-    fn gather(&self, call: &Call<'_>) -> Result<Gathered, Errno> {
+    fn gather(&self, call: &Call<'_>, pidfd: &OwnedFd) -> Result<Gathered, Errno> {
         let args = call.req.args;
-        let pidfd = sys::pidfd_open(call.status.tgid)?;
         let sock = sys::pidfd_getfd(pidfd.as_fd(), args[0] as i32)?;
         let (domain, ty) = sys::socket_kind(sock.as_fd())?;
         let stream = ty == libc::SOCK_STREAM;
@@ -324,18 +355,12 @@ impl Mediator {
                 let data = read_data(call.tid, &[(args[1], args[2])], stream)?;
                 messages.push(Message { name, data, ..Message::default() });
             }
-            Op::Sendmsg => messages.push(read_message(call.tid, &pidfd, args[1], stream, call.status.tgid)?),
+            Op::Sendmsg => messages.push(read_message(call.tid, pidfd, args[1], stream)?),
             Op::Sendmmsg => {
                 let count = args[2].min(notify::UIO_MAXIOV);
                 let mut total = 0usize;
                 for i in 0..count {
-                    let m = read_message(
-                        call.tid,
-                        &pidfd,
-                        args[1] + i * notify::MMSGHDR_LEN as u64,
-                        stream,
-                        call.status.tgid,
-                    );
+                    let m = read_message(call.tid, pidfd, args[1] + i * notify::MMSGHDR_LEN as u64, stream);
                     match m {
                         Ok(m) => {
                             total += m.data.len();
@@ -359,10 +384,10 @@ impl Mediator {
                 unix = Some(UnixCtx::of(call.tid)?);
             }
         }
-        Ok(Gathered { sock, messages, unix })
+        Ok(Gathered { sock, domain, messages, unix })
     }
 
-    fn act(&self, call: &Call<'_>, g: Gathered) -> Result<i64, Errno> {
+    fn act(&self, call: &Call<'_>, g: Gathered, umask: u32) -> Result<i64, Errno> {
         let flags = match call.op {
             Op::Sendto => call.req.args[3] as i32,
             Op::Sendmsg => call.req.args[2] as i32,
@@ -373,7 +398,7 @@ impl Mediator {
         let mut result: Result<i64, Errno> = Ok(0);
         let count = g.messages.len();
         for (i, m) in g.messages.iter().enumerate() {
-            let one = self.act_one(call, &g, m, flags, i + 1 < count);
+            let one = self.act_one(call, &g, m, flags, i + 1 < count, umask);
             match one {
                 Ok(v) => {
                     result = Ok(v);
@@ -399,7 +424,15 @@ impl Mediator {
         result
     }
 
-    fn act_one(&self, call: &Call<'_>, g: &Gathered, m: &Message, flags: i32, more: bool) -> Result<i64, Errno> {
+    fn act_one(
+        &self,
+        call: &Call<'_>,
+        g: &Gathered,
+        m: &Message,
+        flags: i32,
+        more: bool,
+        umask: u32,
+    ) -> Result<i64, Errno> {
         let op = call.op;
         let sock = g.sock.as_fd();
         // The name the kernel will get: the command's, or for a checked unix
@@ -419,7 +452,7 @@ impl Mediator {
             Target::UnixPath(path) => {
                 let Some(unix) = &g.unix else { return Err(Errno::EIO) };
                 if op == Op::Bind {
-                    return self.bind_unix(call, g, unix, path, &m.name);
+                    return self.bind_unix(g, unix, path, &m.name, umask);
                 }
                 let fd = unix.open(path, 0)?;
                 if !self.unix_allowed(fd.as_fd())? {
@@ -477,7 +510,7 @@ impl Mediator {
 
     /// Binds a pathname unix socket as the command would (its cwd, umask and
     /// Landlock rules), then records the socket file as the sandbox's.
-    fn bind_unix(&self, call: &Call<'_>, g: &Gathered, unix: &UnixCtx, path: &[u8], addr: &[u8]) -> Result<i64, Errno> {
+    fn bind_unix(&self, g: &Gathered, unix: &UnixCtx, path: &[u8], addr: &[u8], umask: u32) -> Result<i64, Errno> {
         if path.first() == Some(&b'/') && unix.root != self.root {
             self.report(format!(
                 "sbx: blocked bind to {} — the command changed its root directory or mount namespace",
@@ -488,7 +521,7 @@ impl Mediator {
         let sock = g.sock.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
         let cwd = unix.cwd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        let job = BindJob { sock, addr: addr.to_vec(), cwd, umask: call.status.umask, reply: reply_tx };
+        let job = BindJob { sock, addr: addr.to_vec(), cwd, umask, reply: reply_tx };
         let sent = self.binder.lock().unwrap_or_else(PoisonError::into_inner).send(job);
         if sent.is_err() {
             return Err(Errno::EIO);
@@ -525,7 +558,6 @@ struct Call<'a> {
     req: &'a Notification,
     op: Op,
     tid: i32,
-    status: &'a Status,
 }
 
 /// One message to send (or the address of a connect/bind), copied.
@@ -537,11 +569,33 @@ struct Message {
     control: Vec<u8>,
     /// The fds SCM_RIGHTS refers to, duplicated into sbx (kept open until sent).
     _fds: Vec<OwnedFd>,
+    /// Where SCM_CREDENTIALS structs sit in `control`.
+    credentials: Vec<usize>,
     target: Target,
+}
+
+impl Message {
+    /// The kernel checks SCM_CREDENTIALS against the sender, which is sbx:
+    /// the command's own pid becomes sbx's (other values stay, and fail
+    /// unless sbx may claim them).
+    fn fix_credentials(&mut self, tgid: i32) {
+        for &at in &self.credentials {
+            let pid = i32::from_ne_bytes([
+                self.control[at],
+                self.control[at + 1],
+                self.control[at + 2],
+                self.control[at + 3],
+            ]);
+            if pid == tgid {
+                self.control[at..at + 4].copy_from_slice(&(std::process::id() as i32).to_ne_bytes());
+            }
+        }
+    }
 }
 
 struct Gathered {
     sock: OwnedFd,
+    domain: i32,
     messages: Vec<Message>,
     unix: Option<UnixCtx>,
 }
@@ -638,9 +692,9 @@ fn read_data(tid: i32, iov: &[(u64, u64)], stream: bool) -> Result<Vec<u8>, Errn
 }
 
 /// Copies a `struct msghdr` at `at` and everything it points to, translating
-/// SCM_RIGHTS fds into sbx's fd table and the command's pid in
-/// SCM_CREDENTIALS into sbx's (the kernel checks it against the sender).
-fn read_message(tid: i32, pidfd: &OwnedFd, at: u64, stream: bool, tgid: i32) -> Result<Message, Errno> {
+/// SCM_RIGHTS fds into sbx's fd table (from the table of the thread behind
+/// `pidfd`) and noting where SCM_CREDENTIALS sit.
+fn read_message(tid: i32, pidfd: &OwnedFd, at: u64, stream: bool) -> Result<Message, Errno> {
     let mut raw = [0u8; notify::MSGHDR_LEN];
     sys::read_memory(tid, &[(at, notify::MSGHDR_LEN as u64)], &mut raw)?;
     let hdr = MsgHdr::parse(&raw);
@@ -680,12 +734,7 @@ fn read_message(tid: i32, pidfd: &OwnedFd, at: u64, stream: bool, tgid: i32) -> 
                         message._fds.push(ours);
                     }
                 }
-                CmsgFix::Credentials { at } => {
-                    let pid = i32::from_ne_bytes([control[at], control[at + 1], control[at + 2], control[at + 3]]);
-                    if pid == tgid {
-                        control[at..at + 4].copy_from_slice(&(std::process::id() as i32).to_ne_bytes());
-                    }
-                }
+                CmsgFix::Credentials { at } => message.credentials.push(at),
             }
         }
         message.control = control;

@@ -26,7 +26,7 @@ pub use sys::die_of_signal;
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
-    let (policy, supervised) = network_support(policy)?;
+    let (policy, supervised) = network_support(policy, sys::supervisor_missing())?;
     let policy = &policy;
     let plan = landlock::plan(policy, abi.version());
     check_enforceable(policy, &plan, &abi)?;
@@ -132,11 +132,12 @@ fn take_listener(child: libc::pid_t, fd: i32) -> Result<std::os::fd::OwnedFd> {
 /// Without it, per-address rules are refused (or, with --best-effort,
 /// narrowed to no network at all — never widened), and --deny-net cannot
 /// keep the command from unix sockets outside the sandbox.
-fn network_support(policy: &Policy) -> Result<(Policy, bool)> {
+/// `missing` names what the kernel lacks, if anything.
+fn network_support(policy: &Policy, missing: Option<&str>) -> Result<(Policy, bool)> {
     if !policy.net.is_restricted() {
         return Ok((policy.clone(), false));
     }
-    let Some(missing) = sys::supervisor_missing() else { return Ok((policy.clone(), true)) };
+    let Some(missing) = missing else { return Ok((policy.clone(), true)) };
     let mut narrowed = policy.clone();
     match (&policy.net, policy.best_effort) {
         (Net::Allow(_), false) => bail!(
@@ -276,5 +277,54 @@ fn exec_not_found(name: &str, exec: &ExecPlan) -> String {
     } else {
         let _ = exec;
         format!("{name}: command not found (searched the command's PATH)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::env::EnvPolicy;
+    use crate::policy::{Deny, NetRule};
+
+    fn policy(net: Net, best_effort: bool) -> Policy {
+        Policy {
+            deny: Deny { net: net.is_restricted(), ..Deny::default() },
+            paths: Vec::new(),
+            net,
+            unix_allow: Vec::new(),
+            quiet: false,
+            env: EnvPolicy::Inherit,
+            best_effort,
+            command: vec![OsString::from("true")],
+            cwd: PathBuf::from("/"),
+            child_env: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn without_user_notification_allow_lists_are_refused_or_narrowed_never_widened() {
+        let allow = Net::Allow(vec![NetRule::parse("127.0.0.1:80").unwrap()]);
+        let missing = Some("pidfd_getfd (Linux 5.6)");
+        let err = network_support(&policy(allow.clone(), false), missing).unwrap_err();
+        assert!(format!("{err:#}").contains("pidfd_getfd") && format!("{err:#}").contains("--best-effort"));
+        let (narrowed, supervised) = network_support(&policy(allow.clone(), true), missing).unwrap();
+        assert_eq!(narrowed.net, Net::Denied);
+        assert!(!supervised);
+        assert!(network_support(&policy(Net::Denied, false), missing).is_err());
+        let (same, supervised) = network_support(&policy(Net::Denied, true), missing).unwrap();
+        assert_eq!((same.net, supervised), (Net::Denied, false));
+        // With support, nothing changes; without restriction, nothing is needed.
+        let (same, supervised) = network_support(&policy(allow.clone(), false), None).unwrap();
+        assert_eq!((same.net, supervised), (allow, true));
+        let (_, supervised) = network_support(&policy(Net::Unrestricted, false), missing).unwrap();
+        assert!(!supervised);
+    }
+
+    #[test]
+    fn this_kernel_has_what_the_supervisor_needs() {
+        assert_eq!(sys::supervisor_missing(), None);
     }
 }

@@ -441,6 +441,19 @@ pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// A pidfd for thread `tid` itself (PIDFD_THREAD, Linux 6.9): its fd table
+/// is the one pidfd_getfd reads, even if it unshared it. EINVAL before 6.9.
+pub fn pidfd_open_thread(tid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    const PIDFD_THREAD: libc::c_uint = libc::O_EXCL as libc::c_uint;
+    // SAFETY: integer arguments; the returned fd is new and ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid, PIDFD_THREAD) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: fd was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
 /// A duplicate, in this process, of descriptor `fd` of the process behind
 /// `pidfd` (close-on-exec; same open file description).
 pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, fd: i32) -> Result<OwnedFd, Errno> {

@@ -467,6 +467,29 @@ fn killing_the_supervisor_fails_the_next_connect_closed() {
 }
 
 #[test]
+fn a_command_that_changed_its_credentials_gets_no_unix_calls_made_for_it() {
+    if !super::util::need_root() {
+        return;
+    }
+    let dir = tempdir();
+    super::util::make_reachable(dir.path());
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let sock = dir.path().join("s.sock");
+    let setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    bare("setpriv")
+        .args(&setpriv[1..])
+        .arg(probe())
+        .args(["unix-self", sock.to_str().unwrap()])
+        .run()
+        .success()
+        .stdout_is("ok");
+    std::fs::remove_file(&sock).unwrap();
+    let out = sbx(["--deny-net"]).args(setpriv).arg(probe()).args(["unix-self", sock.to_str().unwrap()]).run();
+    out.success().stdout_is("EACCES").stderr_has("changed its user, groups or capabilities");
+    assert!(!sock.exists(), "sbx bound a socket file with other credentials than the command's");
+}
+
+#[test]
 fn name_entries_and_malformed_entries_are_usage_errors() {
     sbx(["--allow-net=example.com:443", "true"]).run().code(125).stderr_has("not enforced yet");
     sbx(["--allow-net=*.example.com", "true"]).run().code(125).stderr_has("not enforced yet");
