@@ -26,7 +26,7 @@ pub use sys::die_of_signal;
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
-    let (policy, supervised) = network_support(policy, sys::supervisor_missing())?;
+    let (policy, supervised) = network_support(policy, supervisor_missing(policy).as_deref())?;
     let policy = &policy;
     let plan = landlock::plan(policy, abi.version());
     check_enforceable(policy, &plan, &abi)?;
@@ -113,6 +113,27 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     forwarding.supervise(child, mediator)
 }
 
+/// What the kernel lacks for the network supervisor `policy` needs, if anything.
+fn supervisor_missing(policy: &Policy) -> Option<String> {
+    if !policy.net.is_restricted() {
+        return None;
+    }
+    if let Some(missing) = sys::supervisor_missing() {
+        return Some(format!("this kernel lacks {missing}"));
+    }
+    // Only a process already under a seccomp filter can be refused a listener.
+    let filtered = std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
+    if filtered && !sys::listener_possible().unwrap_or(false) {
+        return Some(
+            "an enclosing sandbox (an outer sbx with --deny-net or --allow-net, or a container runtime) already \
+             holds the one seccomp listener the kernel allows per process (its own rules still apply)"
+                .into(),
+        );
+    }
+    None
+}
+
 /// Takes the seccomp listener (fd number `fd` in `child`) into sbx.
 fn take_listener(child: libc::pid_t, fd: i32) -> Result<std::os::fd::OwnedFd> {
     let pidfd = sys::pidfd_open(child)
@@ -141,23 +162,23 @@ fn network_support(policy: &Policy, missing: Option<&str>) -> Result<(Policy, bo
     let mut narrowed = policy.clone();
     match (&policy.net, policy.best_effort) {
         (Net::Allow(_), false) => bail!(
-            "--allow-net rules need {missing}, which this kernel lacks, and sbx will not widen them to all \
-             network; upgrade the kernel, use --deny-net, or pass --best-effort to run with no network at all"
+            "--allow-net rules cannot be enforced: {missing}; sbx will not widen them to all network — pass \
+             --best-effort to run with no network at all"
         ),
         (Net::Allow(_), true) => {
             eprintln!(
-                "sbx: warning: --best-effort: this kernel lacks {missing}, so --allow-net rules cannot be enforced: \
-                 the command gets NO network (as with --deny-net), and unix sockets outside the sandbox stay reachable"
+                "sbx: warning: --best-effort: --allow-net rules cannot be enforced: {missing}; the command gets \
+                 NO network (as with --deny-net), and unix sockets outside the sandbox stay reachable"
             );
             narrowed.net = Net::Denied;
         }
         (_, false) => bail!(
-            "--deny-net needs {missing}, which this kernel lacks, to keep the command from unix sockets outside \
-             the sandbox; upgrade the kernel, or pass --best-effort to run with unix sockets unrestricted"
+            "--deny-net cannot keep the command from unix sockets outside the sandbox: {missing}; pass \
+             --best-effort to run with unix sockets unrestricted"
         ),
         (_, true) => eprintln!(
-            "sbx: warning: --best-effort: this kernel lacks {missing}, so unix sockets outside the sandbox stay \
-             reachable for the command"
+            "sbx: warning: --best-effort: {missing}, so unix sockets outside the sandbox stay reachable for the \
+             command"
         ),
     }
     Ok((narrowed, false))
@@ -307,7 +328,7 @@ mod tests {
     #[test]
     fn without_user_notification_allow_lists_are_refused_or_narrowed_never_widened() {
         let allow = Net::Allow(vec![NetRule::parse("127.0.0.1:80").unwrap()]);
-        let missing = Some("pidfd_getfd (Linux 5.6)");
+        let missing = Some("this kernel lacks pidfd_getfd (Linux 5.6)");
         let err = network_support(&policy(allow.clone(), false), missing).unwrap_err();
         assert!(format!("{err:#}").contains("pidfd_getfd") && format!("{err:#}").contains("--best-effort"));
         let (narrowed, supervised) = network_support(&policy(allow.clone(), true), missing).unwrap();

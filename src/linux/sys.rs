@@ -411,6 +411,29 @@ pub fn supervisor_missing() -> Option<&'static str> {
     None
 }
 
+/// Whether this process may get a seccomp listener of its own: the kernel
+/// allows one per filter chain, so not if an enclosing sandbox (an outer sbx
+/// supervising the network, some container runtimes) already has one. Tried
+/// in a throwaway child, so sbx itself stays unfiltered.
+pub fn listener_possible() -> Result<bool, Errno> {
+    let allow_all = BpfProgram { instructions: vec![libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 }] };
+    match fork()? {
+        Forked::Child => {
+            let code = match set_no_new_privs().and_then(|()| seccomp_install_listener(&allow_all)) {
+                Ok(_) => 0,
+                Err(Errno::EBUSY) => 1,
+                Err(_) => 2,
+            };
+            exit_now(code)
+        }
+        Forked::Parent { child } => match wait(child)? {
+            ChildEnd::Exited(0) => Ok(true),
+            ChildEnd::Exited(1) => Ok(false),
+            _ => Err(Errno::EIO),
+        },
+    }
+}
+
 /// Async-signal-safe. close(fd), ignoring errors.
 pub fn close_raw(fd: RawFd) {
     // SAFETY: closes a descriptor number the caller owns and never uses again.

@@ -417,6 +417,58 @@ fn abstract_sockets_outside_stay_out_of_reach_when_sbx_connects() {
 }
 
 #[test]
+fn unix_binds_obey_the_write_rules() {
+    let dir = tempdir();
+    let sock = dir.path().join("s.sock");
+    bare_probe(&["unix-self", sock.to_str().unwrap()], "ok");
+    std::fs::remove_file(&sock).unwrap();
+    // The target dir is not writable under --deny-write: sbx must not create
+    // the socket file for the command there.
+    sbx(["--deny-net", "--deny-write"])
+        .arg(probe())
+        .args(["unix-self", sock.to_str().unwrap()])
+        .run()
+        .success()
+        .stdout_is("EACCES");
+    assert!(!sock.exists());
+    let allow = format!("--allow-write={}", dir.path().display());
+    sbx(["--deny-net", allow.as_str()])
+        .arg(probe())
+        .args(["unix-self", sock.to_str().unwrap()])
+        .run()
+        .success()
+        .stdout_is("ok");
+}
+
+#[test]
+fn nested_supervisors_are_refused_or_narrowed() {
+    let good = listener("127.0.0.1");
+    let sbx_path = super::util::sbx_path().to_str().unwrap().to_string();
+    let outer = "--allow-net=127.0.0.0/24".to_string();
+    let out = sbx([outer.as_str(), "--", &sbx_path, &good.allow(), "--"])
+        .arg(probe())
+        .args(["connect", &good.ip(), &good.port()])
+        .run();
+    out.code(125).stderr_has("enclosing sandbox");
+    // --best-effort narrows the inner rules to no network at all.
+    sbx([outer.as_str(), "--", &sbx_path, "--best-effort", &good.allow(), "--"])
+        .arg(probe())
+        .args(["connect", &good.ip(), &good.port()])
+        .run()
+        .success()
+        .stdout_is("EPERM");
+    // An inner sandbox without network rules still runs under the outer one.
+    let bad = listener("127.0.0.2");
+    let outer = good.allow();
+    sbx([outer.as_str(), "--", &sbx_path, "--deny-write", "--"])
+        .arg(probe())
+        .args(["connect", &bad.ip(), &bad.port()])
+        .run()
+        .success()
+        .stdout_is("ECONNREFUSED");
+}
+
+#[test]
 fn a_symlink_to_an_outside_socket_is_still_outside() {
     let dir = tempdir();
     let outside = dir.path().join("srv.sock");
