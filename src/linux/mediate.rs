@@ -478,7 +478,7 @@ impl Mediator {
             }
         };
         drop(held);
-        tracing::debug!(op = op.name(), target = ?m.target, ?result, "performed");
+        tracing::trace!(op = op.name(), target = ?m.target, ?result, "performed");
         result
     }
 

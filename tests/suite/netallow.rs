@@ -518,6 +518,57 @@ fn killing_the_supervisor_fails_the_next_connect_closed() {
     assert_eq!(good.accepted(), before);
 }
 
+/// A loopback listener with a full accept queue: after one connection (never
+/// accepted) every further connect blocks, retrying its SYN.
+fn clogged_listener() -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a fresh fd that we own; the sockaddr is
+    // a live, zeroed sockaddr_in.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as u16;
+        sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        assert_eq!(libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len), 0);
+        assert_eq!(libc::listen(fd, 0), 0);
+        let mut got = len;
+        libc::getsockname(fd, (&mut sa as *mut libc::sockaddr_in).cast(), &mut got);
+        (owned, u16::from_be(sa.sin_port))
+    }
+}
+
+#[test]
+fn killing_the_supervisor_fails_a_pending_connect_closed() {
+    let (_listener, port) = clogged_listener();
+    let port = port.to_string();
+    let p = probe().display().to_string();
+    let script = format!("{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port}");
+    let allow = format!("--allow-net=127.0.0.1:{port}");
+    let mut child = sbx([allow.as_str(), "sh", "-c", &script])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "ok", "the first connect fills the accept queue");
+    // The second connect now blocks inside the supervisor, retrying its SYN.
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    // SAFETY: kill with the pid of our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    let mut second = String::new();
+    stdout.read_line(&mut second).unwrap();
+    assert_eq!(second.trim(), "ENOSYS", "the pending connect did not fail when the supervisor died");
+    assert!(start.elapsed() < Duration::from_secs(5), "the pending connect hung for {:?}", start.elapsed());
+}
+
 #[test]
 fn a_command_that_changed_its_credentials_gets_no_unix_calls_made_for_it() {
     if !super::util::need_root() {
