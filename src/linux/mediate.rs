@@ -221,12 +221,8 @@ impl Mediator {
         }))
     }
 
-    pub fn listener(&self) -> BorrowedFd<'_> {
-        self.listener.as_fd()
-    }
-
-    /// Receives one notification (the listener is readable). `None` when
-    /// the waiting thread went away meanwhile.
+    /// Blocks for the next notification. `None` when the waiting thread
+    /// went away before it could be received.
     pub fn receive(&self) -> Result<Option<Notification>, Errno> {
         match sys::notif_receive(self.listener.as_fd()) {
             Ok(req) => Ok(Some(req)),
@@ -545,6 +541,16 @@ impl Mediator {
     }
 }
 
+impl super::workers::Serve for Arc<Mediator> {
+    fn receive(&self) -> Result<Option<Notification>, Errno> {
+        Mediator::receive(self)
+    }
+
+    fn handle(&self, req: Notification) {
+        Mediator::handle(self, req)
+    }
+}
+
 /// How a notification is answered.
 #[derive(Debug)]
 enum Reply {
@@ -657,8 +663,11 @@ fn read_sockaddr(tid: i32, ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
     if len < 0 || len as usize > notify::SOCKADDR_MAX {
         return Err(Errno::EINVAL);
     }
-    if len == 0 || ptr == 0 {
+    if len == 0 {
         return Ok(Vec::new());
+    }
+    if ptr == 0 {
+        return Err(Errno::EFAULT);
     }
     let mut buf = vec![0u8; len as usize];
     sys::read_memory(tid, &[(ptr, len as u64)], &mut buf)?;

@@ -3,9 +3,9 @@
 //! between fork and the wait loop. SIGINT and SIGQUIT are not forwarded: the
 //! child is in the caller's process group and gets them from the terminal.
 //!
-//! With a network supervisor ([`Mediator`]), the same loop polls the seccomp
-//! listener too: it only receives notifications and hands each to a worker
-//! thread, so a blocking connect never delays signals or other calls. sbx is
+//! With a network supervisor ([`Mediator`]), receiver threads
+//! ([`workers`]) serve the seccomp listener while this loop keeps forwarding
+//! signals; a blocking connect never delays signals or other calls. sbx is
 //! then the sandbox's child subreaper and reaps every orphan. If sbx dies,
 //! the listener closes and every pending or later mediated call fails in the
 //! sandbox (ENOSYS): nothing runs unchecked.
@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 
 use super::mediate::Mediator;
 use super::sys::{self, ChildEnd};
-use super::workers::Pool;
+use super::workers;
 use crate::exit::Outcome;
 
 /// Signals sbx forwards to the child.
@@ -68,8 +68,7 @@ impl Signals {
     }
 
     fn supervise_network(self, child: libc::pid_t, mediator: Arc<Mediator>) -> Result<Outcome> {
-        let pool = Pool::new();
-        let mut listening = true;
+        workers::start(mediator).context("starting the network supervisor's threads")?;
         loop {
             while let Some((pid, end)) = sys::wait_any().context("waiting for the command")? {
                 if pid == child {
@@ -79,38 +78,10 @@ impl Signals {
                     });
                 }
             }
-            let mut fds = vec![(self.fd.as_fd(), libc::POLLIN)];
-            if listening {
-                fds.push((mediator.listener(), libc::POLLIN));
-            }
-            let events = sys::poll(&fds).context("waiting for signals and network calls")?;
-            if events[0] & libc::POLLIN != 0 {
-                let signal = sys::read_signal(self.fd.as_fd()).context("reading signals")?;
-                if FORWARDED.contains(&signal) {
-                    tracing::debug!(signal, "forwarding signal to the command");
-                    sys::kill(child, signal);
-                }
-            }
-            let Some(&ev) = events.get(1) else { continue };
-            if ev & libc::POLLIN != 0 {
-                match mediator.receive() {
-                    Ok(Some(req)) => {
-                        let m = Arc::clone(&mediator);
-                        if let Err(err) = pool.submit(Box::new(move || m.handle(req))) {
-                            tracing::warn!("no worker thread for a network call ({err}); handled in line");
-                        }
-                    }
-                    Ok(None) => {}
-                    Err(errno) => {
-                        // Only a broken listener fails here; the sandbox's
-                        // mediated calls then fail too (fail closed).
-                        eprintln!("sbx: warning: receiving network calls failed: {}", errno.desc());
-                        listening = false;
-                    }
-                }
-            } else if ev & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
-                // Every process of the sandbox is gone.
-                listening = false;
+            let signal = sys::read_signal(self.fd.as_fd()).context("reading signals")?;
+            if FORWARDED.contains(&signal) {
+                tracing::debug!(signal, "forwarding signal to the command");
+                sys::kill(child, signal);
             }
         }
     }

@@ -730,24 +730,6 @@ pub fn wait_any() -> Result<Option<(libc::pid_t, ChildEnd)>, Errno> {
     }
 }
 
-/// poll(2) on `fds` (fd, wanted events) without timeout; returns the events
-/// that occurred, in the same order. Retries on EINTR.
-pub fn poll(fds: &[(BorrowedFd<'_>, i16)]) -> Result<Vec<i16>, Errno> {
-    let mut pfds: Vec<libc::pollfd> =
-        fds.iter().map(|(fd, events)| libc::pollfd { fd: fd.as_raw_fd(), events: *events, revents: 0 }).collect();
-    loop {
-        // SAFETY: pfds is a live array of pfds.len() pollfd structs.
-        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, -1) };
-        if ret < 0 {
-            if Errno::last() == Errno::EINTR {
-                continue;
-            }
-            return Err(Errno::last());
-        }
-        return Ok(pfds.iter().map(|p| p.revents).collect());
-    }
-}
-
 /// Where the unix socket with inode `sock_ino` is bound in the filesystem,
 /// asked of the kernel's sock_diag: `Some((st_dev, inode & 0xffff_ffff))`,
 /// `None` if the socket is gone or not bound to a path.

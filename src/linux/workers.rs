@@ -1,138 +1,126 @@
-//! A small thread pool for the supervisor: jobs never wait behind a blocked
-//! one (a job that finds no idle thread gets a new one), idle threads are
-//! reused and exit after a while, and stacks are small to keep memory low.
+//! The supervisor's receiver threads. Each blocks receiving from the seccomp
+//! listener, handles the notification it got, and goes back to receiving:
+//! one wake-up per call, no hand-off between threads. Whenever the last idle
+//! receiver takes a notification it first starts another, so a call that
+//! blocks (a connect to a host that does not answer) never delays the next
+//! one; receivers beyond a few idle ones exit. Stacks are small to keep
+//! memory low.
 
-use std::collections::VecDeque;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-type Job = Box<dyn FnOnce() + Send + 'static>;
+use nix::errno::Errno;
 
-/// Threads kept waiting for work at most; more exit when done.
+use super::sys::Notification;
+
+/// Receivers kept waiting at most; more exit when done.
 const MAX_IDLE: usize = 4;
-/// How long an idle thread waits before it exits.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(20);
-/// Stack size of a worker (jobs keep their buffers on the heap).
+/// Stack size of a receiver (handlers keep their buffers on the heap).
 const STACK: usize = 256 * 1024;
 
-#[derive(Default)]
-struct State {
-    jobs: VecDeque<Job>,
-    /// Threads waiting on the condvar.
-    idle: usize,
-    /// Wake-ups sent and not yet consumed.
-    wakeups: usize,
+/// What the receivers serve.
+pub trait Serve: Send + Sync + 'static {
+    /// Blocks for the next notification; `Ok(None)` if it vanished.
+    fn receive(&self) -> Result<Option<Notification>, Errno>;
+    /// Decides, performs and answers one notification.
+    fn handle(&self, req: Notification);
 }
 
-#[derive(Default)]
-struct Inner {
-    state: Mutex<State>,
-    cond: Condvar,
+struct Shared<S> {
+    server: S,
+    idle: AtomicUsize,
 }
 
-/// The pool; cloning shares it.
-#[derive(Clone, Default)]
-pub struct Pool {
-    inner: Arc<Inner>,
+/// Starts the first receiver.
+pub fn start<S: Serve>(server: S) -> std::io::Result<()> {
+    spawn(Arc::new(Shared { server, idle: AtomicUsize::new(0) }))
 }
 
-impl Pool {
-    pub fn new() -> Self {
-        Self::default()
+fn spawn<S: Serve>(shared: Arc<Shared<S>>) -> std::io::Result<()> {
+    shared.idle.fetch_add(1, Ordering::SeqCst);
+    let s = Arc::clone(&shared);
+    let started = std::thread::Builder::new().name("sbx-receiver".into()).stack_size(STACK).spawn(move || receive(&s));
+    if started.is_err() {
+        shared.idle.fetch_sub(1, Ordering::SeqCst);
     }
-
-    /// Runs `job` on a worker thread; if no thread can be started (out of
-    /// memory or processes), runs a queued job here rather than lose it.
-    pub fn submit(&self, job: Job) -> std::io::Result<()> {
-        let mut st = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner);
-        st.jobs.push_back(job);
-        if st.idle > st.wakeups {
-            st.wakeups += 1;
-            self.inner.cond.notify_one();
-            return Ok(());
-        }
-        drop(st);
-        let inner = Arc::clone(&self.inner);
-        let spawned =
-            std::thread::Builder::new().name("sbx-worker".into()).stack_size(STACK).spawn(move || work(&inner));
-        match spawned {
-            Ok(_) => Ok(()),
-            Err(err) => {
-                let job = self.inner.state.lock().unwrap_or_else(PoisonError::into_inner).jobs.pop_back();
-                if let Some(job) = job {
-                    job();
-                }
-                Err(err)
-            }
-        }
-    }
+    started.map(drop)
 }
 
-fn work(inner: &Inner) {
-    let mut st = inner.state.lock().unwrap_or_else(PoisonError::into_inner);
+/// Runs with `idle` already counting this thread.
+fn receive<S: Serve>(shared: &Arc<Shared<S>>) {
     loop {
-        if let Some(job) = st.jobs.pop_front() {
-            drop(st);
-            job();
-            st = inner.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if st.jobs.is_empty() && st.idle >= MAX_IDLE {
+        let got = shared.server.receive();
+        let was_idle = shared.idle.fetch_sub(1, Ordering::SeqCst);
+        match got {
+            Ok(Some(req)) => {
+                if was_idle == 1 {
+                    // Out of memory or processes: this thread stays the only
+                    // receiver, and calls wait behind this one.
+                    if let Err(err) = spawn(Arc::clone(shared)) {
+                        tracing::warn!("cannot start another receiver thread: {err}");
+                    }
+                }
+                shared.server.handle(req);
+            }
+            Ok(None) => {}
+            Err(errno) => {
+                // The listener is gone or broken; every mediated call in the
+                // sandbox then fails (ENOSYS): nothing passes unchecked.
+                tracing::debug!("receiving notifications ended: {}", errno.desc());
                 return;
             }
-            continue;
         }
-        st.idle += 1;
-        let (guard, timeout) = inner.cond.wait_timeout(st, IDLE_TIMEOUT).unwrap_or_else(PoisonError::into_inner);
-        st = guard;
-        st.idle -= 1;
-        st.wakeups = st.wakeups.saturating_sub(1);
-        if timeout.timed_out() && st.jobs.is_empty() {
+        if shared.idle.load(Ordering::SeqCst) >= MAX_IDLE {
             return;
         }
+        shared.idle.fetch_add(1, Ordering::SeqCst);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::mpsc;
+    use std::sync::Mutex;
+    use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::time::Duration;
 
-    #[test]
-    fn a_blocked_job_does_not_hold_up_the_next() {
-        let pool = Pool::new();
-        let (release_tx, release_rx) = mpsc::channel::<()>();
-        let (done_tx, done_rx) = mpsc::channel::<u32>();
-        let d = done_tx.clone();
-        pool.submit(Box::new(move || {
-            let _ = release_rx.recv();
-            let _ = d.send(1);
-        }))
-        .unwrap();
-        let d = done_tx.clone();
-        pool.submit(Box::new(move || {
-            let _ = d.send(2);
-        }))
-        .unwrap();
-        assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(2));
-        release_tx.send(()).unwrap();
-        assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(1));
+    /// Notifications from a channel; `handle` blocks on id 0 until released.
+    struct Fake {
+        rx: Mutex<Receiver<u64>>,
+        release: Mutex<Receiver<()>>,
+        done: Mutex<Sender<u64>>,
+    }
+
+    impl Serve for Fake {
+        fn receive(&self) -> Result<Option<Notification>, Errno> {
+            // Only one receiver may hold the channel at a time, like the
+            // kernel hands each notification to one receiver.
+            let id = self.rx.lock().unwrap().recv().map_err(|_| Errno::EBADF)?;
+            Ok(Some(Notification { id, ..Notification::default() }))
+        }
+
+        fn handle(&self, req: Notification) {
+            if req.id == 0 {
+                let _ = self.release.lock().unwrap().recv();
+            }
+            let _ = self.done.lock().unwrap().send(req.id);
+        }
     }
 
     #[test]
-    fn many_jobs_all_run() {
-        let pool = Pool::new();
-        let (tx, rx) = mpsc::channel::<usize>();
-        for i in 0..500 {
-            let tx = tx.clone();
-            pool.submit(Box::new(move || {
-                let _ = tx.send(i);
-            }))
-            .unwrap();
-            if i % 7 == 0 {
-                std::thread::yield_now();
-            }
+    fn a_blocked_call_does_not_hold_up_the_next_and_all_run() {
+        let (tx, rx) = channel();
+        let (release_tx, release_rx) = channel();
+        let (done_tx, done_rx) = channel();
+        start(Fake { rx: Mutex::new(rx), release: Mutex::new(release_rx), done: Mutex::new(done_tx) }).unwrap();
+        tx.send(0).unwrap();
+        for id in 1..=300 {
+            tx.send(id).unwrap();
         }
-        let mut got: Vec<usize> = (0..500).map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        let mut got: Vec<u64> = (1..=300).map(|_| done_rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
         got.sort_unstable();
-        assert_eq!(got, (0..500).collect::<Vec<_>>());
+        assert_eq!(got, (1..=300).collect::<Vec<_>>(), "calls waited behind a blocked one");
+        release_tx.send(()).unwrap();
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(0));
     }
 }

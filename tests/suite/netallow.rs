@@ -570,6 +570,24 @@ fn killing_the_supervisor_fails_a_pending_connect_closed() {
 }
 
 #[test]
+fn a_blocked_connect_does_not_delay_other_calls() {
+    let (_clogged, port) = clogged_listener();
+    let good = listener("127.0.0.1");
+    let p = probe().display().to_string();
+    // The first connect fills the queue; the second blocks (SYN retries)
+    // inside the supervisor while the third, to another listener, goes on.
+    let script = format!(
+        "{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port} >/dev/null & sleep 0.3; {p} connect {} {}",
+        good.ip(),
+        good.port()
+    );
+    let start = Instant::now();
+    let out = sbx(["--allow-net=127.0.0.1", "sh", "-c", &script]).run();
+    out.success().stdout_is("ok\nok");
+    assert!(start.elapsed() < Duration::from_secs(3), "took {:?}{}", start.elapsed(), out.report());
+}
+
+#[test]
 fn a_command_that_changed_its_credentials_gets_no_unix_calls_made_for_it() {
     if !super::util::need_root() {
         return;
