@@ -23,7 +23,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --allow-read --allow-write --allow-net --allow-env --best-effort --verbose --help --version"
+            opts="-v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --allow-read --allow-write --allow-net --allow-unix --allow-env --best-effort --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -38,6 +38,10 @@ _sbx() {
                     return 0
                     ;;
                 --allow-net)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --allow-unix)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -35,7 +35,7 @@ pub struct Cli {
     #[arg(long, help_heading = "Restrictions")]
     pub deny_write: bool,
 
-    /// Deny network access: no socket but unix sockets (see --allow-net)
+    /// Deny network access except --allow-net/--allow-unix entries (unix sockets made inside the sandbox keep working)
     #[arg(long, help_heading = "Restrictions")]
     pub deny_net: bool,
 
@@ -55,9 +55,13 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_write: Vec<OsString>,
 
-    /// Allow network access to HOST; implies --deny-net. This version takes only `*` (all network): host entries are refused, never widened
+    /// Allow connecting to HOST: 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net
     #[arg(long, value_name = "HOST", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_net: Vec<String>,
+
+    /// Allow connecting to the unix socket at PATH (created inside or outside the sandbox); implies --deny-net
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
+    pub allow_unix: Vec<OsString>,
 
     /// Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env
     #[arg(long, value_name = "VAR", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
@@ -70,6 +74,10 @@ pub struct Cli {
     /// Log the rules sbx sets up to stderr
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// Do not report blocked network attempts on stderr
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// The command to run and its arguments
     #[arg(value_name = "COMMAND", required = true, num_args = 1.., trailing_var_arg = true)]

@@ -15,6 +15,9 @@ use crate::env::EnvPolicy;
 use crate::paths;
 
 mod defaults;
+pub mod net;
+
+pub use net::NetRule;
 
 /// What a path rule grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,8 +87,19 @@ impl Deny {
 pub enum Net {
     /// No network restriction.
     Unrestricted,
-    /// No network at all except local unix sockets.
+    /// No network at all except unix sockets inside the sandbox, socket
+    /// pairs and `--allow-unix` sockets.
     Denied,
+    /// What `Denied` allows, plus the addresses these IP rules match
+    /// (never name rules: those are refused while DNS filtering is missing).
+    Allow(Vec<NetRule>),
+}
+
+impl Net {
+    /// Whether network access is restricted at all.
+    pub fn is_restricted(&self) -> bool {
+        !matches!(self, Net::Unrestricted)
+    }
 }
 
 /// A validated, resolved sandbox policy.
@@ -99,6 +113,10 @@ pub struct Policy {
     /// before the sandbox applies, so a run refused earlier changes nothing.
     pub missing_dirs: Vec<PathBuf>,
     pub net: Net,
+    /// `--allow-unix` socket paths (canonical; the socket may not exist yet).
+    pub unix_allow: Vec<PathBuf>,
+    /// `-q`: no report of blocked network attempts.
+    pub quiet: bool,
     pub env: EnvPolicy,
     pub best_effort: bool,
     /// COMMAND and its arguments, untouched.
@@ -154,7 +172,7 @@ impl Policy {
         let deny = Deny {
             read: cli.deny_all || cli.deny_read || !cli.allow_read.is_empty(),
             write: cli.deny_all || cli.deny_write || !cli.allow_write.is_empty(),
-            net: cli.deny_all || cli.deny_net || !cli.allow_net.is_empty(),
+            net: cli.deny_all || cli.deny_net || !cli.allow_net.is_empty() || !cli.allow_unix.is_empty(),
             env: cli.deny_all || cli.deny_env || !cli.allow_env.is_empty(),
         };
         let net = net_policy(deny.net, &cli.allow_net)?;
@@ -189,12 +207,19 @@ impl Policy {
                 Err(err) => bail!("--allow-write={}: {}", paths::show(&abs), paths::explain_unresolvable(&abs, &err)),
             }
         }
+        let mut unix_allow = Vec::new();
+        for raw in &cli.allow_unix {
+            let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
+            unix_allow.push(unix_socket_path(&abs)?);
+        }
         let child_env = env.apply(ctx.vars.iter().cloned());
         Ok(Self {
             deny,
             paths: dedup(rules),
             missing_dirs,
             net,
+            unix_allow,
+            quiet: cli.quiet,
             env,
             best_effort: cli.best_effort,
             command: cli.command.clone(),
@@ -226,7 +251,7 @@ impl Policy {
 
     /// Whether the policy restricts anything at all.
     pub fn restricts_anything(&self) -> bool {
-        self.deny.fs() || self.net == Net::Denied || self.deny.env
+        self.deny.fs() || self.net.is_restricted() || self.deny.env
     }
 
     fn warn_if_unrestricted(&self) {
@@ -244,16 +269,41 @@ fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
     if !deny {
         return Ok(Net::Unrestricted);
     }
-    if allow.iter().any(|entry| entry == "*") {
+    let mut rules = Vec::new();
+    for entry in allow {
+        let rule = NetRule::parse(entry).map_err(|why| anyhow::anyhow!("--allow-net={entry}: {why}"))?;
+        rules.push(rule);
+    }
+    if rules.iter().any(|r| r.host == net::Host::Any) {
         return Ok(Net::Unrestricted);
     }
-    if let Some(entry) = allow.first() {
+    if let Some(name) = rules.iter().find(|r| r.is_name()) {
         bail!(
-            "--allow-net={entry}: per-host network rules are not supported by this version of sbx, and it will not \
-             widen them to all network; use --deny-net for no network, or --allow-net='*' to allow all network"
+            "--allow-net={name}: name-based entries are not enforced yet (filtering by DNS name comes in a later \
+             version), and sbx will not widen them to all network; use IP addresses, CIDR ranges or localhost \
+             instead (e.g. --allow-net=192.0.2.10:443, --allow-net=10.0.0.0/8, --allow-net=localhost:5432), or \
+             --allow-net='*' for all network"
         );
     }
-    Ok(Net::Denied)
+    if rules.is_empty() { Ok(Net::Denied) } else { Ok(Net::Allow(rules)) }
+}
+
+/// The canonical path of an `--allow-unix` socket. The socket itself may not
+/// exist yet (a server started later); its directory must.
+fn unix_socket_path(abs: &Path) -> Result<PathBuf> {
+    match paths::resolve(abs).map(|r| r.path) {
+        Ok(path) => Ok(path),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
+                bail!("--allow-unix={}: not a socket path", paths::show(abs));
+            };
+            let parent = paths::resolve(parent).map(|r| r.path).with_context(|| {
+                format!("--allow-unix={}: its directory does not exist; fix the path", paths::show(abs))
+            })?;
+            Ok(parent.join(name))
+        }
+        Err(err) => bail!("--allow-unix={}: cannot resolve the path: {err}", paths::show(abs)),
+    }
 }
 
 /// A rule for a resolved path.
@@ -294,6 +344,8 @@ impl Policy {
             paths,
             missing_dirs: Vec::new(),
             net,
+            unix_allow: Vec::new(),
+            quiet: false,
             env: EnvPolicy::Inherit,
             best_effort: false,
             command: vec![OsString::from("true")],

@@ -13,7 +13,7 @@ use landlock::{
     RulesetCreatedAttr, Scope,
 };
 
-use crate::policy::{self, Net, Policy, Source};
+use crate::policy::{self, Policy, Source};
 
 /// Rights that make up "reading".
 fn read_rights() -> BitFlags<AccessFs> {
@@ -160,7 +160,7 @@ pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
         scopes = Scope::Signal | Scope::AbstractUnixSocket;
     } else {
         unenforced.push(Unenforced { what: "sending signals to processes outside the sandbox".into(), needs_abi: 6 });
-        if policy.net == Net::Denied {
+        if policy.net.is_restricted() {
             unenforced.push(Unenforced {
                 what: "connecting to abstract unix sockets outside the sandbox".into(),
                 needs_abi: 6,
@@ -168,8 +168,11 @@ pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
         }
     }
 
-    // TCP bind/connect: a second layer under seccomp's socket() denial.
-    let handled_net = if policy.net == Net::Denied && abi >= 4 {
+    // TCP bind/connect: a second layer under seccomp. Under --deny-net no
+    // inet socket can be made; with --allow-net every connect and bind is
+    // performed by the supervisor (outside this domain), so the command
+    // itself never needs either.
+    let handled_net = if policy.net.is_restricted() && abi >= 4 {
         AccessNet::BindTcp | AccessNet::ConnectTcp
     } else {
         BitFlags::EMPTY
@@ -222,6 +225,26 @@ pub fn build(plan: &LandlockPlan) -> Result<Option<OwnedFd>> {
             .with_context(|| format!("Landlock: adding a rule for {} ({})", rule.path.display(), rule.source))?;
     }
     Ok(Option::<OwnedFd>::from(created))
+}
+
+/// Confines sbx itself — before fork, so the command's domain nests inside
+/// this one — to a Landlock domain that only scopes abstract unix sockets.
+/// When the supervisor performs an abstract connect or send for the command,
+/// Landlock then lets it reach the sockets made inside the sandbox and
+/// nothing else, exactly as for the command itself. Sets no_new_privs on sbx.
+pub fn confine_supervisor() -> Result<()> {
+    let status = Ruleset::default()
+        .set_compatibility(CompatLevel::HardRequirement)
+        .scope(Scope::AbstractUnixSocket)
+        .context("Landlock: scoping abstract unix sockets for the supervisor")?
+        .create()
+        .context("Landlock: creating the supervisor's ruleset")?
+        .restrict_self()
+        .context("Landlock: confining the supervisor")?;
+    if status.ruleset != landlock::RulesetStatus::FullyEnforced {
+        anyhow::bail!("Landlock: the supervisor's abstract-socket scope is not fully enforced ({:?})", status.ruleset);
+    }
+    Ok(())
 }
 
 /// Human names of a set of rights, for `-v`.

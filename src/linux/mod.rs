@@ -4,9 +4,12 @@
 
 pub mod child;
 pub mod landlock;
+pub mod mediate;
+pub mod notify;
 pub mod seccomp;
 pub mod supervisor;
 pub mod sys;
+pub mod workers;
 
 use std::fmt::Write as _;
 use std::os::fd::AsFd;
@@ -15,50 +18,180 @@ use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 
 use crate::exit::{NOT_EXECUTABLE, NOT_FOUND, Outcome, SBX_FAILED};
-use crate::policy::Policy;
-use child::{ChildSetup, ExecPlan, Failure, Stage};
+use crate::policy::{Net, Policy};
+use child::{ChildSetup, ExecPlan, Failure, Report, Stage};
 
 pub use sys::{die_of_signal, resolve_path};
 
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
-    check_enforceable(policy, &landlock::plan(policy, abi.version()), &abi)?;
-    let mut policy = policy.clone();
+    let (mut policy, supervised) = network_support(policy, supervisor_missing(policy).as_deref())?;
+    check_enforceable(&policy, &landlock::plan(&policy, abi.version()), &abi)?;
     policy.create_missing_dirs()?;
     let policy = &policy;
     let plan = landlock::plan(policy, abi.version());
     log_plan(policy, &plan);
-    let ruleset = landlock::build(&plan)?;
-    let seccomp_rules = seccomp::rules(policy);
+    let mut ruleset = landlock::build(&plan)?;
+    let seccomp_rules = seccomp::rules(policy, supervised);
     for rule in &seccomp_rules {
         tracing::debug!("seccomp: {rule}");
     }
     let filter = seccomp::compile(&seccomp_rules)?;
     let exec = ExecPlan::new(&policy.command, &policy.child_env)?;
+    let mode = notify::Mode::from_policy(&policy.net).filter(|_| seccomp::needs_supervisor(&seccomp_rules));
+    if mode.is_some() {
+        if plan.scopes.contains(::landlock::Scope::AbstractUnixSocket) {
+            landlock::confine_supervisor()?;
+        }
+        // Orphaned descendants stay sbx's descendants, so it may keep
+        // reading their memory under ptrace restrictions (Yama scope 1).
+        sys::set_child_subreaper().context("becoming the sandbox's child subreaper")?;
+    }
 
     let forwarding = supervisor::Signals::block()?;
     let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
+    let ack = match mode {
+        Some(_) => Some(sys::cloexec_pipe().context("creating the child's ack pipe")?),
+        None => None,
+    };
     let setup = ChildSetup {
         signal_mask: forwarding.original_mask(),
         landlock: ruleset.as_ref(),
         seccomp: filter.as_ref(),
         exec: &exec,
         report: report_write.as_fd(),
+        ack: ack.as_ref().map(|(r, w)| (r.as_fd(), w.as_fd())),
     };
-    let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
+    // A supervised child waits for sbx to take its seccomp listener before it
+    // execs, so sbx must keep running meanwhile: a copy (fork), not the
+    // faster shared-memory start that suspends sbx until exec.
+    let how = if mode.is_some() { sys::Spawn::Copy } else { sys::Spawn::SharedUntilExec };
+    let child = sys::spawn(how, || child::run(setup)).context("starting the command (clone)")?;
     drop(report_write);
-    drop(ruleset);
+    let mut ack_write = ack.map(|(_, w)| w);
 
-    let mut buf = [0u8; Failure::SIZE];
-    let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
-    if n == Failure::SIZE {
-        let _ = sys::wait(child);
-        let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
-        return report_failure(policy, &exec, failure);
+    let mut mediator = None;
+    loop {
+        let mut buf = [0u8; Report::SIZE];
+        let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
+        if n != Report::SIZE {
+            break;
+        }
+        match Report::decode(buf) {
+            Some(Report::Listener(fd)) if mediator.is_none() => {
+                let (Some(mode), Some(ack)) = (mode.clone(), ack_write.take()) else { break };
+                let started = take_listener(child, fd).and_then(|listener| {
+                    mediate::Mediator::new(listener, mode, policy.unix_allow.clone(), policy.quiet, ruleset.take())
+                });
+                match started {
+                    Ok(m) => mediator = Some(m),
+                    Err(err) => {
+                        sys::kill(child, libc::SIGKILL);
+                        let _ = sys::wait(child);
+                        return Err(err);
+                    }
+                }
+                sys::write_all(ack.as_fd(), b"1");
+            }
+            Some(Report::Failed(failure)) => {
+                let _ = sys::wait(child);
+                return report_failure(policy, &exec, failure);
+            }
+            _ => {
+                sys::kill(child, libc::SIGKILL);
+                let _ = sys::wait(child);
+                bail!("the child sent an unreadable report");
+            }
+        }
     }
+    drop(ruleset);
     drop(report_read);
-    forwarding.supervise(child)
+    if mode.is_some() && mediator.is_none() {
+        // The child exec'd (or died) without handing over its listener.
+        sys::kill(child, libc::SIGKILL);
+        let _ = sys::wait(child);
+        bail!("the sandboxed child ended its setup without handing over the seccomp listener; report a bug");
+    }
+    forwarding.supervise(child, mediator)
+}
+
+/// What the kernel lacks for the network supervisor `policy` needs, if anything.
+fn supervisor_missing(policy: &Policy) -> Option<String> {
+    if !policy.net.is_restricted() {
+        return None;
+    }
+    if let Some(missing) = sys::supervisor_missing() {
+        return Some(format!("this kernel lacks {missing}"));
+    }
+    // Only a process already under a seccomp filter can be refused a listener.
+    let filtered = std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
+    if !filtered {
+        return None;
+    }
+    match sys::listener_possible() {
+        Ok(true) => None,
+        Ok(false) => Some(
+            "an enclosing sandbox (an outer sbx with --deny-net or --allow-net, or a container runtime) already \
+             holds the one seccomp listener the kernel allows per process (its own rules still apply)"
+                .into(),
+        ),
+        Err(errno) => Some(format!(
+            "installing a seccomp filter with a listener fails under the enclosing seccomp filter: {} ({errno:?})",
+            errno.desc()
+        )),
+    }
+}
+
+/// Takes the seccomp listener (fd number `fd` in `child`) into sbx.
+fn take_listener(child: libc::pid_t, fd: i32) -> Result<std::os::fd::OwnedFd> {
+    let pidfd = sys::pidfd_open(child)
+        .map_err(|e| anyhow::anyhow!("pidfd_open on the sandboxed child failed: {} ({e:?})", e.desc()))?;
+    sys::pidfd_getfd(pidfd.as_fd(), fd).map_err(|e| {
+        let hint = if e == Errno::EPERM {
+            "; ptrace restrictions (Yama ptrace_scope 3, or an LSM) forbid sbx to take file descriptors from \
+             its child — the per-address network supervisor cannot work here; use --deny-net or --allow-net='*'"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("taking the seccomp listener from the sandboxed child failed: {} ({e:?}){hint}", e.desc())
+    })
+}
+
+/// Whether the kernel can run the network supervisor the policy needs.
+/// Without it, per-address rules are refused (or, with --best-effort,
+/// narrowed to no network at all — never widened), and --deny-net cannot
+/// keep the command from unix sockets outside the sandbox.
+/// `missing` names what the kernel lacks, if anything.
+fn network_support(policy: &Policy, missing: Option<&str>) -> Result<(Policy, bool)> {
+    if !policy.net.is_restricted() {
+        return Ok((policy.clone(), false));
+    }
+    let Some(missing) = missing else { return Ok((policy.clone(), true)) };
+    let mut narrowed = policy.clone();
+    match (&policy.net, policy.best_effort) {
+        (Net::Allow(_), false) => bail!(
+            "--allow-net rules cannot be enforced: {missing}; sbx will not widen them to all network — pass \
+             --best-effort to run with no network at all"
+        ),
+        (Net::Allow(_), true) => {
+            eprintln!(
+                "sbx: warning: --best-effort: --allow-net rules cannot be enforced: {missing}; the command gets \
+                 NO network (as with --deny-net), and unix sockets outside the sandbox stay reachable"
+            );
+            narrowed.net = Net::Denied;
+        }
+        (_, false) => bail!(
+            "--deny-net cannot keep the command from unix sockets outside the sandbox: {missing}; pass \
+             --best-effort to run with unix sockets unrestricted"
+        ),
+        (_, true) => eprintln!(
+            "sbx: warning: --best-effort: {missing}, so unix sockets outside the sandbox stay reachable for the \
+             command"
+        ),
+    }
+    Ok((narrowed, false))
 }
 
 /// The Landlock ABI on this kernel, or why there is none.
@@ -184,4 +317,40 @@ fn exec_not_found(name: &str) -> String {
 /// may execute — so an EACCES for it comes from the sandbox.
 fn executable_outside(path: &std::path::Path) -> bool {
     path.is_file() && nix::unistd::access(path, nix::unistd::AccessFlags::X_OK).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::{Deny, NetRule};
+
+    fn policy(net: Net, best_effort: bool) -> Policy {
+        let mut p = Policy::for_test(Deny { net: net.is_restricted(), ..Deny::default() }, net, Vec::new());
+        p.best_effort = best_effort;
+        p
+    }
+
+    #[test]
+    fn without_user_notification_allow_lists_are_refused_or_narrowed_never_widened() {
+        let allow = Net::Allow(vec![NetRule::parse("127.0.0.1:80").unwrap()]);
+        let missing = Some("this kernel lacks pidfd_getfd (Linux 5.6)");
+        let err = network_support(&policy(allow.clone(), false), missing).unwrap_err();
+        assert!(format!("{err:#}").contains("pidfd_getfd") && format!("{err:#}").contains("--best-effort"));
+        let (narrowed, supervised) = network_support(&policy(allow.clone(), true), missing).unwrap();
+        assert_eq!(narrowed.net, Net::Denied);
+        assert!(!supervised);
+        assert!(network_support(&policy(Net::Denied, false), missing).is_err());
+        let (same, supervised) = network_support(&policy(Net::Denied, true), missing).unwrap();
+        assert_eq!((same.net, supervised), (Net::Denied, false));
+        // With support, nothing changes; without restriction, nothing is needed.
+        let (same, supervised) = network_support(&policy(allow.clone(), false), None).unwrap();
+        assert_eq!((same.net, supervised), (allow, true));
+        let (_, supervised) = network_support(&policy(Net::Unrestricted, false), missing).unwrap();
+        assert!(!supervised);
+    }
+
+    #[test]
+    fn this_kernel_has_what_the_supervisor_needs() {
+        assert_eq!(sys::supervisor_missing(), None);
+    }
 }

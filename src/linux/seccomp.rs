@@ -1,7 +1,9 @@
 //! Policy → seccomp: a pure rule table ([`rules`]) and its compilation into a
 //! BPF program with libseccomp before fork ([`compile`]). The filter allows by
-//! default and returns an errno for what the policy forbids; it covers every
-//! syscall entry of the architecture (on x86_64: native, i386 `int 0x80`, x32).
+//! default and returns an errno, or hands the call to sbx's supervisor
+//! (user notification), for what the policy restricts. It covers every
+//! syscall entry of the architecture (on x86_64: native, i386 `int 0x80`, x32);
+//! a rule may be limited to some entries.
 
 use std::fmt;
 use std::io::{Read, Seek, SeekFrom};
@@ -12,109 +14,297 @@ use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilter
 use super::sys::{self, BpfProgram};
 use crate::policy::{Net, Policy};
 
+/// A comparison of one syscall argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq(u64),
+    Ne(u64),
+    Gt(u64),
+    /// `arg & mask == value`.
+    MaskedEq {
+        mask: u64,
+        value: u64,
+    },
+}
+
 /// When a rule fires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum When {
     /// On every call.
     Always,
-    /// When argument 0 (e.g. the socket family) differs from this value.
-    Arg0Not(u64),
+    /// When argument `n` compares as given.
+    Arg(u32, Cmp),
 }
 
-/// One entry of the rule table: `syscall` fails with `errno` when `when` holds.
+/// What a rule does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// The call fails with this errno.
+    Errno(i32),
+    /// The call waits for sbx's supervisor, which decides and performs it.
+    Notify,
+}
+
+/// A syscall entry of the architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    Native,
+    /// x86_64's x32 ABI (same registers, 32-bit pointers).
+    X32,
+    /// The 32-bit entry: i386 `int 0x80` on x86_64, arm on aarch64.
+    Compat,
+}
+
+/// A set of entries a rule applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entries(u8);
+
+impl Entries {
+    pub const ALL: Entries = Entries(0b111);
+    pub const NATIVE: Entries = Entries(0b001);
+    pub const NATIVE_X32: Entries = Entries(0b011);
+    pub const X32: Entries = Entries(0b010);
+    pub const COMPAT: Entries = Entries(0b100);
+
+    pub fn contains(self, entry: Entry) -> bool {
+        let bit = match entry {
+            Entry::Native => 0b001,
+            Entry::X32 => 0b010,
+            Entry::Compat => 0b100,
+        };
+        self.0 & bit != 0
+    }
+}
+
+impl fmt::Display for Entries {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<&str> = [(Entry::Native, "native"), (Entry::X32, "x32"), (Entry::Compat, "32-bit")]
+            .into_iter()
+            .filter(|(e, _)| self.contains(*e))
+            .map(|(_, n)| n)
+            .collect();
+        f.write_str(&names.join("+"))
+    }
+}
+
+/// One entry of the rule table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
     pub syscall: &'static str,
     pub when: When,
-    pub errno: i32,
+    pub action: Action,
+    pub entries: Entries,
     /// Why, for `-v` and the docs.
     pub reason: &'static str,
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let errno = nix::errno::Errno::from_raw(self.errno);
+        f.write_str(self.syscall)?;
         match self.when {
-            When::Always => write!(f, "{} → {errno:?} ({})", self.syscall, self.reason),
-            When::Arg0Not(v) => write!(f, "{}(arg0 != {v}) → {errno:?} ({})", self.syscall, self.reason),
+            When::Always => {}
+            When::Arg(n, Cmp::Eq(v)) => write!(f, "(arg{n} == {v})")?,
+            When::Arg(n, Cmp::Ne(v)) => write!(f, "(arg{n} != {v})")?,
+            When::Arg(n, Cmp::Gt(v)) => write!(f, "(arg{n} > {v})")?,
+            When::Arg(n, Cmp::MaskedEq { mask: u64::MAX, value }) => write!(f, "(arg{n} == {value})")?,
+            When::Arg(n, Cmp::MaskedEq { mask, value }) => write!(f, "(arg{n} & {mask:#x} == {value})")?,
         }
+        match self.action {
+            Action::Errno(e) => write!(f, " → {:?}", nix::errno::Errno::from_raw(e))?,
+            Action::Notify => f.write_str(" → supervisor")?,
+        }
+        if self.entries != Entries::ALL {
+            write!(f, " [{} entry]", self.entries)?;
+        }
+        write!(f, " ({})", self.reason)
     }
 }
 
 /// The extra syscall entries of this architecture that the filter must
 /// cover as well as the native one.
 #[cfg(target_arch = "x86_64")]
-const EXTRA_ARCHES: &[ScmpArch] = &[ScmpArch::X86, ScmpArch::X32];
+const EXTRA_ARCHES: &[(ScmpArch, Entry)] = &[(ScmpArch::X86, Entry::Compat), (ScmpArch::X32, Entry::X32)];
 #[cfg(target_arch = "aarch64")]
-const EXTRA_ARCHES: &[ScmpArch] = &[ScmpArch::Arm];
+const EXTRA_ARCHES: &[(ScmpArch, Entry)] = &[(ScmpArch::Arm, Entry::Compat)];
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-const EXTRA_ARCHES: &[ScmpArch] = &[];
+const EXTRA_ARCHES: &[(ScmpArch, Entry)] = &[];
 
-/// The rule table for `policy`. Empty when nothing needs seccomp.
-pub fn rules(policy: &Policy) -> Vec<Rule> {
-    let mut rules = Vec::new();
-    if policy.net == Net::Denied {
-        let af_unix = libc::AF_UNIX as u64;
-        rules.push(Rule {
-            syscall: "socket",
-            when: When::Arg0Not(af_unix),
-            errno: libc::EPERM,
-            reason: "--deny-net: only unix sockets (inet, inet6, packet, netlink, vsock, … denied; MPTCP is inet)",
-        });
-        rules.push(Rule {
-            syscall: "socketpair",
-            when: When::Arg0Not(af_unix),
-            errno: libc::EPERM,
-            reason: "--deny-net: only unix socket pairs",
-        });
-        for syscall in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
-            rules.push(Rule {
-                syscall,
-                when: When::Always,
-                errno: libc::EPERM,
-                reason: "--deny-net: io_uring socket operations bypass seccomp",
-            });
+/// Socket families allowed in per-address mode: unix, inet, inet6.
+const FAMILIES: &[u64] = &[libc::AF_UNIX as u64, libc::AF_INET as u64, libc::AF_INET6 as u64];
+/// Socket types (low 4 bits of the type argument): stream, datagram.
+const TYPES: &[u64] = &[libc::SOCK_STREAM as u64, libc::SOCK_DGRAM as u64];
+/// Protocols: the default, TCP, UDP. Not SCTP (`sctp_connectx` connects
+/// through setsockopt), MPTCP (the kernel opens subflows to addresses the
+/// peer advertises), ICMP, UDP-Lite or anything else.
+const PROTOCOLS: &[u64] = &[0, libc::IPPROTO_TCP as u64, libc::IPPROTO_UDP as u64];
+
+/// The conditions `arg & field == v` (or `arg > max` when `field` is the whole
+/// argument) that together match exactly the values of the field outside
+/// `allowed`, using aligned blocks to keep the filter short.
+fn outside(arg: u32, allowed: &[u64], max: u64, field: u64) -> Vec<When> {
+    let mut out = Vec::new();
+    let mut v = 0u64;
+    while v <= max {
+        if allowed.contains(&v) {
+            v += 1;
+            continue;
         }
+        // The largest aligned block starting at v with no allowed value in it.
+        let mut size = 1u64;
+        while v % (size * 2) == 0 && v + size * 2 - 1 <= max && !allowed.iter().any(|a| (v..v + size * 2).contains(a)) {
+            size *= 2;
+        }
+        out.push(When::Arg(arg, Cmp::MaskedEq { mask: field & !(size - 1), value: v }));
+        v += size;
+    }
+    if field == u64::MAX {
+        out.push(When::Arg(arg, Cmp::Gt(max)));
+    }
+    out
+}
+
+/// The rule table for `policy`. Empty when nothing needs seccomp. Without
+/// `supervisor` (a kernel lacking user notification, accepted with
+/// --best-effort), no call is handed to a supervisor: `Net::Allow` must
+/// already have been narrowed to `Net::Denied`.
+pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
+    let mut rules = Vec::new();
+    let af_unix = libc::AF_UNIX as u64;
+    let deny =
+        |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
+    match &policy.net {
+        Net::Unrestricted => return rules,
+        Net::Denied => {
+            rules.push(deny(
+                "socket",
+                When::Arg(0, Cmp::Ne(af_unix)),
+                Entries::ALL,
+                "--deny-net: only unix sockets (inet, inet6, packet, netlink, vsock, … denied; MPTCP is inet)",
+            ));
+        }
+        Net::Allow(_) => {
+            let reason =
+                "--allow-net: only unix/inet/inet6 stream and datagram sockets with the default, TCP or UDP protocol";
+            for when in outside(0, FAMILIES, 10, u64::MAX) {
+                rules.push(deny("socket", when, Entries::ALL, reason));
+            }
+            for when in outside(1, TYPES, 15, 0xf) {
+                rules.push(deny("socket", when, Entries::ALL, reason));
+            }
+            for when in outside(2, PROTOCOLS, 17, u64::MAX) {
+                rules.push(deny("socket", when, Entries::ALL, reason));
+            }
+        }
+    }
+    rules.push(deny("socketpair", When::Arg(0, Cmp::Ne(af_unix)), Entries::ALL, "no network: only unix socket pairs"));
+    for syscall in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+        rules.push(deny(syscall, When::Always, Entries::ALL, "io_uring socket operations bypass seccomp"));
+    }
+    if !supervisor {
+        return rules;
+    }
+    let notify = |syscall, when, entries, reason| Rule { syscall, when, action: Action::Notify, entries, reason };
+    let why = "the supervisor checks the destination on its own copy and performs the call";
+    rules.push(notify("connect", When::Always, Entries::NATIVE_X32, why));
+    rules.push(notify(
+        "bind",
+        When::Always,
+        Entries::NATIVE_X32,
+        "the supervisor checks the address, binds, records unix sockets",
+    ));
+    rules.push(notify("sendto", When::Arg(4, Cmp::Ne(0)), Entries::NATIVE_X32, why));
+    rules.push(notify("sendmsg", When::Always, Entries::NATIVE, why));
+    rules.push(notify("sendmmsg", When::Always, Entries::NATIVE, why));
+    for syscall in ["sendmsg", "sendmmsg"] {
+        rules.push(deny(syscall, When::Always, Entries::X32, "x32 message headers are not mediated"));
+    }
+    for syscall in ["connect", "bind", "sendto", "sendmsg", "sendmmsg", "socketcall"] {
+        rules.push(deny(syscall, When::Always, Entries::COMPAT, "32-bit programs get no mediated network"));
     }
     rules
 }
 
-/// Compiles `rules` into a BPF program; `None` for an empty table. On the
-/// i386 entry, libseccomp turns the `socket`/`socketpair` rules into a denial
-/// of `socketcall(SYS_SOCKET|SYS_SOCKETPAIR)` as a whole, since the family sits
-/// in memory there and cannot be checked.
-pub fn compile(rules: &[Rule]) -> Result<Option<BpfProgram>> {
-    if rules.is_empty() {
-        return Ok(None);
+/// Whether the filter hands calls to a supervisor (and so needs a listener).
+pub fn needs_supervisor(rules: &[Rule]) -> bool {
+    rules.iter().any(|r| r.action == Action::Notify)
+}
+
+fn compare(n: u32, cmp: Cmp) -> ScmpArgCompare {
+    match cmp {
+        Cmp::Eq(v) => ScmpArgCompare::new(n, ScmpCompareOp::Equal, v),
+        Cmp::Ne(v) => ScmpArgCompare::new(n, ScmpCompareOp::NotEqual, v),
+        Cmp::Gt(v) => ScmpArgCompare::new(n, ScmpCompareOp::Greater, v),
+        Cmp::MaskedEq { mask, value } => ScmpArgCompare::new(n, ScmpCompareOp::MaskedEqual(mask), value),
     }
+}
+
+/// A filter context for one entry, with the rules that apply to it.
+fn entry_filter(arch: Option<ScmpArch>, entry: Entry, rules: &[Rule]) -> Result<ScmpFilterContext> {
     let mut filter = ScmpFilterContext::new(ScmpAction::Allow).context("seccomp: creating a filter")?;
-    for &arch in EXTRA_ARCHES {
+    if let Some(arch) = arch {
         filter.add_arch(arch).with_context(|| format!("seccomp: adding architecture {arch:?}"))?;
+        filter.remove_arch(ScmpArch::Native).context("seccomp: removing the native architecture")?;
     }
     filter.set_act_badarch(ScmpAction::KillProcess).context("seccomp: setting the bad-architecture action")?;
     // sbx sets no_new_privs itself, before Landlock.
     filter.set_ctl_nnp(false).context("seccomp: leaving no_new_privs to sbx")?;
-    for rule in rules {
+    for rule in rules.iter().filter(|r| r.entries.contains(entry)) {
         let syscall = ScmpSyscall::from_name(rule.syscall)
             .with_context(|| format!("seccomp: libseccomp does not know the syscall {}", rule.syscall))?;
-        let action = ScmpAction::Errno(rule.errno);
+        let action = match rule.action {
+            Action::Errno(errno) => ScmpAction::Errno(errno),
+            Action::Notify => ScmpAction::Notify,
+        };
         match rule.when {
             When::Always => filter.add_rule(action, syscall),
-            When::Arg0Not(value) => {
-                filter.add_rule_conditional(action, syscall, &[ScmpArgCompare::new(0, ScmpCompareOp::NotEqual, value)])
-            }
+            When::Arg(n, cmp) => filter.add_rule_conditional(action, syscall, &[compare(n, cmp)]),
         }
-        .with_context(|| format!("seccomp: adding rule {rule}"))?;
+        .with_context(|| format!("seccomp: adding rule {rule} for the {entry:?} entry"))?;
     }
+    Ok(filter)
+}
+
+/// Builds the libseccomp filter for `rules`, one sub-filter per entry merged
+/// into one. On the i386 entry, libseccomp turns `socket`/`socketpair` rules
+/// into a check of `socketcall(SYS_SOCKET|SYS_SOCKETPAIR)` as a whole, since
+/// the arguments sit in memory there and cannot be checked.
+fn filter(rules: &[Rule]) -> Result<ScmpFilterContext> {
+    let mut filter = entry_filter(None, Entry::Native, rules)?;
+    for &(arch, entry) in EXTRA_ARCHES {
+        let extra = entry_filter(Some(arch), entry, rules)?;
+        filter.merge(extra).with_context(|| format!("seccomp: merging the {arch:?} filter"))?;
+    }
+    Ok(filter)
+}
+
+/// Compiles `rules` into a BPF program; `None` for an empty table.
+pub fn compile(rules: &[Rule]) -> Result<Option<BpfProgram>> {
+    if rules.is_empty() {
+        return Ok(None);
+    }
+    let filter = filter(rules)?;
     let memfd = sys::memfd(c"sbx-seccomp").context("seccomp: creating a buffer for the filter")?;
     filter.export_bpf(&memfd).context("seccomp: exporting the filter")?;
+    let bytes = read_back(memfd)?;
+    BpfProgram::from_bytes(&bytes)
+        .map(Some)
+        .ok_or_else(|| anyhow!("seccomp: libseccomp exported a malformed filter ({} bytes)", bytes.len()))
+}
+
+/// The filter for `rules` in libseccomp's readable pseudo-code (PFC).
+pub fn pseudo_code(rules: &[Rule]) -> Result<String> {
+    let filter = filter(rules)?;
+    let memfd = sys::memfd(c"sbx-seccomp-pfc").context("seccomp: creating a buffer for the filter")?;
+    filter.export_pfc(&memfd).context("seccomp: exporting the filter as text")?;
+    Ok(String::from_utf8_lossy(&read_back(memfd)?).into_owned())
+}
+
+fn read_back(memfd: std::os::fd::OwnedFd) -> Result<Vec<u8>> {
     let mut file = std::fs::File::from(memfd);
     file.seek(SeekFrom::Start(0)).context("seccomp: reading the filter back")?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes).context("seccomp: reading the filter back")?;
-    BpfProgram::from_bytes(&bytes)
-        .map(Some)
-        .ok_or_else(|| anyhow!("seccomp: libseccomp exported a malformed filter ({} bytes)", bytes.len()))
+    Ok(bytes)
 }
 
 #[cfg(test)]

@@ -2,12 +2,22 @@
 //! Signals are blocked before fork and read from a signalfd, so none is lost
 //! between fork and the wait loop. SIGINT and SIGQUIT are not forwarded: the
 //! child is in the caller's process group and gets them from the terminal.
+//!
+//! With a network supervisor ([`Mediator`]), receiver threads
+//! ([`workers`]) serve the seccomp listener while this loop keeps forwarding
+//! signals; a blocking connect never delays signals or other calls. sbx is
+//! then the sandbox's child subreaper and reaps every orphan. If sbx dies,
+//! the listener closes and every pending or later mediated call fails in the
+//! sandbox (ENOSYS): nothing runs unchecked.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
+use super::mediate::Mediator;
 use super::sys::{self, ChildEnd};
+use super::workers;
 use crate::exit::Outcome;
 
 /// Signals sbx forwards to the child.
@@ -36,14 +46,37 @@ impl Signals {
         self.original_mask
     }
 
-    /// Forwards signals until `child` ends; returns how it ended.
-    pub fn supervise(self, child: libc::pid_t) -> Result<Outcome> {
+    /// Forwards signals (and serves `mediator`, if any) until `child` ends;
+    /// returns how it ended.
+    pub fn supervise(self, child: libc::pid_t, mediator: Option<Arc<Mediator>>) -> Result<Outcome> {
+        if let Some(mediator) = mediator {
+            return self.supervise_network(child, mediator);
+        }
         loop {
             if let Some(end) = sys::try_wait(child).context("waiting for the command")? {
                 return Ok(match end {
                     ChildEnd::Exited(code) => Outcome::Code(code),
                     ChildEnd::Signaled(signal) => Outcome::Signal(signal),
                 });
+            }
+            let signal = sys::read_signal(self.fd.as_fd()).context("reading signals")?;
+            if FORWARDED.contains(&signal) {
+                tracing::debug!(signal, "forwarding signal to the command");
+                sys::kill(child, signal);
+            }
+        }
+    }
+
+    fn supervise_network(self, child: libc::pid_t, mediator: Arc<Mediator>) -> Result<Outcome> {
+        workers::start(mediator).context("starting the network supervisor's threads")?;
+        loop {
+            while let Some((pid, end)) = sys::wait_any().context("waiting for the command")? {
+                if pid == child {
+                    return Ok(match end {
+                        ChildEnd::Exited(code) => Outcome::Code(code),
+                        ChildEnd::Signaled(signal) => Outcome::Signal(signal),
+                    });
+                }
             }
             let signal = sys::read_signal(self.fd.as_fd()).context("reading signals")?;
             if FORWARDED.contains(&signal) {

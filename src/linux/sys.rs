@@ -59,15 +59,25 @@ pub fn resolve_path(path: &std::path::Path) -> std::io::Result<crate::paths::Res
 /// Size of the stack the child runs on between [`spawn`] and exec.
 const CHILD_STACK_SIZE: usize = 256 * 1024;
 
-/// Starts `child` in a new process that shares sbx's memory until it execs
-/// or exits (`clone(CLONE_VM | CLONE_VFORK)`, as posix_spawn does), and
-/// returns its pid once it has. No page tables are copied, which makes this
-/// several times faster than fork(2) for sbx.
+/// How [`spawn`] starts the child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spawn {
+    /// Share sbx's memory until the child execs or exits, with sbx suspended
+    /// meanwhile (`clone(CLONE_VM | CLONE_VFORK)`, as posix_spawn does). No
+    /// page tables are copied: several times faster than fork(2) for sbx.
+    SharedUntilExec,
+    /// A copy of sbx's memory, with sbx running on (fork semantics): for a
+    /// child that needs sbx to act before it execs.
+    Copy,
+}
+
+/// Starts `child` in a new process (see [`Spawn`]) and returns its pid; with
+/// [`Spawn::SharedUntilExec`] only once the child has exec'd or exited.
 ///
 /// `child` must only make async-signal-safe system calls and must end in
 /// execve or `_exit` (its type, returning `Infallible`, says it never returns). It runs with every
 /// signal blocked; it must restore the mask it wants before exec.
-pub fn spawn<F: FnOnce() -> std::convert::Infallible>(child: F) -> Result<libc::pid_t, Errno> {
+pub fn spawn<F: FnOnce() -> std::convert::Infallible>(how: Spawn, child: F) -> Result<libc::pid_t, Errno> {
     // `child()` is inferred to diverge for the closures sbx passes.
     #[allow(unreachable_code)]
     extern "C" fn trampoline<F: FnOnce() -> std::convert::Infallible>(arg: *mut libc::c_void) -> libc::c_int {
@@ -95,15 +105,20 @@ pub fn spawn<F: FnOnce() -> std::convert::Infallible>(child: F) -> Result<libc::
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
         old
     };
-    // SAFETY: the child runs `trampoline` on its own stack (`stack`, alive
-    // until clone returns, which CLONE_VFORK delays until the child has
-    // exec'd or exited); it shares memory with this suspended thread and only
-    // reads prepared data and makes system calls. sbx is single-threaded here.
+    // SAFETY: the child runs `trampoline` on its own stack (`stack`). Shared:
+    // the stack stays alive until clone returns, which CLONE_VFORK delays
+    // until the child has exec'd or exited; the child only reads prepared
+    // data and makes system calls while this thread is suspended. Copy: the
+    // child has its own copy of everything, as after fork. sbx is
+    // single-threaded here (no thread has started yet).
     let pid = unsafe {
         libc::clone(
             trampoline::<F>,
             top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            match how {
+                Spawn::SharedUntilExec => libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+                Spawn::Copy => libc::SIGCHLD,
+            },
             (&mut slot as *mut Option<F>).cast(),
         )
     };
@@ -166,6 +181,10 @@ impl BpfProgram {
 
     pub fn is_empty(&self) -> bool {
         self.instructions.is_empty()
+    }
+
+    pub fn instructions(&self) -> &[libc::sock_filter] {
+        &self.instructions
     }
 }
 
@@ -413,4 +432,539 @@ pub fn memfd(name: &CStr) -> Result<OwnedFd, Errno> {
     }
     // SAFETY: fd was just created and is owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+// ---------------------------------------------------------------------------
+// Seccomp user notification: the child's side (async-signal-safe) and the
+// supervisor's (pidfds, the child's memory, acting on its sockets).
+
+/// `SECCOMP_FILTER_FLAG_NEW_LISTENER` (Linux 5.0).
+const SECCOMP_FILTER_FLAG_NEW_LISTENER: libc::c_ulong = 1 << 3;
+/// `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` (Linux 5.19): once the supervisor
+/// has received a notification, only a fatal signal interrupts the wait, so a
+/// call it performs is never restarted and performed twice.
+const SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
+const SECCOMP_GET_ACTION_AVAIL: libc::c_uint = 2;
+const SECCOMP_GET_NOTIF_SIZES: libc::c_uint = 3;
+const SECCOMP_RET_USER_NOTIF: u32 = 0x7fc0_0000;
+
+fn seccomp_set_filter(program: &BpfProgram, flags: libc::c_ulong) -> libc::c_long {
+    let prog = libc::sock_fprog {
+        len: program.instructions.len() as u16,
+        filter: program.instructions.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: prog points at `len` valid instructions that outlive the call;
+    // the kernel copies them before returning.
+    unsafe { libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, flags, &prog as *const libc::sock_fprog) }
+}
+
+/// Async-signal-safe. Installs `program` and returns its notification
+/// listener fd; asks for killable waits, and falls back without them on
+/// kernels that predate the flag (EINVAL).
+pub fn seccomp_install_listener(program: &BpfProgram) -> Result<RawFd, Errno> {
+    let mut ret =
+        seccomp_set_filter(program, SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
+    if ret < 0 && Errno::last() == Errno::EINVAL {
+        ret = seccomp_set_filter(program, SECCOMP_FILTER_FLAG_NEW_LISTENER);
+    }
+    if ret < 0 { Err(Errno::last()) } else { Ok(ret as RawFd) }
+}
+
+/// What the kernel lacks for the network supervisor, if anything: seccomp
+/// user notification (Linux 5.0), pidfd_getfd (5.6) or openat2 (5.6).
+pub fn supervisor_missing() -> Option<&'static str> {
+    let mut sizes = [0u16; 3];
+    // SAFETY: GET_NOTIF_SIZES writes a struct of three u16 into `sizes`.
+    let ret = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, sizes.as_mut_ptr()) };
+    if ret != 0 {
+        return Some("seccomp user notification (Linux 5.0)");
+    }
+    let action = SECCOMP_RET_USER_NOTIF;
+    // SAFETY: GET_ACTION_AVAIL reads one u32.
+    let ret = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action as *const u32) };
+    if ret != 0 {
+        return Some("seccomp user notification (Linux 5.0)");
+    }
+    // SAFETY: an invalid pidfd makes pidfd_getfd fail with EBADF without
+    // touching memory; ENOSYS means the call does not exist.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_getfd, -1, 0, 0) };
+    if ret >= 0 || Errno::last() == Errno::ENOSYS {
+        return Some("pidfd_getfd (Linux 5.6)");
+    }
+    // SAFETY: a NULL path and how make openat2 fail (EFAULT/EINVAL/EBADF)
+    // without side effects; ENOSYS means the call does not exist.
+    let ret = unsafe { libc::syscall(libc::SYS_openat2, -1, std::ptr::null::<u8>(), std::ptr::null::<u8>(), 0usize) };
+    if ret >= 0 || Errno::last() == Errno::ENOSYS {
+        return Some("openat2 (Linux 5.6)");
+    }
+    None
+}
+
+/// Whether this process may get a seccomp listener of its own: the kernel
+/// allows one per filter chain, so not if an enclosing sandbox (an outer sbx
+/// supervising the network, some container runtimes) already has one. Tried
+/// in a throwaway child, so sbx itself stays unfiltered.
+pub fn listener_possible() -> Result<bool, Errno> {
+    let allow_all = BpfProgram { instructions: vec![libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 }] };
+    // The child exits with 0 or the errno of the failed call.
+    let child = spawn(Spawn::SharedUntilExec, || {
+        let code = match set_no_new_privs().and_then(|()| seccomp_install_listener(&allow_all)) {
+            Ok(_) => 0,
+            Err(errno) => errno as i32,
+        };
+        exit_now(code)
+    })?;
+    match wait(child)? {
+        ChildEnd::Exited(0) => Ok(true),
+        ChildEnd::Exited(code) if code == Errno::EBUSY as i32 => Ok(false),
+        ChildEnd::Exited(code) => Err(Errno::from_raw(code)),
+        ChildEnd::Signaled(_) => Err(Errno::EIO),
+    }
+}
+
+/// Async-signal-safe. close(fd), ignoring errors.
+pub fn close_raw(fd: RawFd) {
+    // SAFETY: closes a descriptor number the caller owns and never uses again.
+    unsafe { libc::close(fd) };
+}
+
+/// Async-signal-safe. Blocks until one byte arrives on `fd`; false on EOF or error.
+pub fn wait_byte(fd: BorrowedFd<'_>) -> bool {
+    let mut b = 0u8;
+    loop {
+        // SAFETY: b is a live one-byte buffer.
+        let n = unsafe { libc::read(fd.as_raw_fd(), (&mut b as *mut u8).cast(), 1) };
+        if n < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        return n == 1;
+    }
+}
+
+/// A pidfd for process `pid` (close-on-exec).
+pub fn pidfd_open(pid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    // SAFETY: integer arguments; the returned fd is new and ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: fd was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// A pidfd for thread `tid` itself (PIDFD_THREAD, Linux 6.9): its fd table
+/// is the one pidfd_getfd reads, even if it unshared it. EINVAL before 6.9.
+pub fn pidfd_open_thread(tid: libc::pid_t) -> Result<OwnedFd, Errno> {
+    const PIDFD_THREAD: libc::c_uint = libc::O_EXCL as libc::c_uint;
+    // SAFETY: integer arguments; the returned fd is new and ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, tid, PIDFD_THREAD) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: fd was just created and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// A duplicate, in this process, of descriptor `fd` of the process behind
+/// `pidfd` (close-on-exec; same open file description).
+pub fn pidfd_getfd(pidfd: BorrowedFd<'_>, fd: i32) -> Result<OwnedFd, Errno> {
+    // SAFETY: integer arguments; the returned fd is new and ours.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: ret is a new descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(ret as RawFd) })
+}
+
+/// Copies `remote` ranges (address, length) of process `pid`'s memory into
+/// `buf` (whose length is their sum). EFAULT unless everything was read.
+pub fn read_memory(pid: libc::pid_t, remote: &[(u64, u64)], buf: &mut [u8]) -> Result<(), Errno> {
+    let mut done = 0usize;
+    let mut rest = remote;
+    while !rest.is_empty() {
+        // At most IOV_MAX (1024) remote ranges per call.
+        let (chunk, next) = rest.split_at(rest.len().min(1024));
+        let want: usize = chunk.iter().map(|&(_, len)| len as usize).sum();
+        let iov: Vec<libc::iovec> = chunk
+            .iter()
+            .map(|&(addr, len)| libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: len as usize })
+            .collect();
+        let local = libc::iovec { iov_base: buf[done..].as_mut_ptr().cast(), iov_len: want };
+        if done + want > buf.len() {
+            return Err(Errno::EINVAL);
+        }
+        // SAFETY: `local` covers `want` writable bytes of buf; the remote
+        // iovecs describe the other process's memory, which the kernel
+        // validates (it never dereferences them in ours).
+        let n = unsafe { libc::process_vm_readv(pid, &local, 1, iov.as_ptr(), iov.len() as libc::c_ulong, 0) };
+        if n < 0 {
+            return Err(Errno::last());
+        }
+        if n as usize != want {
+            return Err(Errno::EFAULT);
+        }
+        done += want;
+        rest = next;
+    }
+    Ok(())
+}
+
+/// Writes `data` at `addr` in process `pid`'s memory.
+pub fn write_memory(pid: libc::pid_t, addr: u64, data: &[u8]) -> Result<(), Errno> {
+    let local = libc::iovec { iov_base: data.as_ptr() as *mut libc::c_void, iov_len: data.len() };
+    let remote = libc::iovec { iov_base: addr as *mut libc::c_void, iov_len: data.len() };
+    // SAFETY: local covers data (only read by the kernel); remote is the
+    // other process's memory, validated by the kernel.
+    let n = unsafe { libc::process_vm_writev(pid, &local, 1, &remote, 1, 0) };
+    if n < 0 {
+        Err(Errno::last())
+    } else if n as usize != data.len() {
+        Err(Errno::EFAULT)
+    } else {
+        Ok(())
+    }
+}
+
+fn getsockopt_int(fd: BorrowedFd<'_>, opt: libc::c_int) -> Result<i32, Errno> {
+    let mut value: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: value and len are live and sized for an int option.
+    let ret = unsafe {
+        libc::getsockopt(fd.as_raw_fd(), libc::SOL_SOCKET, opt, (&mut value as *mut libc::c_int).cast(), &mut len)
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(value) }
+}
+
+/// The domain (AF_*) and type (SOCK_*) of socket `fd`; ENOTSOCK if it is none.
+pub fn socket_kind(fd: BorrowedFd<'_>) -> Result<(i32, i32), Errno> {
+    Ok((getsockopt_int(fd, libc::SO_DOMAIN)?, getsockopt_int(fd, libc::SO_TYPE)?))
+}
+
+fn sockaddr_call(
+    f: unsafe extern "C" fn(libc::c_int, *const libc::sockaddr, libc::socklen_t) -> libc::c_int,
+    fd: BorrowedFd<'_>,
+    addr: &[u8],
+) -> Result<i64, Errno> {
+    // The kernel copies at most sizeof(sockaddr_storage); align the copy.
+    let mut storage: libc::sockaddr_storage = zeroed_storage();
+    let len = addr.len().min(std::mem::size_of::<libc::sockaddr_storage>());
+    // SAFETY: storage is a live sockaddr_storage, at least `len` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(addr.as_ptr(), (&mut storage as *mut libc::sockaddr_storage).cast(), len) };
+    // SAFETY: the pointer covers `len` initialised bytes; f is connect or bind.
+    let ret = unsafe { f(fd.as_raw_fd(), (&storage as *const libc::sockaddr_storage).cast(), len as libc::socklen_t) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(i64::from(ret)) }
+}
+
+fn zeroed_storage() -> libc::sockaddr_storage {
+    // SAFETY: sockaddr_storage is plain data; all-zero is valid.
+    unsafe { std::mem::zeroed() }
+}
+
+/// connect(fd, addr) with sbx's copy of the address.
+pub fn connect(fd: BorrowedFd<'_>, addr: &[u8]) -> Result<i64, Errno> {
+    sockaddr_call(libc::connect, fd, addr)
+}
+
+/// bind(fd, addr) with sbx's copy of the address.
+pub fn bind(fd: BorrowedFd<'_>, addr: &[u8]) -> Result<i64, Errno> {
+    sockaddr_call(libc::bind, fd, addr)
+}
+
+/// sendto(fd, data, flags, addr, addr.len()) — `addr` always passed as a
+/// pointer, as the command passed one.
+pub fn sendto(fd: BorrowedFd<'_>, data: &[u8], flags: i32, addr: &[u8]) -> Result<i64, Errno> {
+    let mut storage: libc::sockaddr_storage = zeroed_storage();
+    let len = addr.len().min(std::mem::size_of::<libc::sockaddr_storage>());
+    // SAFETY: storage has room for `len` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(addr.as_ptr(), (&mut storage as *mut libc::sockaddr_storage).cast(), len) };
+    // SAFETY: data and storage are live for the call and sized as passed.
+    let n = unsafe {
+        libc::sendto(
+            fd.as_raw_fd(),
+            data.as_ptr().cast(),
+            data.len(),
+            flags,
+            (&storage as *const libc::sockaddr_storage).cast(),
+            len as libc::socklen_t,
+        )
+    };
+    if n < 0 { Err(Errno::last()) } else { Ok(n as i64) }
+}
+
+/// sendmsg(fd) with sbx's copies: optional name, data chunks, control bytes.
+pub fn sendmsg(fd: BorrowedFd<'_>, name: &[u8], data: &[&[u8]], control: &[u8], flags: i32) -> Result<i64, Errno> {
+    let mut storage: libc::sockaddr_storage = zeroed_storage();
+    let namelen = name.len().min(std::mem::size_of::<libc::sockaddr_storage>());
+    // SAFETY: storage has room for `namelen` bytes.
+    unsafe {
+        std::ptr::copy_nonoverlapping(name.as_ptr(), (&mut storage as *mut libc::sockaddr_storage).cast(), namelen)
+    };
+    let mut iov: Vec<libc::iovec> =
+        data.iter().map(|d| libc::iovec { iov_base: d.as_ptr() as *mut libc::c_void, iov_len: d.len() }).collect();
+    // Control messages need 8-byte alignment: copy into u64 words.
+    let mut ctl = vec![0u64; control.len().div_ceil(8)];
+    // SAFETY: ctl has at least control.len() bytes.
+    unsafe { std::ptr::copy_nonoverlapping(control.as_ptr(), ctl.as_mut_ptr().cast::<u8>(), control.len()) };
+    // SAFETY: msghdr is plain data; every pointer set below stays live for the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    if namelen > 0 {
+        msg.msg_name = (&mut storage as *mut libc::sockaddr_storage).cast();
+        msg.msg_namelen = namelen as libc::socklen_t;
+    }
+    msg.msg_iov = iov.as_mut_ptr();
+    msg.msg_iovlen = iov.len() as _;
+    if !control.is_empty() {
+        msg.msg_control = ctl.as_mut_ptr().cast();
+        msg.msg_controllen = control.len() as _;
+    }
+    // SAFETY: msg points at live buffers of the lengths it states; the kernel
+    // only reads them.
+    let n = unsafe { libc::sendmsg(fd.as_raw_fd(), &msg, flags) };
+    if n < 0 { Err(Errno::last()) } else { Ok(n as i64) }
+}
+
+/// `RESOLVE_NO_MAGICLINKS` and `RESOLVE_IN_ROOT` of openat2(2).
+pub const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+pub const RESOLVE_IN_ROOT: u64 = 0x10;
+
+#[repr(C)]
+struct OpenHow {
+    flags: u64,
+    mode: u64,
+    resolve: u64,
+}
+
+/// openat2(dir, path, O_PATH|O_CLOEXEC [|extra], resolve): an O_PATH fd for
+/// exactly the inode the path resolves to now (final symlinks followed).
+pub fn open_path_at(dir: BorrowedFd<'_>, path: &CStr, extra: i32, resolve: u64) -> Result<OwnedFd, Errno> {
+    let how = OpenHow { flags: (libc::O_PATH | libc::O_CLOEXEC | extra) as u64, mode: 0, resolve };
+    // SAFETY: path is NUL-terminated; how is a live open_how of the size passed.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            path.as_ptr(),
+            &how as *const OpenHow,
+            std::mem::size_of::<OpenHow>(),
+        )
+    };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: fd is new and ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// fstat(fd).
+pub fn fstat(fd: BorrowedFd<'_>) -> Result<libc::stat, Errno> {
+    // SAFETY: stat is plain data the kernel fills.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is live and writable.
+    let ret = unsafe { libc::fstat(fd.as_raw_fd(), &mut st) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(st) }
+}
+
+/// unshare(CLONE_FS) for the calling thread: its own cwd, root and umask.
+pub fn unshare_fs() -> Result<(), Errno> {
+    // SAFETY: integer argument; affects only the calling thread's fs_struct.
+    let ret = unsafe { libc::unshare(libc::CLONE_FS) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// fchdir(fd) (an O_PATH directory fd is fine).
+pub fn fchdir(fd: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: integer argument.
+    let ret = unsafe { libc::fchdir(fd.as_raw_fd()) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// umask(mask) (per thread after [`unshare_fs`]).
+pub fn set_umask(mask: u32) {
+    // SAFETY: integer argument; always succeeds.
+    unsafe { libc::umask(mask as libc::mode_t) };
+}
+
+/// prctl(PR_SET_CHILD_SUBREAPER): orphaned descendants become sbx's
+/// children, so they stay its descendants (for ptrace-based access checks).
+pub fn set_child_subreaper() -> Result<(), Errno> {
+    // SAFETY: integer arguments.
+    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// waitpid(-1, WNOHANG): the next ended child, if any.
+pub fn wait_any() -> Result<Option<(libc::pid_t, ChildEnd)>, Errno> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a live int.
+        let ret = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        if ret < 0 {
+            return match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::ECHILD => Ok(None),
+                e => Err(e),
+            };
+        }
+        if ret == 0 {
+            return Ok(None);
+        }
+        if libc::WIFEXITED(status) {
+            return Ok(Some((ret, ChildEnd::Exited(libc::WEXITSTATUS(status)))));
+        }
+        if libc::WIFSIGNALED(status) {
+            return Ok(Some((ret, ChildEnd::Signaled(libc::WTERMSIG(status)))));
+        }
+    }
+}
+
+/// Where the unix socket with inode `sock_ino` is bound in the filesystem,
+/// asked of the kernel's sock_diag: `Some((st_dev, inode & 0xffff_ffff))`,
+/// `None` if the socket is gone or not bound to a path.
+pub fn unix_socket_file(sock_ino: u64) -> Result<Option<(u64, u32)>, Errno> {
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
+    const UDIAG_SHOW_VFS: u32 = 0x2;
+    const UNIX_DIAG_VFS: u16 = 1;
+    let Ok(ino) = u32::try_from(sock_ino) else { return Ok(None) };
+    // SAFETY: socket() with integer arguments returns a new fd we own.
+    let raw = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::NETLINK_SOCK_DIAG) };
+    if raw < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: raw is new and ours.
+    let sock = unsafe { OwnedFd::from_raw_fd(raw) };
+    // nlmsghdr (16) + unix_diag_req (24).
+    let mut req = [0u8; 40];
+    req[0..4].copy_from_slice(&40u32.to_ne_bytes());
+    req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
+    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    req[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    req[16] = libc::AF_UNIX as u8;
+    req[20..24].copy_from_slice(&u32::MAX.to_ne_bytes()); // every state
+    req[24..28].copy_from_slice(&ino.to_ne_bytes());
+    req[28..32].copy_from_slice(&UDIAG_SHOW_VFS.to_ne_bytes());
+    req[32..40].copy_from_slice(&[0xff; 8]); // no cookie
+    // SAFETY: req is a live buffer of its length.
+    let n = unsafe { libc::send(sock.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    let mut buf = [0u64; 128];
+    // SAFETY: buf is a live writable buffer of 1024 bytes.
+    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), 1024, 0) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: buf holds 1024 initialised bytes; viewing them as u8 is fine.
+    let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
+    parse_unix_diag(bytes, ino, UNIX_DIAG_VFS)
+}
+
+fn parse_unix_diag(bytes: &[u8], ino: u32, vfs_attr: u16) -> Result<Option<(u64, u32)>, Errno> {
+    let u32_at = |at: usize| u32::from_ne_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
+    let u16_at = |at: usize| u16::from_ne_bytes([bytes[at], bytes[at + 1]]);
+    if bytes.len() < 16 {
+        return Err(Errno::EIO);
+    }
+    let kind = u16_at(4);
+    if kind == libc::NLMSG_ERROR as u16 {
+        let err = if bytes.len() >= 20 { -(u32_at(16) as i32) } else { libc::EIO };
+        return if err == libc::ENOENT || err == 0 { Ok(None) } else { Err(Errno::from_raw(err)) };
+    }
+    let len = (u32_at(0) as usize).min(bytes.len());
+    // unix_diag_msg: family, type, state, pad, ino (u32), cookie[2].
+    if len < 16 + 16 || u32_at(16 + 4) != ino {
+        return Err(Errno::EIO);
+    }
+    let mut at = 32;
+    while at + 4 <= len {
+        let rta_len = u16_at(at) as usize;
+        let rta_type = u16_at(at + 2);
+        if rta_len < 4 || at + rta_len > len {
+            break;
+        }
+        if rta_type == vfs_attr && rta_len >= 12 {
+            let vfs_ino = u32_at(at + 4);
+            let kdev = u32_at(at + 8);
+            // The kernel-internal dev_t (major << 20 | minor) as stat reports it.
+            let dev = libc::makedev(kdev >> 20, kdev & 0xf_ffff);
+            return Ok(Some((dev, vfs_ino)));
+        }
+        at += rta_len.div_ceil(4) * 4;
+    }
+    Ok(None)
+}
+
+/// `struct seccomp_notif`: one notification.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Notification {
+    pub id: u64,
+    /// The thread id of the waiting thread (in sbx's pid namespace).
+    pub pid: u32,
+    pub flags: u32,
+    /// `struct seccomp_data`.
+    pub nr: i32,
+    pub arch: u32,
+    pub instruction_pointer: u64,
+    pub args: [u64; 6],
+}
+
+#[repr(C)]
+struct NotificationResponse {
+    id: u64,
+    val: i64,
+    error: i32,
+    flags: u32,
+}
+
+const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
+const SECCOMP_IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
+const SECCOMP_IOCTL_NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
+
+/// Receives the next notification from `listener` (ENOENT: the waiting
+/// thread went away before it could be received). Retries on EINTR.
+pub fn notif_receive(listener: BorrowedFd<'_>) -> Result<Notification, Errno> {
+    const _: () = assert!(std::mem::size_of::<Notification>() == 80);
+    loop {
+        // The kernel requires a zeroed buffer.
+        let mut n = Notification::default();
+        // SAFETY: n is a live, zeroed struct seccomp_notif the kernel fills.
+        let ret = unsafe { libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_RECV, &mut n as *mut Notification) };
+        if ret == 0 {
+            return Ok(n);
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Errno::last());
+        }
+    }
+}
+
+/// Answers notification `id`: `Ok(val)` as the call's return value, or
+/// `Err(errno)` as its error. ENOENT: the thread is gone.
+pub fn notif_respond(listener: BorrowedFd<'_>, id: u64, result: Result<i64, Errno>) -> Result<(), Errno> {
+    let resp = match result {
+        Ok(val) => NotificationResponse { id, val, error: 0, flags: 0 },
+        Err(e) => NotificationResponse { id, val: 0, error: -(e as i32), flags: 0 },
+    };
+    loop {
+        // SAFETY: resp is a live struct seccomp_notif_resp the kernel reads.
+        let ret = unsafe {
+            libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SEND, &resp as *const NotificationResponse)
+        };
+        if ret == 0 {
+            return Ok(());
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Errno::last());
+        }
+    }
+}
+
+/// Whether notification `id` is still pending: its thread still waits in the
+/// call, so its pid, fds and memory are still the ones that made it.
+pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {
+    // SAFETY: the kernel reads one u64.
+    let ret = unsafe { libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64) };
+    ret == 0
 }

@@ -54,14 +54,54 @@ fn no_flags_restrict_nothing() {
 }
 
 #[test]
-fn host_entries_are_refused_not_widened() {
+fn name_entries_are_refused_not_widened() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    for entry in ["example.com", "127.0.0.1:80", "localhost"] {
+    for entry in ["example.com", "example.com:443", "*.example.com"] {
+        let args = [format!("--allow-net={entry}"), "--allow-net=127.0.0.1".into(), "true".into()];
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = Policy::resolve(&cli(&args), &ctx).unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(msg.contains(entry) && msg.contains("not enforced yet") && msg.contains("CIDR"), "{msg}");
+    }
+}
+
+#[test]
+fn ip_entries_make_an_allow_list() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    let p = Policy::resolve(&cli(&["--allow-net=127.0.0.1:80", "--allow-net=localhost", "true"]), &ctx).unwrap();
+    assert!(p.deny.net);
+    let Net::Allow(rules) = &p.net else { panic!("{:?}", p.net) };
+    assert_eq!(rules.len(), 2);
+    // `*` anywhere means all network, whatever else is listed.
+    let p = Policy::resolve(&cli(&["--allow-net=127.0.0.1", "--allow-net=*", "true"]), &ctx).unwrap();
+    assert_eq!(p.net, Net::Unrestricted);
+}
+
+#[test]
+fn malformed_entries_say_why() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    for (entry, why) in [("1.2.3.4:70000", "1-65535"), ("10.0.0.0/40", "too long"), ("a..b", "empty label")] {
         let err = Policy::resolve(&cli(&[&format!("--allow-net={entry}"), "true"]), &ctx).unwrap_err();
         let msg = format!("{err:#}");
-        assert!(msg.contains(entry) && msg.contains("not supported"), "{msg}");
+        assert!(msg.contains(entry) && msg.contains(why), "{msg}");
     }
+}
+
+#[test]
+fn allow_unix_paths_are_canonical_and_imply_deny_net() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    std::fs::create_dir(dir.path().join("run")).unwrap();
+    let p = Policy::resolve(&cli(&["--allow-unix=run/../run/app.sock", "true"]), &ctx).unwrap();
+    assert!(p.deny.net);
+    assert_eq!(p.net, Net::Denied);
+    let canonical = std::fs::canonicalize(dir.path()).unwrap().join("run/app.sock");
+    assert_eq!(p.unix_allow, [canonical]);
+    let err = Policy::resolve(&cli(&["--allow-unix=nodir/app.sock", "true"]), &ctx).unwrap_err();
+    assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
 }
 
 #[test]
@@ -196,7 +236,7 @@ fn child_env_is_filtered_under_deny_env() {
 
 #[test]
 fn empty_values_are_usage_errors() {
-    for flag in ["--allow-write=", "--allow-read=", "--allow-net=", "--allow-env="] {
+    for flag in ["--allow-write=", "--allow-read=", "--allow-net=", "--allow-env=", "--allow-unix="] {
         let res = Cli::parse_from_os(["sbx", flag, "true"].into_iter().map(OsString::from));
         assert_eq!(res.err(), Some(crate::exit::Outcome::Code(crate::exit::SBX_FAILED)), "{flag}");
     }

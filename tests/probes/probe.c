@@ -26,6 +26,11 @@
 #include <unistd.h>
 #include <stddef.h>
 #include <linux/io_uring.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <time.h>
 
 static const char *errname(int e) {
     switch (e) {
@@ -45,6 +50,11 @@ static const char *errname(int e) {
     case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
     case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EADDRINUSE: return "EADDRINUSE";
+    case EINPROGRESS: return "EINPROGRESS";
+    case EBADF: return "EBADF";
+    case EMSGSIZE: return "EMSGSIZE";
     default: {
         static char buf[32];
         snprintf(buf, sizeof buf, "E%d", e);
@@ -79,6 +89,61 @@ static long int80(long nr, long a, long b, long c) {
     __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
     if (ret < 0 && ret > -4096) { errno = (int)-ret; return -1; }
     return ret;
+}
+
+
+/* ADDR PORT → sockaddr (IPv6 if ADDR has a ':'); returns its length. */
+static socklen_t inaddr(const char *addr, const char *port, struct sockaddr_storage *ss) {
+    memset(ss, 0, sizeof *ss);
+    if (strchr(addr, ':')) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+        s6->sin6_family = AF_INET6; s6->sin6_port = htons(atoi(port));
+        if (inet_pton(AF_INET6, addr, &s6->sin6_addr) != 1) { fprintf(stderr, "probe: bad address %s\n", addr); exit(2); }
+        return sizeof *s6;
+    }
+    struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+    s4->sin_family = AF_INET; s4->sin_port = htons(atoi(port));
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) != 1) { fprintf(stderr, "probe: bad address %s\n", addr); exit(2); }
+    return sizeof *s4;
+}
+
+static socklen_t unaddr(const char *path, struct sockaddr_un *sa) {
+    memset(sa, 0, sizeof *sa); sa->sun_family = AF_UNIX;
+    strncpy(sa->sun_path, path, sizeof sa->sun_path - 1);
+    return sizeof *sa;
+}
+
+/* The racing connect test: threads connect in a loop to a shared sockaddr
+ * that another thread keeps flipping between an allowed and a denied one. */
+static struct sockaddr_storage race_ok, race_bad;
+static struct sockaddr_storage race_shared;
+static socklen_t race_len;
+static volatile int race_stop;
+static long race_iters, race_connected;
+static pthread_mutex_t race_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *race_flipper(void *arg) {
+    (void)arg;
+    unsigned char *dst = (unsigned char *)&race_shared;
+    while (!race_stop) {
+        /* Byte by byte, so even torn mixes of the two addresses occur. */
+        for (size_t i = 0; i < race_len; i++) dst[i] = ((unsigned char *)&race_ok)[i];
+        for (size_t i = 0; i < race_len; i++) dst[i] = ((unsigned char *)&race_bad)[i];
+    }
+    return NULL;
+}
+
+static void *race_connector(void *arg) {
+    (void)arg;
+    long ok = 0;
+    for (long i = 0; i < race_iters && !race_stop; i++) {
+        int fd = socket(race_shared.ss_family, SOCK_STREAM, 0);
+        if (fd < 0) break;
+        if (connect(fd, (struct sockaddr *)&race_shared, race_len) == 0) ok++;
+        close(fd);
+    }
+    pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
+    return NULL;
 }
 
 int main(int argc, char **argv) {
@@ -136,6 +201,124 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(op, "x32-socket")) {       /* socket via the x32 ABI (nr 41 | 0x40000000) */
         NEED(1); return report(syscall(41 | 0x40000000, family(a), SOCK_STREAM, 0));
+    }
+    if (!strcmp(op, "connect")) {          /* connect ADDR PORT (TCP) */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        return report(connect(fd, (struct sockaddr *)&ss, len));
+    }
+    if (!strcmp(op, "sleep-connect")) {    /* sleep-connect SECS ADDR PORT */
+        NEED(3); struct sockaddr_storage ss; socklen_t len = inaddr(b, argv[4], &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        printf("ready\n"); fflush(stdout);
+        sleep(atoi(a));
+        int r = report(connect(fd, (struct sockaddr *)&ss, len)); fflush(stdout); return r;
+    }
+    if (!strcmp(op, "nonblock-connect")) { /* nonblock-connect ADDR PORT: EINPROGRESS, then SO_ERROR */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK, 0); if (fd < 0) return report(-1);
+        if (connect(fd, (struct sockaddr *)&ss, len) == 0) return report(0);
+        if (errno != EINPROGRESS) return report(-1);
+        struct timespec t = {0, 200 * 1000 * 1000}; nanosleep(&t, NULL);
+        int err = 0; socklen_t el = sizeof err; getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) { errno = err; return report(-1); }
+        printf("ok EINPROGRESS\n"); return 0;
+    }
+    if (!strcmp(op, "bind")) {             /* bind ADDR PORT (TCP) */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        int one = 1; setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        return report(bind(fd, (struct sockaddr *)&ss, len));
+    }
+    if (!strcmp(op, "udp-send")) {         /* udp-send ADDR PORT: sendto "sbx-probe" */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        return report(sendto(fd, "sbx-probe", 9, 0, (struct sockaddr *)&ss, len));
+    }
+    if (!strcmp(op, "udp-sendmsg")) {      /* udp-sendmsg ADDR PORT: sendmsg "sbx-sendmsg" in two iovecs */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        struct iovec iov[2] = {{"sbx-", 4}, {"sendmsg", 7}};
+        struct msghdr m; memset(&m, 0, sizeof m);
+        m.msg_name = &ss; m.msg_namelen = len; m.msg_iov = iov; m.msg_iovlen = 2;
+        return report(sendmsg(fd, &m, 0));
+    }
+    if (!strcmp(op, "udp-sendmmsg")) {     /* udp-sendmmsg ADDR PORT: two datagrams "one" "two" */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        struct iovec iov[2] = {{"one", 3}, {"two", 3}};
+        struct mmsghdr mm[2]; memset(mm, 0, sizeof mm);
+        for (int i = 0; i < 2; i++) { mm[i].msg_hdr.msg_name = &ss; mm[i].msg_hdr.msg_namelen = len; mm[i].msg_hdr.msg_iov = &iov[i]; mm[i].msg_hdr.msg_iovlen = 1; }
+        int n = sendmmsg(fd, mm, 2, 0);
+        if (n < 0) return report(-1);
+        printf("ok %d %u %u\n", n, mm[0].msg_len, mm[1].msg_len); return 0;
+    }
+    if (!strcmp(op, "fastopen")) {         /* fastopen ADDR PORT: sendto(MSG_FASTOPEN) on a TCP socket */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        return report(sendto(fd, "GET", 3, MSG_FASTOPEN, (struct sockaddr *)&ss, len));
+    }
+    if (!strcmp(op, "race")) {             /* race OK_ADDR OK_PORT BAD_ADDR BAD_PORT THREADS ITERS */
+        NEED(6);
+        socklen_t l1 = inaddr(argv[2], argv[3], &race_ok), l2 = inaddr(argv[4], argv[5], &race_bad);
+        if (l1 != l2) { fprintf(stderr, "probe race: both addresses must be of one family\n"); return 2; }
+        race_len = l1; memcpy(&race_shared, &race_ok, race_len);
+        int threads = atoi(argv[6]); race_iters = atol(argv[7]);
+        pthread_t flip, conn[64];
+        if (threads > 64) threads = 64;
+        pthread_create(&flip, NULL, race_flipper, NULL);
+        for (int i = 0; i < threads; i++) pthread_create(&conn[i], NULL, race_connector, NULL);
+        for (int i = 0; i < threads; i++) pthread_join(conn[i], NULL);
+        race_stop = 1; pthread_join(flip, NULL);
+        printf("ok connected=%ld\n", race_connected); return 0;
+    }
+    if (!strcmp(op, "unix-connect")) {     /* unix-connect PATH */
+        NEED(1); struct sockaddr_un sa; socklen_t len = unaddr(a, &sa);
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        return report(connect(fd, (struct sockaddr *)&sa, len));
+    }
+    if (!strcmp(op, "unix-self")) {        /* unix-self PATH: bind+listen at PATH, connect to it, accept */
+        NEED(1); struct sockaddr_un sa; socklen_t len = unaddr(a, &sa);
+        int l = socket(AF_UNIX, SOCK_STREAM, 0); if (l < 0) return report(-1);
+        if (bind(l, (struct sockaddr *)&sa, len) < 0 || listen(l, 1) < 0) return report(-1);
+        int c = socket(AF_UNIX, SOCK_STREAM, 0);
+        if (connect(c, (struct sockaddr *)&sa, len) < 0) return report(-1);
+        int s2 = accept(l, NULL, NULL); if (s2 < 0) return report(-1);
+        if (write(c, "x", 1) != 1) return report(-1);
+        char ch; if (read(s2, &ch, 1) != 1) return report(-1);
+        return report(0);
+    }
+    if (!strcmp(op, "unix-dgram-self")) {  /* unix-dgram-self PATH: bind a datagram socket at PATH, sendto it */
+        NEED(1); struct sockaddr_un sa; socklen_t len = unaddr(a, &sa);
+        int r = socket(AF_UNIX, SOCK_DGRAM, 0), s = socket(AF_UNIX, SOCK_DGRAM, 0);
+        if (bind(r, (struct sockaddr *)&sa, len) < 0) return report(-1);
+        if (sendto(s, "dg", 2, 0, (struct sockaddr *)&sa, len) != 2) return report(-1);
+        char buf[4]; return report(recv(r, buf, sizeof buf, 0) == 2 ? 0 : -1);
+    }
+    if (!strcmp(op, "scm-rights")) {       /* pass an fd of FILE over a socketpair with sendmsg; check it arrives */
+        NEED(1); int sv[2]; if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) return report(-1);
+        int f = open(a, O_RDONLY); if (f < 0) return report(-1);
+        char cbuf[CMSG_SPACE(sizeof(int))]; memset(cbuf, 0, sizeof cbuf);
+        struct iovec iov = {"r", 1}; struct msghdr m; memset(&m, 0, sizeof m);
+        m.msg_iov = &iov; m.msg_iovlen = 1; m.msg_control = cbuf; m.msg_controllen = sizeof cbuf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m); c->cmsg_level = SOL_SOCKET; c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int)); memcpy(CMSG_DATA(c), &f, sizeof(int));
+        if (sendmsg(sv[0], &m, 0) != 1) return report(-1);
+        char rbuf[CMSG_SPACE(sizeof(int))]; char ch; struct iovec riov = {&ch, 1}; struct msghdr r; memset(&r, 0, sizeof r);
+        r.msg_iov = &riov; r.msg_iovlen = 1; r.msg_control = rbuf; r.msg_controllen = sizeof rbuf;
+        if (recvmsg(sv[1], &r, 0) != 1) return report(-1);
+        struct cmsghdr *rc = CMSG_FIRSTHDR(&r);
+        if (!rc || rc->cmsg_type != SCM_RIGHTS) { printf("no-fd\n"); return 0; }
+        int got; memcpy(&got, CMSG_DATA(rc), sizeof(int));
+        struct stat s1, s2; fstat(f, &s1); fstat(got, &s2);
+        printf(s1.st_ino == s2.st_ino && s1.st_dev == s2.st_dev ? "ok\n" : "wrong-file\n"); return 0;
+    }
+    if (!strcmp(op, "i386-connect")) {     /* connect(ADDR, PORT) via int 0x80 (nr 362) */
+        NEED(2); struct sockaddr_in *sa = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        if (sa == MAP_FAILED) { perror("mmap"); return 2; }
+        struct sockaddr_storage ss; inaddr(a, b, &ss); memcpy(sa, &ss, sizeof *sa);
+        int fd = socket(AF_INET, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        return report(int80(362, fd, (long)(uintptr_t)sa, sizeof *sa));
     }
     if (!strcmp(op, "kill")) {             /* kill PID [SIG] (default 0: existence/permission check) */
         NEED(1); return report(kill(atoi(a), b ? atoi(b) : 0));

@@ -8,4 +8,5 @@ mod env;
 mod fs;
 mod kernel;
 mod net;
+mod netallow;
 mod process;

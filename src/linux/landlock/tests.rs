@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::policy::{Access as PathAccess, Deny, PathRule, Policy, Source};
+use crate::policy::{Access as PathAccess, Deny, Net, PathRule, Policy, Source};
 
 fn policy(deny: Deny, net: Net, paths: Vec<PathRule>) -> Policy {
     Policy::for_test(deny, net, paths)
@@ -88,6 +88,15 @@ fn deny_net_adds_tcp_layer() {
     assert!(plan.handled_fs.is_empty());
     let p = policy(Deny { net: true, ..Deny::default() }, Net::Unrestricted, vec![]);
     assert!(super::plan(&p, 7).handled_net.is_empty());
+}
+
+#[test]
+fn allow_net_keeps_the_tcp_layer_for_the_command() {
+    let rules = vec![crate::policy::NetRule::parse("127.0.0.1:80").unwrap()];
+    let p = policy(Deny { net: true, ..Deny::default() }, Net::Allow(rules), vec![]);
+    let plan = plan(&p, 7);
+    assert_eq!(plan.handled_net, AccessNet::BindTcp | AccessNet::ConnectTcp, "{plan:#?}");
+    assert!(plan.scopes.contains(Scope::AbstractUnixSocket));
 }
 
 #[test]

@@ -1,49 +1,248 @@
 use super::*;
-use crate::policy::Deny;
+use crate::policy::{Deny, NetRule};
 
 fn policy(net: Net) -> Policy {
-    Policy::for_test(Deny { net: net == Net::Denied, ..Deny::default() }, net, Vec::new())
+    Policy::for_test(Deny { net: net.is_restricted(), ..Deny::default() }, net, Vec::new())
+}
+
+fn allow(entries: &[&str]) -> Net {
+    Net::Allow(entries.iter().map(|e| NetRule::parse(e).unwrap()).collect())
+}
+
+fn rules_for(policy: &Policy) -> Vec<Rule> {
+    rules(policy, true)
 }
 
 fn table(rules: &[Rule]) -> String {
     rules.iter().map(|r| format!("{r}\n")).collect()
 }
 
+fn find<'a>(rules: &'a [Rule], syscall: &str, entries: Entries) -> &'a Rule {
+    rules
+        .iter()
+        .find(|r| r.syscall == syscall && r.entries == entries)
+        .unwrap_or_else(|| panic!("no {syscall} rule for {entries}:\n{}", table(rules)))
+}
+
+/// Evaluates the socket() rules the way the filter does: EPERM if any fires.
+fn socket_denied(rules: &[Rule], args: [u64; 3]) -> bool {
+    rules.iter().filter(|r| r.syscall == "socket").any(|r| match r.when {
+        When::Always => true,
+        When::Arg(n, cmp) => {
+            let a = args[n as usize];
+            match cmp {
+                Cmp::Eq(v) => a == v,
+                Cmp::Ne(v) => a != v,
+                Cmp::Gt(v) => a > v,
+                Cmp::MaskedEq { mask, value } => a & mask == value,
+            }
+        }
+    })
+}
+
 #[test]
 fn deny_net_rule_table() {
-    let rules = rules(&policy(Net::Denied));
+    let rules = rules_for(&policy(Net::Denied));
     let t = table(&rules);
-    let socket = rules.iter().find(|r| r.syscall == "socket").unwrap_or_else(|| panic!("{t}"));
-    assert_eq!(socket.when, When::Arg0Not(libc::AF_UNIX as u64), "{t}");
-    assert_eq!(socket.errno, libc::EPERM, "{t}");
-    let pair = rules.iter().find(|r| r.syscall == "socketpair").unwrap_or_else(|| panic!("{t}"));
-    assert_eq!(pair.when, When::Arg0Not(libc::AF_UNIX as u64), "{t}");
+    let socket = find(&rules, "socket", Entries::ALL);
+    assert_eq!(socket.when, When::Arg(0, Cmp::Ne(libc::AF_UNIX as u64)), "{t}");
+    assert_eq!(socket.action, Action::Errno(libc::EPERM), "{t}");
+    let pair = find(&rules, "socketpair", Entries::ALL);
+    assert_eq!(pair.when, When::Arg(0, Cmp::Ne(libc::AF_UNIX as u64)), "{t}");
     for io in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
-        let r = rules.iter().find(|r| r.syscall == io).unwrap_or_else(|| panic!("{io} missing:\n{t}"));
-        assert_eq!(r.when, When::Always, "{t}");
+        assert_eq!(find(&rules, io, Entries::ALL).when, When::Always, "{t}");
     }
+    // Unix pathname sockets are mediated even without --allow-net.
+    for syscall in ["connect", "bind"] {
+        assert_eq!(find(&rules, syscall, Entries::NATIVE_X32).action, Action::Notify, "{t}");
+    }
+    assert_eq!(find(&rules, "sendto", Entries::NATIVE_X32).when, When::Arg(4, Cmp::Ne(0)), "{t}");
+    assert!(needs_supervisor(&rules));
+}
+
+#[test]
+fn per_address_rule_table() {
+    let rules = rules_for(&policy(allow(&["127.0.0.1:80"])));
+    let t = table(&rules);
+    for syscall in ["connect", "bind", "sendto"] {
+        assert_eq!(find(&rules, syscall, Entries::NATIVE_X32).action, Action::Notify, "{t}");
+    }
+    for syscall in ["sendmsg", "sendmmsg"] {
+        assert_eq!(find(&rules, syscall, Entries::NATIVE).action, Action::Notify, "{t}");
+        assert_eq!(find(&rules, syscall, Entries::X32).action, Action::Errno(libc::EPERM), "{t}");
+    }
+    // send() on a connected socket (NULL destination) is never intercepted.
+    assert_eq!(find(&rules, "sendto", Entries::NATIVE_X32).when, When::Arg(4, Cmp::Ne(0)), "{t}");
+    for syscall in ["connect", "bind", "sendto", "sendmsg", "sendmmsg", "socketcall"] {
+        let r = find(&rules, syscall, Entries::COMPAT);
+        assert_eq!((r.when, r.action), (When::Always, Action::Errno(libc::EPERM)), "{t}");
+    }
+    assert!(!rules.iter().any(|r| r.syscall.starts_with("recv")), "{t}");
+}
+
+#[test]
+fn per_address_socket_rules_allow_exactly_unix_inet_stream_dgram() {
+    let rules = rules_for(&policy(allow(&["10.0.0.0/8"])));
+    let (unix, inet, inet6) = (libc::AF_UNIX as u64, libc::AF_INET as u64, libc::AF_INET6 as u64);
+    let (stream, dgram) = (libc::SOCK_STREAM as u64, libc::SOCK_DGRAM as u64);
+    let flags = (libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC) as u64;
+    for family in 0..64u64 {
+        for ty in 0..16u64 {
+            for proto in 0..300u64 {
+                let allowed = [unix, inet, inet6].contains(&family)
+                    && [stream, dgram].contains(&ty)
+                    && [0, libc::IPPROTO_TCP as u64, libc::IPPROTO_UDP as u64].contains(&proto);
+                assert_eq!(
+                    !socket_denied(&rules, [family, ty | flags, proto]),
+                    allowed,
+                    "socket({family}, {ty}, {proto})\n{}",
+                    table(&rules)
+                );
+            }
+        }
+    }
+    assert!(socket_denied(&rules, [inet | 1 << 32, stream, 0]), "high bits must not sneak through");
+    assert!(socket_denied(&rules, [inet, stream, 6 | 1 << 40]));
+    assert!(rules.iter().filter(|r| r.syscall == "socket").count() < 20, "{}", table(&rules));
+}
+
+#[test]
+fn without_a_supervisor_nothing_notifies() {
+    let rules = rules(&policy(Net::Denied), false);
+    assert!(!needs_supervisor(&rules), "{}", table(&rules));
+    assert!(rules.iter().any(|r| r.syscall == "socket"), "{}", table(&rules));
 }
 
 #[test]
 fn no_restriction_no_filter() {
-    let rules = rules(&policy(Net::Unrestricted));
+    let rules = rules_for(&policy(Net::Unrestricted));
     assert!(rules.is_empty(), "{}", table(&rules));
     assert!(compile(&rules).unwrap().is_none());
 }
 
 #[test]
 fn compiles_for_every_entry() {
-    let rules = rules(&policy(Net::Denied));
-    let program = compile(&rules).unwrap().unwrap_or_else(|| panic!("no program for\n{}", table(&rules)));
-    assert!(!program.is_empty());
-    // Three architectures on x86_64, each with socket/socketpair/io_uring checks.
-    #[cfg(target_arch = "x86_64")]
-    assert!(program.len() > 30, "suspiciously short filter ({} instructions) for\n{}", program.len(), table(&rules));
+    for net in [Net::Denied, allow(&["127.0.0.1"])] {
+        let rules = rules_for(&policy(net));
+        let program = compile(&rules).unwrap().unwrap_or_else(|| panic!("no program for\n{}", table(&rules)));
+        assert!(!program.is_empty());
+        #[cfg(target_arch = "x86_64")]
+        assert!(
+            program.len() > 30,
+            "suspiciously short filter ({} instructions) for\n{}",
+            program.len(),
+            table(&rules)
+        );
+    }
+}
+
+/// A classic-BPF interpreter for the instructions libseccomp emits, to check
+/// what the compiled filter really returns for a given call.
+fn run_bpf(program: &BpfProgram, nr: u32, arch: u32, args: [u64; 6]) -> u32 {
+    let mut data = Vec::new();
+    data.extend_from_slice(&nr.to_ne_bytes());
+    data.extend_from_slice(&arch.to_ne_bytes());
+    data.extend_from_slice(&0u64.to_ne_bytes());
+    for a in args {
+        data.extend_from_slice(&a.to_ne_bytes());
+    }
+    let insns = program.instructions();
+    let (mut acc, mut x, mut mem, mut pc) = (0u32, 0u32, [0u32; 16], 0usize);
+    loop {
+        let i = insns[pc];
+        pc += 1;
+        let k = i.k;
+        match i.code {
+            0x20 => acc = u32::from_ne_bytes(data[k as usize..k as usize + 4].try_into().unwrap()), // ld [k]
+            0x00 => acc = k,                                                                        // ld #k
+            0x60 => acc = mem[k as usize],                                                          // ld M[k]
+            0x61 => x = mem[k as usize],                                                            // ldx M[k]
+            0x02 => mem[k as usize] = acc,                                                          // st M[k]
+            0x03 => mem[k as usize] = x,                                                            // stx M[k]
+            0x54 => acc &= k,                                                                       // and #k
+            0x07 => x = acc,                                                                        // tax
+            0x87 => acc = x,                                                                        // txa
+            0x05 => pc += k as usize,                                                               // ja
+            0x15 | 0x25 | 0x35 | 0x45 => {
+                let taken = match i.code {
+                    0x15 => acc == k,
+                    0x25 => acc > k,
+                    0x35 => acc >= k,
+                    _ => acc & k != 0,
+                };
+                pc += if taken { i.jt } else { i.jf } as usize;
+            }
+            0x06 => return k, // ret #k
+            other => panic!("unexpected BPF opcode {other:#x} at {}", pc - 1),
+        }
+    }
+}
+
+const AUDIT_X86_64: u32 = 0xc000_003e;
+const AUDIT_I386: u32 = 0x4000_0003;
+const X32: u32 = 0x4000_0000;
+const ALLOW: u32 = 0x7fff_0000;
+const NOTIFY: u32 = 0x7fc0_0000;
+const EPERM: u32 = 0x0005_0000 | libc::EPERM as u32;
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn compiled_filter_acts_per_entry() {
+    let rules = rules_for(&policy(allow(&["127.0.0.1"])));
+    let program = compile(&rules).unwrap().unwrap();
+    let pfc = pseudo_code(&rules).unwrap();
+    let run = |nr: u32, arch: u32, args: [u64; 6]| run_bpf(&program, nr, arch, args);
+    let (inet, stream) = (libc::AF_INET as u64, libc::SOCK_STREAM as u64);
+    // Native: connect/bind/sendmsg/sendmmsg notify; sendto only with a destination.
+    for nr in [42, 49, 46, 307] {
+        assert_eq!(run(nr, AUDIT_X86_64, [3, 0, 0, 0, 0, 0]), NOTIFY, "native {nr}\n{pfc}");
+    }
+    assert_eq!(run(44, AUDIT_X86_64, [3, 0, 1, 0, 0, 0]), ALLOW, "send() on a connected socket\n{pfc}");
+    assert_eq!(run(44, AUDIT_X86_64, [3, 0, 1, 0, 0x1000, 16]), NOTIFY, "sendto with a destination\n{pfc}");
+    assert_eq!(run(44, AUDIT_X86_64, [3, 0, 1, 0, 1 << 32, 16]), NOTIFY, "a destination above 4 GiB\n{pfc}");
+    assert_eq!(run(45, AUDIT_X86_64, [3, 0, 1, 0, 0x1000, 0x2000]), ALLOW, "recvfrom is never intercepted");
+    assert_eq!(run(41, AUDIT_X86_64, [inet, stream, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(run(41, AUDIT_X86_64, [inet, libc::SOCK_RAW as u64, 0, 0, 0, 0]), EPERM);
+    assert_eq!(run(41, AUDIT_X86_64, [libc::AF_NETLINK as u64, stream, 0, 0, 0, 0]), EPERM);
+    assert_eq!(run(41, AUDIT_X86_64, [inet, stream, libc::IPPROTO_SCTP as u64, 0, 0, 0]), EPERM);
+    assert_eq!(run(425, AUDIT_X86_64, [0; 6]), EPERM, "io_uring_setup");
+    // x32: the same decisions for connect/bind/sendto; message headers refused.
+    assert_eq!(run(X32 | 42, AUDIT_X86_64, [3, 0, 0, 0, 0, 0]), NOTIFY, "x32 connect\n{pfc}");
+    assert_eq!(run(X32 | 49, AUDIT_X86_64, [3, 0, 0, 0, 0, 0]), NOTIFY, "x32 bind\n{pfc}");
+    assert_eq!(run(X32 | 44, AUDIT_X86_64, [3, 0, 1, 0, 0, 0]), ALLOW, "x32 send()\n{pfc}");
+    assert_eq!(run(X32 | 44, AUDIT_X86_64, [3, 0, 1, 0, 0x1000, 16]), NOTIFY, "x32 sendto\n{pfc}");
+    assert_eq!(run(X32 | 518, AUDIT_X86_64, [3, 0, 0, 0, 0, 0]), EPERM, "x32 sendmsg\n{pfc}");
+    assert_eq!(run(X32 | 538, AUDIT_X86_64, [3, 0, 0, 0, 0, 0]), EPERM, "x32 sendmmsg\n{pfc}");
+    assert_eq!(run(X32 | 41, AUDIT_X86_64, [libc::AF_PACKET as u64, stream, 0, 0, 0, 0]), EPERM, "x32 socket\n{pfc}");
+    // i386: no notification at all; the network calls fail.
+    for nr in [362, 361, 369, 370, 345, 102] {
+        assert_eq!(run(nr, AUDIT_I386, [3, 0, 0, 0, 0, 0]), EPERM, "i386 {nr}\n{pfc}");
+    }
+    assert_eq!(run(0xdead, 0x1234, [0; 6]) & 0xffff_0000, 0x8000_0000, "unknown arch kills the process");
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn compiled_deny_net_filter_mediates_unix_connects() {
+    let rules = rules_for(&policy(Net::Denied));
+    let program = compile(&rules).unwrap().unwrap();
+    let run = |nr: u32, arch: u32, args: [u64; 6]| run_bpf(&program, nr, arch, args);
+    assert_eq!(run(41, AUDIT_X86_64, [libc::AF_UNIX as u64, 1, 0, 0, 0, 0]), ALLOW);
+    assert_eq!(run(41, AUDIT_X86_64, [libc::AF_INET as u64, 1, 0, 0, 0, 0]), EPERM);
+    assert_eq!(run(42, AUDIT_X86_64, [3, 0, 0, 0, 0, 0]), NOTIFY);
+    assert_eq!(run(44, AUDIT_X86_64, [3, 0, 1, 0, 0, 0]), ALLOW);
+    assert_eq!(run(362, AUDIT_I386, [3, 0, 0, 0, 0, 0]), EPERM);
 }
 
 #[test]
 fn unknown_syscall_is_an_error() {
-    let rules = [Rule { syscall: "no_such_syscall", when: When::Always, errno: libc::EPERM, reason: "test" }];
+    let rules = [Rule {
+        syscall: "no_such_syscall",
+        when: When::Always,
+        action: Action::Errno(libc::EPERM),
+        entries: Entries::ALL,
+        reason: "test",
+    }];
     let err = compile(&rules).err().map(|e| format!("{e:#}")).unwrap_or_default();
     assert!(err.contains("no_such_syscall"), "{err}");
 }

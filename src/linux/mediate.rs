@@ -1,0 +1,783 @@
+//! Acting on one seccomp notification: copy what the call refers to out of
+//! the command's memory, confirm the notification is still live (so the pid,
+//! fds and memory read belong to the waiting thread), decide on the copy
+//! ([`super::notify`]), then perform the call on the command's behalf — on a
+//! duplicate of its socket, with sbx's copy of the address and data — and
+//! answer with the real result.
+//!
+//! Guarantees: a checked call is never let through to run on the command's
+//! memory (no SECCOMP_USER_NOTIF_FLAG_CONTINUE), so rewriting the address
+//! after the check or swapping the fd changes nothing; a pathname unix
+//! socket is reached only through the exact inode that was checked (opened
+//! with O_PATH, connected via `/proc/self/fd/N`); a unix socket counts as
+//! "bound inside the sandbox" only if sbx bound it and the kernel
+//! (sock_diag) confirms that socket still owns that file; anything that
+//! cannot be read or interpreted fails the call instead of passing.
+
+use std::collections::{HashMap, HashSet};
+use std::ffi::CString;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::{Context, Result, bail};
+use libseccomp::{ScmpArch, ScmpSyscall};
+use nix::errno::Errno;
+
+use super::notify::{self, CmsgFix, Mode, MsgHdr, Op, Target};
+use super::sys::{self, Notification};
+
+/// `MSG_BATCH`: more messages of a sendmmsg batch follow.
+const MSG_BATCH: i32 = 0x40000;
+
+/// Most bytes sbx copies for one send on a stream socket (the rest is left
+/// for the command's next call, as a short write).
+const STREAM_CAP: usize = 256 * 1024;
+/// Most bytes of one datagram (larger ones fail with EMSGSIZE).
+const DGRAM_CAP: usize = 256 * 1024;
+/// Most control bytes of one message (more fail with ENOBUFS).
+const CONTROL_CAP: usize = 64 * 1024;
+
+/// The audit architecture of native (and x32) calls.
+#[cfg(target_arch = "x86_64")]
+const NATIVE_AUDIT_ARCH: u32 = 0xc000_003e;
+#[cfg(target_arch = "aarch64")]
+const NATIVE_AUDIT_ARCH: u32 = 0xc000_00b7;
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+const NATIVE_AUDIT_ARCH: u32 = u32::MAX;
+
+/// The user, groups and capabilities of a thread, as /proc shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Creds {
+    uid: String,
+    gid: String,
+    groups: String,
+    cap_eff: String,
+}
+
+/// What sbx needs from /proc/TID/status.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Status {
+    pub tgid: i32,
+    pub creds: Creds,
+    pub umask: u32,
+}
+
+/// Parses /proc/PID/status; `None` if a field is missing.
+pub fn parse_status(text: &str) -> Option<Status> {
+    let mut st = Status { umask: 0o022, ..Status::default() };
+    let mut seen = 0;
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(':') else { continue };
+        let value = value.trim();
+        match key {
+            "Tgid" => {
+                st.tgid = value.parse().ok()?;
+                seen += 1;
+            }
+            "Uid" => {
+                st.creds.uid = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                seen += 1;
+            }
+            "Gid" => {
+                st.creds.gid = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                seen += 1;
+            }
+            "Groups" => {
+                st.creds.groups = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                seen += 1;
+            }
+            "CapEff" => {
+                st.creds.cap_eff = value.to_string();
+                seen += 1;
+            }
+            "Umask" => st.umask = u32::from_str_radix(value, 8).ok()?,
+            _ => {}
+        }
+    }
+    (seen == 5).then_some(st)
+}
+
+fn read_status(pid: i32) -> Option<Status> {
+    std::fs::read_to_string(format!("/proc/{pid}/status")).ok().as_deref().and_then(parse_status)
+}
+
+/// A unix bind to perform on the binder thread.
+struct BindJob {
+    sock: OwnedFd,
+    addr: Vec<u8>,
+    cwd: OwnedFd,
+    umask: u32,
+    reply: mpsc::SyncSender<Result<i64, Errno>>,
+}
+
+/// Starts the thread that performs unix binds: it has its own cwd and umask
+/// (unshare(CLONE_FS)) set to the command's for each bind, and is confined
+/// by the command's own Landlock ruleset, so a bind creates a socket file
+/// only where the command could.
+fn start_binder(ruleset: Option<OwnedFd>) -> Result<mpsc::Sender<BindJob>> {
+    let (jobs_tx, jobs_rx) = mpsc::channel::<BindJob>();
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+    std::thread::Builder::new()
+        .name("sbx-binder".into())
+        .stack_size(128 * 1024)
+        .spawn(move || {
+            let setup = (|| {
+                sys::unshare_fs().map_err(|e| format!("unshare(CLONE_FS): {}", e.desc()))?;
+                sys::set_no_new_privs().map_err(|e| format!("no_new_privs: {}", e.desc()))?;
+                if let Some(ruleset) = &ruleset {
+                    sys::landlock_restrict_self(ruleset.as_fd(), 0)
+                        .map_err(|e| format!("applying the Landlock ruleset: {}", e.desc()))?;
+                }
+                Ok(())
+            })();
+            drop(ruleset);
+            let ok = setup.is_ok();
+            let _ = ready_tx.send(setup);
+            if !ok {
+                return;
+            }
+            for job in jobs_rx {
+                let result = sys::fchdir(job.cwd.as_fd()).and_then(|()| {
+                    sys::set_umask(job.umask);
+                    sys::bind(job.sock.as_fd(), &job.addr)
+                });
+                let _ = job.reply.send(result);
+            }
+        })
+        .context("starting the unix-bind thread")?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok(jobs_tx),
+        Ok(Err(why)) => bail!("preparing the unix-bind thread failed: {why}"),
+        Err(_) => bail!("the unix-bind thread ended during setup"),
+    }
+}
+
+/// The supervisor's state, shared by the worker threads.
+pub struct Mediator {
+    listener: OwnedFd,
+    mode: Mode,
+    unix_allow: Vec<PathBuf>,
+    quiet: bool,
+    reported: Mutex<HashSet<String>>,
+    /// Socket files bound inside the sandbox: (st_dev, st_ino) → the inode
+    /// of the socket that sbx bound there.
+    bound: Mutex<HashMap<(u64, u64), u64>>,
+    creds: Creds,
+    binder: Mutex<mpsc::Sender<BindJob>>,
+    /// Raw syscall number → operation (native and x32 numbers).
+    syscalls: Vec<(i32, Op)>,
+    /// This process's root (dev, ino) and mount namespace inode.
+    root: (u64, u64, u64),
+}
+
+impl Mediator {
+    /// Sets up the supervisor around `listener`. `ruleset` is the command's
+    /// Landlock ruleset (for the unix-bind thread).
+    pub fn new(
+        listener: OwnedFd,
+        mode: Mode,
+        unix_allow: Vec<PathBuf>,
+        quiet: bool,
+        ruleset: Option<OwnedFd>,
+    ) -> Result<Arc<Self>> {
+        let me = read_status(std::process::id() as i32).context("reading sbx's own /proc/self/status")?;
+        let mut syscalls = Vec::new();
+        let mut arches = vec![ScmpArch::native()];
+        if cfg!(target_arch = "x86_64") {
+            arches.push(ScmpArch::X32);
+        }
+        for arch in arches {
+            for (name, op) in [
+                ("connect", Op::Connect),
+                ("bind", Op::Bind),
+                ("sendto", Op::Sendto),
+                ("sendmsg", Op::Sendmsg),
+                ("sendmmsg", Op::Sendmmsg),
+            ] {
+                if arch == ScmpArch::X32 && matches!(op, Op::Sendmsg | Op::Sendmmsg) {
+                    continue;
+                }
+                let nr = ScmpSyscall::from_name_by_arch(name, arch)
+                    .with_context(|| format!("libseccomp does not know {name} on {arch:?}"))?;
+                syscalls.push((nr.as_raw_syscall(), op));
+            }
+        }
+        let root = root_of("/proc/self").context("reading sbx's own root directory")?;
+        let binder = start_binder(ruleset)?;
+        Ok(Arc::new(Self {
+            listener,
+            mode,
+            unix_allow,
+            quiet,
+            reported: Mutex::new(HashSet::new()),
+            bound: Mutex::new(HashMap::new()),
+            creds: me.creds,
+            binder: Mutex::new(binder),
+            syscalls,
+            root,
+        }))
+    }
+
+    /// Blocks for the next notification. `None` when the waiting thread
+    /// went away before it could be received.
+    pub fn receive(&self) -> Result<Option<Notification>, Errno> {
+        match sys::notif_receive(self.listener.as_fd()) {
+            Ok(req) => Ok(Some(req)),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Decides and performs `req`, then answers it.
+    pub fn handle(&self, req: Notification) {
+        let reply = self.serve(&req);
+        tracing::trace!(pid = req.pid, nr = req.nr, ?reply, "notification");
+        let result = match reply {
+            Reply::Value(v) => Ok(v),
+            Reply::Error(e) => Err(e),
+            Reply::Gone => return,
+        };
+        // Fails only if the thread is gone (killed) meanwhile.
+        let _ = sys::notif_respond(self.listener.as_fd(), req.id, result);
+    }
+
+    fn still_valid(&self, id: u64) -> bool {
+        sys::notif_id_valid(self.listener.as_fd(), id)
+    }
+
+    /// Fails the call with `e` if the notification is still live.
+    fn fail(&self, id: u64, e: Errno) -> Reply {
+        if self.still_valid(id) { Reply::Error(e) } else { Reply::Gone }
+    }
+
+    fn report(&self, line: String) {
+        tracing::debug!("{line}");
+        if self.quiet {
+            return;
+        }
+        let first = self.reported.lock().unwrap_or_else(PoisonError::into_inner).insert(line.clone());
+        if first {
+            eprintln!("{line}");
+        }
+    }
+
+    fn serve(&self, req: &Notification) -> Reply {
+        let Some(op) = self.syscalls.iter().find(|(n, _)| *n == req.nr).map(|(_, op)| *op) else {
+            return self.fail(req.id, Errno::ENOSYS);
+        };
+        if req.arch != NATIVE_AUDIT_ARCH {
+            return self.fail(req.id, Errno::ENOSYS);
+        }
+        let tid = req.pid as i32;
+        let mut status = None;
+        // A pidfd for the thread itself (Linux 6.9), else for its process.
+        let pidfd = match sys::pidfd_open_thread(tid) {
+            Ok(fd) => fd,
+            Err(_) => {
+                let Some(st) = read_status(tid) else { return self.fail(req.id, Errno::EPERM) };
+                let fd = sys::pidfd_open(st.tgid);
+                status = Some(st);
+                match fd {
+                    Ok(fd) => fd,
+                    Err(e) => return self.fail(req.id, e),
+                }
+            }
+        };
+        let call = Call { req, op, tid };
+        let mut gathered = match self.gather(&call, &pidfd) {
+            Ok(g) => g,
+            Err(e) => return self.fail(req.id, e),
+        };
+        // Credentials matter where the kernel checks or records them for
+        // whoever performs the call: binding, every unix socket call (file
+        // permissions, peer credentials), control messages. There sbx acts
+        // only for a thread with its own. An inet connect or plain send is
+        // the same whoever makes it.
+        let needs_status = op == Op::Bind
+            || gathered.domain == libc::AF_UNIX
+            || gathered.messages.iter().any(|m| !m.control.is_empty());
+        if needs_status && status.is_none() {
+            status = read_status(tid);
+            if status.is_none() {
+                return self.fail(req.id, Errno::EPERM);
+            }
+        }
+        if let Some(st) = &status {
+            if needs_status && st.creds != self.creds {
+                if !self.still_valid(req.id) {
+                    return Reply::Gone;
+                }
+                self.report(format!(
+                    "sbx: blocked {} — the command changed its user, groups or capabilities, and sbx acts on its \
+                     behalf only with its own",
+                    op.name()
+                ));
+                return Reply::Error(op.denied_errno());
+            }
+            for m in &mut gathered.messages {
+                m.fix_credentials(st.tgid);
+            }
+        }
+        // Everything read so far belongs to the waiting thread only if the
+        // notification is still live now.
+        if !self.still_valid(req.id) {
+            return Reply::Gone;
+        }
+        let umask = status.as_ref().map_or(0o022, |st| st.umask);
+        match self.act(&call, gathered, umask) {
+            Ok(v) => Reply::Value(v),
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// Copies everything the call refers to. Nothing here is trusted until
+    /// the notification is confirmed live afterwards.
+    fn gather(&self, call: &Call<'_>, pidfd: &OwnedFd) -> Result<Gathered, Errno> {
+        let args = call.req.args;
+        let sock = sys::pidfd_getfd(pidfd.as_fd(), args[0] as i32)?;
+        let (domain, ty) = sys::socket_kind(sock.as_fd())?;
+        let stream = ty == libc::SOCK_STREAM;
+        let mut messages = Vec::new();
+        match call.op {
+            Op::Connect | Op::Bind => {
+                let addr = read_sockaddr(call.tid, args[1], args[2])?;
+                messages.push(Message { name: addr, ..Message::default() });
+            }
+            Op::Sendto => {
+                let name = read_sockaddr(call.tid, args[4], args[5])?;
+                let data = read_data(call.tid, &[(args[1], args[2])], stream)?;
+                messages.push(Message { name, data, ..Message::default() });
+            }
+            Op::Sendmsg => messages.push(read_message(call.tid, pidfd, args[1], stream)?),
+            Op::Sendmmsg => {
+                let count = args[2].min(notify::UIO_MAXIOV);
+                let mut total = 0usize;
+                for i in 0..count {
+                    let m = read_message(call.tid, pidfd, args[1] + i * notify::MMSGHDR_LEN as u64, stream);
+                    match m {
+                        Ok(m) => {
+                            total += m.data.len();
+                            messages.push(m);
+                            if total >= STREAM_CAP {
+                                break;
+                            }
+                        }
+                        // A later bad message fails the batch there, as the kernel does.
+                        Err(e) if messages.is_empty() => return Err(e),
+                        Err(_) => break,
+                    }
+                }
+            }
+        }
+        // The command's cwd and root, to resolve unix paths as it would.
+        let mut unix = None;
+        for m in &mut messages {
+            m.target = notify::target(call.op, domain, &m.name);
+            if matches!(m.target, Target::UnixPath(_)) && unix.is_none() {
+                unix = Some(UnixCtx::of(call.tid)?);
+            }
+        }
+        Ok(Gathered { sock, domain, messages, unix })
+    }
+
+    fn act(&self, call: &Call<'_>, g: Gathered, umask: u32) -> Result<i64, Errno> {
+        let flags = match call.op {
+            Op::Sendto => call.req.args[3] as i32,
+            Op::Sendmsg => call.req.args[2] as i32,
+            Op::Sendmmsg => call.req.args[3] as i32,
+            Op::Connect | Op::Bind => 0,
+        };
+        let mut sent = 0usize;
+        let mut result: Result<i64, Errno> = Ok(0);
+        let count = g.messages.len();
+        for (i, m) in g.messages.iter().enumerate() {
+            let one = self.act_one(call, &g, m, flags, i + 1 < count, umask);
+            match one {
+                Ok(v) => {
+                    result = Ok(v);
+                    if call.op == Op::Sendmmsg {
+                        let at = call.req.args[1] + (i * notify::MMSGHDR_LEN) as u64 + notify::MSGHDR_LEN as u64;
+                        if let Err(e) = sys::write_memory(call.tid, at, &(v as u32).to_ne_bytes()) {
+                            result = Err(e);
+                            break;
+                        }
+                        sent += 1;
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        if call.op == Op::Sendmmsg {
+            // As the kernel: how many were sent, or the first one's error.
+            return if sent > 0 { Ok(sent as i64) } else { result.map(|_| 0) };
+        }
+        result
+    }
+
+    fn act_one(
+        &self,
+        call: &Call<'_>,
+        g: &Gathered,
+        m: &Message,
+        flags: i32,
+        more: bool,
+        umask: u32,
+    ) -> Result<i64, Errno> {
+        let op = call.op;
+        let sock = g.sock.as_fd();
+        // The name the kernel will get: the command's, or for a checked unix
+        // path, /proc/self/fd/N of the inode that was checked.
+        let mut held: Option<OwnedFd> = None;
+        let name: Vec<u8> = match &m.target {
+            Target::Invalid(e) => return Err(*e),
+            Target::OtherDomain => return Err(op.denied_errno()),
+            Target::None | Target::UnixOther => m.name.clone(),
+            Target::Inet(addr) => {
+                if !notify::inet_allowed(&self.mode, op, *addr) {
+                    self.report(notify::inet_report(op, *addr));
+                    return Err(op.denied_errno());
+                }
+                m.name.clone()
+            }
+            Target::UnixPath(path) => {
+                let Some(unix) = &g.unix else { return Err(Errno::EIO) };
+                if op == Op::Bind {
+                    return self.bind_unix(g, unix, path, &m.name, umask);
+                }
+                let fd = unix.open(path, 0)?;
+                if !self.unix_allowed(fd.as_fd())? {
+                    let shown = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|_| String::from_utf8_lossy(path).into_owned());
+                    self.report(notify::unix_report(op, &shown));
+                    return Err(op.denied_errno());
+                }
+                let name = proc_fd_sockaddr(fd.as_raw_fd());
+                held = Some(fd);
+                name
+            }
+        };
+        let result = match op {
+            Op::Connect => sys::connect(sock, &name),
+            Op::Bind => sys::bind(sock, &name),
+            Op::Sendto => sys::sendto(sock, &m.data, flags, &name),
+            Op::Sendmsg | Op::Sendmmsg => {
+                // sendmmsg tells the protocol more messages follow.
+                let flags = if more { flags | MSG_BATCH } else { flags };
+                sys::sendmsg(sock, &name, &[&m.data], &m.control, flags)
+            }
+        };
+        drop(held);
+        tracing::trace!(op = op.name(), target = ?m.target, ?result, "performed");
+        result
+    }
+
+    /// Whether the socket file `fd` (O_PATH) may be reached: bound inside
+    /// the sandbox (and still owned by that socket) or listed with --allow-unix.
+    fn unix_allowed(&self, fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+        let st = sys::fstat(fd)?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+            // What the kernel says for a path that is no socket.
+            return Err(Errno::ECONNREFUSED);
+        }
+        let key = (st.st_dev, st.st_ino);
+        for path in &self.unix_allow {
+            if let Ok(meta) = std::fs::metadata(path) {
+                if (meta.dev(), meta.ino()) == key {
+                    return Ok(true);
+                }
+            }
+        }
+        let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(&sock_ino) = bound.get(&key) {
+            if sys::unix_socket_file(sock_ino) == Ok(Some((key.0, key.1 as u32))) {
+                return Ok(true);
+            }
+            bound.remove(&key);
+        }
+        Ok(false)
+    }
+
+    /// Binds a pathname unix socket as the command would (its cwd, umask and
+    /// Landlock rules), then records the socket file as the sandbox's.
+    fn bind_unix(&self, g: &Gathered, unix: &UnixCtx, path: &[u8], addr: &[u8], umask: u32) -> Result<i64, Errno> {
+        if path.first() == Some(&b'/') && unix.root != self.root {
+            self.report(format!(
+                "sbx: blocked bind to {} — the command changed its root directory or mount namespace",
+                String::from_utf8_lossy(path)
+            ));
+            return Err(Errno::EACCES);
+        }
+        let sock = g.sock.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let cwd = unix.cwd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+        let job = BindJob { sock, addr: addr.to_vec(), cwd, umask, reply: reply_tx };
+        let sent = self.binder.lock().unwrap_or_else(PoisonError::into_inner).send(job);
+        if sent.is_err() {
+            return Err(Errno::EIO);
+        }
+        let result = reply_rx.recv().unwrap_or(Err(Errno::EIO))?;
+        self.record_bound(g.sock.as_fd(), unix, path);
+        Ok(result)
+    }
+
+    fn record_bound(&self, sock: BorrowedFd<'_>, unix: &UnixCtx, path: &[u8]) {
+        let Ok(st) = sys::fstat(sock) else { return };
+        let Ok(Some((dev, ino32))) = sys::unix_socket_file(st.st_ino) else { return };
+        // The socket file by path, not following a final symlink; it must be
+        // the very file the kernel says the socket is bound to.
+        let Ok(file) = unix.open(path, libc::O_NOFOLLOW) else { return };
+        let Ok(fst) = sys::fstat(file.as_fd()) else { return };
+        if fst.st_mode & libc::S_IFMT == libc::S_IFSOCK && fst.st_dev == dev && fst.st_ino as u32 == ino32 {
+            self.bound.lock().unwrap_or_else(PoisonError::into_inner).insert((fst.st_dev, fst.st_ino), st.st_ino);
+            tracing::debug!(path = %String::from_utf8_lossy(path), "recorded a unix socket bound inside the sandbox");
+        }
+    }
+}
+
+impl super::workers::Serve for Arc<Mediator> {
+    fn receive(&self) -> Result<Option<Notification>, Errno> {
+        Mediator::receive(self)
+    }
+
+    fn handle(&self, req: Notification) {
+        Mediator::handle(self, req)
+    }
+}
+
+/// How a notification is answered.
+#[derive(Debug)]
+enum Reply {
+    Value(i64),
+    Error(Errno),
+    /// The waiting thread is gone: nothing to answer.
+    Gone,
+}
+
+struct Call<'a> {
+    req: &'a Notification,
+    op: Op,
+    tid: i32,
+}
+
+/// One message to send (or the address of a connect/bind), copied.
+#[derive(Default)]
+struct Message {
+    name: Vec<u8>,
+    data: Vec<u8>,
+    /// Control bytes with fds and credentials already translated.
+    control: Vec<u8>,
+    /// The fds SCM_RIGHTS refers to, duplicated into sbx (kept open until sent).
+    _fds: Vec<OwnedFd>,
+    /// Where SCM_CREDENTIALS structs sit in `control`.
+    credentials: Vec<usize>,
+    target: Target,
+}
+
+impl Message {
+    /// The kernel checks SCM_CREDENTIALS against the sender, which is sbx:
+    /// the command's own pid becomes sbx's (other values stay, and fail
+    /// unless sbx may claim them).
+    fn fix_credentials(&mut self, tgid: i32) {
+        for &at in &self.credentials {
+            let pid = i32::from_ne_bytes([
+                self.control[at],
+                self.control[at + 1],
+                self.control[at + 2],
+                self.control[at + 3],
+            ]);
+            if pid == tgid {
+                self.control[at..at + 4].copy_from_slice(&(std::process::id() as i32).to_ne_bytes());
+            }
+        }
+    }
+}
+
+struct Gathered {
+    sock: OwnedFd,
+    domain: i32,
+    messages: Vec<Message>,
+    unix: Option<UnixCtx>,
+}
+
+/// The command's cwd and root, opened from /proc/TID.
+struct UnixCtx {
+    cwd: OwnedFd,
+    rootfd: OwnedFd,
+    root: (u64, u64, u64),
+}
+
+impl UnixCtx {
+    fn of(tid: i32) -> Result<Self, Errno> {
+        let proc = format!("/proc/{tid}");
+        let dir = |name: &str| -> Result<OwnedFd, Errno> {
+            std::fs::OpenOptions::new()
+                .read(true)
+                .custom_flags(libc::O_PATH | libc::O_DIRECTORY)
+                .open(format!("{proc}/{name}"))
+                .map(OwnedFd::from)
+                .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::ESRCH)))
+        };
+        let cwd = dir("cwd")?;
+        let rootfd = dir("root")?;
+        let root = root_of(&proc).map_err(|_| Errno::ESRCH)?;
+        Ok(Self { cwd, rootfd, root })
+    }
+
+    /// Opens `path` (O_PATH) as the command would resolve it: absolute paths
+    /// inside its root, relative ones from its cwd; no magic links.
+    fn open(&self, path: &[u8], extra: i32) -> Result<OwnedFd, Errno> {
+        let c = CString::new(path).map_err(|_| Errno::EINVAL)?;
+        if path.first() == Some(&b'/') {
+            sys::open_path_at(self.rootfd.as_fd(), &c, extra, sys::RESOLVE_IN_ROOT | sys::RESOLVE_NO_MAGICLINKS)
+        } else {
+            sys::open_path_at(self.cwd.as_fd(), &c, extra, sys::RESOLVE_NO_MAGICLINKS)
+        }
+    }
+}
+
+/// (dev, ino) of PROC/root and the inode of PROC/ns/mnt.
+fn root_of(proc: &str) -> std::io::Result<(u64, u64, u64)> {
+    let root = std::fs::metadata(format!("{proc}/root"))?;
+    let ns = std::fs::metadata(format!("{proc}/ns/mnt"))?;
+    Ok((root.dev(), root.ino(), ns.ino()))
+}
+
+/// `sockaddr_un` for `/proc/self/fd/FD`.
+fn proc_fd_sockaddr(fd: RawFd) -> Vec<u8> {
+    let mut addr = (libc::AF_UNIX as u16).to_ne_bytes().to_vec();
+    addr.extend_from_slice(format!("/proc/self/fd/{fd}").as_bytes());
+    addr.push(0);
+    addr
+}
+
+/// Copies an address argument: EINVAL for lengths the kernel refuses.
+fn read_sockaddr(tid: i32, ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+    let len = len as i32;
+    if len < 0 || len as usize > notify::SOCKADDR_MAX {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 {
+        return Ok(Vec::new());
+    }
+    if ptr == 0 {
+        return Err(Errno::EFAULT);
+    }
+    let mut buf = vec![0u8; len as usize];
+    sys::read_memory(tid, &[(ptr, len as u64)], &mut buf)?;
+    Ok(buf)
+}
+
+/// Copies the data of `iov` (capped: a stream send becomes short, a larger
+/// datagram fails with EMSGSIZE).
+fn read_data(tid: i32, iov: &[(u64, u64)], stream: bool) -> Result<Vec<u8>, Errno> {
+    let total: u64 = iov.iter().map(|&(_, l)| l).fold(0u64, u64::saturating_add);
+    let cap = if stream { STREAM_CAP } else { DGRAM_CAP };
+    if !stream && total > cap as u64 {
+        return Err(Errno::EMSGSIZE);
+    }
+    let mut left = (total as usize).min(cap);
+    let mut ranges = Vec::new();
+    for &(base, len) in iov {
+        if left == 0 {
+            break;
+        }
+        let take = (len as usize).min(left);
+        if take > 0 {
+            ranges.push((base, take as u64));
+        }
+        left -= take;
+    }
+    let want: usize = ranges.iter().map(|&(_, l)| l as usize).sum();
+    let mut buf = vec![0u8; want];
+    sys::read_memory(tid, &ranges, &mut buf)?;
+    Ok(buf)
+}
+
+/// Copies a `struct msghdr` at `at` and everything it points to, translating
+/// SCM_RIGHTS fds into sbx's fd table (from the table of the thread behind
+/// `pidfd`) and noting where SCM_CREDENTIALS sit.
+fn read_message(tid: i32, pidfd: &OwnedFd, at: u64, stream: bool) -> Result<Message, Errno> {
+    let mut raw = [0u8; notify::MSGHDR_LEN];
+    sys::read_memory(tid, &[(at, notify::MSGHDR_LEN as u64)], &mut raw)?;
+    let hdr = MsgHdr::parse(&raw);
+    let name_len = hdr.name_len()?;
+    let name = if name_len > 0 { read_sockaddr(tid, hdr.name, name_len as u64)? } else { Vec::new() };
+    if hdr.iovlen > notify::UIO_MAXIOV {
+        return Err(Errno::EMSGSIZE);
+    }
+    let iov = if hdr.iovlen > 0 {
+        let mut b = vec![0u8; hdr.iovlen as usize * notify::IOVEC_LEN];
+        sys::read_memory(tid, &[(hdr.iov, b.len() as u64)], &mut b)?;
+        notify::parse_iovecs(&b)?
+    } else {
+        Vec::new()
+    };
+    let data = read_data(tid, &iov, stream)?;
+    let mut message = Message { name, data, ..Message::default() };
+    if hdr.control != 0 && hdr.controllen > 0 {
+        if hdr.controllen > CONTROL_CAP as u64 {
+            return Err(Errno::ENOBUFS);
+        }
+        let mut control = vec![0u8; hdr.controllen as usize];
+        sys::read_memory(tid, &[(hdr.control, hdr.controllen)], &mut control)?;
+        for fix in notify::walk_cmsgs(&control)? {
+            match fix {
+                CmsgFix::Rights { at, count } => {
+                    for k in 0..count {
+                        let slot = at + 4 * k;
+                        let theirs = i32::from_ne_bytes([
+                            control[slot],
+                            control[slot + 1],
+                            control[slot + 2],
+                            control[slot + 3],
+                        ]);
+                        let ours = sys::pidfd_getfd(pidfd.as_fd(), theirs)?;
+                        control[slot..slot + 4].copy_from_slice(&ours.as_raw_fd().to_ne_bytes());
+                        message._fds.push(ours);
+                    }
+                }
+                CmsgFix::Credentials { at } => message.credentials.push(at),
+            }
+        }
+        message.control = control;
+    }
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_is_parsed() {
+        let text = "Name:\tcat\nUmask:\t0027\nState:\tR\nTgid:\t42\nPid:\t43\nUid:\t1000\t1000\t1000\t1000\n\
+                    Gid:\t100\t100\t100\t100\nGroups:\t100 27 \nCapEff:\t0000000000000000\n";
+        let st = parse_status(text).unwrap();
+        assert_eq!((st.tgid, st.umask), (42, 0o027));
+        assert_eq!(st.creds.uid, "1000 1000 1000 1000");
+        assert_eq!(st.creds.groups, "100 27");
+        let other = parse_status(&text.replace("Uid:\t1000\t1000\t1000\t1000", "Uid:\t1000\t0\t1000\t1000")).unwrap();
+        assert_ne!(st.creds, other.creds);
+        assert!(parse_status("Name:\tx\n").is_none());
+    }
+
+    #[test]
+    fn proc_fd_names_fit_a_sockaddr_un() {
+        let a = proc_fd_sockaddr(1_000_000);
+        assert!(a.len() <= notify::SOCKADDR_UN_LEN);
+        assert_eq!(&a[2..], b"/proc/self/fd/1000000\0");
+    }
+
+    #[test]
+    fn own_root_is_readable() {
+        let (_, ino, ns) = root_of("/proc/self").unwrap();
+        assert!(ino > 0 && ns > 0);
+    }
+}

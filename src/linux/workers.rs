@@ -1,0 +1,126 @@
+//! The supervisor's receiver threads. Each blocks receiving from the seccomp
+//! listener, handles the notification it got, and goes back to receiving:
+//! one wake-up per call, no hand-off between threads. Whenever the last idle
+//! receiver takes a notification it first starts another, so a call that
+//! blocks (a connect to a host that does not answer) never delays the next
+//! one; receivers beyond a few idle ones exit. Stacks are small to keep
+//! memory low.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nix::errno::Errno;
+
+use super::sys::Notification;
+
+/// Receivers kept waiting at most; more exit when done.
+const MAX_IDLE: usize = 4;
+/// Stack size of a receiver (handlers keep their buffers on the heap).
+const STACK: usize = 256 * 1024;
+
+/// What the receivers serve.
+pub trait Serve: Send + Sync + 'static {
+    /// Blocks for the next notification; `Ok(None)` if it vanished.
+    fn receive(&self) -> Result<Option<Notification>, Errno>;
+    /// Decides, performs and answers one notification.
+    fn handle(&self, req: Notification);
+}
+
+struct Shared<S> {
+    server: S,
+    idle: AtomicUsize,
+}
+
+/// Starts the first receiver.
+pub fn start<S: Serve>(server: S) -> std::io::Result<()> {
+    spawn(Arc::new(Shared { server, idle: AtomicUsize::new(0) }))
+}
+
+fn spawn<S: Serve>(shared: Arc<Shared<S>>) -> std::io::Result<()> {
+    shared.idle.fetch_add(1, Ordering::SeqCst);
+    let s = Arc::clone(&shared);
+    let started = std::thread::Builder::new().name("sbx-receiver".into()).stack_size(STACK).spawn(move || receive(&s));
+    if started.is_err() {
+        shared.idle.fetch_sub(1, Ordering::SeqCst);
+    }
+    started.map(drop)
+}
+
+/// Runs with `idle` already counting this thread.
+fn receive<S: Serve>(shared: &Arc<Shared<S>>) {
+    loop {
+        let got = shared.server.receive();
+        let was_idle = shared.idle.fetch_sub(1, Ordering::SeqCst);
+        match got {
+            Ok(Some(req)) => {
+                if was_idle == 1 {
+                    // Out of memory or processes: this thread stays the only
+                    // receiver, and calls wait behind this one.
+                    if let Err(err) = spawn(Arc::clone(shared)) {
+                        tracing::warn!("cannot start another receiver thread: {err}");
+                    }
+                }
+                shared.server.handle(req);
+            }
+            Ok(None) => {}
+            Err(errno) => {
+                // The listener is gone or broken; every mediated call in the
+                // sandbox then fails (ENOSYS): nothing passes unchecked.
+                tracing::debug!("receiving notifications ended: {}", errno.desc());
+                return;
+            }
+        }
+        if shared.idle.load(Ordering::SeqCst) >= MAX_IDLE {
+            return;
+        }
+        shared.idle.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+    use std::sync::mpsc::{Receiver, Sender, channel};
+    use std::time::Duration;
+
+    /// Notifications from a channel; `handle` blocks on id 0 until released.
+    struct Fake {
+        rx: Mutex<Receiver<u64>>,
+        release: Mutex<Receiver<()>>,
+        done: Mutex<Sender<u64>>,
+    }
+
+    impl Serve for Fake {
+        fn receive(&self) -> Result<Option<Notification>, Errno> {
+            // Only one receiver may hold the channel at a time, like the
+            // kernel hands each notification to one receiver.
+            let id = self.rx.lock().unwrap().recv().map_err(|_| Errno::EBADF)?;
+            Ok(Some(Notification { id, ..Notification::default() }))
+        }
+
+        fn handle(&self, req: Notification) {
+            if req.id == 0 {
+                let _ = self.release.lock().unwrap().recv();
+            }
+            let _ = self.done.lock().unwrap().send(req.id);
+        }
+    }
+
+    #[test]
+    fn a_blocked_call_does_not_hold_up_the_next_and_all_run() {
+        let (tx, rx) = channel();
+        let (release_tx, release_rx) = channel();
+        let (done_tx, done_rx) = channel();
+        start(Fake { rx: Mutex::new(rx), release: Mutex::new(release_rx), done: Mutex::new(done_tx) }).unwrap();
+        tx.send(0).unwrap();
+        for id in 1..=300 {
+            tx.send(id).unwrap();
+        }
+        let mut got: Vec<u64> = (1..=300).map(|_| done_rx.recv_timeout(Duration::from_secs(5)).unwrap()).collect();
+        got.sort_unstable();
+        assert_eq!(got, (1..=300).collect::<Vec<_>>(), "calls waited behind a blocked one");
+        release_tx.send(()).unwrap();
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(0));
+    }
+}

@@ -1,0 +1,646 @@
+//! Per-address network rules (--allow-net=ADDRESS) and unix socket mediation
+//! (--deny-net, --allow-unix), on loopback only. Every test first shows the
+//! probe works without sbx, then what sbx allows and refuses, with the exact
+//! errno the command sees and whether the listener really saw a connection.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::os::unix::net::UnixListener;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use super::util::{bare, probe, sbx, tempdir};
+
+/// A TCP listener on loopback that counts the connections it accepts.
+struct Listener {
+    addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Listener {
+    fn on(ip: &str) -> Option<Self> {
+        let listener = TcpListener::bind((ip, 0)).ok()?;
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (a, s) = (Arc::clone(&accepted), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok(_) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
+                }
+            }
+        });
+        Some(Self { addr, accepted, stop })
+    }
+
+    fn ip(&self) -> String {
+        self.addr.ip().to_string()
+    }
+
+    fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+
+    /// `--allow-net` for exactly this listener.
+    fn allow(&self) -> String {
+        format!("--allow-net={}", self.addr)
+    }
+
+    /// Connections accepted so far (after letting the accept loop catch up).
+    fn accepted(&self) -> usize {
+        std::thread::sleep(Duration::from_millis(50));
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn listener(ip: &str) -> Listener {
+    Listener::on(ip).unwrap_or_else(|| panic!("cannot listen on {ip}"))
+}
+
+/// Runs the probe bare and asserts `expected`, to show the probe works.
+#[track_caller]
+fn bare_probe(args: &[&str], expected: &str) {
+    bare(probe()).args(args).run().success().stdout_is(expected);
+}
+
+#[test]
+fn allowed_address_connects_denied_address_is_refused() {
+    let good = listener("127.0.0.1");
+    let bad = listener("127.0.0.2");
+    bare_probe(&["connect", &good.ip(), &good.port()], "ok");
+    bare_probe(&["connect", &bad.ip(), &bad.port()], "ok");
+    let before = bad.accepted();
+    sbx([good.allow().as_str(), "--"])
+        .arg(probe())
+        .args(["connect", &good.ip(), &good.port()])
+        .run()
+        .success()
+        .stdout_is("ok");
+    let out = sbx([good.allow().as_str(), "--"]).arg(probe()).args(["connect", &bad.ip(), &bad.port()]).run();
+    out.success()
+        .stdout_is("ECONNREFUSED")
+        .stderr_has(&format!("sbx: blocked connect to {} — allow with --allow-net={}", bad.addr, bad.addr));
+    assert_eq!(bad.accepted(), before, "the denied listener saw a connection{}", out.report());
+}
+
+#[test]
+fn ports_are_part_of_the_rule() {
+    let a = listener("127.0.0.1");
+    let b = listener("127.0.0.1");
+    bare_probe(&["connect", &b.ip(), &b.port()], "ok");
+    let before = b.accepted();
+    sbx([a.allow().as_str()]).arg(probe()).args(["connect", &a.ip(), &a.port()]).run().success().stdout_is("ok");
+    sbx([a.allow().as_str()])
+        .arg(probe())
+        .args(["connect", &b.ip(), &b.port()])
+        .run()
+        .success()
+        .stdout_is("ECONNREFUSED");
+    assert_eq!(b.accepted(), before);
+    // A host entry without a port allows every port.
+    sbx(["--allow-net=127.0.0.1"]).arg(probe()).args(["connect", &b.ip(), &b.port()]).run().success().stdout_is("ok");
+}
+
+#[test]
+fn cidr_ranges_match_their_addresses_only() {
+    let one = listener("127.0.0.1");
+    let three = listener("127.0.0.3");
+    let five = listener("127.0.0.5");
+    bare_probe(&["connect", &five.ip(), &five.port()], "ok");
+    for (l, expected) in [(&one, "ok"), (&three, "ok"), (&five, "ECONNREFUSED")] {
+        sbx(["--allow-net=127.0.0.0/30"])
+            .arg(probe())
+            .args(["connect", &l.ip(), &l.port()])
+            .run()
+            .success()
+            .stdout_is(expected);
+    }
+}
+
+#[test]
+fn ipv6_loopback_and_localhost() {
+    let Some(v6) = Listener::on("::1") else {
+        return super::util::skip("no IPv6 loopback here");
+    };
+    let v4 = listener("127.0.0.1");
+    bare_probe(&["connect", "::1", &v6.port()], "ok");
+    let exact = format!("--allow-net=[::1]:{}", v6.port());
+    sbx([exact.as_str()]).arg(probe()).args(["connect", "::1", &v6.port()]).run().success().stdout_is("ok");
+    sbx([exact.as_str()])
+        .arg(probe())
+        .args(["connect", "127.0.0.1", &v4.port()])
+        .run()
+        .success()
+        .stdout_is("ECONNREFUSED");
+    let out = sbx([v4.allow().as_str()]).arg(probe()).args(["connect", "::1", &v6.port()]).run();
+    out.success().stdout_is("ECONNREFUSED").stderr_has(&format!("allow with --allow-net=[::1]:{}", v6.port()));
+    // localhost is 127.0.0.0/8 and ::1.
+    for (ip, port) in [("::1", v6.port()), ("127.0.0.1", v4.port())] {
+        sbx(["--allow-net=localhost"]).arg(probe()).args(["connect", ip, &port]).run().success().stdout_is("ok");
+    }
+    // An IPv4-mapped IPv6 address is the IPv4 host it reaches.
+    sbx([v4.allow().as_str()])
+        .arg(probe())
+        .args(["connect", "::ffff:127.0.0.1", &v4.port()])
+        .run()
+        .success()
+        .stdout_is("ok");
+}
+
+#[test]
+fn nonblocking_connects_keep_their_semantics() {
+    let good = listener("127.0.0.1");
+    let bad = listener("127.0.0.2");
+    bare_probe(&["nonblock-connect", &good.ip(), &good.port()], "ok EINPROGRESS");
+    sbx([good.allow().as_str()])
+        .arg(probe())
+        .args(["nonblock-connect", &good.ip(), &good.port()])
+        .run()
+        .success()
+        .stdout_is("ok EINPROGRESS");
+    sbx([good.allow().as_str()])
+        .arg(probe())
+        .args(["nonblock-connect", &bad.ip(), &bad.port()])
+        .run()
+        .success()
+        .stdout_is("ECONNREFUSED");
+}
+
+/// A UDP socket on loopback that reports what it received.
+fn udp_receiver(ip: &str) -> UdpSocket {
+    let s = UdpSocket::bind((ip, 0)).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    s
+}
+
+fn received(s: &UdpSocket) -> Option<String> {
+    let mut buf = [0u8; 64];
+    s.recv(&mut buf).ok().map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+#[test]
+fn udp_sendto_allowed_arrives_denied_is_eacces() {
+    let good = udp_receiver("127.0.0.1");
+    let bad = udp_receiver("127.0.0.2");
+    let (g, b) = (good.local_addr().unwrap(), bad.local_addr().unwrap());
+    bare_probe(&["udp-send", &b.ip().to_string(), &b.port().to_string()], "ok");
+    assert_eq!(received(&bad).as_deref(), Some("sbx-probe"));
+    let allow = format!("--allow-net={g}");
+    sbx([allow.as_str()])
+        .arg(probe())
+        .args(["udp-send", &g.ip().to_string(), &g.port().to_string()])
+        .run()
+        .success()
+        .stdout_is("ok");
+    assert_eq!(received(&good).as_deref(), Some("sbx-probe"));
+    let out = sbx([allow.as_str()]).arg(probe()).args(["udp-send", &b.ip().to_string(), &b.port().to_string()]).run();
+    out.success().stdout_is("EACCES").stderr_has(&format!("sbx: blocked sendto to {b}"));
+    assert_eq!(received(&bad), None, "the denied datagram arrived{}", out.report());
+    // sendmsg with a name and two iovecs.
+    sbx([allow.as_str()])
+        .arg(probe())
+        .args(["udp-sendmsg", &g.ip().to_string(), &g.port().to_string()])
+        .run()
+        .success()
+        .stdout_is("ok");
+    assert_eq!(received(&good).as_deref(), Some("sbx-sendmsg"));
+    sbx([allow.as_str()])
+        .arg(probe())
+        .args(["udp-sendmsg", &b.ip().to_string(), &b.port().to_string()])
+        .run()
+        .success()
+        .stdout_is("EACCES");
+    assert_eq!(received(&bad), None);
+}
+
+#[test]
+fn udp_sendmmsg_sends_each_message_and_reports_lengths() {
+    let good = udp_receiver("127.0.0.1");
+    let bad = udp_receiver("127.0.0.2");
+    let (g, b) = (good.local_addr().unwrap(), bad.local_addr().unwrap());
+    bare_probe(&["udp-sendmmsg", &g.ip().to_string(), &g.port().to_string()], "ok 2 3 3");
+    let _ = (received(&good), received(&good));
+    let allow = format!("--allow-net={g}");
+    sbx([allow.as_str()])
+        .arg(probe())
+        .args(["udp-sendmmsg", &g.ip().to_string(), &g.port().to_string()])
+        .run()
+        .success()
+        .stdout_is("ok 2 3 3");
+    assert_eq!(received(&good).as_deref(), Some("one"));
+    assert_eq!(received(&good).as_deref(), Some("two"));
+    sbx([allow.as_str()])
+        .arg(probe())
+        .args(["udp-sendmmsg", &b.ip().to_string(), &b.port().to_string()])
+        .run()
+        .success()
+        .stdout_is("EACCES");
+    assert_eq!(received(&bad), None);
+}
+
+#[test]
+fn tcp_fastopen_to_a_denied_address_fails() {
+    let good = listener("127.0.0.1");
+    let bad = listener("127.0.0.2");
+    bare_probe(&["fastopen", &bad.ip(), &bad.port()], "ok");
+    let before = bad.accepted();
+    assert!(before >= 1, "the bare fast-open send did not connect");
+    sbx([good.allow().as_str()])
+        .arg(probe())
+        .args(["fastopen", &bad.ip(), &bad.port()])
+        .run()
+        .success()
+        .stdout_is("EACCES");
+    assert_eq!(bad.accepted(), before);
+    sbx([good.allow().as_str()])
+        .arg(probe())
+        .args(["fastopen", &good.ip(), &good.port()])
+        .run()
+        .success()
+        .stdout_is("ok");
+}
+
+#[test]
+fn racing_threads_flipping_the_address_never_reach_the_denied_listener() {
+    let good = listener("127.0.0.1");
+    let bad = listener("127.0.0.2");
+    // Bare, the race does reach both listeners.
+    let out = bare(probe()).args(["race", &good.ip(), &good.port(), &bad.ip(), &bad.port(), "4", "100"]).run();
+    out.success().stdout_has("ok connected=");
+    let bad_before = bad.accepted();
+    assert!(bad_before > 0, "the bare race never hit the second listener{}", out.report());
+    let start = Instant::now();
+    let out = sbx(["-q", good.allow().as_str(), "--"])
+        .arg(probe())
+        .args(["race", &good.ip(), &good.port(), &bad.ip(), &bad.port(), "4", "1500"])
+        .run();
+    out.success().stdout_has("ok connected=");
+    let connected: usize = out.stdout.trim().trim_start_matches("ok connected=").parse().unwrap();
+    assert!(connected > 0, "no connect to the allowed listener succeeded{}", out.report());
+    assert_eq!(bad.accepted(), bad_before, "the denied listener accepted a connection{}", out.report());
+    assert!(start.elapsed() < Duration::from_secs(120), "the race took {:?}", start.elapsed());
+}
+
+#[test]
+fn binding_loopback_or_port_zero_is_allowed_fixed_ports_elsewhere_are_not() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    bare_probe(&["bind", "0.0.0.0", &port], "ok");
+    for (ip, p, expected) in [
+        ("127.0.0.1", port.as_str(), "ok"),
+        ("127.0.0.7", "0", "ok"),
+        ("0.0.0.0", "0", "ok"),
+        ("0.0.0.0", &port, "EACCES"),
+    ] {
+        sbx(["--allow-net=127.0.0.1:1"]).arg(probe()).args(["bind", ip, p]).run().success().stdout_is(expected);
+    }
+    let out = sbx(["--allow-net=127.0.0.1:1"]).arg(probe()).args(["bind", "0.0.0.0", &port]).run();
+    out.stderr_has("allow with --allow-net='*'");
+}
+
+#[test]
+fn reports_once_per_destination_and_quiet_silences_them() {
+    let bad = listener("127.0.0.2");
+    let p = probe().display().to_string();
+    let script = format!("{p} connect {ip} {port}; {p} connect {ip} {port}", ip = bad.ip(), port = bad.port());
+    let out = sbx(["--allow-net=127.0.0.1:1", "sh", "-c", &script]).run();
+    out.success().stdout_is("ECONNREFUSED\nECONNREFUSED");
+    assert_eq!(out.stderr.matches("blocked connect").count(), 1, "{}", out.report());
+    let out = sbx(["-q", "--allow-net=127.0.0.1:1"]).arg(probe()).args(["connect", &bad.ip(), &bad.port()]).run();
+    out.success().stdout_is("ECONNREFUSED").stderr_lacks("blocked");
+}
+
+#[test]
+fn other_socket_kinds_are_refused_in_per_address_mode() {
+    for (args, expected) in [
+        (vec!["socket", "inet"], "ok"),
+        (vec!["socket", "inet6", "dgram"], "ok"),
+        (vec!["socket", "unix"], "ok"),
+        (vec!["socket", "inet", "raw", "1"], "EPERM"),
+        (vec!["socket", "netlink", "dgram"], "EPERM"),
+        (vec!["socket", "packet", "dgram"], "EPERM"),
+        (vec!["socket", "inet", "stream", "132"], "EPERM"), // SCTP
+        (vec!["socket", "inet", "stream", "262"], "EPERM"), // MPTCP
+        (vec!["io_uring"], "EPERM"),
+    ] {
+        sbx(["--allow-net=127.0.0.1"]).arg(probe()).args(&args).run().success().stdout_is(expected);
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn the_i386_entry_gets_no_network() {
+    let good = listener("127.0.0.1");
+    let out = bare(probe()).args(["i386-connect", &good.ip(), &good.port()]).run();
+    if out.stdout.trim() == "ENOSYS" {
+        return super::util::skip("this kernel has no i386 entry (IA32_EMULATION off)");
+    }
+    out.success().stdout_is("ok");
+    let before = good.accepted();
+    for flag in [good.allow(), "--deny-net".to_string()] {
+        sbx([flag.as_str()])
+            .arg(probe())
+            .args(["i386-connect", &good.ip(), &good.port()])
+            .run()
+            .success()
+            .stdout_is("EPERM");
+    }
+    assert_eq!(good.accepted(), before);
+}
+
+#[test]
+fn unix_sockets_outside_are_unreachable_inside_and_allowed_ones_are() {
+    let dir = tempdir();
+    let outside = dir.path().join("outside.sock");
+    let _server = UnixListener::bind(&outside).unwrap();
+    let outside_s = outside.to_str().unwrap();
+    bare_probe(&["unix-connect", outside_s], "ok");
+    let out = sbx(["--deny-net"]).arg(probe()).args(["unix-connect", outside_s]).run();
+    let canonical = std::fs::canonicalize(&outside).unwrap();
+    out.success().stdout_is("ECONNREFUSED").stderr_has(&format!(
+        "sbx: blocked connect to {} — allow with --allow-unix={}",
+        canonical.display(),
+        canonical.display()
+    ));
+    let allow = format!("--allow-unix={outside_s}");
+    sbx([allow.as_str()]).arg(probe()).args(["unix-connect", outside_s]).run().success().stdout_is("ok");
+    // A socket bound inside the sandbox is reachable, by absolute or relative path.
+    let inside = dir.path().join("inside.sock");
+    sbx(["--deny-net"]).arg(probe()).args(["unix-self", inside.to_str().unwrap()]).run().success().stdout_is("ok");
+    sbx(["--deny-net"]).arg(probe()).args(["unix-self", "rel.sock"]).cwd(dir.path()).run().success().stdout_is("ok");
+    sbx(["--allow-net=127.0.0.1"])
+        .arg(probe())
+        .args(["unix-self", "rel2.sock"])
+        .cwd(dir.path())
+        .run()
+        .success()
+        .stdout_is("ok");
+    sbx(["--deny-net"])
+        .arg(probe())
+        .args(["unix-dgram-self", "dg.sock"])
+        .cwd(dir.path())
+        .run()
+        .success()
+        .stdout_is("ok");
+    sbx(["--deny-net"]).arg(probe()).args(["socketpair", "unix"]).run().success().stdout_is("ok");
+}
+
+#[test]
+fn abstract_sockets_outside_stay_out_of_reach_when_sbx_connects() {
+    use std::os::linux::net::SocketAddrExt;
+    if !super::util::need_abi(6) {
+        return;
+    }
+    let name = format!("sbx-test-abstract-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let _server = UnixListener::bind_addr(&addr).unwrap();
+    bare_probe(&["connect-abstract", &name], "ok");
+    for flag in ["--deny-net", "--allow-net=127.0.0.1"] {
+        sbx([flag]).arg(probe()).args(["connect-abstract", &name]).run().success().stdout_is("EPERM");
+    }
+}
+
+#[test]
+fn unix_binds_obey_the_write_rules() {
+    let dir = tempdir();
+    let sock = dir.path().join("s.sock");
+    bare_probe(&["unix-self", sock.to_str().unwrap()], "ok");
+    std::fs::remove_file(&sock).unwrap();
+    // The target dir is not writable under --deny-write: sbx must not create
+    // the socket file for the command there.
+    sbx(["--deny-net", "--deny-write"])
+        .arg(probe())
+        .args(["unix-self", sock.to_str().unwrap()])
+        .run()
+        .success()
+        .stdout_is("EACCES");
+    assert!(!sock.exists());
+    let allow = format!("--allow-write={}", dir.path().display());
+    sbx(["--deny-net", allow.as_str()])
+        .arg(probe())
+        .args(["unix-self", sock.to_str().unwrap()])
+        .run()
+        .success()
+        .stdout_is("ok");
+}
+
+#[test]
+fn nested_supervisors_are_refused_or_narrowed() {
+    let good = listener("127.0.0.1");
+    let sbx_path = super::util::sbx_path().to_str().unwrap().to_string();
+    let outer = "--allow-net=127.0.0.0/24".to_string();
+    let out = sbx([outer.as_str(), "--", &sbx_path, &good.allow(), "--"])
+        .arg(probe())
+        .args(["connect", &good.ip(), &good.port()])
+        .run();
+    out.code(125).stderr_has("enclosing sandbox");
+    // --best-effort narrows the inner rules to no network at all.
+    sbx([outer.as_str(), "--", &sbx_path, "--best-effort", &good.allow(), "--"])
+        .arg(probe())
+        .args(["connect", &good.ip(), &good.port()])
+        .run()
+        .success()
+        .stdout_is("EPERM");
+    // An inner sandbox without network rules still runs under the outer one.
+    let bad = listener("127.0.0.2");
+    let outer = good.allow();
+    sbx([outer.as_str(), "--", &sbx_path, "--deny-write", "--"])
+        .arg(probe())
+        .args(["connect", &bad.ip(), &bad.port()])
+        .run()
+        .success()
+        .stdout_is("ECONNREFUSED");
+}
+
+#[test]
+fn a_symlink_to_an_outside_socket_is_still_outside() {
+    let dir = tempdir();
+    let outside = dir.path().join("srv.sock");
+    let _server = UnixListener::bind(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, dir.path().join("link.sock")).unwrap();
+    bare_probe(&["unix-connect", dir.path().join("link.sock").to_str().unwrap()], "ok");
+    sbx(["--deny-net"])
+        .arg(probe())
+        .args(["unix-connect", "link.sock"])
+        .cwd(dir.path())
+        .run()
+        .success()
+        .stdout_is("ECONNREFUSED");
+}
+
+#[test]
+fn fds_pass_through_sendmsg() {
+    bare_probe(&["scm-rights", "/etc/hostname"], "ok");
+    for flag in ["--deny-net", "--allow-net=127.0.0.1"] {
+        sbx([flag]).arg(probe()).args(["scm-rights", "/etc/hostname"]).run().success().stdout_is("ok");
+    }
+}
+
+#[test]
+fn killing_the_supervisor_fails_the_next_connect_closed() {
+    let good = listener("127.0.0.1");
+    bare_probe(&["connect", &good.ip(), &good.port()], "ok");
+    let before = good.accepted();
+    let mut child = sbx([good.allow().as_str(), "--"])
+        .arg(probe())
+        .args(["sleep-connect", "2", &good.ip(), &good.port()])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "ready");
+    // SAFETY: kill with the pid of our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest.trim(), "ENOSYS", "the connect after the supervisor died did not fail closed");
+    assert_eq!(good.accepted(), before);
+}
+
+/// A loopback listener with a full accept queue: after one connection (never
+/// accepted) every further connect blocks, retrying its SYN.
+fn clogged_listener() -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a fresh fd that we own; the sockaddr is
+    // a live, zeroed sockaddr_in.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0);
+        let owned = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut sa: libc::sockaddr_in = std::mem::zeroed();
+        sa.sin_family = libc::AF_INET as u16;
+        sa.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let len = std::mem::size_of::<libc::sockaddr_in>() as u32;
+        assert_eq!(libc::bind(fd, (&sa as *const libc::sockaddr_in).cast(), len), 0);
+        assert_eq!(libc::listen(fd, 0), 0);
+        let mut got = len;
+        libc::getsockname(fd, (&mut sa as *mut libc::sockaddr_in).cast(), &mut got);
+        (owned, u16::from_be(sa.sin_port))
+    }
+}
+
+#[test]
+fn killing_the_supervisor_fails_a_pending_connect_closed() {
+    let (_listener, port) = clogged_listener();
+    let port = port.to_string();
+    let p = probe().display().to_string();
+    let script = format!("{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port}");
+    let allow = format!("--allow-net=127.0.0.1:{port}");
+    let mut child = sbx([allow.as_str(), "sh", "-c", &script])
+        .command()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "ok", "the first connect fills the accept queue");
+    // The second connect now blocks inside the supervisor, retrying its SYN.
+    std::thread::sleep(Duration::from_millis(500));
+    let start = Instant::now();
+    // SAFETY: kill with the pid of our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    let mut second = String::new();
+    stdout.read_line(&mut second).unwrap();
+    assert_eq!(second.trim(), "ENOSYS", "the pending connect did not fail when the supervisor died");
+    assert!(start.elapsed() < Duration::from_secs(5), "the pending connect hung for {:?}", start.elapsed());
+}
+
+#[test]
+fn a_blocked_connect_does_not_delay_other_calls() {
+    let (_clogged, port) = clogged_listener();
+    let good = listener("127.0.0.1");
+    let p = probe().display().to_string();
+    // The first connect fills the queue; the second blocks (SYN retries)
+    // inside the supervisor while the third, to another listener, goes on.
+    let script = format!(
+        "{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port} >/dev/null & sleep 0.3; {p} connect {} {}",
+        good.ip(),
+        good.port()
+    );
+    let start = Instant::now();
+    let out = sbx(["--allow-net=127.0.0.1", "sh", "-c", &script]).run();
+    out.success().stdout_is("ok\nok");
+    assert!(start.elapsed() < Duration::from_secs(3), "took {:?}{}", start.elapsed(), out.report());
+}
+
+#[test]
+fn a_command_that_changed_its_credentials_gets_no_unix_calls_made_for_it() {
+    if !super::util::need_root() {
+        return;
+    }
+    let dir = tempdir();
+    super::util::make_reachable(dir.path());
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let sock = dir.path().join("s.sock");
+    let setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    bare("setpriv")
+        .args(&setpriv[1..])
+        .arg(probe())
+        .args(["unix-self", sock.to_str().unwrap()])
+        .run()
+        .success()
+        .stdout_is("ok");
+    std::fs::remove_file(&sock).unwrap();
+    let out = sbx(["--deny-net"]).args(setpriv).arg(probe()).args(["unix-self", sock.to_str().unwrap()]).run();
+    out.success().stdout_is("EACCES").stderr_has("changed its user, groups or capabilities");
+    assert!(!sock.exists(), "sbx bound a socket file with other credentials than the command's");
+}
+
+#[test]
+fn name_entries_and_malformed_entries_are_usage_errors() {
+    sbx(["--allow-net=example.com:443", "true"]).run().code(125).stderr_has("not enforced yet");
+    sbx(["--allow-net=*.example.com", "true"]).run().code(125).stderr_has("not enforced yet");
+    sbx(["--allow-net=127.0.0.1:0", "true"]).run().code(125).stderr_has("1-65535");
+    sbx(["--allow-net=10.0.0.0/33", "true"]).run().code(125).stderr_has("too long");
+    sbx(["--allow-net=a..b", "true"]).run().code(125).stderr_has("empty label");
+}
+
+#[test]
+fn real_tools_work_through_the_supervisor() {
+    let Ok(py) = which("python3") else { return super::util::skip("python3 not found") };
+    let good = listener("127.0.0.1");
+    let bad = listener("127.0.0.2");
+    let code = format!(
+        "import socket\nfor a in [('{}', {}), ('{}', {})]:\n    s = socket.socket()\n    try:\n        s.connect(a); print('ok')\n    except OSError as e:\n        print(e.errno)\n",
+        good.ip(),
+        good.port(),
+        bad.ip(),
+        bad.port()
+    );
+    sbx([good.allow().as_str(), "--"])
+        .arg(&py)
+        .args(["-c", &code])
+        .run()
+        .success()
+        .stdout_is(&format!("ok\n{}", libc::ECONNREFUSED));
+}
+
+fn which(name: &str) -> Result<std::path::PathBuf, ()> {
+    std::env::var_os("PATH")
+        .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
+        .ok_or(())
+}
