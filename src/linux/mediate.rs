@@ -226,6 +226,10 @@ impl Mediator {
     pub fn receive(&self) -> Result<Option<Notification>, Errno> {
         match sys::notif_receive(self.listener.as_fd()) {
             Ok(req) => Ok(Some(req)),
+            // ENOENT also answers every receive once no process uses the
+            // filter any more: then the listener reports a hang-up, and this
+            // receiver ends instead of spinning.
+            Err(Errno::ENOENT) if sys::hung_up(self.listener.as_fd()) => Err(Errno::ENOENT),
             Err(Errno::ENOENT) => Ok(None),
             Err(e) => Err(e),
         }

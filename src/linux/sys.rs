@@ -922,6 +922,15 @@ const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
 const SECCOMP_IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
 const SECCOMP_IOCTL_NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
 
+/// Whether `fd` reports a hang-up right now (poll with no wait): for a
+/// seccomp listener, that no process uses its filter any more.
+pub fn hung_up(fd: BorrowedFd<'_>) -> bool {
+    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    // SAFETY: pfd is one live pollfd; a zero timeout never blocks.
+    let ret = unsafe { libc::poll(&mut pfd, 1, 0) };
+    ret > 0 && pfd.revents & libc::POLLHUP != 0
+}
+
 /// Receives the next notification from `listener` (ENOENT: the waiting
 /// thread went away before it could be received). Retries on EINTR.
 pub fn notif_receive(listener: BorrowedFd<'_>) -> Result<Notification, Errno> {
