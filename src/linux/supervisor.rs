@@ -49,11 +49,13 @@ impl Signals {
     /// Forwards signals (and serves `mediator`, if any) until `child` ends;
     /// returns how it ended.
     pub fn supervise(self, child: libc::pid_t, mediator: Option<Arc<Mediator>>) -> Result<Outcome> {
+        // A supervising sbx is the sandbox's subreaper: it reaps orphans too.
+        let reap_orphans = mediator.is_some();
         if let Some(mediator) = mediator {
-            return self.supervise_network(child, mediator);
+            workers::start(mediator).context("starting the network supervisor's threads")?;
         }
         loop {
-            if let Some(end) = sys::try_wait(child).context("waiting for the command")? {
+            if let Some(end) = reap(child, reap_orphans).context("waiting for the command")? {
                 return Ok(match end {
                     ChildEnd::Exited(code) => Outcome::Code(code),
                     ChildEnd::Signaled(signal) => Outcome::Signal(signal),
@@ -66,23 +68,18 @@ impl Signals {
             }
         }
     }
+}
 
-    fn supervise_network(self, child: libc::pid_t, mediator: Arc<Mediator>) -> Result<Outcome> {
-        workers::start(mediator).context("starting the network supervisor's threads")?;
-        loop {
-            while let Some((pid, end)) = sys::wait_any().context("waiting for the command")? {
-                if pid == child {
-                    return Ok(match end {
-                        ChildEnd::Exited(code) => Outcome::Code(code),
-                        ChildEnd::Signaled(signal) => Outcome::Signal(signal),
-                    });
-                }
-            }
-            let signal = sys::read_signal(self.fd.as_fd()).context("reading signals")?;
-            if FORWARDED.contains(&signal) {
-                tracing::debug!(signal, "forwarding signal to the command");
-                sys::kill(child, signal);
-            }
+/// How `child` ended, if it has; with `orphans`, every other ended child is
+/// reaped along the way.
+fn reap(child: libc::pid_t, orphans: bool) -> Result<Option<ChildEnd>, nix::errno::Errno> {
+    if !orphans {
+        return sys::try_wait(child);
+    }
+    while let Some((pid, end)) = sys::wait_any()? {
+        if pid == child {
+            return Ok(Some(end));
         }
     }
+    Ok(None)
 }
