@@ -30,7 +30,11 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Outcome {
         Err(outcome) => return outcome,
     };
     cli::init_logging(cli.verbose);
-    let result = policy::Policy::from_cli(&cli).and_then(|policy| backend::run(&policy));
+    let result =
+        policy::Surroundings::current().and_then(|ctx| policy::Policy::resolve(&cli, &ctx)).and_then(|policy| {
+            policy.warn_if_unrestricted();
+            backend::run(&policy)
+        });
     match result {
         Ok(outcome) => outcome,
         Err(err) => {

@@ -16,8 +16,10 @@ use crate::paths;
 
 mod defaults;
 pub mod net;
+mod request;
 
 pub use net::NetRule;
+pub use request::{DenyReason, Kind, Request, Sourced};
 
 /// What a path rule grants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -45,6 +47,45 @@ pub enum Source {
     Default(&'static str),
     /// A command-line flag, e.g. `--allow-write`.
     Flag(&'static str),
+    /// A key of a profile, built in or from a configuration file.
+    Profile(Box<ProfileKey>),
+}
+
+/// A key of a profile: which profile, which key, and where it was set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileKey {
+    pub profile: String,
+    /// The key as written in the file, e.g. `allow_write`.
+    pub key: &'static str,
+    /// The file and line (1-based) that set it; `None` for a built-in profile.
+    pub at: Option<(PathBuf, usize)>,
+}
+
+impl Source {
+    /// A profile key as a source.
+    pub fn profile(profile: &str, key: &'static str, at: Option<(PathBuf, usize)>) -> Self {
+        Source::Profile(Box::new(ProfileKey { profile: profile.to_owned(), key, at }))
+    }
+
+    /// One entry of this source, named for a message: `--allow-write=/x`, or
+    /// `allow_write entry "/x" of profile NAME (FILE:LINE)`.
+    pub fn entry(&self, value: &str) -> String {
+        match self {
+            Source::Default(why) => format!("{value} ({why})"),
+            Source::Flag(flag) => format!("{flag}={value}"),
+            Source::Profile(key) => format!("{} entry {value:?} of {}", key.key, key.profile_at()),
+        }
+    }
+}
+
+impl ProfileKey {
+    /// `profile NAME (FILE:LINE)` or `built-in profile NAME`.
+    pub fn profile_at(&self) -> String {
+        match &self.at {
+            Some((file, line)) => format!("profile {} ({}:{line})", self.profile, file.display()),
+            None => format!("built-in profile {}", self.profile),
+        }
+    }
 }
 
 impl fmt::Display for Source {
@@ -52,6 +93,10 @@ impl fmt::Display for Source {
         match self {
             Source::Default(why) => write!(f, "default: {why}"),
             Source::Flag(flag) => write!(f, "{flag}"),
+            Source::Profile(key) => match &key.at {
+                Some((file, line)) => write!(f, "profile {}: {}, {}:{line}", key.profile, key.key, file.display()),
+                None => write!(f, "profile {}: {} (built in)", key.profile, key.key),
+            },
         }
     }
 }
@@ -111,7 +156,7 @@ pub struct Policy {
     /// `--allow-write` directories that do not exist yet (absolute paths):
     /// [`Policy::create_missing_dirs`] creates them and adds their rules just
     /// before the sandbox applies, so a run refused earlier changes nothing.
-    pub missing_dirs: Vec<PathBuf>,
+    pub missing_dirs: Vec<Sourced<PathBuf>>,
     pub net: Net,
     /// `--allow-unix` socket paths (canonical; the socket may not exist yet).
     pub unix_allow: Vec<PathBuf>,
@@ -125,6 +170,29 @@ pub struct Policy {
     pub cwd: PathBuf,
     /// The child's environment, already filtered.
     pub child_env: Vec<(OsString, OsString)>,
+    /// Where each restriction and exception came from (for `--explain`).
+    pub origins: Origins,
+}
+
+/// Where the parts of a policy that carry no source of their own came
+/// from: the denies, the network, unix socket and environment entries.
+#[derive(Debug, Clone, Default)]
+pub struct Origins {
+    denied: [Option<DenyReason>; 4],
+    /// Every `--allow-net` entry as given.
+    pub net: Vec<Sourced<String>>,
+    /// Every `--allow-unix` socket, canonical.
+    pub unix: Vec<Sourced<PathBuf>>,
+    /// Every `--allow-env` pattern.
+    pub env: Vec<Sourced<String>>,
+    pub best_effort: Option<Source>,
+}
+
+impl Origins {
+    /// Why `kind` is denied (`None`: it is not).
+    pub fn denied(&self, kind: Kind) -> Option<&DenyReason> {
+        self.denied[kind as usize].as_ref()
+    }
 }
 
 /// What policy resolution reads from the outside world: the caller's
@@ -159,25 +227,38 @@ impl Surroundings {
 }
 
 impl Policy {
-    /// Builds the policy for `cli` from this process's environment.
-    pub fn from_cli(cli: &Cli) -> Result<Self> {
-        let policy = Self::resolve(cli, &Surroundings::current()?)?;
-        policy.warn_if_unrestricted();
-        Ok(policy)
+    /// Builds the policy for the command line `cli` alone (no profile) in
+    /// `ctx`; see [`Policy::build`].
+    pub fn resolve(cli: &Cli, ctx: &Surroundings) -> Result<Self> {
+        Self::build(&Request::from_cli(cli, ctx), ctx)
     }
 
-    /// Builds the policy for `cli` in `ctx`; warns (on stderr) about missing
-    /// `--allow-read` paths. Changes nothing on disk.
-    pub fn resolve(cli: &Cli, ctx: &Surroundings) -> Result<Self> {
+    /// Validates `request` and resolves its paths in `ctx`; warns (on
+    /// stderr) about missing `--allow-read` paths. Changes nothing on disk.
+    pub fn build(request: &Request, ctx: &Surroundings) -> Result<Self> {
+        let reasons = Kind::ALL.map(|kind| request.denied(kind));
         let deny = Deny {
-            read: cli.deny_all || cli.deny_read || !cli.allow_read.is_empty(),
-            write: cli.deny_all || cli.deny_write || !cli.allow_write.is_empty(),
-            net: cli.deny_all || cli.deny_net || !cli.allow_net.is_empty() || !cli.allow_unix.is_empty(),
-            env: cli.deny_all || cli.deny_env || !cli.allow_env.is_empty(),
+            read: reasons[Kind::Read as usize].is_some(),
+            write: reasons[Kind::Write as usize].is_some(),
+            net: reasons[Kind::Net as usize].is_some(),
+            env: reasons[Kind::Env as usize].is_some(),
         };
-        let net = net_policy(deny.net, &cli.allow_net)?;
-        let env = if deny.env { EnvPolicy::filter(&cli.allow_env)? } else { EnvPolicy::Inherit };
-        let home = ctx.home();
+        for entry in &request.allow_net {
+            NetRule::parse(&entry.value)
+                .map_err(|why| anyhow::anyhow!("{}: {why}", entry.source.entry(&entry.value)))?;
+        }
+        let net_entries: Vec<String> = request.allow_net.iter().map(|e| e.value.clone()).collect();
+        let net = net_policy(deny.net, &net_entries).with_context(|| {
+            // Name the profile an entry came from; a flag names itself.
+            match request.allow_net.iter().find(|e| matches!(e.source, Source::Profile(_))) {
+                Some(Sourced { source: Source::Profile(key), .. }) => {
+                    format!("allow_net of {}", key.profile_at())
+                }
+                _ => "the network exceptions".to_owned(),
+            }
+        })?;
+        let env_patterns: Vec<String> = request.allow_env.iter().map(|e| e.value.clone()).collect();
+        let env = if deny.env { EnvPolicy::filter(&env_patterns)? } else { EnvPolicy::Inherit };
         let mut rules = Vec::new();
         if deny.read {
             rules.extend(defaults::read(ctx));
@@ -185,32 +266,32 @@ impl Policy {
         if deny.write {
             rules.extend(defaults::write(ctx));
         }
-        for raw in &cli.allow_read {
-            let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
-            match paths::resolve(&abs) {
-                Ok(path) => rules.push(rule(path, Access::Read, Source::Flag("--allow-read"))),
+        for entry in &request.allow_read {
+            match paths::resolve(&entry.value) {
+                Ok(path) => rules.push(rule(path, Access::Read, entry.source.clone())),
                 Err(err) => eprintln!(
-                    "sbx: warning: --allow-read={}: {}; it grants nothing",
-                    paths::show(&abs),
-                    paths::explain_unresolvable(&abs, &err),
+                    "sbx: warning: {}: {}; it grants nothing",
+                    entry.source.entry(&paths::show(&entry.value)),
+                    paths::explain_unresolvable(&entry.value, &err),
                 ),
             }
         }
         let mut missing_dirs = Vec::new();
-        for raw in &cli.allow_write {
-            let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
-            match paths::resolve(&abs) {
-                Ok(path) => rules.push(rule(path, Access::Write, Source::Flag("--allow-write"))),
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound && !paths::is_symlink(&abs) => {
-                    missing_dirs.push(abs);
+        for entry in &request.allow_write {
+            let abs = &entry.value;
+            match paths::resolve(abs) {
+                Ok(path) => rules.push(rule(path, Access::Write, entry.source.clone())),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound && !paths::is_symlink(abs) => {
+                    missing_dirs.push(entry.clone());
                 }
-                Err(err) => bail!("--allow-write={}: {}", paths::show(&abs), paths::explain_unresolvable(&abs, &err)),
+                Err(err) => {
+                    bail!("{}: {}", entry.source.entry(&paths::show(abs)), paths::explain_unresolvable(abs, &err))
+                }
             }
         }
-        let mut unix_allow = Vec::new();
-        for raw in &cli.allow_unix {
-            let abs = paths::absolute(raw, home.as_deref(), &ctx.cwd);
-            unix_allow.push(unix_socket_path(&abs)?);
+        let mut unix = Vec::new();
+        for entry in &request.allow_unix {
+            unix.push(Sourced::new(unix_socket_path(&entry.value, &entry.source)?, entry.source.clone()));
         }
         let child_env = env.apply(ctx.vars.iter().cloned());
         Ok(Self {
@@ -218,32 +299,38 @@ impl Policy {
             paths: dedup(rules),
             missing_dirs,
             net,
-            unix_allow,
-            quiet: cli.quiet,
+            unix_allow: unix.iter().map(|e| e.value.clone()).collect(),
+            quiet: request.quiet,
             env,
-            best_effort: cli.best_effort,
-            command: cli.command.clone(),
+            best_effort: request.best_effort.is_some(),
+            command: request.command.clone(),
             cwd: ctx.cwd.clone(),
             child_env,
+            origins: Origins {
+                denied: reasons,
+                net: request.allow_net.clone(),
+                unix,
+                env: request.allow_env.clone(),
+                best_effort: request.best_effort.clone(),
+            },
         })
     }
 
     /// Creates the missing `--allow-write` directories (like `mkdir -p`) and
     /// adds their rules.
     pub fn create_missing_dirs(&mut self) -> Result<()> {
-        for abs in std::mem::take(&mut self.missing_dirs) {
+        for Sourced { value: abs, source } in std::mem::take(&mut self.missing_dirs) {
             std::fs::create_dir_all(&abs).with_context(|| {
                 format!(
-                    "--allow-write={}: the directory does not exist and creating it failed; \
-                     create it yourself or fix the path",
-                    paths::show(&abs)
+                    "{}: the directory does not exist and creating it failed; create it yourself or fix the path",
+                    source.entry(&paths::show(&abs))
                 )
             })?;
             tracing::debug!(path = %paths::show(&abs), "created missing --allow-write directory");
             let path = paths::resolve(&abs).with_context(|| {
-                format!("--allow-write={}: cannot resolve the created directory", paths::show(&abs))
+                format!("{}: cannot resolve the created directory", source.entry(&paths::show(&abs)))
             })?;
-            self.paths.push(rule(path, Access::Write, Source::Flag("--allow-write")));
+            self.paths.push(rule(path, Access::Write, source));
         }
         self.paths = dedup(std::mem::take(&mut self.paths));
         Ok(())
@@ -254,12 +341,13 @@ impl Policy {
         self.deny.fs() || self.net.is_restricted() || self.deny.env
     }
 
-    fn warn_if_unrestricted(&self) {
+    /// Warns on stderr when the policy restricts nothing beyond the baseline.
+    pub fn warn_if_unrestricted(&self) {
         if !self.restricts_anything() {
             eprintln!(
-                "sbx: warning: no --deny-* or --allow-* flag given: the command runs with only the baseline \
-                 (no_new_privs, no signals to or abstract sockets of processes outside the sandbox); \
-                 files, network and environment are not restricted"
+                "sbx: warning: no --deny-* or --allow-* flag or profile restricts anything: the command runs with \
+                 only the baseline (no_new_privs, no signals to or abstract sockets of processes outside the \
+                 sandbox); files, network and environment are not restricted"
             );
         }
     }
@@ -290,19 +378,20 @@ fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
 
 /// The canonical path of an `--allow-unix` socket. The socket itself may not
 /// exist yet (a server started later); its directory must.
-fn unix_socket_path(abs: &Path) -> Result<PathBuf> {
+fn unix_socket_path(abs: &Path, source: &Source) -> Result<PathBuf> {
+    let entry = || source.entry(&paths::show(abs));
     match paths::resolve(abs).map(|r| r.path) {
         Ok(path) => Ok(path),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
             let (Some(parent), Some(name)) = (abs.parent(), abs.file_name()) else {
-                bail!("--allow-unix={}: not a socket path", paths::show(abs));
+                bail!("{}: not a socket path", entry());
             };
-            let parent = paths::resolve(parent).map(|r| r.path).with_context(|| {
-                format!("--allow-unix={}: its directory does not exist; fix the path", paths::show(abs))
-            })?;
+            let parent = paths::resolve(parent)
+                .map(|r| r.path)
+                .with_context(|| format!("{}: its directory does not exist; fix the path", entry()))?;
             Ok(parent.join(name))
         }
-        Err(err) => bail!("--allow-unix={}: cannot resolve the path: {err}", paths::show(abs)),
+        Err(err) => bail!("{}: cannot resolve the path: {err}", entry()),
     }
 }
 
@@ -351,6 +440,7 @@ impl Policy {
             command: vec![OsString::from("true")],
             cwd: PathBuf::from("/"),
             child_env: Vec::new(),
+            origins: Origins::default(),
         }
     }
 }
