@@ -16,6 +16,9 @@ _sbx() {
             ",$1")
                 cmd="sbx"
                 ;;
+            sbx,trust)
+                cmd="sbx__subcmd__trust"
+                ;;
             *)
                 ;;
         esac
@@ -23,7 +26,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --allow-read --allow-write --allow-net --allow-unix --allow-env --best-effort --verbose --quiet --help --version"
+            opts="-p -v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --allow-read --allow-write --allow-net --allow-unix --allow-env --profile --config --no-config --best-effort --verbose --quiet --help --version trust"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -49,6 +52,32 @@ _sbx() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__trust)
+            opts="-h --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;

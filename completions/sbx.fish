@@ -1,15 +1,46 @@
-complete -c sbx -l allow-read -d 'Allow reading PATH (a file, or a directory and everything under it); implies --deny-read' -r
-complete -c sbx -l allow-write -d 'Allow reading and writing PATH (created if missing); implies --deny-write' -r
-complete -c sbx -l allow-net -d 'Allow connecting to HOST: 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net' -r
-complete -c sbx -l allow-unix -d 'Allow connecting to the unix socket at PATH (created inside or outside the sandbox); implies --deny-net' -r
-complete -c sbx -l allow-env -d 'Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env' -r
-complete -c sbx -l deny-read -d 'Deny file reads except the read defaults, --allow-read and --allow-write paths'
-complete -c sbx -l deny-write -d 'Deny file writes except the write defaults (temp dirs, /dev/null…) and --allow-write paths'
-complete -c sbx -l deny-net -d 'Deny network access except --allow-net/--allow-unix entries (unix sockets made inside the sandbox keep working)'
-complete -c sbx -l deny-env -d 'Pass only PATH HOME USER SHELL TERM COLORTERM LANG and --allow-env matches to COMMAND'
-complete -c sbx -l deny-all -d 'All of --deny-read, --deny-write, --deny-net and --deny-env'
-complete -c sbx -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'
-complete -c sbx -s v -l verbose -d 'Log the rules sbx sets up to stderr'
-complete -c sbx -s q -l quiet -d 'Do not report blocked network attempts on stderr'
-complete -c sbx -s h -l help -d 'Print help'
-complete -c sbx -s V -l version -d 'Print version'
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_sbx_global_optspecs
+    string join \n deny-read deny-write deny-net deny-env deny-all allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config best-effort v/verbose q/quiet h/help V/version
+end
+
+function __fish_sbx_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_sbx_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_sbx_using_subcommand
+    set -l cmd (__fish_sbx_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c sbx -n "__fish_sbx_needs_command" -l allow-read -d 'Allow reading PATH (a file, or a directory and everything under it); implies --deny-read' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l allow-write -d 'Allow reading and writing PATH (created if missing); implies --deny-write' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l allow-net -d 'Allow connecting to HOST: 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l allow-unix -d 'Allow connecting to the unix socket at PATH (created inside or outside the sandbox); implies --deny-net' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l allow-env -d 'Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env' -r
+complete -c sbx -n "__fish_sbx_needs_command" -s p -l profile -d 'Apply [profile.NAME] from the configuration files or the built-in profiles (default: $SBX_PROFILE, else a profile named default if one exists)' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l config -d 'Read profiles from FILE instead of the project\'s sbx.toml (FILE needs no `sbx trust`: you named it)' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l deny-read -d 'Deny file reads except the read defaults, --allow-read and --allow-write paths'
+complete -c sbx -n "__fish_sbx_needs_command" -l deny-write -d 'Deny file writes except the write defaults (temp dirs, /dev/null…) and --allow-write paths'
+complete -c sbx -n "__fish_sbx_needs_command" -l deny-net -d 'Deny network access except --allow-net/--allow-unix entries (unix sockets made inside the sandbox keep working)'
+complete -c sbx -n "__fish_sbx_needs_command" -l deny-env -d 'Pass only PATH HOME USER SHELL TERM COLORTERM LANG and --allow-env matches to COMMAND'
+complete -c sbx -n "__fish_sbx_needs_command" -l deny-all -d 'All of --deny-read, --deny-write, --deny-net and --deny-env'
+complete -c sbx -n "__fish_sbx_needs_command" -l no-config -d 'Read no configuration file (neither ~/.config/sbx/config.toml nor sbx.toml); built-in profiles stay available'
+complete -c sbx -n "__fish_sbx_needs_command" -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'
+complete -c sbx -n "__fish_sbx_needs_command" -s v -l verbose -d 'Log the rules sbx sets up to stderr'
+complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Do not report blocked network attempts on stderr'
+complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
+complete -c sbx -n "__fish_sbx_needs_command" -a "trust" -d 'Show the profiles of a project\'s sbx.toml and trust it: record its path and SHA-256, so that sbx uses it (until it changes). To run a program named trust, write `sbx -- trust`'
+complete -c sbx -n "__fish_sbx_using_subcommand trust" -s h -l help -d 'Print help'

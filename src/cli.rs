@@ -4,17 +4,28 @@
 use std::ffi::OsString;
 
 use clap::builder::{OsStringValueParser, TypedValueParser};
-use clap::{ArgAction, CommandFactory, Parser};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand};
 
 use crate::exit::{Outcome, SBX_FAILED};
 
 const AFTER_HELP: &str = "\
-Exit status: the command's own; if it died of a signal, sbx dies of the same
-signal. 125: sbx itself failed (usage, bad path, a restriction this kernel cannot
-enforce without --best-effort). 126: COMMAND found but not executable (or denied by
-the sandbox). 127: COMMAND not found.
+Profiles: -p NAME (or SBX_PROFILE=NAME) applies [profile.NAME] from --config FILE,
+else the project's sbx.toml (the nearest in this directory or above; used only
+once trusted with `sbx trust`), else ~/.config/sbx/config.toml, else the built-in
+profiles (build, offline, readonly, strict). A profile named default applies when
+none is named. Flags add to the profile: --deny-* tightens, --allow-* adds exceptions.
 
-Environment: SBX_LOG takes a tracing filter for -v output (e.g. SBX_LOG=sbx=trace).";
+Exit status: the command's own; if it died of a signal, sbx dies of the same
+signal. 125: sbx itself failed (usage, bad path, a configuration error, an untrusted
+sbx.toml, a restriction this kernel cannot enforce without --best-effort). 126:
+COMMAND found but not executable (or denied by the sandbox). 127: COMMAND not found.
+
+Environment: SBX_PROFILE names the profile when -p is not given. SBX_LOG takes a
+tracing filter for -v output (e.g. SBX_LOG=sbx=trace). XDG_CONFIG_HOME and
+XDG_STATE_HOME move ~/.config/sbx and ~/.local/state/sbx (the trusted files).";
+
+const USAGE: &str = "sbx [OPTIONS] [--] COMMAND [ARGS]...
+       sbx trust [FILE]";
 
 /// Run COMMAND in a sandbox enforced by the kernel (Landlock, seccomp, no_new_privs).
 #[derive(Debug, Parser)]
@@ -23,8 +34,15 @@ Environment: SBX_LOG takes a tracing filter for -v output (e.g. SBX_LOG=sbx=trac
     version,
     about,
     after_help = AFTER_HELP,
-    override_usage = "sbx [OPTIONS] [--] COMMAND [ARGS]...",
-    max_term_width = 100
+    override_usage = USAGE,
+    max_term_width = 100,
+    // `sbx trust` is sbx's own action only as the first word: after an
+    // option or after `--`, `trust` is a command like any other.
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true,
+    subcommand_value_name = "ACTION",
+    subcommand_help_heading = "Actions"
 )]
 pub struct Cli {
     /// Deny file reads except the read defaults, --allow-read and --allow-write paths
@@ -67,6 +85,18 @@ pub struct Cli {
     #[arg(long, value_name = "VAR", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_env: Vec<String>,
 
+    /// Apply [profile.NAME] from the configuration files or the built-in profiles (default: $SBX_PROFILE, else a profile named default if one exists)
+    #[arg(short, long, value_name = "NAME", value_parser = profile_name, help_heading = "Profiles")]
+    pub profile: Option<String>,
+
+    /// Read profiles from FILE instead of the project's sbx.toml (FILE needs no `sbx trust`: you named it)
+    #[arg(long, value_name = "FILE", value_parser = OsStringValueParser::new().try_map(non_empty_path), help_heading = "Profiles")]
+    pub config: Option<OsString>,
+
+    /// Read no configuration file (neither ~/.config/sbx/config.toml nor sbx.toml); built-in profiles stay available
+    #[arg(long, conflicts_with = "config", help_heading = "Profiles")]
+    pub no_config: bool,
+
     /// Run even when the kernel cannot enforce part of the policy, warning about each lost part
     #[arg(long)]
     pub best_effort: bool,
@@ -82,6 +112,22 @@ pub struct Cli {
     /// The command to run and its arguments
     #[arg(value_name = "COMMAND", required = true, num_args = 1.., trailing_var_arg = true)]
     pub command: Vec<OsString>,
+
+    #[command(subcommand)]
+    pub action: Option<Action>,
+}
+
+/// sbx's own actions, given as the first word (`sbx trust`). Never after an
+/// option or `--`: `sbx -- trust` runs a program named `trust`.
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum Action {
+    /// Show the profiles of a project's sbx.toml and trust it: record its path and SHA-256, so that sbx uses it
+    /// (until it changes). To run a program named trust, write `sbx -- trust`
+    Trust {
+        /// The file to trust (default: the nearest sbx.toml in this directory or above)
+        #[arg(value_name = "FILE", value_parser = OsStringValueParser::new().try_map(non_empty_path))]
+        file: Option<OsString>,
+    },
 }
 
 impl Cli {
@@ -112,6 +158,10 @@ fn non_empty_path(value: OsString) -> Result<OsString, String> {
         return Err("an empty path is not allowed (it would name no file); use `.` for the current directory".into());
     }
     Ok(value)
+}
+
+fn profile_name(value: &str) -> Result<String, String> {
+    crate::config::check_profile_name(value).map(|()| value.to_owned())
 }
 
 fn non_empty_string(value: &str) -> Result<String, String> {

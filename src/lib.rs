@@ -3,11 +3,13 @@
 //! backend, which translates the policy and runs the command → [`exit`].
 
 pub mod cli;
+pub mod config;
 pub mod dns;
 pub mod env;
 pub mod exit;
 pub mod paths;
 pub mod policy;
+pub mod trust;
 
 #[cfg(target_os = "linux")]
 pub mod linux;
@@ -23,23 +25,40 @@ use std::ffi::OsString;
 
 use exit::Outcome;
 
-/// Parses `args`, runs the command and returns how sbx should end.
+/// Parses `args`, runs the command (or sbx's own action) and returns how
+/// sbx should end.
 pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Outcome {
     let cli = match cli::Cli::parse_from_os(args) {
         Ok(cli) => cli,
         Err(outcome) => return outcome,
     };
     cli::init_logging(cli.verbose);
-    let result =
-        policy::Surroundings::current().and_then(|ctx| policy::Policy::resolve(&cli, &ctx)).and_then(|policy| {
-            policy.warn_if_unrestricted();
-            backend::run(&policy)
-        });
-    match result {
+    match dispatch(&cli) {
         Ok(outcome) => outcome,
         Err(err) => {
             eprintln!("sbx: {err:#}");
             Outcome::Code(exit::SBX_FAILED)
         }
     }
+}
+
+fn dispatch(cli: &cli::Cli) -> anyhow::Result<Outcome> {
+    let ctx = policy::Surroundings::current()?;
+    if let Some(cli::Action::Trust { file }) = &cli.action {
+        let mut review = String::new();
+        trust::run(file.as_deref(), cli, &ctx, &mut review)?;
+        print!("{review}");
+        return Ok(Outcome::Code(0));
+    }
+    let config = config::Config::load(cli, &ctx)?;
+    let resolved = config.resolve(cli, &ctx)?;
+    for warning in &resolved.warnings {
+        eprintln!("sbx: warning: {warning}");
+    }
+    if let Some(refusal) = resolved.refusal {
+        return Err(refusal.into());
+    }
+    let policy = policy::Policy::build(&resolved.request, &ctx)?;
+    policy.warn_if_unrestricted();
+    backend::run(&policy)
 }

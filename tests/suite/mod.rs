@@ -10,3 +10,4 @@ mod kernel;
 mod net;
 mod netallow;
 mod process;
+mod profiles;
