@@ -26,7 +26,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-p -v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --allow-read --allow-write --allow-net --allow-unix --allow-env --profile --config --no-config --best-effort --verbose --quiet --help --version trust"
+            opts="-p -v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --allow-read --allow-write --allow-net --allow-unix --allow-env --profile --config --no-config --explain --doctor --best-effort --verbose --quiet --help --version trust"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -62,6 +62,10 @@ _sbx() {
                     ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --explain)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
                     return 0
                     ;;
                 *)

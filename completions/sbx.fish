@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sbx_global_optspecs
-    string join \n deny-read deny-write deny-net deny-env deny-all allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config best-effort v/verbose q/quiet h/help V/version
+    string join \n deny-read deny-write deny-net deny-env deny-all allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config explain= doctor best-effort v/verbose q/quiet h/help V/version
 end
 
 function __fish_sbx_needs_command
@@ -31,16 +31,19 @@ complete -c sbx -n "__fish_sbx_needs_command" -l allow-unix -d 'Allow connecting
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-env -d 'Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env' -r
 complete -c sbx -n "__fish_sbx_needs_command" -s p -l profile -d 'Apply [profile.NAME] from the configuration files or the built-in profiles (default: $SBX_PROFILE, else a profile named default if one exists)' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l config -d 'Read profiles from FILE instead of the project\'s sbx.toml (FILE needs no `sbx trust`: you named it)' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l explain -d 'Print the policy sbx would apply (each rule, where it came from, what this kernel enforces of it) and run nothing' -r -f -a "text\t'For people'
+json\t'For tools: one JSON object'"
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-read -d 'Deny file reads except the read defaults, --allow-read and --allow-write paths'
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-write -d 'Deny file writes except the write defaults (temp dirs, /dev/null…) and --allow-write paths'
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-net -d 'Deny network access except --allow-net/--allow-unix entries (unix sockets made inside the sandbox keep working)'
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-env -d 'Pass only PATH HOME USER SHELL TERM COLORTERM LANG and --allow-env matches to COMMAND'
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-all -d 'All of --deny-read, --deny-write, --deny-net and --deny-env'
 complete -c sbx -n "__fish_sbx_needs_command" -l no-config -d 'Read no configuration file (neither ~/.config/sbx/config.toml nor sbx.toml); built-in profiles stay available'
+complete -c sbx -n "__fish_sbx_needs_command" -l doctor -d 'Report what this machine\'s kernel supports and what that means for each flag, then exit'
 complete -c sbx -n "__fish_sbx_needs_command" -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'
 complete -c sbx -n "__fish_sbx_needs_command" -s v -l verbose -d 'Log the rules sbx sets up to stderr'
 complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Do not report blocked network attempts on stderr'
-complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
 complete -c sbx -n "__fish_sbx_needs_command" -a "trust" -d 'Show the profiles of a project\'s sbx.toml and trust it: record its path and SHA-256, so that sbx uses it (until it changes). To run a program named trust, write `sbx -- trust`'
 complete -c sbx -n "__fish_sbx_using_subcommand trust" -s h -l help -d 'Print help'

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 
 use clap::builder::{OsStringValueParser, TypedValueParser};
-use clap::{ArgAction, CommandFactory, Parser, Subcommand};
+use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::{Outcome, SBX_FAILED};
 
@@ -25,6 +25,8 @@ tracing filter for -v output (e.g. SBX_LOG=sbx=trace). XDG_CONFIG_HOME and
 XDG_STATE_HOME move ~/.config/sbx and ~/.local/state/sbx (the trusted files).";
 
 const USAGE: &str = "sbx [OPTIONS] [--] COMMAND [ARGS]...
+       sbx --explain[=FORMAT] [OPTIONS] [-- COMMAND [ARGS]...]
+       sbx --doctor
        sbx trust [FILE]";
 
 /// Run COMMAND in a sandbox enforced by the kernel (Landlock, seccomp, no_new_privs).
@@ -97,6 +99,14 @@ pub struct Cli {
     #[arg(long, conflicts_with = "config", help_heading = "Profiles")]
     pub no_config: bool,
 
+    /// Print the policy sbx would apply (each rule, where it came from, what this kernel enforces of it) and run nothing
+    #[arg(long, value_name = "FORMAT", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", help_heading = "Instead of running")]
+    pub explain: Option<ExplainFormat>,
+
+    /// Report what this machine's kernel supports and what that means for each flag, then exit
+    #[arg(long, exclusive = true, help_heading = "Instead of running")]
+    pub doctor: bool,
+
     /// Run even when the kernel cannot enforce part of the policy, warning about each lost part
     #[arg(long)]
     pub best_effort: bool,
@@ -110,7 +120,7 @@ pub struct Cli {
     pub quiet: bool,
 
     /// The command to run and its arguments
-    #[arg(value_name = "COMMAND", required = true, num_args = 1.., trailing_var_arg = true)]
+    #[arg(value_name = "COMMAND", required_unless_present_any = ["explain", "doctor"], num_args = 1.., trailing_var_arg = true)]
     pub command: Vec<OsString>,
 
     #[command(subcommand)]
@@ -128,6 +138,15 @@ pub enum Action {
         #[arg(value_name = "FILE", value_parser = OsStringValueParser::new().try_map(non_empty_path))]
         file: Option<OsString>,
     },
+}
+
+/// How `--explain` prints the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExplainFormat {
+    /// For people
+    Text,
+    /// For tools: one JSON object
+    Json,
 }
 
 impl Cli {

@@ -67,8 +67,8 @@ pub enum ConfigError {
     Cycle { file: FileName, line: usize, chain: Vec<String> },
 
     #[error(
-        "{} is not trusted, and this run would use its profile {profile}: review it (read the file), then \
-         trust it with `sbx trust {}`; or run without configuration files \
+        "{} is not trusted, and this run would use its profile {profile}: review it (read the file, or run \
+         `sbx --explain -p {profile}`), then trust it with `sbx trust {}`; or run without configuration files \
          with --no-config",
         path.display(),
         path.display()

@@ -5,10 +5,13 @@
 pub mod cli;
 pub mod config;
 pub mod dns;
+pub mod doctor;
 pub mod env;
 pub mod exit;
+pub mod explain;
 pub mod paths;
 pub mod policy;
+pub mod support;
 pub mod trust;
 
 #[cfg(target_os = "linux")]
@@ -43,6 +46,9 @@ pub fn run<I: IntoIterator<Item = OsString>>(args: I) -> Outcome {
 }
 
 fn dispatch(cli: &cli::Cli) -> anyhow::Result<Outcome> {
+    if cli.doctor {
+        return doctor::run();
+    }
     let ctx = policy::Surroundings::current()?;
     if let Some(cli::Action::Trust { file }) = &cli.action {
         let mut review = String::new();
@@ -52,6 +58,12 @@ fn dispatch(cli: &cli::Cli) -> anyhow::Result<Outcome> {
     }
     let config = config::Config::load(cli, &ctx)?;
     let resolved = config.resolve(cli, &ctx)?;
+    if let Some(format) = cli.explain {
+        let policy = policy::Policy::build(&resolved.request, &ctx)?;
+        let explanation = explain::explain(&policy, &resolved, &support::Support::detect());
+        print!("{}", explain::render(&explanation, format));
+        return Ok(Outcome::Code(0));
+    }
     for warning in &resolved.warnings {
         eprintln!("sbx: warning: {warning}");
     }

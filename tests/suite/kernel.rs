@@ -18,13 +18,13 @@ use super::util::{self, Cmd, Output, bare, probe, sbx};
 
 /// A compiled seccomp filter, ready to install.
 #[derive(Clone)]
-struct Filter(Arc<Vec<libc::sock_filter>>);
+pub(super) struct Filter(Arc<Vec<libc::sock_filter>>);
 
 /// One rule: `syscall` fails with `errno`, optionally only when argument 0 equals a value.
-struct Deny {
-    syscall: &'static str,
-    errno: i32,
-    arg0: Option<u64>,
+pub(super) struct Deny {
+    pub(super) syscall: &'static str,
+    pub(super) errno: i32,
+    pub(super) arg0: Option<u64>,
 }
 
 fn deny(syscall: &'static str, errno: i32) -> Deny {
@@ -32,7 +32,7 @@ fn deny(syscall: &'static str, errno: i32) -> Deny {
 }
 
 impl Filter {
-    fn new(rules: &[Deny]) -> Self {
+    pub(super) fn new(rules: &[Deny]) -> Self {
         let mut ctx = ScmpFilterContext::new(ScmpAction::Allow).unwrap();
         // The pre_exec hook sets no_new_privs itself, right before installing.
         ctx.set_ctl_nnp(false).unwrap();
@@ -73,7 +73,7 @@ impl Filter {
     }
 
     /// Runs `cmd` under this filter.
-    fn run(&self, cmd: &Cmd) -> Output {
+    pub(super) fn run(&self, cmd: &Cmd) -> Output {
         let program = Arc::clone(&self.0);
         let mut command = cmd.command();
         // SAFETY: the hook makes two system calls and allocates nothing: the
@@ -112,7 +112,7 @@ impl Filter {
 
 /// Landlock absent: every Landlock syscall fails with `errno` (ENOSYS: not
 /// built in; EOPNOTSUPP: built in but disabled at boot).
-fn no_landlock(errno: i32) -> Filter {
+pub(super) fn no_landlock(errno: i32) -> Filter {
     Filter::new(&[
         deny("landlock_create_ruleset", errno),
         deny("landlock_add_rule", errno),
@@ -122,7 +122,7 @@ fn no_landlock(errno: i32) -> Filter {
 
 /// Premise: the filter really hides Landlock from the probe, which sees it without the filter.
 #[track_caller]
-fn assert_hides_landlock(filter: &Filter, errno_name: &str) {
+pub(super) fn assert_hides_landlock(filter: &Filter, errno_name: &str) {
     bare(probe()).arg("landlock-abi").run().success().stdout_is("ok");
     filter.run(&bare(probe()).arg("landlock-abi")).success().stdout_is(errno_name);
 }

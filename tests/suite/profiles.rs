@@ -1,9 +1,10 @@
-//! Profiles and `sbx trust`, end to end. Every test
+//! Profiles, `sbx trust`, `--explain` and `--doctor`, end to end. Every test
 //! points HOME, XDG_CONFIG_HOME and XDG_STATE_HOME at its own temp dir, so
 //! none reads or writes the real user's configuration or trust record.
 
 use std::path::{Path, PathBuf};
 
+use super::kernel::{Deny, Filter, assert_hides_landlock, no_landlock};
 use super::process::script;
 use super::util::{Cmd, Output, probe, sbx, tempdir};
 
@@ -122,7 +123,8 @@ fn trust_untrusted_refused_trusted_used_edited_refused() {
     let out = run(&w);
     refused(&out);
     out.stderr_has(&format!("sbx: {} is not trusted", project.display()))
-        .stderr_has(&format!("sbx trust {}", project.display()));
+        .stderr_has(&format!("sbx trust {}", project.display()))
+        .stderr_has("--explain -p proj");
     assert!(!w.path("proj/sub/ran.txt").exists());
     assert!(!w.record().exists(), "refusing writes nothing");
 
@@ -174,8 +176,170 @@ fn meta_actions_never_shadow_a_command() {
     // After `--`, or after any option, `trust` is the command.
     w.sbx(["--", "trust", "x"]).env("PATH", &path).run().success().stdout_is("program trust x");
     w.sbx(["--deny-write", "trust", "x"]).env("PATH", &path).run().success().stdout_is("program trust x");
+    w.sbx(["--deny-write", "--", "--explain"]).env("PATH", &path).run().code(127);
     // As the first word, it is sbx's action.
     let out = w.sbx(["trust"]).env("PATH", &path).run();
     out.success().stdout_has("Trusted");
     assert!(!out.stdout.contains("program trust"), "{}", out.report());
+}
+
+/// Replaces this machine's values in explain output with placeholders.
+fn normalize(text: &str, w: &World) -> String {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
+    let abi = super::util::landlock_abi();
+    text.replace(&w.root.display().to_string(), "{ROOT}")
+        .replace(release.trim(), "{KERNEL}")
+        .replace(std::env::consts::ARCH, "{ARCH}")
+        .replace(&format!("Landlock ABI {abi}"), "Landlock ABI {ABI}")
+        .replace(&format!("\"landlock_abi\": {abi}"), "\"landlock_abi\": {ABI}")
+        .replace(&format!("\"landlock\": \"ABI {abi}\""), "\"landlock\": \"ABI {ABI}\"")
+}
+
+/// Compares with `tests/golden/NAME`, or rewrites it under `SBX_BLESS=1`.
+#[track_caller]
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("SBX_BLESS").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("{}: {e}; create it with SBX_BLESS=1 cargo test --test all profiles::", path.display())
+    });
+    assert_eq!(actual, expected, "explain output differs from {} (SBX_BLESS=1 rewrites it)", path.display());
+}
+
+/// A profile with every kind of entry, used by the explain goldens.
+fn explain_world() -> World {
+    let w = World::new();
+    w.write(
+        "config/sbx/config.toml",
+        "# user configuration\n\
+         [profile.ci]\n\
+         extends = [\"build\"]\n\
+         allow_write = [\"~/cache\", \"${CI_OUT}/out\"]\n\
+         allow_net = [\"127.0.0.1:8080\"]\n\
+         allow_env = [\"CI_*\"]\n",
+    );
+    std::fs::create_dir_all(w.path("home/cache")).unwrap();
+    w
+}
+
+fn explain_cmd(w: &World, format: &str) -> Cmd {
+    w.sbx([format, "-p", "ci", "--allow-unix=/run/none.sock", "--allow-env=TOKEN", "--", "make", "-j4", "a b"])
+        .env("CI_OUT", w.path("proj"))
+        .env("PATH", "/usr/bin:/bin")
+}
+
+#[test]
+fn explain_text_golden() {
+    if !super::util::need_abi(6) {
+        return;
+    }
+    let w = explain_world();
+    let out = explain_cmd(&w, "--explain").run();
+    out.success();
+    assert!(out.stderr.is_empty(), "{}", out.report());
+    golden("explain-ci.txt", &normalize(&out.stdout, &w));
+    // Nothing was created or run.
+    assert!(!w.path("proj/out").exists(), "--explain created a missing --allow-write directory");
+}
+
+#[test]
+fn explain_json_golden_and_parses() {
+    if !super::util::need_abi(6) {
+        return;
+    }
+    let w = explain_world();
+    let out = explain_cmd(&w, "--explain=json").run();
+    out.success();
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}{}", out.report()));
+    assert_eq!(value["profile"]["name"], "ci");
+    assert_eq!(value["restrictions"][1]["source"]["profile"], "build");
+    assert_eq!(value["verdict"]["runs"], true);
+    golden("explain-ci.json", &normalize(&out.stdout, &w));
+    assert!(!w.path("proj/out").exists());
+}
+
+#[test]
+fn explain_shows_an_untrusted_profile_and_the_refusal() {
+    let w = World::new();
+    w.write("proj/sbx.toml", "[profile.default]\nallow_write = [\"/\"]\n");
+    let out = w.sbx(["--explain"]).run();
+    out.success()
+        .stdout_has("profile: default (project configuration")
+        .stdout_has("would refuse to run")
+        .stdout_has("is not trusted");
+    let out = w.sbx(["--explain=json"]).run();
+    let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(value["verdict"]["runs"], false);
+    // Errors that keep the policy from being built are errors here too.
+    w.sbx(["--explain", "-p", "nope"]).run().code(125).stderr_has("no profile named");
+    w.sbx(["--explain=yaml"]).run().code(125);
+}
+
+#[test]
+fn doctor_on_this_kernel() {
+    if !super::util::need_abi(6) {
+        return;
+    }
+    let out = sbx(["--doctor"]).run();
+    out.success()
+        .stdout_has(&format!("Landlock: ABI {}", super::util::landlock_abi()))
+        .stdout_has("yes ABI 6")
+        .stdout_has("yes user notification")
+        .stdout_has("verdict: everything sbx offers is enforced");
+    line_has(&out, "--deny-write ", " enforced (Landlock)");
+    // --doctor takes nothing else.
+    sbx(["--doctor", "--deny-write"]).run().code(125);
+    sbx(["--doctor", "--", "true"]).run().code(125);
+}
+
+#[test]
+fn doctor_and_explain_without_landlock() {
+    if !super::util::need_abi(1) {
+        return;
+    }
+    let filter = no_landlock(libc::ENOSYS);
+    assert_hides_landlock(&filter, "ENOSYS");
+    let out = filter.run(&sbx(["--doctor"]));
+    out.code(1)
+        .stdout_has("Landlock: not available")
+        .stdout_has("no  ABI 1")
+        .stdout_has("writing files outside the writable paths")
+        .stdout_has("fix: use Linux 6.12 or later built with CONFIG_SECURITY_LANDLOCK=y");
+    line_has(&out, "--deny-write ", "NOT fully enforced");
+    line_has(&out, "--deny-env ", " enforced (sbx builds");
+    let w = World::new();
+    let out = filter.run(&w.sbx(["--explain", "-p", "build", "--", "true"]));
+    out.success()
+        .stdout_has("NOT ENFORCED here: writing files outside the writable paths")
+        .stdout_has("would refuse to run")
+        .stdout_has("--best-effort");
+    let out = filter.run(&w.sbx(["--explain", "-p", "build", "--best-effort", "--", "true"]));
+    out.success().stdout_has("would run the command");
+    let out = filter.run(&sbx(["--doctor"]));
+    out.stdout_has("fix:");
+
+    // Landlock built in but disabled at boot: the fix is the boot parameter.
+    let out = no_landlock(libc::EOPNOTSUPP).run(&sbx(["--doctor"]));
+    out.code(1).stdout_has("not enabled").stdout_has("lsm=");
+}
+
+#[test]
+fn doctor_without_user_notification() {
+    // seccomp(SECCOMP_GET_NOTIF_SIZES) fails as on a kernel before 5.0.
+    let filter = Filter::new(&[Deny { syscall: "seccomp", errno: libc::EINVAL, arg0: Some(3) }]);
+    let out = filter.run(&sbx(["--doctor"]));
+    out.code(1).stdout_has("--allow-net rules").stdout_has("connecting to unix sockets outside the sandbox");
+    line_has(&out, "--allow-net, --allow-unix ", "NOT fully enforced");
+    line_has(&out, "--deny-net ", "NOT fully enforced");
+}
+
+/// Asserts that some line of stdout contains both `a` and, after it, `b`.
+#[track_caller]
+fn line_has(out: &Output, a: &str, b: &str) {
+    let found = out.stdout.lines().any(|l| l.find(a).is_some_and(|i| l[i + a.len()..].contains(b)));
+    assert!(found, "no stdout line has {a:?} then {b:?}{}", out.report());
 }

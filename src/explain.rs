@@ -1,0 +1,563 @@
+//! `sbx --explain`: the resolved policy — every restriction and rule, where
+//! it came from (default, flag, or profile key with its file and line), and
+//! what this kernel will and will not enforce of it — as text for people or
+//! JSON for tools. Guarantees: nothing is run and nothing on disk changes
+//! (missing `--allow-write` directories are listed, not created); the
+//! verdict is the one a real run would reach.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::cli::ExplainFormat;
+use crate::config::{Chosen, Resolved};
+use crate::env::{BASE_VARS, EnvPolicy};
+use crate::policy::{Access, Deny, Kind, Net, Policy, Source};
+use crate::support::{Gap, Support};
+
+/// The whole explanation; its JSON form is `--explain=json`.
+#[derive(Debug, Serialize)]
+pub struct Explanation {
+    /// COMMAND and its arguments (lossy UTF-8), empty when none was given.
+    pub command: Vec<String>,
+    pub profile: Option<ProfileOut>,
+    /// The configuration files read, highest precedence first.
+    pub config_files: Vec<FileOut>,
+    /// read, write, net, env — in that order.
+    pub restrictions: Vec<RestrictionOut>,
+    /// Filesystem rules, when reading or writing is denied.
+    pub paths: Vec<PathOut>,
+    /// `--allow-write` directories that do not exist: created when the command runs.
+    pub created_when_run: Vec<PathOut>,
+    pub network: NetworkOut,
+    pub environment: EnvironmentOut,
+    pub best_effort: Option<SourceOut>,
+    pub kernel: KernelOut,
+    pub verdict: VerdictOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProfileOut {
+    pub name: String,
+    /// `-p`, `SBX_PROFILE` or `default`.
+    pub selected_by: String,
+    /// `built in`, `user configuration`, `project configuration`, `--config file`.
+    pub defined_in: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileOut {
+    pub kind: String,
+    pub path: String,
+}
+
+/// Where a rule came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum SourceOut {
+    Default { why: String },
+    Flag { flag: String },
+    Profile { profile: String, key: String, file: Option<String>, line: Option<usize> },
+}
+
+impl From<&Source> for SourceOut {
+    fn from(source: &Source) -> Self {
+        match source {
+            Source::Default(why) => SourceOut::Default { why: (*why).to_owned() },
+            Source::Flag(flag) => SourceOut::Flag { flag: (*flag).to_owned() },
+            Source::Profile(key) => SourceOut::Profile {
+                profile: key.profile.clone(),
+                key: key.key.to_owned(),
+                file: key.at.as_ref().map(|(f, _)| show(f)),
+                line: key.at.as_ref().map(|(_, l)| *l),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct RestrictionOut {
+    /// `read`, `write`, `net`, `env`.
+    pub kind: String,
+    pub denied: bool,
+    pub source: Option<SourceOut>,
+    /// Denied because an exception of its kind was given (`--allow-write` implies `--deny-write`).
+    pub implied: bool,
+    /// What this kernel does not enforce of it.
+    pub unenforced: Vec<GapOut>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GapOut {
+    pub what: String,
+    pub needs: String,
+}
+
+impl From<&Gap> for GapOut {
+    fn from(gap: &Gap) -> Self {
+        Self { what: gap.what.clone(), needs: gap.needs.clone() }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PathOut {
+    pub path: String,
+    /// `read` or `read+write`.
+    pub access: String,
+    /// `dir` (and everything beneath) or `file`.
+    pub is_dir: bool,
+    pub source: SourceOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EntryOut {
+    pub entry: String,
+    pub source: SourceOut,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NetworkOut {
+    /// `unrestricted`, `denied` or `allow-list`.
+    pub mode: String,
+    pub allow: Vec<EntryOut>,
+    pub unix: Vec<EntryOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EnvironmentOut {
+    /// `inherit` or `filter`.
+    pub mode: String,
+    /// Always passed under `filter`.
+    pub base: Vec<String>,
+    pub allow: Vec<EntryOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct KernelOut {
+    pub release: Option<String>,
+    pub arch: String,
+    /// 0: no Landlock.
+    pub landlock_abi: u8,
+    pub landlock: String,
+    /// Why the network supervisor cannot run here (`null`: it can).
+    pub supervisor_unavailable: Option<String>,
+    /// What this kernel does not enforce of the policy, all restrictions together.
+    pub unenforced: Vec<GapOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerdictOut {
+    /// Whether `sbx` would start the command.
+    pub runs: bool,
+    /// Why it would not.
+    pub refusals: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Builds the explanation of `policy`, resolved from `resolved`, on `support`.
+pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Explanation {
+    let gaps = support.gaps(policy);
+    let baseline = support.gaps(&only(policy, Deny::default(), false));
+    let gaps_of = |kind: Kind| -> Vec<GapOut> {
+        let deny = Deny {
+            read: kind == Kind::Read,
+            write: kind == Kind::Write,
+            net: kind == Kind::Net,
+            env: kind == Kind::Env,
+        };
+        support
+            .gaps(&only(policy, deny, kind == Kind::Net))
+            .iter()
+            .filter(|g| !baseline.contains(g) && gaps.contains(g))
+            .map(GapOut::from)
+            .collect()
+    };
+    let restrictions = Kind::ALL
+        .iter()
+        .map(|&kind| {
+            let reason = policy.origins.denied(kind);
+            RestrictionOut {
+                kind: kind.name().to_owned(),
+                denied: reason.is_some(),
+                source: reason.map(|r| SourceOut::from(&r.source)),
+                implied: reason.is_some_and(|r| r.implied),
+                unenforced: if reason.is_some() { gaps_of(kind) } else { Vec::new() },
+            }
+        })
+        .collect();
+    let paths = policy
+        .paths
+        .iter()
+        .map(|r| PathOut {
+            path: show(&r.path),
+            access: r.access.to_string(),
+            is_dir: r.is_dir,
+            source: SourceOut::from(&r.source),
+        })
+        .collect();
+    let created_when_run = policy
+        .missing_dirs
+        .iter()
+        .map(|d| PathOut {
+            path: show(&d.value),
+            access: Access::Write.to_string(),
+            is_dir: true,
+            source: SourceOut::from(&d.source),
+        })
+        .collect();
+    let network = NetworkOut {
+        mode: match &policy.net {
+            Net::Unrestricted => "unrestricted",
+            Net::Denied => "denied",
+            Net::Allow(_) => "allow-list",
+        }
+        .to_owned(),
+        allow: policy
+            .origins
+            .net
+            .iter()
+            .map(|e| EntryOut { entry: e.value.clone(), source: SourceOut::from(&e.source) })
+            .collect(),
+        unix: policy
+            .origins
+            .unix
+            .iter()
+            .map(|e| EntryOut { entry: show(&e.value), source: SourceOut::from(&e.source) })
+            .collect(),
+    };
+    let environment = EnvironmentOut {
+        mode: match policy.env {
+            EnvPolicy::Inherit => "inherit",
+            EnvPolicy::Filter { .. } => "filter",
+        }
+        .to_owned(),
+        base: if policy.deny.env { BASE_VARS.iter().map(|v| (*v).to_owned()).collect() } else { Vec::new() },
+        allow: policy
+            .origins
+            .env
+            .iter()
+            .map(|e| EntryOut { entry: e.value.clone(), source: SourceOut::from(&e.source) })
+            .collect(),
+    };
+    let mut refusals = Vec::new();
+    let mut warnings = resolved.warnings.clone();
+    if let Some(refusal) = &resolved.refusal {
+        refusals.push(refusal.to_string());
+    }
+    if !gaps.is_empty() {
+        if policy.best_effort {
+            warnings.push(
+                "--best-effort: the command runs without the restrictions this kernel does not enforce".to_owned(),
+            );
+        } else {
+            refusals.push(
+                "this kernel cannot enforce part of the policy (see `unenforced`); upgrade the kernel, or pass \
+                 --best-effort to run without those restrictions"
+                    .to_owned(),
+            );
+        }
+    }
+    if !policy.restricts_anything() {
+        warnings.push(
+            "nothing is restricted beyond the baseline (no_new_privs, signal and abstract socket scopes)".to_owned(),
+        );
+    }
+    Explanation {
+        command: policy.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        profile: resolved.profile.as_ref().map(profile_out),
+        config_files: resolved
+            .files
+            .iter()
+            .map(|(layer, path)| FileOut { kind: layer.describe().to_owned(), path: show(path) })
+            .collect(),
+        restrictions,
+        paths,
+        created_when_run,
+        network,
+        environment,
+        best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
+        kernel: KernelOut {
+            release: support.kernel.clone(),
+            arch: support.arch.to_owned(),
+            landlock_abi: support.landlock.version(),
+            landlock: support.landlock.describe(),
+            supervisor_unavailable: support.supervisor_unavailable(),
+            unenforced: gaps.iter().map(GapOut::from).collect(),
+        },
+        verdict: VerdictOut { runs: refusals.is_empty(), refusals, warnings },
+    }
+}
+
+/// `policy` with only the restrictions in `deny` (and its network rules
+/// only when `net`), to tell which restriction a gap belongs to.
+fn only(policy: &Policy, deny: Deny, net: bool) -> Policy {
+    let mut p = policy.clone();
+    p.deny = deny;
+    if !net {
+        p.net = Net::Unrestricted;
+    }
+    p
+}
+
+fn profile_out(chosen: &Chosen) -> ProfileOut {
+    ProfileOut {
+        name: chosen.name.clone(),
+        selected_by: chosen.by.to_string(),
+        defined_in: chosen.layer.describe().to_owned(),
+        file: chosen.at.as_ref().map(|(f, _)| show(f)),
+        line: chosen.at.as_ref().map(|(_, l)| *l),
+    }
+}
+
+fn show(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Renders `e` as `format`.
+pub fn render(e: &Explanation, format: ExplainFormat) -> String {
+    match format {
+        ExplainFormat::Json => {
+            let mut out = serde_json::to_string_pretty(e).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
+            out.push('\n');
+            out
+        }
+        ExplainFormat::Text => text(e),
+    }
+}
+
+fn source_text(source: &SourceOut) -> String {
+    match source {
+        SourceOut::Default { why } => format!("default: {why}"),
+        SourceOut::Flag { flag } => flag.clone(),
+        SourceOut::Profile { profile, key, file: Some(file), line: Some(line) } => {
+            format!("profile {profile}: {key}, {file}:{line}")
+        }
+        SourceOut::Profile { profile, key, .. } => format!("profile {profile}: {key} (built in)"),
+    }
+}
+
+fn quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '=' | ':' | ',' | '+' | '@'));
+    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
+}
+
+fn text(e: &Explanation) -> String {
+    let mut out = String::new();
+    let command = if e.command.is_empty() {
+        "(no command given)".to_owned()
+    } else {
+        e.command.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+    };
+    let _ = writeln!(out, "command: {command}");
+    match &e.profile {
+        Some(p) => {
+            let at = match (&p.file, p.line) {
+                (Some(f), Some(l)) => format!("{}, {f}:{l}", p.defined_in),
+                _ => p.defined_in.clone(),
+            };
+            let _ = writeln!(out, "profile: {} ({at}; selected by {})", p.name, p.selected_by);
+        }
+        None => {
+            let _ = writeln!(out, "profile: none");
+        }
+    }
+    for f in &e.config_files {
+        let _ = writeln!(out, "read: {} ({})", f.path, f.kind);
+    }
+
+    let _ = writeln!(out, "\nrestrictions");
+    for r in &e.restrictions {
+        let name = match r.kind.as_str() {
+            "net" => "network",
+            "env" => "environment",
+            other => other,
+        };
+        match &r.source {
+            Some(source) if r.denied => {
+                let why = if r.implied { format!("implied by {}", source_text(source)) } else { source_text(source) };
+                let _ = writeln!(out, "  {name:<12} denied       {why}");
+            }
+            _ => {
+                let _ = writeln!(out, "  {name:<12} not denied");
+            }
+        }
+        for gap in &r.unenforced {
+            let _ = writeln!(out, "  {:<12} NOT ENFORCED here: {} (needs {})", "", gap.what, gap.needs);
+        }
+    }
+
+    if !e.paths.is_empty() || !e.created_when_run.is_empty() {
+        let _ = writeln!(out, "\nfiles (everything else is denied{})", denied_fs(e));
+        for p in &e.paths {
+            let path = if p.is_dir { p.path.clone() } else { format!("{} (file)", p.path) };
+            let _ = writeln!(out, "  {:<10} {path}  ← {}", p.access, source_text(&p.source));
+        }
+        for p in &e.created_when_run {
+            let _ = writeln!(out, "  {:<10} {} (created when run)  ← {}", p.access, p.path, source_text(&p.source));
+        }
+    }
+
+    let _ = writeln!(out, "\nnetwork");
+    match e.network.mode.as_str() {
+        "unrestricted" if e.network.allow.is_empty() && e.network.unix.is_empty() => {
+            let _ = writeln!(out, "  not restricted");
+        }
+        "unrestricted" => {
+            let _ = writeln!(out, "  all network allowed");
+        }
+        "denied" => {
+            let _ = writeln!(out, "  no network (socket pairs and unix sockets made inside the sandbox keep working)");
+        }
+        _ => {
+            let _ = writeln!(out, "  only these (and unix sockets made inside the sandbox):");
+        }
+    }
+    for entry in &e.network.allow {
+        let _ = writeln!(out, "  allow      {}  ← {}", entry.entry, source_text(&entry.source));
+    }
+    for entry in &e.network.unix {
+        let _ = writeln!(out, "  unix       {}  ← {}", entry.entry, source_text(&entry.source));
+    }
+
+    let _ = writeln!(out, "\nenvironment");
+    if e.environment.mode == "inherit" {
+        let _ = writeln!(out, "  inherited whole");
+    } else {
+        let _ = writeln!(out, "  only {} and:", e.environment.base.join(" "));
+        if e.environment.allow.is_empty() {
+            let _ = writeln!(out, "  (no other variable)");
+        }
+        for entry in &e.environment.allow {
+            let _ = writeln!(out, "  allow      {}  ← {}", entry.entry, source_text(&entry.source));
+        }
+    }
+    if let Some(source) = &e.best_effort {
+        let _ = writeln!(out, "\nbest effort: on ({})", source_text(source));
+    }
+
+    let k = &e.kernel;
+    let _ = writeln!(
+        out,
+        "\nthis kernel: Linux {} {}, Landlock {}, network supervisor {}",
+        k.release.as_deref().unwrap_or("(unknown release)"),
+        k.arch,
+        k.landlock,
+        match &k.supervisor_unavailable {
+            None => "available".to_owned(),
+            Some(why) => format!("unavailable ({why})"),
+        }
+    );
+    if k.unenforced.is_empty() {
+        let _ = writeln!(out, "  enforces all of the above");
+    } else {
+        let _ = writeln!(out, "  does not enforce:");
+        for gap in &k.unenforced {
+            let _ = writeln!(out, "  - {} (needs {})", gap.what, gap.needs);
+        }
+    }
+
+    let _ = writeln!(out);
+    for w in &e.verdict.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
+    if e.verdict.runs {
+        let _ = writeln!(out, "verdict: sbx would run the command under this policy");
+    } else {
+        let _ = writeln!(out, "verdict: sbx would refuse to run (exit 125):");
+        for r in &e.verdict.refusals {
+            let _ = writeln!(out, "  - {r}");
+        }
+    }
+    out
+}
+
+fn denied_fs(e: &Explanation) -> &'static str {
+    let denied = |k: &str| e.restrictions.iter().any(|r| r.kind == k && r.denied);
+    match (denied("read"), denied("write")) {
+        (true, true) => "",
+        (true, false) => " for reading; writing is not restricted",
+        (false, true) => " for writing; reading is not restricted",
+        (false, false) => "",
+    }
+}
+
+#[cfg(test)]
+#[cfg(target_os = "linux")]
+mod tests {
+    use super::*;
+    use crate::config::Resolved;
+    use crate::policy::{Request, Surroundings};
+    use crate::support::{Ia32, Landlock, Listener};
+
+    fn support(abi: u8, supervisor_missing: Option<&str>) -> Support {
+        Support {
+            kernel: Some("5.19.0".into()),
+            arch: "x86_64",
+            landlock: if abi == 0 { Landlock::Missing("ENOSYS".into()) } else { Landlock::Abi(abi) },
+            seccomp_filter: true,
+            user_notif: supervisor_missing.is_none(),
+            supervisor_missing: supervisor_missing.map(str::to_owned),
+            filtered: false,
+            listener: Listener::Possible,
+            ia32: Ia32::NotApplicable,
+        }
+    }
+
+    fn explained(request: Request, support: &Support) -> Explanation {
+        let ctx = Surroundings { vars: Vec::new(), cwd: "/".into() };
+        let policy = Policy::build(&request, &ctx).unwrap();
+        let resolved = Resolved { request, profile: None, refusal: None, files: Vec::new(), warnings: Vec::new() };
+        explain(&policy, &resolved, support)
+    }
+
+    fn denying(kinds: &[Kind]) -> Request {
+        let mut r = Request::default();
+        for &k in kinds {
+            r.deny(k, Source::Flag("--test"));
+        }
+        r
+    }
+
+    #[test]
+    fn gaps_are_told_per_restriction_and_refuse_the_run() {
+        let e = explained(denying(&[Kind::Write, Kind::Net]), &support(2, None));
+        let write = &e.restrictions[1];
+        assert!(write.unenforced.iter().any(|g| g.what.contains("truncating")), "{:?}", write.unenforced);
+        let net = &e.restrictions[2];
+        assert!(net.unenforced.iter().any(|g| g.what.contains("abstract unix sockets")), "{:?}", net.unenforced);
+        assert!(!net.unenforced.iter().any(|g| g.what.contains("truncating")));
+        // The signal scope belongs to every run, not to a restriction.
+        assert!(!e.restrictions.iter().any(|r| r.unenforced.iter().any(|g| g.what.contains("signals"))));
+        assert!(e.kernel.unenforced.iter().any(|g| g.what.contains("signals")));
+        assert!(!e.verdict.runs);
+        assert!(e.restrictions[0].unenforced.is_empty() && !e.restrictions[0].denied);
+    }
+
+    #[test]
+    fn best_effort_runs_and_says_so() {
+        let mut request = denying(&[Kind::Write]);
+        request.best_effort = Some(Source::Flag("--best-effort"));
+        let e = explained(request, &support(0, None));
+        assert!(e.verdict.runs && e.verdict.warnings.iter().any(|w| w.contains("--best-effort")));
+        assert_eq!(e.kernel.landlock_abi, 0);
+    }
+
+    #[test]
+    fn without_the_supervisor_allow_lists_are_a_gap() {
+        let mut request = Request::default();
+        request.allow_net.push(crate::policy::Sourced::new("127.0.0.1".into(), Source::Flag("--allow-net")));
+        let e = explained(request, &support(7, Some("pidfd_getfd (Linux 5.6)")));
+        assert!(e.restrictions[2].unenforced.iter().any(|g| g.what.contains("--allow-net rules")));
+        assert!(!e.verdict.runs);
+        let text = render(&e, ExplainFormat::Text);
+        assert!(text.contains("NOT ENFORCED here: --allow-net rules") && text.contains("pidfd_getfd"), "{text}");
+        let e = explained(denying(&[Kind::Env]), &support(7, None));
+        assert!(e.verdict.runs && e.kernel.unenforced.is_empty());
+    }
+}

@@ -1,0 +1,249 @@
+//! What this machine can enforce — the Landlock ABI, seccomp and its user
+//! notification, the network supervisor's system calls, 32-bit entry points —
+//! found out without changing anything, and what that leaves unenforced of a
+//! policy. Used by `--explain` and `--doctor`; the backend makes the same
+//! decisions when it runs a command.
+
+use crate::policy::{Net, Policy};
+
+/// Landlock on this kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Landlock {
+    /// Available at this ABI version.
+    Abi(u8),
+    /// Built in but not enabled at boot (EOPNOTSUPP).
+    Disabled,
+    /// Not there; the text says why (e.g. the errno).
+    Missing(String),
+}
+
+impl Landlock {
+    /// The ABI version (0: none).
+    pub fn version(&self) -> u8 {
+        match self {
+            Landlock::Abi(v) => *v,
+            _ => 0,
+        }
+    }
+
+    /// The state in words, with the fix where Landlock is missing.
+    pub fn describe(&self) -> String {
+        match self {
+            Landlock::Abi(v) => format!("ABI {v}"),
+            Landlock::Disabled => {
+                "built into this kernel but not enabled: add `landlock` to the `lsm=` boot parameter".into()
+            }
+            Landlock::Missing(why) => {
+                format!("not available ({why}): it needs Linux 5.13 or later built with CONFIG_SECURITY_LANDLOCK")
+            }
+        }
+    }
+}
+
+/// Whether sbx may get a seccomp listener of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listener {
+    Possible,
+    /// No: the text says why (an enclosing sandbox holds one, …).
+    Impossible(String),
+}
+
+/// 32-bit system calls on x86-64 (IA32 emulation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ia32 {
+    /// Not an x86-64 machine.
+    NotApplicable,
+    NotBuiltIn,
+    Enabled(&'static str),
+    Disabled(&'static str),
+    /// Built in; whether it is enabled at boot cannot be told.
+    Unknown,
+}
+
+/// What this machine supports.
+#[derive(Debug, Clone)]
+pub struct Support {
+    /// `uname -r`, when it can be read.
+    pub kernel: Option<String>,
+    pub arch: &'static str,
+    pub landlock: Landlock,
+    /// seccomp filters (`/proc/sys/kernel/seccomp/actions_avail` exists).
+    pub seccomp_filter: bool,
+    /// The `user_notif` action is available.
+    pub user_notif: bool,
+    /// What the network supervisor lacks (user notification 5.0,
+    /// pidfd_getfd 5.6, openat2 5.6: the first missing one), if anything.
+    pub supervisor_missing: Option<String>,
+    /// Whether sbx runs under a seccomp filter already (inside a sandbox or a container).
+    pub filtered: bool,
+    pub listener: Listener,
+    pub ia32: Ia32,
+}
+
+impl Support {
+    /// Looks at this machine. Starts (and reaps) one short-lived child when
+    /// sbx already runs under a seccomp filter, to see whether a listener is
+    /// still possible.
+    pub fn detect() -> Self {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned());
+        let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").ok();
+        let filtered = std::fs::read_to_string("/proc/self/status")
+            .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
+        let (landlock, supervisor_missing, listener) = platform::detect(filtered);
+        Self {
+            kernel,
+            arch: std::env::consts::ARCH,
+            landlock,
+            seccomp_filter: actions.is_some(),
+            user_notif: actions.as_deref().is_some_and(|a| a.split_whitespace().any(|w| w == "user_notif")),
+            supervisor_missing,
+            filtered,
+            listener,
+            ia32: ia32(),
+        }
+    }
+
+    /// Why the network supervisor cannot run here, if it cannot.
+    pub fn supervisor_unavailable(&self) -> Option<String> {
+        if let Some(missing) = &self.supervisor_missing {
+            return Some(format!("this kernel lacks {missing}"));
+        }
+        match &self.listener {
+            Listener::Possible => None,
+            Listener::Impossible(why) => Some(why.clone()),
+        }
+    }
+
+    /// What this machine would leave unenforced of `policy`, each with
+    /// what it needs: the same list the backend refuses (or, with
+    /// `--best-effort`, warns) about.
+    pub fn gaps(&self, policy: &Policy) -> Vec<Gap> {
+        let mut gaps: Vec<Gap> = platform::landlock_gaps(policy, self.landlock.version())
+            .into_iter()
+            .map(|(what, needs)| Gap { what, needs })
+            .collect();
+        if policy.net.is_restricted() {
+            if let Some(why) = self.supervisor_unavailable() {
+                gaps.push(match &policy.net {
+                    Net::Allow(_) => Gap {
+                        what: "--allow-net rules (never widened: --best-effort gives the command no network at all)"
+                            .into(),
+                        needs: format!("the network supervisor, but {why}"),
+                    },
+                    _ => Gap {
+                        what: "connecting to unix sockets outside the sandbox".into(),
+                        needs: format!("the network supervisor, but {why}"),
+                    },
+                });
+            }
+        }
+        gaps
+    }
+}
+
+/// One part of a policy this machine cannot enforce.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    /// What stays possible for the command.
+    pub what: String,
+    /// What enforcing it needs.
+    pub needs: String,
+}
+
+/// IA32 emulation: built in when `/proc/sys/abi/vsyscall32` exists; enabled
+/// unless `ia32_emulation=0` on the kernel command line or the kernel's
+/// config disables it by default.
+fn ia32() -> Ia32 {
+    if std::env::consts::ARCH != "x86_64" {
+        return Ia32::NotApplicable;
+    }
+    if std::fs::symlink_metadata("/proc/sys/abi/vsyscall32").is_err() {
+        return Ia32::NotBuiltIn;
+    }
+    let cmdline = std::fs::read_to_string("/proc/cmdline").unwrap_or_default();
+    for word in cmdline.split_whitespace() {
+        match word {
+            "ia32_emulation=0" | "ia32_emulation=false" | "ia32_emulation=off" | "ia32_emulation=n" => {
+                return Ia32::Disabled("ia32_emulation= on the kernel command line");
+            }
+            "ia32_emulation=1" | "ia32_emulation=true" | "ia32_emulation=on" | "ia32_emulation=y" => {
+                return Ia32::Enabled("ia32_emulation= on the kernel command line");
+            }
+            _ => {}
+        }
+    }
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    match std::fs::read_to_string(format!("/boot/config-{}", release.trim())) {
+        Ok(config) if config.lines().any(|l| l == "CONFIG_IA32_EMULATION_DEFAULT_DISABLED=y") => {
+            Ia32::Disabled("the kernel's default (CONFIG_IA32_EMULATION_DEFAULT_DISABLED)")
+        }
+        Ok(_) => Ia32::Enabled("the kernel's default"),
+        Err(_) => Ia32::Unknown,
+    }
+}
+
+#[cfg(target_os = "linux")]
+mod platform {
+    use super::{Landlock, Listener};
+    use crate::linux::{landlock, sys};
+    use crate::policy::Policy;
+    use nix::errno::Errno;
+
+    pub(super) fn detect(filtered: bool) -> (Landlock, Option<String>, Listener) {
+        let landlock = match sys::landlock_abi() {
+            Ok(v) => Landlock::Abi(u8::try_from(v).unwrap_or(u8::MAX)),
+            Err(Errno::EOPNOTSUPP) => Landlock::Disabled,
+            Err(errno) => Landlock::Missing(format!("{}, {errno:?}", errno.desc())),
+        };
+        let missing = sys::supervisor_missing().map(str::to_owned);
+        let listener = if missing.is_some() || !filtered {
+            Listener::Possible
+        } else {
+            match sys::listener_possible() {
+                Ok(true) => Listener::Possible,
+                Ok(false) => Listener::Impossible(
+                    "an enclosing sandbox (an outer sbx supervising the network, or a container runtime) already \
+                     holds the one seccomp listener the kernel allows per process"
+                        .into(),
+                ),
+                Err(errno) => Listener::Impossible(format!(
+                    "installing a seccomp filter with a listener fails under the enclosing seccomp filter: {} \
+                     ({errno:?})",
+                    errno.desc()
+                )),
+            }
+        };
+        (landlock, missing, listener)
+    }
+
+    pub(super) fn landlock_gaps(policy: &Policy, abi: u8) -> Vec<(String, String)> {
+        landlock::plan(policy, abi)
+            .unenforced
+            .into_iter()
+            .map(|u| {
+                (
+                    u.what.clone(),
+                    format!("Landlock ABI {} (Linux {})", u.needs_abi, landlock::linux_version_of(u.needs_abi)),
+                )
+            })
+            .collect()
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod platform {
+    use super::{Landlock, Listener};
+    use crate::policy::Policy;
+
+    pub(super) fn detect(_filtered: bool) -> (Landlock, Option<String>, Listener) {
+        (
+            Landlock::Missing(format!("{} is not Linux", std::env::consts::OS)),
+            Some("a Linux kernel".into()),
+            Listener::Impossible("sbx has no backend on this system yet".into()),
+        )
+    }
+
+    pub(super) fn landlock_gaps(_policy: &Policy, _abi: u8) -> Vec<(String, String)> {
+        vec![("everything: sbx refuses to run anything on this system".into(), "Linux".into())]
+    }
+}
