@@ -9,7 +9,7 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::exit::{Outcome, SBX_FAILED};
 
 const AFTER_HELP: &str = "\
-Profiles: -p NAME (or SBX_PROFILE=NAME) applies [profile.NAME] from --config FILE,
+Configuration files: -p NAME (or SBX_PROFILE=NAME) applies [profile.NAME] from --config FILE,
 else the project's sbx.toml (the nearest in this directory or above; used only
 once trusted with `sbx trust`), else ~/.config/sbx/config.toml, else the built-in
 profiles (build, offline, readonly, strict). A profile named default applies when

@@ -343,3 +343,28 @@ fn line_has(out: &Output, a: &str, b: &str) {
     let found = out.stdout.lines().any(|l| l.find(a).is_some_and(|i| l[i + a.len()..].contains(b)));
     assert!(found, "no stdout line has {a:?} then {b:?}{}", out.report());
 }
+
+#[test]
+fn the_documented_configuration_files_are_valid() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let mut checked = 0;
+    for name in ["recipes.md", "config.md"] {
+        let text = std::fs::read_to_string(docs.join(name)).unwrap();
+        for block in text.split("```toml\n").skip(1) {
+            let block = block.split("```").next().unwrap();
+            if block.contains('…') {
+                continue; // a schematic, not a file
+            }
+            let w = World::new();
+            let file = w.write("proj/sbx.toml", block);
+            let out = w.sbx(["trust"]).arg(&file).run();
+            assert!(
+                out.status.success(),
+                "a TOML block of docs/{name} is not a valid configuration:\n{block}{}",
+                out.report()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4, "only {checked} blocks checked");
+}
