@@ -480,6 +480,12 @@ impl Config {
             let (file, line) = referrer.map_or((FileName(None), 0), |(f, _, e)| (f.name(), e.at.line));
             return Err(ConfigError::Cycle { file, line, chain });
         }
+        // Applied already (a base shared by two branches of `extends`):
+        // applying it again would add nothing, and a wide diamond would
+        // take exponential time.
+        if flat.used.iter().any(|(_, used)| used == name) {
+            return Ok(());
+        }
         let Some((file, profile)) = self.lookup(name) else {
             let available = self.profile_names();
             return Err(match referrer {

@@ -263,7 +263,16 @@ fn extends_cycles_are_rejected() {
     assert!(err.contains("config.toml:8:") && err.contains("cycle (a → b → c → a)"), "{err}");
     // A diamond is no cycle.
     s.user("[profile.a]\nextends = [\"b\", \"c\"]\n[profile.b]\nextends = [\"d\"]\n[profile.c]\nextends = [\"d\"]\n[profile.d]\n");
-    s.request(&["-p", "a", "true"]);
+    let r = s.request(&["-p", "a", "true"]);
+    assert!(r.allow_write.is_empty());
+    // A wide diamond resolves quickly: each base is applied once.
+    let mut text = String::from("[profile.p0]\nallow_write = [\"/shared\"]\n");
+    for i in 1..40 {
+        text.push_str(&format!("[profile.p{i}]\nextends = [\"p{}\", \"p{}\"]\n", i - 1, i - 1));
+    }
+    s.user(&text);
+    let r = s.request(&["-p", "p39", "true"]);
+    assert_eq!(values(&r.allow_write), [PathBuf::from("/shared")]);
 }
 
 #[test]
