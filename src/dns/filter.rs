@@ -37,6 +37,8 @@ pub const SHADOW_EVERY: Duration = Duration::from_secs(5);
 pub const SHADOW_WAIT: Duration = Duration::from_secs(2);
 /// Lookups run at once for one miss.
 const PARALLEL_LOOKUPS: usize = 8;
+/// Past this many names, a limiter forgets those it would let through again.
+const LIMITER_NAMES: usize = 4096;
 
 /// What a datagram on its way to a nameserver asks.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +272,10 @@ impl Limiter {
     /// they are marked running.
     fn claim(&self, names: &[String], now: Instant) -> Vec<String> {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if state.last.len() > LIMITER_NAMES {
+            // Names under a wildcard are endless; forget the ones past their period.
+            state.last.retain(|_, t| now.saturating_duration_since(*t) < self.every);
+        }
         let mut mine = Vec::new();
         for name in names {
             let recent = state.last.get(name).is_some_and(|t| now.saturating_duration_since(*t) < self.every);
@@ -316,6 +322,15 @@ mod tests {
         limiter.finish("a.test");
         assert!(limiter.claim(&names, t0 + Duration::from_secs(1)).is_empty(), "too soon");
         assert_eq!(limiter.claim(&names, t0 + Duration::from_secs(6)), vec!["a.test".to_owned()]);
+        // Past LIMITER_NAMES names, those past their period are forgotten.
+        let many: Vec<String> = (0..=LIMITER_NAMES).map(|i| format!("n{i}.test")).collect();
+        assert_eq!(limiter.claim(&many, t0).len(), many.len());
+        for name in &many {
+            limiter.finish(name);
+        }
+        let later = t0 + Duration::from_secs(6);
+        assert_eq!(limiter.claim(&names[..1], later), Vec::<String>::new(), "a.test is still running");
+        assert!(limiter.state.lock().unwrap().last.len() <= 2, "stale names were kept");
         // Waiting ends at once when nothing runs, and at the bound otherwise.
         limiter.finish("a.test");
         let started = Instant::now();

@@ -561,8 +561,9 @@ impl Mediator {
             // Reported by the filter, once per name.
             QueryVerdict::Denied(_) => Err(op.denied_errno()),
             QueryVerdict::Unreadable(why) => {
+                tracing::debug!("DNS filter: refused a datagram to {addr}: {why}");
                 self.report(format!(
-                    "sbx: blocked {} to nameserver {} — not a DNS query sbx can read ({why})",
+                    "sbx: blocked {} to nameserver {} — not a DNS query sbx can read",
                     op.name(),
                     notify::show_inet(addr)
                 ));
