@@ -1,6 +1,6 @@
 complete -c sbx -l allow-read -d 'Allow reading PATH (a file, or a directory and everything under it); implies --deny-read' -r
 complete -c sbx -l allow-write -d 'Allow reading and writing PATH (created if missing); implies --deny-write' -r
-complete -c sbx -l allow-net -d 'Allow connecting to HOST: 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net' -r
+complete -c sbx -l allow-net -d 'Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net' -r
 complete -c sbx -l allow-unix -d 'Allow connecting to the unix socket at PATH (created inside or outside the sandbox); implies --deny-net' -r
 complete -c sbx -l allow-env -d 'Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env' -r
 complete -c sbx -l deny-read -d 'Deny file reads except the read defaults, --allow-read and --allow-write paths'

@@ -27,6 +27,7 @@ pub use sys::{die_of_signal, resolve_path};
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
     let (mut policy, supervised) = network_support(policy, supervisor_missing(policy).as_deref())?;
+    let filter_names = supervised && !policy.net.name_rules().is_empty();
     check_enforceable(&policy, &landlock::plan(&policy, abi.version()), &abi)?;
     policy.create_missing_dirs()?;
     let policy = &policy;
@@ -82,7 +83,15 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
             Some(Report::Listener(fd)) if mediator.is_none() => {
                 let (Some(mode), Some(ack)) = (mode.clone(), ack_write.take()) else { break };
                 let started = take_listener(child, fd).and_then(|listener| {
-                    mediate::Mediator::new(listener, mode, policy.unix_allow.clone(), policy.quiet, ruleset.take())
+                    let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
+                    mediate::Mediator::new(
+                        listener,
+                        mode,
+                        names,
+                        policy.unix_allow.clone(),
+                        policy.quiet,
+                        ruleset.take(),
+                    )
                 });
                 match started {
                     Ok(m) => mediator = Some(m),
@@ -114,6 +123,56 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         bail!("the sandboxed child ended its setup without handing over the seccomp listener; report a bug");
     }
     forwarding.supervise(child, mediator)
+}
+
+/// Starts the DNS filter for the name entries of `policy`: a proxy on
+/// loopback forwarding allowed queries to the nameservers of
+/// /etc/resolv.conf, and the /etc/hosts snapshot.
+fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameFilter>> {
+    use crate::dns::{Blocked, NameRules, ProxyConfig, Upstream, hosts};
+    use crate::policy::net::Host;
+    let mut rules = NameRules::new();
+    for rule in policy.net.name_rules() {
+        let pattern = match &rule.host {
+            Host::Name(name) => name.clone(),
+            Host::Subdomains(name) => format!("*.{name}"),
+            _ => continue,
+        };
+        rules.add(&pattern, rule.port)?;
+    }
+    let upstream = Upstream::system();
+    let mut config = ProxyConfig::new(rules, upstream.clone());
+    let quiet = policy.quiet;
+    config.on_blocked = std::sync::Arc::new(move |blocked: &Blocked| {
+        tracing::debug!("{blocked}");
+        if !quiet {
+            eprintln!("{blocked}");
+        }
+    });
+    let hosts = hosts::read(std::path::Path::new(hosts::HOSTS));
+    let filter = crate::dns::NameFilter::start(config, hosts)?;
+    let shown = |addrs: &[std::net::SocketAddr]| addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+    tracing::debug!(
+        "DNS filter: proxy on UDP {} and TCP {}; the command's DNS traffic to {} goes through it (nameservers of {})",
+        shown(filter.proxy().udp_addrs()),
+        shown(filter.proxy().tcp_addrs()),
+        shown(filter.nameservers()),
+        crate::dns::resolv::RESOLV_CONF,
+    );
+    for rule in policy.net.name_rules() {
+        tracing::debug!("DNS filter: allows {rule}");
+    }
+    if let Net::Allow(rules) = &policy.net {
+        for ns in filter.nameservers() {
+            if let Some(rule) = rules.iter().find(|r| r.allows(*ns)) {
+                tracing::debug!(
+                    "DNS filter: --allow-net={rule} covers the nameserver {ns}, but DNS traffic to it still goes \
+                     through the filter (name entries filter every lookup)"
+                );
+            }
+        }
+    }
+    Ok(filter)
 }
 
 /// What the kernel lacks for the network supervisor `policy` needs, if anything.

@@ -9,4 +9,5 @@ mod fs;
 mod kernel;
 mod net;
 mod netallow;
+mod netnames;
 mod process;
