@@ -11,5 +11,5 @@ complete -c sbx -l deny-all -d 'All of --deny-read, --deny-write, --deny-net and
 complete -c sbx -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'
 complete -c sbx -s v -l verbose -d 'Log the rules sbx sets up to stderr'
 complete -c sbx -s q -l quiet -d 'Do not report blocked network attempts on stderr'
-complete -c sbx -s h -l help -d 'Print help'
+complete -c sbx -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -s V -l version -d 'Print version'

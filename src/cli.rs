@@ -8,13 +8,44 @@ use clap::{ArgAction, CommandFactory, Parser};
 
 use crate::exit::{Outcome, SBX_FAILED};
 
-const AFTER_HELP: &str = "\
-Exit status: the command's own; if it died of a signal, sbx dies of the same
+macro_rules! exit_status_help {
+    () => {
+        "Exit status: the command's own; if it died of a signal, sbx dies of the same
 signal. 125: sbx itself failed (usage, bad path, a restriction this kernel cannot
 enforce without --best-effort). 126: COMMAND found but not executable (or denied by
-the sandbox). 127: COMMAND not found.
+the sandbox). 127: COMMAND not found."
+    };
+}
 
-Environment: SBX_LOG takes a tracing filter for -v output (e.g. SBX_LOG=sbx=trace).";
+macro_rules! environment_help {
+    () => {
+        "Environment: SBX_LOG takes a tracing filter for -v output (e.g. SBX_LOG=sbx=trace)."
+    };
+}
+
+/// `-h`: exit status and environment.
+const AFTER_HELP: &str = concat!(exit_status_help!(), "\n\n", environment_help!());
+
+/// `--help` (and the man page) add how network rules are enforced.
+const AFTER_LONG_HELP: &str = concat!(
+    exit_status_help!(),
+    "\n\n",
+    "Network: under --deny-net or --allow-net, sbx stays the command's parent and
+supervises its network calls through seccomp user notification: it receives each
+connect, bind, sendmsg and sendto with a destination, checks its own copy of the
+address and performs the call itself on a duplicate of the command's socket, so a
+racing thread cannot change what was checked. Without --allow-net only unix sockets
+bound inside the sandbox, socket pairs and --allow-unix sockets are reachable. Host
+names are enforced through DNS: sbx filters the command's queries to the system's
+nameservers, answers names that are not allowed with NXDOMAIN itself (their queries
+never leave the machine) and allows the addresses an allowed name's answers give.
+Refused connects fail with ECONNREFUSED, refused binds and sends with EACCES, each
+reported once on stderr (-q silences). If sbx dies, supervised calls fail (ENOSYS).
+Limits: allowing a name allows every address it resolves to (shared CDN addresses
+included); 32-bit programs get no network; sendmsg data is copied through sbx.",
+    "\n\n",
+    environment_help!()
+);
 
 /// Run COMMAND in a sandbox enforced by the kernel (Landlock, seccomp, no_new_privs).
 #[derive(Debug, Parser)]
@@ -23,6 +54,7 @@ Environment: SBX_LOG takes a tracing filter for -v output (e.g. SBX_LOG=sbx=trac
     version,
     about,
     after_help = AFTER_HELP,
+    after_long_help = AFTER_LONG_HELP,
     override_usage = "sbx [OPTIONS] [--] COMMAND [ARGS]...",
     max_term_width = 100
 )]
