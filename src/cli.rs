@@ -8,21 +8,59 @@ use clap::{ArgAction, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::exit::{Outcome, SBX_FAILED};
 
-const AFTER_HELP: &str = "\
-Configuration files: -p NAME (or SBX_PROFILE=NAME) applies [profile.NAME] from --config FILE,
-else the project's sbx.toml (the nearest in this directory or above; used only
-once trusted with `sbx trust`), else ~/.config/sbx/config.toml, else the built-in
-profiles (build, offline, readonly, strict). A profile named default applies when
-none is named. Flags add to the profile: --deny-* tightens, --allow-* adds exceptions.
+macro_rules! configuration_help {
+    () => {
+        "Configuration files: -p NAME (or SBX_PROFILE=NAME) applies [profile.NAME] from
+--config FILE, else the project's sbx.toml (the nearest in this directory or above;
+used only once trusted with `sbx trust`), else ~/.config/sbx/config.toml, else the
+built-in profiles (build, offline, readonly, strict). A profile named default applies
+when none is named. Flags add to the profile: --deny-* tightens, --allow-* adds
+exceptions."
+    };
+}
 
-Exit status: the command's own; if it died of a signal, sbx dies of the same
+macro_rules! exit_status_help {
+    () => {
+        "Exit status: the command's own; if it died of a signal, sbx dies of the same
 signal. 125: sbx itself failed (usage, bad path, a configuration error, an untrusted
 sbx.toml, a restriction this kernel cannot enforce without --best-effort). 126:
-COMMAND found but not executable (or denied by the sandbox). 127: COMMAND not found.
+COMMAND found but not executable (or denied by the sandbox). 127: COMMAND not found."
+    };
+}
 
-Environment: SBX_PROFILE names the profile when -p is not given. SBX_LOG takes a
+macro_rules! environment_help {
+    () => {
+        "Environment: SBX_PROFILE names the profile when -p is not given. SBX_LOG takes a
 tracing filter for -v output (e.g. SBX_LOG=sbx=trace). XDG_CONFIG_HOME and
-XDG_STATE_HOME move ~/.config/sbx and ~/.local/state/sbx (the trusted files).";
+XDG_STATE_HOME move ~/.config/sbx and ~/.local/state/sbx (the trusted files)."
+    };
+}
+
+/// `-h`: configuration files, exit status and environment.
+const AFTER_HELP: &str = concat!(configuration_help!(), "\n\n", exit_status_help!(), "\n\n", environment_help!());
+
+/// `--help` (and the man page) add how network rules are enforced.
+const AFTER_LONG_HELP: &str = concat!(
+    configuration_help!(),
+    "\n\n",
+    exit_status_help!(),
+    "\n\n",
+    "Network: under --deny-net or --allow-net, sbx stays the command's parent and
+supervises its network calls through seccomp user notification: it receives each
+connect, bind, sendmsg and sendto with a destination, checks its own copy of the
+address and performs the call itself on a duplicate of the command's socket, so a
+racing thread cannot change what was checked. Without --allow-net only unix sockets
+bound inside the sandbox, socket pairs and --allow-unix sockets are reachable. Host
+names are enforced through DNS: sbx filters the command's queries to the system's
+nameservers, answers names that are not allowed with NXDOMAIN itself (their queries
+never leave the machine) and allows the addresses an allowed name's answers give.
+Refused connects fail with ECONNREFUSED, refused binds and sends with EACCES, each
+reported once on stderr (-q silences). If sbx dies, supervised calls fail (ENOSYS).
+Limits: allowing a name allows every address it resolves to (shared CDN addresses
+included); 32-bit programs get no network; sendmsg data is copied through sbx.",
+    "\n\n",
+    environment_help!()
+);
 
 const USAGE: &str = "sbx [OPTIONS] [--] COMMAND [ARGS]...
        sbx --explain[=FORMAT] [OPTIONS] [-- COMMAND [ARGS]...]
@@ -36,6 +74,7 @@ const USAGE: &str = "sbx [OPTIONS] [--] COMMAND [ARGS]...
     version,
     about,
     after_help = AFTER_HELP,
+    after_long_help = AFTER_LONG_HELP,
     override_usage = USAGE,
     max_term_width = 100,
     // `sbx trust` is sbx's own action only as the first word: after an
@@ -75,7 +114,7 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_write: Vec<OsString>,
 
-    /// Allow connecting to HOST: 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net
+    /// Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net
     #[arg(long, value_name = "HOST", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_net: Vec<String>,
 

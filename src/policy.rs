@@ -135,8 +135,8 @@ pub enum Net {
     /// No network at all except unix sockets inside the sandbox, socket
     /// pairs and `--allow-unix` sockets.
     Denied,
-    /// What `Denied` allows, plus the addresses these IP rules match
-    /// (never name rules: those are refused while DNS filtering is missing).
+    /// What `Denied` allows, plus the addresses these IP rules match and,
+    /// through DNS filtering, the addresses the name rules' names resolve to.
     Allow(Vec<NetRule>),
 }
 
@@ -145,7 +145,24 @@ impl Net {
     pub fn is_restricted(&self) -> bool {
         !matches!(self, Net::Unrestricted)
     }
+
+    /// The name entries (`example.com[:PORT]`, `*.example.com[:PORT]`), if any.
+    pub fn name_rules(&self) -> Vec<&NetRule> {
+        match self {
+            Net::Allow(rules) => rules.iter().filter(|r| r.is_name()).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
+
+/// Unix sockets through which a local service resolves any host name for
+/// its client: reaching one would bypass the filter of name entries.
+pub const RESOLVER_SOCKETS: &[&str] = &[
+    "/run/nscd/socket",
+    "/var/run/nscd/socket",
+    "/run/systemd/resolve/io.systemd.Resolve",
+    "/var/run/systemd/resolve/io.systemd.Resolve",
+];
 
 /// A validated, resolved sandbox policy.
 #[derive(Debug, Clone)]
@@ -293,13 +310,15 @@ impl Policy {
         for entry in &request.allow_unix {
             unix.push(Sourced::new(unix_socket_path(&entry.value, &entry.source)?, entry.source.clone()));
         }
+        let unix_allow: Vec<PathBuf> = unix.iter().map(|e| e.value.clone()).collect();
+        no_resolver_socket(&net, &unix_allow)?;
         let child_env = env.apply(ctx.vars.iter().cloned());
         Ok(Self {
             deny,
             paths: dedup(rules),
             missing_dirs,
             net,
-            unix_allow: unix.iter().map(|e| e.value.clone()).collect(),
+            unix_allow,
             quiet: request.quiet,
             env,
             best_effort: request.best_effort.is_some(),
@@ -365,15 +384,22 @@ fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
     if rules.iter().any(|r| r.host == net::Host::Any) {
         return Ok(Net::Unrestricted);
     }
-    if let Some(name) = rules.iter().find(|r| r.is_name()) {
+    if rules.is_empty() { Ok(Net::Denied) } else { Ok(Net::Allow(rules)) }
+}
+
+/// Refuses `--allow-unix` for a resolver socket (nscd, systemd-resolved)
+/// together with name entries: the service would resolve any name for the
+/// command, around the DNS filter.
+fn no_resolver_socket(net: &Net, unix_allow: &[PathBuf]) -> Result<()> {
+    let Some(name) = net.name_rules().first().copied() else { return Ok(()) };
+    if let Some(sock) = unix_allow.iter().find(|p| RESOLVER_SOCKETS.iter().any(|r| Path::new(r) == p.as_path())) {
         bail!(
-            "--allow-net={name}: name-based entries are not enforced yet (filtering by DNS name comes in a later \
-             version), and sbx will not widen them to all network; use IP addresses, CIDR ranges or localhost \
-             instead (e.g. --allow-net=192.0.2.10:443, --allow-net=10.0.0.0/8, --allow-net=localhost:5432), or \
-             --allow-net='*' for all network"
+            "--allow-unix={}: this socket resolves any host name for the command, which would bypass the DNS \
+             filter of --allow-net={name}; drop one of the two (or allow addresses instead of names)",
+            sock.display()
         );
     }
-    if rules.is_empty() { Ok(Net::Denied) } else { Ok(Net::Allow(rules)) }
+    Ok(())
 }
 
 /// The canonical path of an `--allow-unix` socket. The socket itself may not

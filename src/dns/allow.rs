@@ -287,6 +287,17 @@ impl ResolvedAddrs {
         })
     }
 
+    /// Every name recorded for `addr`, fresh or expired, sorted: what to
+    /// call the address in a report.
+    pub fn names_for(&self, addr: IpAddr) -> Vec<String> {
+        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<String> =
+            table.by_addr.get(&addr.to_canonical()).into_iter().flatten().map(|r| r.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
     /// The fresh addresses recorded for `name` at `now`, sorted.
     pub fn addrs_of(&self, name: &str, now: Instant) -> Vec<IpAddr> {
         let name = normalize_name(name).unwrap_or_else(|| name.to_ascii_lowercase());

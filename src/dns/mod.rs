@@ -8,10 +8,13 @@
 //! supervisor decides which traffic reaches the proxy.
 
 pub mod allow;
+pub mod filter;
+pub mod hosts;
 pub mod message;
 pub mod proxy;
 pub mod resolv;
 
 pub use allow::{AddrGrant, NameRules, PortSet, ResolvedAddrs};
+pub use filter::{NameFilter, QueryVerdict};
 pub use proxy::{Blocked, DnsProxy, ProxyConfig};
 pub use resolv::{Upstream, nameservers};

@@ -64,11 +64,7 @@ pub struct Blocked {
 
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "sbx: blocked DNS lookup of {name}: not allowed by --allow-net (to allow it, add --allow-net={name})",
-            name = self.name
-        )
+        write!(f, "sbx: blocked DNS lookup of {name} — allow with --allow-net={name}", name = self.name)
     }
 }
 
@@ -188,6 +184,18 @@ impl DnsProxy {
     /// Every TCP address, in the order of [`ProxyConfig::listen`].
     pub fn tcp_addrs(&self) -> &[SocketAddr] {
         &self.tcp
+    }
+
+    /// The names the proxy lets through.
+    pub fn rules(&self) -> &Arc<NameRules> {
+        &self.shared.rules
+    }
+
+    /// Reports a lookup of `name` that sbx blocked elsewhere (a query the
+    /// supervisor saw on its way to a nameserver), once per name together
+    /// with the proxy's own reports.
+    pub fn report_blocked(&self, name: &str) {
+        self.shared.report(name);
     }
 
     /// The table the proxy records answers in.

@@ -4,16 +4,17 @@
 //! the parent over a close-on-exec pipe as a fixed-size [`Failure`].
 //!
 //! When the filter hands calls to a supervisor, the child installs it with a
-//! notification listener and must give that fd to the parent without making
-//! a mediated call (sendmsg would wait for a supervisor that does not have
-//! the fd yet): it writes the fd's number on the report pipe
-//! ([`Report::Listener`]), blocks reading the ack pipe while the parent takes
-//! the fd with pidfd_getfd, then closes its copy and execs.
+//! notification listener. The child shares sbx's memory and file table until
+//! it execs (see [`sys::spawn`]), so the listener fd is already in sbx's
+//! table: the child only stores its number in [`ChildSetup::listener_slot`]
+//! — no mediated call, no hand-over round trip. At exec the kernel gives the
+//! command its own copy of the table, without the (close-on-exec) listener.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{Result, bail};
 use nix::errno::Errno;
@@ -37,44 +38,26 @@ pub struct Failure {
     pub errno: Errno,
 }
 
-/// A message on the report pipe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Report {
-    /// Setup failed; the child exits.
-    Failed(Failure),
-    /// The seccomp listener is this fd number in the child, which waits for
-    /// an ack before it closes it and execs.
-    Listener(i32),
-}
-
-/// The stage number of [`Report::Listener`].
-const LISTENER: u32 = 5;
-
-impl Report {
+impl Failure {
     pub const SIZE: usize = 8;
 
     fn encode(self) -> [u8; Self::SIZE] {
-        let (tag, value) = match self {
-            Report::Failed(f) => (f.stage as u32, f.errno as i32),
-            Report::Listener(fd) => (LISTENER, fd),
-        };
         let mut out = [0u8; Self::SIZE];
-        out[..4].copy_from_slice(&tag.to_ne_bytes());
-        out[4..].copy_from_slice(&value.to_ne_bytes());
+        out[..4].copy_from_slice(&(self.stage as u32).to_ne_bytes());
+        out[4..].copy_from_slice(&(self.errno as i32).to_ne_bytes());
         out
     }
 
     pub fn decode(bytes: [u8; Self::SIZE]) -> Option<Self> {
-        let value = i32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
         let stage = match u32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) {
             1 => Stage::NoNewPrivs,
             2 => Stage::Landlock,
             3 => Stage::Seccomp,
             4 => Stage::Exec,
-            LISTENER => return Some(Report::Listener(value)),
             _ => return None,
         };
-        Some(Report::Failed(Failure { stage, errno: Errno::from_raw(value) }))
+        let errno = Errno::from_raw(i32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]));
+        Some(Self { stage, errno })
     }
 }
 
@@ -193,9 +176,9 @@ pub struct ChildSetup<'a> {
     pub exec: &'a ExecPlan,
     /// Write end of the close-on-exec report pipe.
     pub report: BorrowedFd<'a>,
-    /// With a supervisor: the ack pipe (read end, and the parent's write end
-    /// to close so a dead parent reads as EOF).
-    pub ack: Option<(BorrowedFd<'a>, BorrowedFd<'a>)>,
+    /// With a supervisor: where the child stores the listener's fd number
+    /// (sbx reads it once the child has exec'd).
+    pub listener_slot: Option<&'a AtomicI32>,
 }
 
 /// Runs in the child (see [`sys::spawn`]): applies the sandbox and execs. Never returns.
@@ -207,11 +190,8 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
         sys::reset_signal(signal);
     }
     sys::set_signal_mask(&setup.signal_mask);
-    if let Some((_, parent_end)) = setup.ack {
-        sys::close_raw(parent_end.as_raw_fd());
-    }
     let fail = |stage: Stage, errno: Errno| -> ! {
-        sys::write_all(setup.report, &Report::Failed(Failure { stage, errno }).encode());
+        sys::write_all(setup.report, &Failure { stage, errno }.encode());
         sys::exit_now(crate::exit::SBX_FAILED)
     };
     if let Err(errno) = sys::set_no_new_privs() {
@@ -222,16 +202,9 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
             fail(Stage::Landlock, errno);
         }
     }
-    match (setup.seccomp, setup.ack) {
-        (Some(program), Some((ack, _))) => match sys::seccomp_install_listener(program) {
-            Ok(listener) => {
-                sys::write_all(setup.report, &Report::Listener(listener).encode());
-                // No ack (the parent died or gave up): never run unsupervised.
-                if !sys::wait_byte(ack) {
-                    sys::exit_now(crate::exit::SBX_FAILED);
-                }
-                sys::close_raw(listener);
-            }
+    match (setup.seccomp, setup.listener_slot) {
+        (Some(program), Some(slot)) => match sys::seccomp_install_listener(program) {
+            Ok(listener) => slot.store(listener, Ordering::SeqCst),
             Err(errno) => fail(Stage::Seccomp, errno),
         },
         (Some(program), None) => {
@@ -252,11 +225,10 @@ mod tests {
     #[test]
     fn reports_round_trip() {
         for stage in [Stage::NoNewPrivs, Stage::Landlock, Stage::Seccomp, Stage::Exec] {
-            let r = Report::Failed(Failure { stage, errno: Errno::EACCES });
-            assert_eq!(Report::decode(r.encode()), Some(r));
+            let f = Failure { stage, errno: Errno::EACCES };
+            assert_eq!(Failure::decode(f.encode()), Some(f));
         }
-        assert_eq!(Report::decode(Report::Listener(7).encode()), Some(Report::Listener(7)));
-        assert_eq!(Report::decode([0; 8]), None);
+        assert_eq!(Failure::decode([0; 8]), None);
     }
 
     #[test]

@@ -28,6 +28,7 @@ use nix::errno::Errno;
 
 use super::notify::{self, CmsgFix, Mode, MsgHdr, Op, Target};
 use super::sys::{self, Notification};
+use crate::dns::{NameFilter, QueryVerdict};
 
 /// `MSG_BATCH`: more messages of a sendmmsg batch follow.
 const MSG_BATCH: i32 = 0x40000;
@@ -159,6 +160,8 @@ fn start_binder(ruleset: Option<OwnedFd>) -> Result<mpsc::Sender<BindJob>> {
 pub struct Mediator {
     listener: OwnedFd,
     mode: Mode,
+    /// The DNS filter, when `--allow-net` has name entries.
+    names: Option<Arc<NameFilter>>,
     unix_allow: Vec<PathBuf>,
     quiet: bool,
     reported: Mutex<HashSet<String>>,
@@ -174,11 +177,13 @@ pub struct Mediator {
 }
 
 impl Mediator {
-    /// Sets up the supervisor around `listener`. `ruleset` is the command's
-    /// Landlock ruleset (for the unix-bind thread).
+    /// Sets up the supervisor around `listener`. `names` filters DNS for
+    /// name entries; `ruleset` is the command's Landlock ruleset (for the
+    /// unix-bind thread).
     pub fn new(
         listener: OwnedFd,
         mode: Mode,
+        names: Option<Arc<NameFilter>>,
         unix_allow: Vec<PathBuf>,
         quiet: bool,
         ruleset: Option<OwnedFd>,
@@ -210,6 +215,7 @@ impl Mediator {
         Ok(Arc::new(Self {
             listener,
             mode,
+            names,
             unix_allow,
             quiet,
             reported: Mutex::new(HashSet::new()),
@@ -384,7 +390,7 @@ impl Mediator {
                 unix = Some(UnixCtx::of(call.tid)?);
             }
         }
-        Ok(Gathered { sock, domain, messages, unix })
+        Ok(Gathered { sock, domain, stream, messages, unix })
     }
 
     fn act(&self, call: &Call<'_>, g: Gathered, umask: u32) -> Result<i64, Errno> {
@@ -438,16 +444,17 @@ impl Mediator {
         // The name the kernel will get: the command's, or for a checked unix
         // path, /proc/self/fd/N of the inode that was checked.
         let mut held: Option<OwnedFd> = None;
+        // An allowed DNS query sent straight to a nameserver: the name to
+        // look up once it is sent.
+        let mut shadow: Option<String> = None;
         let name: Vec<u8> = match &m.target {
             Target::Invalid(e) => return Err(*e),
             Target::OtherDomain => return Err(op.denied_errno()),
             Target::None | Target::UnixOther => m.name.clone(),
             Target::Inet(addr) => {
-                if !notify::inet_allowed(&self.mode, op, *addr) {
-                    self.report(notify::inet_report(op, *addr));
-                    return Err(op.denied_errno());
-                }
-                m.name.clone()
+                let (name, lookup) = self.inet_destination(op, g, m, *addr)?;
+                shadow = lookup;
+                name
             }
             Target::UnixPath(path) => {
                 let Some(unix) = &g.unix else { return Err(Errno::EIO) };
@@ -459,7 +466,14 @@ impl Mediator {
                     let shown = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
                         .map(|p| p.display().to_string())
                         .unwrap_or_else(|_| String::from_utf8_lossy(path).into_owned());
-                    self.report(notify::unix_report(op, &shown));
+                    if self.names.is_some() && crate::policy::RESOLVER_SOCKETS.contains(&shown.as_str()) {
+                        // glibc tries nscd (and nss-resolve systemd-resolved)
+                        // first, then falls back to DNS, which is filtered:
+                        // no report to act on.
+                        tracing::debug!("DNS filter: refused {} to the resolver socket {shown}", op.name());
+                    } else {
+                        self.report(notify::unix_report(op, &shown));
+                    }
                     return Err(op.denied_errno());
                 }
                 let name = proc_fd_sockaddr(fd.as_raw_fd());
@@ -479,7 +493,87 @@ impl Mediator {
         };
         drop(held);
         tracing::trace!(op = op.name(), target = ?m.target, ?result, "performed");
+        if let (Some(qname), Ok(_), Some(names)) = (shadow, &result, &self.names) {
+            names.shadow(&qname);
+        }
         result
+    }
+
+    /// The address to perform `op` with for the IP destination `addr` (the
+    /// command's, or the DNS proxy's), and the name to look up afterwards;
+    /// or the errno that refuses it.
+    fn inet_destination(
+        &self,
+        op: Op,
+        g: &Gathered,
+        m: &Message,
+        addr: std::net::SocketAddr,
+    ) -> Result<(Vec<u8>, Option<String>), Errno> {
+        let names = self.names.as_ref().filter(|_| op != Op::Bind);
+        if let Some(names) = names {
+            if names.is_nameserver(addr) {
+                return self.dns_destination(op, g, m, addr, names);
+            }
+        }
+        if notify::inet_allowed(&self.mode, op, addr) {
+            return Ok((m.name.clone(), None));
+        }
+        let Some(names) = names else {
+            self.report(notify::inet_report(op, addr));
+            return Err(op.denied_errno());
+        };
+        if names.allows(addr) {
+            return Ok((m.name.clone(), None));
+        }
+        let known = names.names_of(addr.ip());
+        let line = match known.first() {
+            Some(name) => {
+                let has_port = names.rules().ports_for(name).is_some_and(|ports| ports.contains(addr.port()));
+                notify::inet_report_named(op, addr, name, has_port)
+            }
+            None => notify::inet_report(op, addr),
+        };
+        self.report(line);
+        Err(op.denied_errno())
+    }
+
+    /// DNS traffic to a nameserver while names are filtered. A connect, and
+    /// anything on a TCP socket, goes to the proxy instead; a datagram sent
+    /// to the nameserver from a socket not connected to it (musl, dig) is
+    /// read: an allowed query goes to the nameserver as sent (the answer
+    /// must come from there), and sbx looks the name up itself afterwards
+    /// to learn its addresses; any other datagram is refused.
+    fn dns_destination(
+        &self,
+        op: Op,
+        g: &Gathered,
+        m: &Message,
+        addr: std::net::SocketAddr,
+        names: &Arc<NameFilter>,
+    ) -> Result<(Vec<u8>, Option<String>), Errno> {
+        // What the kernel answers for an IPv6 address on an IPv4 socket.
+        if g.domain == libc::AF_INET && notify::family_of(&m.name) == libc::AF_INET6 {
+            return Err(Errno::EAFNOSUPPORT);
+        }
+        if g.stream || op == Op::Connect {
+            let to = names.redirect(g.stream, g.domain == libc::AF_INET6);
+            tracing::debug!("DNS filter: {} to nameserver {addr} goes to the proxy at {to}", op.name());
+            return Ok((notify::inet_sockaddr(to, g.domain), None));
+        }
+        match names.screen(&m.data) {
+            QueryVerdict::Allowed(qname) => Ok((m.name.clone(), Some(qname))),
+            // Reported by the filter, once per name.
+            QueryVerdict::Denied(_) => Err(op.denied_errno()),
+            QueryVerdict::Unreadable(why) => {
+                tracing::debug!("DNS filter: refused a datagram to {addr}: {why}");
+                self.report(format!(
+                    "sbx: blocked {} to nameserver {} — not a DNS query sbx can read",
+                    op.name(),
+                    notify::show_inet(addr)
+                ));
+                Err(op.denied_errno())
+            }
+        }
     }
 
     /// Whether the socket file `fd` (O_PATH) may be reached: bound inside
@@ -606,6 +700,8 @@ impl Message {
 struct Gathered {
     sock: OwnedFd,
     domain: i32,
+    /// A SOCK_STREAM socket (else datagram).
+    stream: bool,
     messages: Vec<Message>,
     unix: Option<UnixCtx>,
 }

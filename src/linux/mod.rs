@@ -13,13 +13,14 @@ pub mod workers;
 
 use std::fmt::Write as _;
 use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 
 use crate::exit::{NOT_EXECUTABLE, NOT_FOUND, Outcome, SBX_FAILED};
 use crate::policy::{Net, Policy};
-use child::{ChildSetup, ExecPlan, Failure, Report, Stage};
+use child::{ChildSetup, ExecPlan, Failure, Stage};
 
 pub use sys::{die_of_signal, resolve_path};
 
@@ -27,6 +28,7 @@ pub use sys::{die_of_signal, resolve_path};
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
     let (mut policy, supervised) = network_support(policy, supervisor_missing(policy).as_deref())?;
+    let filter_names = supervised && !policy.net.name_rules().is_empty();
     check_enforceable(&policy, &landlock::plan(&policy, abi.version()), &abi)?;
     policy.create_missing_dirs()?;
     let policy = &policy;
@@ -51,69 +53,109 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
 
     let forwarding = supervisor::Signals::block()?;
     let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
-    let ack = match mode {
-        Some(_) => Some(sys::cloexec_pipe().context("creating the child's ack pipe")?),
-        None => None,
-    };
+    let listener_slot = AtomicI32::new(-1);
     let setup = ChildSetup {
         signal_mask: forwarding.original_mask(),
         landlock: ruleset.as_ref(),
         seccomp: filter.as_ref(),
         exec: &exec,
         report: report_write.as_fd(),
-        ack: ack.as_ref().map(|(r, w)| (r.as_fd(), w.as_fd())),
+        listener_slot: mode.as_ref().map(|_| &listener_slot),
     };
-    // A supervised child waits for sbx to take its seccomp listener before it
-    // execs, so sbx must keep running meanwhile: a copy (fork), not the
-    // faster shared-memory start that suspends sbx until exec.
-    let how = if mode.is_some() { sys::Spawn::Copy } else { sys::Spawn::SharedUntilExec };
-    let child = sys::spawn(how, || child::run(setup)).context("starting the command (clone)")?;
+    // Returns once the child has exec'd or failed (it shares sbx's memory and
+    // file table until then).
+    let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
     drop(report_write);
-    let mut ack_write = ack.map(|(_, w)| w);
 
-    let mut mediator = None;
-    loop {
-        let mut buf = [0u8; Report::SIZE];
-        let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
-        if n != Report::SIZE {
-            break;
-        }
-        match Report::decode(buf) {
-            Some(Report::Listener(fd)) if mediator.is_none() => {
-                let (Some(mode), Some(ack)) = (mode.clone(), ack_write.take()) else { break };
-                let started = take_listener(child, fd).and_then(|listener| {
-                    mediate::Mediator::new(listener, mode, policy.unix_allow.clone(), policy.quiet, ruleset.take())
-                });
-                match started {
-                    Ok(m) => mediator = Some(m),
-                    Err(err) => {
-                        sys::kill(child, libc::SIGKILL);
-                        let _ = sys::wait(child);
-                        return Err(err);
-                    }
-                }
-                sys::write_all(ack.as_fd(), b"1");
-            }
-            Some(Report::Failed(failure)) => {
-                let _ = sys::wait(child);
-                return report_failure(policy, &exec, failure);
-            }
-            _ => {
-                sys::kill(child, libc::SIGKILL);
-                let _ = sys::wait(child);
-                bail!("the child sent an unreadable report");
-            }
-        }
-    }
-    drop(ruleset);
+    let mut buf = [0u8; Failure::SIZE];
+    let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
     drop(report_read);
-    if mode.is_some() && mediator.is_none() {
-        // The child exec'd (or died) without handing over its listener.
-        sys::kill(child, libc::SIGKILL);
+    // The listener, if the child installed one, is in sbx's table now.
+    let listener = match listener_slot.load(Ordering::SeqCst) {
+        fd if fd >= 0 => Some(sys::adopt_fd(fd)),
+        _ => None,
+    };
+    if n == Failure::SIZE {
         let _ = sys::wait(child);
-        bail!("the sandboxed child ended its setup without handing over the seccomp listener; report a bug");
+        let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
+        return report_failure(policy, &exec, failure);
     }
+    let mediator = match (mode, listener) {
+        (None, _) => None,
+        (Some(mode), Some(listener)) => {
+            let started = check_fd_access(child).and_then(|()| {
+                let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
+                mediate::Mediator::new(listener, mode, names, policy.unix_allow.clone(), policy.quiet, ruleset.take())
+            });
+            match started {
+                Ok(m) => Some(m),
+                Err(err) => {
+                    // Without a supervisor every mediated call fails (ENOSYS);
+                    // still, don't leave the command running half-served.
+                    sys::kill(child, libc::SIGKILL);
+                    let _ = sys::wait(child);
+                    return Err(err);
+                }
+            }
+        }
+        (Some(_), None) => {
+            sys::kill(child, libc::SIGKILL);
+            let _ = sys::wait(child);
+            bail!("the sandboxed child exec'd without a seccomp listener; report a bug");
+        }
+    };
+    drop(ruleset);
     forwarding.supervise(child, mediator)
+}
+
+/// Starts the DNS filter for the name entries of `policy`: a proxy on
+/// loopback forwarding allowed queries to the nameservers of
+/// /etc/resolv.conf, and the /etc/hosts snapshot.
+fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameFilter>> {
+    use crate::dns::{Blocked, NameRules, ProxyConfig, Upstream, hosts};
+    use crate::policy::net::Host;
+    let mut rules = NameRules::new();
+    for rule in policy.net.name_rules() {
+        let pattern = match &rule.host {
+            Host::Name(name) => name.clone(),
+            Host::Subdomains(name) => format!("*.{name}"),
+            _ => continue,
+        };
+        rules.add(&pattern, rule.port)?;
+    }
+    let upstream = Upstream::system();
+    let mut config = ProxyConfig::new(rules, upstream.clone());
+    let quiet = policy.quiet;
+    config.on_blocked = std::sync::Arc::new(move |blocked: &Blocked| {
+        tracing::debug!("{blocked}");
+        if !quiet {
+            eprintln!("{blocked}");
+        }
+    });
+    let hosts = hosts::read(std::path::Path::new(hosts::HOSTS));
+    let filter = crate::dns::NameFilter::start(config, hosts)?;
+    let shown = |addrs: &[std::net::SocketAddr]| addrs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(", ");
+    tracing::debug!(
+        "DNS filter: proxy on UDP {} and TCP {}; the command's DNS traffic to {} goes through it (nameservers of {})",
+        shown(filter.proxy().udp_addrs()),
+        shown(filter.proxy().tcp_addrs()),
+        shown(filter.nameservers()),
+        crate::dns::resolv::RESOLV_CONF,
+    );
+    for rule in policy.net.name_rules() {
+        tracing::debug!("DNS filter: allows {rule}");
+    }
+    if let Net::Allow(rules) = &policy.net {
+        for ns in filter.nameservers() {
+            if let Some(rule) = rules.iter().find(|r| r.allows(*ns)) {
+                tracing::debug!(
+                    "DNS filter: --allow-net={rule} covers the nameserver {ns}, but DNS traffic to it still goes \
+                     through the filter (name entries filter every lookup)"
+                );
+            }
+        }
+    }
+    Ok(filter)
 }
 
 /// What the kernel lacks for the network supervisor `policy` needs, if anything.
@@ -144,19 +186,30 @@ fn supervisor_missing(policy: &Policy) -> Option<String> {
     }
 }
 
-/// Takes the seccomp listener (fd number `fd` in `child`) into sbx.
-fn take_listener(child: libc::pid_t, fd: i32) -> Result<std::os::fd::OwnedFd> {
-    let pidfd = sys::pidfd_open(child)
-        .map_err(|e| anyhow::anyhow!("pidfd_open on the sandboxed child failed: {} ({e:?})", e.desc()))?;
-    sys::pidfd_getfd(pidfd.as_fd(), fd).map_err(|e| {
-        let hint = if e == Errno::EPERM {
-            "; ptrace restrictions (Yama ptrace_scope 3, or an LSM) forbid sbx to take file descriptors from \
-             its child — the per-address network supervisor cannot work here; use --deny-net or --allow-net='*'"
-        } else {
-            ""
-        };
-        anyhow::anyhow!("taking the seccomp listener from the sandboxed child failed: {} ({e:?}){hint}", e.desc())
-    })
+/// Checks that sbx may take file descriptors from `child` (the supervisor
+/// acts on duplicates of the command's sockets), so a system that forbids it
+/// is named at start instead of failing every network call.
+fn check_fd_access(child: libc::pid_t) -> Result<()> {
+    let pidfd = match sys::pidfd_open(child) {
+        Ok(fd) => fd,
+        // Already gone (a short command): nothing left to mediate.
+        Err(Errno::ESRCH) => return Ok(()),
+        Err(e) => bail!("pidfd_open on the sandboxed child failed: {} ({e:?})", e.desc()),
+    };
+    match sys::pidfd_getfd(pidfd.as_fd(), 0) {
+        // ESRCH: the command already ended; EBADF: it has no fd 0.
+        Ok(_) | Err(Errno::EBADF) | Err(Errno::ESRCH) => Ok(()),
+        Err(e) => {
+            let hint = if e == Errno::EPERM {
+                "; ptrace restrictions (Yama ptrace_scope 3, or an LSM) forbid sbx to take file descriptors from \
+                 its child — the network supervisor cannot work here; use --allow-net='*' or run without \
+                 network restrictions"
+            } else {
+                ""
+            };
+            bail!("taking a file descriptor from the sandboxed child failed: {} ({e:?}){hint}", e.desc())
+        }
+    }
 }
 
 /// Whether the kernel can run the network supervisor the policy needs.

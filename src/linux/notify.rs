@@ -171,12 +171,61 @@ pub fn inet_allowed(mode: &Mode, op: Op, addr: SocketAddr) -> bool {
     }
 }
 
-/// The report of a blocked IP attempt.
-pub fn inet_report(op: Op, addr: SocketAddr) -> String {
-    let shown = match addr.ip() {
+/// `addr` as reports show it (`1.2.3.4:80`, `[2001:db8::1]:443`).
+pub fn show_inet(addr: SocketAddr) -> String {
+    match addr.ip() {
         IpAddr::V4(_) => addr.to_string(),
         IpAddr::V6(v6) => format!("[{v6}]:{}", addr.port()),
+    }
+}
+
+/// The report of a blocked connect or send to `addr`, an address sbx knows
+/// as `name` (from a DNS answer or /etc/hosts). `name_has_port`: the name
+/// is already allowed on that port (the address is not, or no longer, one
+/// of its addresses), so the address is what to allow.
+pub fn inet_report_named(op: Op, addr: SocketAddr, name: &str, name_has_port: bool) -> String {
+    let allow = if name_has_port { suggestion(addr) } else { format!("{name}:{}", addr.port()) };
+    format!("sbx: blocked {} to {} ({name}) — allow with --allow-net={allow}", op.name(), show_inet(addr))
+}
+
+/// `addr` as the kernel reads it from a socket of `domain`: `sockaddr_in`
+/// for an IPv4 socket, `sockaddr_in6` (IPv4 mapped) for an IPv6 one.
+pub fn inet_sockaddr(addr: SocketAddr, domain: i32) -> Vec<u8> {
+    if domain == libc::AF_INET6 {
+        let ip = match addr.ip() {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+            IpAddr::V6(v6) => v6,
+        };
+        let scope = match addr {
+            SocketAddr::V6(v6) => v6.scope_id(),
+            SocketAddr::V4(_) => 0,
+        };
+        let mut b = vec![0u8; 28];
+        b[..2].copy_from_slice(&(libc::AF_INET6 as u16).to_ne_bytes());
+        b[2..4].copy_from_slice(&addr.port().to_be_bytes());
+        b[8..24].copy_from_slice(&ip.octets());
+        b[24..28].copy_from_slice(&scope.to_ne_bytes());
+        return b;
+    }
+    let ip = match addr.ip().to_canonical() {
+        IpAddr::V4(v4) => v4,
+        IpAddr::V6(_) => Ipv4Addr::UNSPECIFIED,
     };
+    let mut b = vec![0u8; SOCKADDR_IN_LEN];
+    b[..2].copy_from_slice(&(libc::AF_INET as u16).to_ne_bytes());
+    b[2..4].copy_from_slice(&addr.port().to_be_bytes());
+    b[4..8].copy_from_slice(&ip.octets());
+    b
+}
+
+/// The address family an address buffer names (0 if too short).
+pub fn family_of(addr: &[u8]) -> i32 {
+    if addr.len() < 2 { 0 } else { family(addr) }
+}
+
+/// The report of a blocked IP attempt.
+pub fn inet_report(op: Op, addr: SocketAddr) -> String {
+    let shown = show_inet(addr);
     if op == Op::Bind {
         format!(
             "sbx: blocked bind to {shown} — the command may bind loopback addresses, or any address with port 0; \
@@ -395,6 +444,38 @@ mod tests {
         for op in [Op::Connect, Op::Bind, Op::Sendto] {
             assert!(!inet_allowed(&Mode::Denied, op, "127.0.0.1:8080".parse().unwrap()));
         }
+    }
+
+    #[test]
+    fn sockaddrs_are_written_as_the_kernel_reads_them() {
+        for (addr, domain) in [
+            ("127.0.0.1:5353", libc::AF_INET),
+            ("[::1]:5353", libc::AF_INET6),
+            ("[::ffff:127.0.0.1]:53", libc::AF_INET6),
+        ] {
+            let addr: SocketAddr = addr.parse().unwrap();
+            let bytes = inet_sockaddr(addr, domain);
+            assert_eq!(family_of(&bytes), domain);
+            assert_eq!(target(Op::Connect, domain, &bytes), Target::Inet(addr), "{addr}");
+        }
+        // An IPv4 address for an IPv6 socket is mapped.
+        let bytes = inet_sockaddr("127.0.0.1:53".parse().unwrap(), libc::AF_INET6);
+        assert_eq!(bytes.len(), 28);
+        assert_eq!(&bytes[8..24], &"::ffff:127.0.0.1".parse::<Ipv6Addr>().unwrap().octets());
+        assert_eq!(family_of(&[2]), 0);
+    }
+
+    #[test]
+    fn reports_of_addresses_known_by_name() {
+        let a: SocketAddr = "127.0.0.2:9090".parse().unwrap();
+        assert_eq!(
+            inet_report_named(Op::Connect, a, "allowed.test", false),
+            "sbx: blocked connect to 127.0.0.2:9090 (allowed.test) — allow with --allow-net=allowed.test:9090"
+        );
+        assert_eq!(
+            inet_report_named(Op::Sendto, a, "allowed.test", true),
+            "sbx: blocked sendto to 127.0.0.2:9090 (allowed.test) — allow with --allow-net=127.0.0.2:9090"
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@
 //! ranges, `localhost`) match socket addresses with [`NetRule::allows`];
 //! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are matched as the IPv4
 //! address they reach. Name forms (`example.com`, `*.example.com`) parse but
-//! never match anything here: resolving and enforcing them is DNS filtering,
-//! which the policy refuses until it exists.
+//! never match an address here: they are enforced by DNS filtering
+//! (`crate::dns`), which learns the addresses the names resolve to.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};

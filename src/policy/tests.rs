@@ -54,16 +54,33 @@ fn no_flags_restrict_nothing() {
 }
 
 #[test]
-fn name_entries_are_refused_not_widened() {
+fn name_entries_make_an_allow_list_with_the_ip_entries() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    for entry in ["example.com", "example.com:443", "*.example.com"] {
-        let args = [format!("--allow-net={entry}"), "--allow-net=127.0.0.1".into(), "true".into()];
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let err = Policy::resolve(&cli(&args), &ctx).unwrap_err();
-        let msg = format!("{err:#}");
-        assert!(msg.contains(entry) && msg.contains("not enforced yet") && msg.contains("CIDR"), "{msg}");
+    let args = ["--allow-net=Example.com:443", "--allow-net=*.example.org", "--allow-net=127.0.0.1", "true"];
+    let p = Policy::resolve(&cli(&args), &ctx).unwrap();
+    let Net::Allow(rules) = &p.net else { panic!("{:?}", p.net) };
+    assert_eq!(rules.len(), 3);
+    let names: Vec<String> = p.net.name_rules().iter().map(|r| r.to_string()).collect();
+    assert_eq!(names, ["example.com:443", "*.example.org"]);
+    assert!(Net::Denied.name_rules().is_empty() && Net::Unrestricted.name_rules().is_empty());
+    // `*` still means all network.
+    let p = Policy::resolve(&cli(&["--allow-net=example.com", "--allow-net=*", "true"]), &ctx).unwrap();
+    assert_eq!(p.net, Net::Unrestricted);
+}
+
+#[test]
+fn resolver_sockets_and_name_entries_exclude_each_other() {
+    let names = Net::Allow(vec![NetRule::parse("example.com").unwrap()]);
+    let ips = Net::Allow(vec![NetRule::parse("127.0.0.1").unwrap()]);
+    for sock in RESOLVER_SOCKETS {
+        let allow = vec![PathBuf::from(sock)];
+        let err = no_resolver_socket(&names, &allow).unwrap_err().to_string();
+        assert!(err.contains(sock) && err.contains("bypass the DNS filter of --allow-net=example.com"), "{err}");
+        no_resolver_socket(&ips, &allow).unwrap();
+        no_resolver_socket(&Net::Denied, &allow).unwrap();
     }
+    no_resolver_socket(&names, &[PathBuf::from("/run/app.sock")]).unwrap();
 }
 
 #[test]
@@ -256,7 +273,7 @@ fn command_after_double_dash_is_taken_verbatim() {
 fn refused_policy_creates_nothing() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    assert!(Policy::resolve(&cli(&["--allow-write=made", "--allow-net=example.com", "true"]), &ctx).is_err());
+    assert!(Policy::resolve(&cli(&["--allow-write=made", "--allow-net=a..b", "true"]), &ctx).is_err());
     assert!(!dir.path().join("made").exists());
 }
 

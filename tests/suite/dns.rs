@@ -2,6 +2,8 @@
 //! the filtering proxy forwards allowed names to a test DNS server and
 //! relays its answers, answers denied names itself (the test server never
 //! sees them), records what allowed names resolve to, and survives garbage.
+//! The name filter around it: which traffic is DNS, where it goes, which
+//! queries pass, which addresses are granted (and when sbx looks again).
 //! Then glibc itself, in a private mount namespace whose /etc/resolv.conf
 //! points at a test server on 127.53.x.y:53: resolving through the test
 //! server, /etc/hosts without any query, RES_OPTIONS=use-vc switching to
@@ -14,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sbx::dns::allow::PortSet;
-use sbx::dns::{Blocked, DnsProxy, NameRules, ProxyConfig, Upstream};
+use sbx::dns::{Blocked, DnsProxy, NameFilter, NameRules, ProxyConfig, QueryVerdict, Upstream};
 use simple_dns::{RCODE, TYPE};
 
 use super::dnsutil::{self, Answer, Logged, TestDns, ask, exchange_tcp, exchange_udp, with_private_etc};
@@ -121,10 +123,7 @@ fn proxy_answers_a_denied_name_itself_and_the_server_never_sees_it() {
     // Reported once, whatever the case and the number of queries.
     assert_eq!(
         *s.blocked.lock().unwrap(),
-        vec![
-            "sbx: blocked DNS lookup of evil.test: not allowed by --allow-net (to allow it, add --allow-net=evil.test)"
-                .to_owned()
-        ]
+        vec!["sbx: blocked DNS lookup of evil.test — allow with --allow-net=evil.test".to_owned()]
     );
     assert!(s.proxy.resolved().ports_allowed_for(ip("192.0.2.66"), s.clock.now()).is_none());
 }
@@ -321,6 +320,94 @@ fn proxy_listens_on_both_loopbacks_by_default() {
 fn proxy_start_refuses_an_empty_upstream() {
     let err = DnsProxy::start(ProxyConfig::new(rules(&["a.test"]), Upstream::new(vec![]))).err().unwrap();
     assert!(err.to_string().starts_with("cannot start the DNS filter: no upstream nameserver"), "{err}");
+}
+
+// ------------------------------------------------------- the name filter
+
+/// A name filter allowing `patterns`, forwarding to `server`, with `hosts`.
+fn filter(
+    patterns: &[&str],
+    server: &TestDns,
+    hosts: Vec<(IpAddr, String)>,
+) -> (Arc<NameFilter>, Arc<Mutex<Vec<String>>>) {
+    let mut upstream = Upstream::new(vec![server.addr]);
+    upstream.timeout = Duration::from_secs(1);
+    upstream.attempts = 1;
+    let mut config = ProxyConfig::new(rules(patterns), upstream);
+    let blocked = Arc::new(Mutex::new(Vec::new()));
+    let b = Arc::clone(&blocked);
+    config.on_blocked = Arc::new(move |what: &Blocked| b.lock().unwrap().push(what.to_string()));
+    (NameFilter::start(config, hosts).unwrap(), blocked)
+}
+
+fn sa(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+#[test]
+fn filter_knows_the_nameservers_and_where_their_traffic_goes() {
+    let server = TestDns::ephemeral();
+    let (f, _) = filter(&["a.test"], &server, vec![]);
+    let ns = server.addr;
+    assert!(f.is_nameserver(ns));
+    assert!(f.is_nameserver(sa(&format!("[::ffff:{}]:{}", ns.ip(), ns.port()))), "mapped is the IPv4 server");
+    assert!(!f.is_nameserver(sa(&format!("{}:{}", ns.ip(), ns.port() ^ 1))), "another port is not DNS");
+    assert!(!f.is_nameserver(sa(&format!("127.0.0.254:{}", ns.port()))));
+    assert_eq!(f.redirect(false, false), f.proxy().udp_addr());
+    assert_eq!(f.redirect(true, false), f.proxy().tcp_addr());
+    let v6 = f.redirect(true, true);
+    assert!(v6.is_ipv6(), "{v6}");
+    assert!(f.proxy().tcp_addrs().contains(&v6) || v6.ip() == ip("::ffff:127.0.0.1"), "{v6}");
+}
+
+#[test]
+fn filter_screens_queries_and_reports_denied_names_once() {
+    let server = TestDns::ephemeral();
+    let (f, blocked) = filter(&["a.test", "*.w.test"], &server, vec![]);
+    let (_, allowed) = dnsutil::query("A.test", TYPE::A);
+    let (_, below) = dnsutil::query("x.y.w.test", TYPE::AAAA);
+    let (_, denied) = dnsutil::query("evil.test", TYPE::A);
+    assert_eq!(f.screen(&allowed), QueryVerdict::Allowed("a.test".into()));
+    assert_eq!(f.screen(&below), QueryVerdict::Allowed("x.y.w.test".into()));
+    assert_eq!(f.screen(&denied), QueryVerdict::Denied("evil.test".into()));
+    assert_eq!(f.screen(&denied), QueryVerdict::Denied("evil.test".into()));
+    assert!(matches!(f.screen(b"sbx-probe"), QueryVerdict::Unreadable(_)));
+    assert_eq!(*blocked.lock().unwrap(), ["sbx: blocked DNS lookup of evil.test — allow with --allow-net=evil.test"]);
+    assert!(server.log().is_empty(), "screening sends nothing: {:?}", server.log());
+}
+
+#[test]
+fn filter_grants_what_allowed_names_resolve_to_on_their_ports() {
+    let server = TestDns::ephemeral();
+    server.set("a.test", Answer::Addrs(vec![ip("192.0.2.1")]), 300);
+    server.set("x.w.test", Answer::Addrs(vec![ip("192.0.2.2")]), 300);
+    let hosts = vec![(ip("192.0.2.8"), "h.w.test".to_owned()), (ip("192.0.2.9"), "other.test".to_owned())];
+    let (f, _) = filter(&["a.test:443", "*.w.test"], &server, hosts);
+    // A miss looks the exact names up (not the wildcard), then grants.
+    assert!(f.allows(sa("192.0.2.1:443")));
+    assert_eq!(server.count("a.test"), 2, "A and AAAA: {:?}", server.log());
+    assert!(!f.allows(sa("192.0.2.1:80")), "a.test may use port 443 only");
+    // Not again within the period, however many misses.
+    for _ in 0..3 {
+        assert!(!f.allows(sa("192.0.2.99:443")));
+    }
+    assert_eq!(server.count("a.test"), 2, "{:?}", server.log());
+    // A wildcard name is granted once looked up (here by the command's own
+    // query through the proxy), never before.
+    assert!(!f.allows(sa("192.0.2.2:1")));
+    assert_eq!(server.count("x.w.test"), 0);
+    ask(f.proxy().udp_addr(), "x.w.test", TYPE::A, false).unwrap();
+    assert!(f.allows(sa("192.0.2.2:1")));
+    // /etc/hosts: allowed names only.
+    assert!(f.allows(sa("192.0.2.8:22")));
+    assert!(!f.allows(sa("192.0.2.9:22")));
+    assert_eq!(f.names_of(ip("192.0.2.9")), ["other.test"]);
+    assert_eq!(f.names_of(ip("::ffff:192.0.2.1")), ["a.test"]);
+    assert!(f.names_of(ip("192.0.2.99")).is_empty());
+    // A query sbx let through to the nameserver: its own lookup records it.
+    server.set("b.w.test", Answer::Addrs(vec![ip("192.0.2.3")]), 300);
+    f.shadow("b.w.test");
+    assert!(f.allows(sa("192.0.2.3:8080")));
 }
 
 // ------------------------------------------------- glibc, private /etc

@@ -62,14 +62,14 @@ fn roff_text(text: &str) -> String {
     if escaped.starts_with('.') { format!(r"\&{escaped}") } else { escaped }
 }
 
-/// The man page: clap_mangen's rendering, with the after-help paragraphs
-/// ("Exit status: …", "Environment: …") as sections of their own instead of
+/// The man page: clap_mangen's rendering, with the long after-help paragraphs
+/// ("Exit status: …", "Network: …", "Environment: …") as sections of their own instead of
 /// clap_mangen's catch-all EXTRA, and a SEE ALSO section.
 fn man_page() -> String {
     let cmd = definition();
-    let after_help = cmd.get_after_help().map(|s| s.to_string()).unwrap_or_default();
+    let after_help = cmd.get_after_long_help().map(|s| s.to_string()).unwrap_or_default();
     let mut page = Vec::new();
-    clap_mangen::Man::new(cmd.after_help(None)).render(&mut page).unwrap();
+    clap_mangen::Man::new(cmd.after_help(None).after_long_help(None)).render(&mut page).unwrap();
     let page = String::from_utf8(page).unwrap();
 
     let mut extra = String::new();

@@ -9,5 +9,6 @@ mod fs;
 mod kernel;
 mod net;
 mod netallow;
+mod netnames;
 mod process;
 mod profiles;

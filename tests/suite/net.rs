@@ -178,13 +178,6 @@ fn deny_all_denies_net_and_allow_net_star_does_not() {
     assert_allowed(&["--deny-write"], &["socket", "inet"], "ok");
 }
 
-#[test]
-fn name_allow_net_is_refused_not_widened() {
-    let out = sbx(["--allow-net=example.com", "--"]).arg(probe()).args(["socket", "inet"]).run();
-    out.code(125).stderr_has("--allow-net=example.com").stderr_has("not enforced");
-    assert!(out.stdout.is_empty(), "the command ran{}", out.report());
-}
-
 // ---------------------------------------------------------------- Landlock: TCP on an inherited socket
 
 /// The fd number the inherited TCP socket gets in the command.

@@ -1,0 +1,538 @@
+//! `--allow-net=NAME` end to end: glibc (getent, python, curl) and raw DNS
+//! queries sent straight to the nameserver, under sbx, in a private mount
+//! namespace whose /etc/resolv.conf points at a test DNS server on
+//! 127.53.x.y:53, connecting to listeners on 127.0.0.0/8. Each test shows
+//! the probe working without sbx first where that means something, and
+//! checks with the server's query log that a denied name never reached it.
+//!
+//! Only loopback addresses; the machine's resolver is never asked.
+
+use std::io::{BufRead, BufReader};
+use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::dnsutil::{self, Answer, TestDns, with_private_etc};
+use super::util::{Output, probe, sbx_path, skip};
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// The machine's python3 (not a version-manager shim), or a skip.
+fn python() -> Option<PathBuf> {
+    let found = ["/usr/bin/python3", "/usr/local/bin/python3"].iter().map(PathBuf::from).find(|p| p.is_file());
+    if found.is_none() {
+        skip("needs python3 in /usr/bin or /usr/local/bin");
+    }
+    found
+}
+
+/// A TCP listener that counts the connections it accepts.
+struct Listener {
+    addr: SocketAddr,
+    accepted: Arc<AtomicUsize>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Listener {
+    fn on(ip: &str, port: u16) -> Option<Listener> {
+        let listener = TcpListener::bind((ip, port)).ok()?;
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (a, s) = (Arc::clone(&accepted), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok(_) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
+                }
+            }
+        });
+        Some(Listener { addr, accepted, stop })
+    }
+
+    fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    fn accepted(&self) -> usize {
+        std::thread::sleep(Duration::from_millis(50));
+        self.accepted.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn listener(ip: &str) -> Listener {
+    Listener::on(ip, 0).unwrap_or_else(|| panic!("cannot listen on {ip}"))
+}
+
+/// Listeners on the same free port of each of `ips`.
+fn listeners_on_one_port(ips: &[&str]) -> Vec<Listener> {
+    for _ in 0..50 {
+        let first = listener(ips[0]);
+        let rest: Option<Vec<Listener>> = ips[1..].iter().map(|ip| Listener::on(ip, first.port())).collect();
+        if let Some(rest) = rest {
+            return std::iter::once(first).chain(rest).collect();
+        }
+    }
+    panic!("no port free on all of {ips:?}");
+}
+
+const HOSTS: &str = "127.0.0.1 localhost\n::1 localhost\n";
+
+fn resolv_conf(server: &TestDns) -> String {
+    format!("nameserver {}\noptions timeout:1 attempts:1\n", server.addr.ip())
+}
+
+/// Runs `cmd` in the private namespace of `server` (hosts file `hosts`).
+fn within(server: &TestDns, hosts: &str, env: &[(&str, &str)], cmd: &[&str]) -> Option<Output> {
+    with_private_etc(&resolv_conf(server), hosts, env, cmd)
+}
+
+/// `sbx ARGS -- CMD…` in the namespace of `server`.
+fn sbx_within(server: &TestDns, hosts: &str, args: &[&str], cmd: &[&str]) -> Output {
+    let sbx = sbx_path().to_str().unwrap();
+    let mut full = vec![sbx];
+    full.extend_from_slice(args);
+    full.push("--");
+    full.extend_from_slice(cmd);
+    within(server, hosts, &[], &full).expect("the namespace ran before")
+}
+
+/// Python that resolves and connects to each `NAME:PORT` argument with
+/// `socket.create_connection` and prints `ok PEER` or the failure.
+const CONNECT_PY: &str = r#"
+import socket, sys
+for arg in sys.argv[1:]:
+    host, port = arg.rsplit(":", 1)
+    try:
+        s = socket.create_connection((host, int(port)), timeout=5)
+        print("ok", s.getpeername()[0])
+        s.close()
+    except socket.gaierror as e:
+        print("unresolved", e.errno)
+    except OSError as e:
+        print("refused" if e.errno == 111 else "errno %d" % e.errno)
+"#;
+
+/// Python that sends a DNS query for each `NAME` argument with `sendto` to
+/// the nameserver of /etc/resolv.conf from an unconnected UDP socket, as
+/// musl and dig do, and prints `answer FROM ADDRESS`, `nxdomain`, the
+/// errno of the send, or `timeout`. `NAME:PORT` also connects to the
+/// address the answer gave.
+const SENDTO_PY: &str = r#"
+import socket, struct, sys
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+for i, arg in enumerate(sys.argv[1:]):
+    name, _, port = arg.partition(":")
+    query = struct.pack(">HHHHHH", 0x5000 + i, 0x0100, 1, 0, 0, 0)
+    query += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(3)
+    try:
+        s.sendto(query, (ns, 53))
+    except OSError as e:
+        print("send errno", e.errno)
+        continue
+    try:
+        reply, source = s.recvfrom(4096)
+    except socket.timeout:
+        print("timeout")
+        continue
+    if reply[3] & 15 == 3:
+        print("nxdomain")
+        continue
+    addr = socket.inet_ntoa(reply[-4:])
+    print("answer", source[0] if source[1] == 53 else source, addr)
+    if port:
+        c = socket.socket()
+        try:
+            c.connect((addr, int(port)))
+            print("connected")
+        except OSError as e:
+            print("connect errno", e.errno)
+"#;
+
+#[test]
+fn an_allowed_name_resolves_and_connects_a_denied_one_never_reaches_the_server() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let web = listener("127.0.0.2");
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    let targets = [format!("allowed.test:{}", web.port()), format!("evil.test:{}", web.port())];
+    // Bare, both resolve and connect.
+    let Some(bare) = within(&server, HOSTS, &[], &[py, "-c", CONNECT_PY, &targets[0], &targets[1]]) else { return };
+    bare.success().stdout_is("ok 127.0.0.2\nok 127.0.0.2");
+    let (evil_before, accepted_before) = (server.count("evil.test"), web.accepted());
+    let log_before = server.log().len();
+
+    sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &["getent", "hosts", "allowed.test"])
+        .success()
+        .stdout_has("127.0.0.2");
+    // glibc asks over UDP; the supervisor sends its socket to the proxy.
+    let log = server.log();
+    assert!(log[log_before..].iter().any(|q| q.name == "allowed.test" && !q.tcp), "{log:?}");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &["getent", "hosts", "evil.test"]);
+    out.code(2).stderr_has("sbx: blocked DNS lookup of evil.test — allow with --allow-net=evil.test");
+    assert!(out.stdout.is_empty(), "{}", out.report());
+
+    let out =
+        sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[py, "-c", CONNECT_PY, &targets[0], &targets[1]]);
+    out.success()
+        .stdout_is(&format!("ok 127.0.0.2\nunresolved {}", -2))
+        .stderr_has("sbx: blocked DNS lookup of evil.test");
+    assert_eq!(web.accepted(), accepted_before + 1);
+    assert_eq!(server.count("evil.test"), evil_before, "a denied query reached the server: {:?}", server.log());
+}
+
+#[test]
+fn glibc_over_tcp_goes_through_the_proxy_too() {
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2"), ip("::1")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let sbx = sbx_path().to_str().unwrap();
+    let env = [("RES_OPTIONS", "use-vc")];
+    let Some(out) =
+        within(&server, HOSTS, &env, &[sbx, "--allow-net=allowed.test", "getent", "ahosts", "allowed.test"])
+    else {
+        return;
+    };
+    out.success().stdout_has("127.0.0.2").stdout_has("::1");
+    let log = server.log();
+    assert!(!log.is_empty() && log.iter().all(|q| q.tcp), "expected only TCP queries: {log:?}");
+    within(&server, HOSTS, &env, &[sbx, "--allow-net=allowed.test", "getent", "ahosts", "evil.test"]).unwrap().code(2);
+    assert_eq!(server.count("evil.test"), 0, "{:?}", server.log());
+}
+
+#[test]
+fn curl_fetches_from_an_allowed_name() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    if !std::path::Path::new("/usr/bin/curl").is_file() {
+        return skip("needs /usr/bin/curl");
+    }
+    let dir = super::util::tempdir();
+    std::fs::write(dir.path().join("hello.txt"), "hello through sbx\n").unwrap();
+    let http = HttpServer::start(&py, "127.0.0.2", dir.path());
+    server.set("web.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("other.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let url = |host: &str| format!("http://{host}:{}/hello.txt", http.port);
+    let curl = |host: &str| ["/usr/bin/curl", "-sS", "--max-time", "10", &url(host)].map(String::from);
+    let args = curl("web.test");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let Some(bare) = within(&server, HOSTS, &[], &args) else { return };
+    bare.success().stdout_is("hello through sbx");
+    sbx_within(&server, HOSTS, &["--allow-net=web.test"], &args).success().stdout_is("hello through sbx");
+    let other = curl("other.test");
+    let other: Vec<&str> = other.iter().map(String::as_str).collect();
+    let out = sbx_within(&server, HOSTS, &["--allow-net=web.test"], &other);
+    assert_eq!(out.status.code(), Some(6), "curl: could not resolve host{}", out.report());
+    out.stderr_has("sbx: blocked DNS lookup of other.test");
+    assert_eq!(server.count("other.test"), 0);
+    // By address: no name allows it.
+    let by_ip = curl("127.0.0.2");
+    let by_ip: Vec<&str> = by_ip.iter().map(String::as_str).collect();
+    let out = sbx_within(&server, HOSTS, &["--allow-net=web.test:1"], &by_ip);
+    assert_eq!(out.status.code(), Some(7), "curl: could not connect{}", out.report());
+    out.stderr_has(&format!(
+        "sbx: blocked connect to 127.0.0.2:{port} (web.test) — allow with --allow-net=web.test:{port}",
+        port = http.port
+    ));
+}
+
+/// `python3 -m http.server` on a loopback address, killed on drop.
+struct HttpServer {
+    child: Child,
+    port: u16,
+}
+
+impl HttpServer {
+    fn start(py: &std::path::Path, ip: &str, dir: &std::path::Path) -> HttpServer {
+        let mut child = Command::new(py)
+            .args(["-u", "-m", "http.server", "0", "--bind", ip, "--directory"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        // "Serving HTTP on 127.0.0.2 port 40123 (http://127.0.0.2:40123/) ..."
+        let port = line.split_whitespace().skip_while(|w| *w != "port").nth(1).and_then(|p| p.parse().ok());
+        let port = port.unwrap_or_else(|| panic!("http.server said {line:?}"));
+        HttpServer { child, port }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_wildcard_allows_names_below_it_not_itself() {
+    let Some(server) = dnsutil::need_port_53() else { return };
+    for name in ["wild.test", "a.wild.test", "b.c.wild.test", "notwild.test"] {
+        server.set(name, Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    }
+    let Some(bare) = within(&server, HOSTS, &[], &["getent", "hosts", "wild.test"]) else { return };
+    bare.success();
+    let before = server.count("wild.test");
+    let allow = ["--allow-net=*.wild.test"];
+    for name in ["a.wild.test", "b.c.wild.test"] {
+        sbx_within(&server, HOSTS, &allow, &["getent", "hosts", name]).success().stdout_has("127.0.0.2");
+    }
+    for name in ["wild.test", "notwild.test"] {
+        sbx_within(&server, HOSTS, &allow, &["getent", "hosts", name])
+            .code(2)
+            .stderr_has(&format!("sbx: blocked DNS lookup of {name}"));
+    }
+    assert_eq!((server.count("wild.test"), server.count("notwild.test")), (before, 0), "{:?}", server.log());
+}
+
+#[test]
+fn rotating_answers_still_connect() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let both = listeners_on_one_port(&["127.0.0.2", "127.0.0.3"]);
+    let port = both[0].port();
+    server.set("cdn.test", Answer::Rotate(vec![ip("127.0.0.2"), ip("127.0.0.3")]), 1);
+    let target = format!("cdn.test:{port}");
+    let args = [py.to_str().unwrap(), "-c", CONNECT_PY, &target, &target, &target, &target];
+    let out = sbx_within(&server, HOSTS, &["--allow-net=cdn.test"], &args);
+    out.success();
+    let peers: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(peers.len(), 4, "{}", out.report());
+    assert!(peers.iter().all(|l| l.starts_with("ok ")), "{}", out.report());
+    assert!(peers.contains(&"ok 127.0.0.2") && peers.contains(&"ok 127.0.0.3"), "no rotation seen{}", out.report());
+    assert!(both[0].accepted() >= 1 && both[1].accepted() >= 1);
+}
+
+#[test]
+fn a_port_on_a_name_is_part_of_the_rule() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let (open, closed) = (listener("127.0.0.2"), listener("127.0.0.2"));
+    server.set("api.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    let (good, bad) = (format!("api.test:{}", open.port()), format!("api.test:{}", closed.port()));
+    let Some(bare) = within(&server, HOSTS, &[], &[py, "-c", CONNECT_PY, &good, &bad]) else { return };
+    bare.success().stdout_is("ok 127.0.0.2\nok 127.0.0.2");
+    let before = closed.accepted();
+    let allow = format!("--allow-net=api.test:{}", open.port());
+    let out = sbx_within(&server, HOSTS, &[&allow], &[py, "-c", CONNECT_PY, &good, &bad]);
+    out.success().stdout_is("ok 127.0.0.2\nrefused").stderr_has(&format!(
+        "sbx: blocked connect to 127.0.0.2:{port} (api.test) — allow with --allow-net=api.test:{port}",
+        port = closed.port()
+    ));
+    assert_eq!(closed.accepted(), before, "the refused port saw a connection");
+}
+
+#[test]
+fn an_address_no_allowed_name_resolves_to_is_refused() {
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let (named, other) = (listener("127.0.0.2"), listener("127.0.0.9"));
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let probe = probe().to_str().unwrap();
+    let other_port = other.port().to_string();
+    let Some(bare) = within(&server, HOSTS, &[], &[probe, "connect", "127.0.0.9", &other_port]) else { return };
+    bare.success().stdout_is("ok");
+    let before = other.accepted();
+    // Before the command resolves anything: sbx looks the exact names up itself.
+    let named_port = named.port().to_string();
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[probe, "connect", "127.0.0.2", &named_port]);
+    out.success().stdout_is("ok");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[probe, "connect", "127.0.0.9", &other_port]);
+    out.success().stdout_is("ECONNREFUSED").stderr_has(&format!(
+        "sbx: blocked connect to 127.0.0.9:{other_port} — allow with --allow-net=127.0.0.9:{other_port}"
+    ));
+    assert_eq!(other.accepted(), before);
+    // UDP sends are decided the same way.
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[probe, "udp-send", "127.0.0.9", "9"]);
+    out.success().stdout_is("EACCES").stderr_has("sbx: blocked sendto to 127.0.0.9:9");
+    sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[probe, "udp-send", "127.0.0.2", "9"])
+        .success()
+        .stdout_is("ok");
+}
+
+#[test]
+fn names_from_etc_hosts_are_allowed_without_a_query() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let (hosted, unlisted) = (listener("127.0.0.4"), listener("127.0.0.5"));
+    let hosts = format!("{HOSTS}127.0.0.4 hosted.test\n127.0.0.5 unlisted.test\n");
+    let py = py.to_str().unwrap();
+    let (a, b) = (format!("hosted.test:{}", hosted.port()), format!("unlisted.test:{}", unlisted.port()));
+    let Some(bare) = within(&server, &hosts, &[], &[py, "-c", CONNECT_PY, &a, &b]) else { return };
+    bare.success().stdout_is("ok 127.0.0.4\nok 127.0.0.5");
+    let before = unlisted.accepted();
+    let out = sbx_within(&server, &hosts, &["--allow-net=hosted.test"], &[py, "-c", CONNECT_PY, &a]);
+    out.success().stdout_is("ok 127.0.0.4");
+    assert_eq!(server.count("hosted.test"), 0, "a name /etc/hosts answers was asked about: {:?}", server.log());
+    let out = sbx_within(&server, &hosts, &["--allow-net=hosted.test"], &[py, "-c", CONNECT_PY, &b]);
+    out.success().stdout_is("refused").stderr_has(&format!(
+        "sbx: blocked connect to 127.0.0.5:{port} (unlisted.test) — allow with --allow-net=unlisted.test:{port}",
+        port = unlisted.port()
+    ));
+    assert_eq!(unlisted.accepted(), before);
+    assert_eq!(server.count("unlisted.test"), 0, "{:?}", server.log());
+}
+
+#[test]
+fn queries_sent_straight_to_the_nameserver_are_screened() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let web = listener("127.0.0.2");
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    let ns = server.addr.ip().to_string();
+    let allowed = format!("allowed.test:{}", web.port());
+    let Some(bare) = within(&server, HOSTS, &[], &[py, "-c", SENDTO_PY, &allowed, "evil.test"]) else { return };
+    bare.success().stdout_is(&format!("answer {ns} 127.0.0.2\nconnected\nanswer {ns} 127.0.0.2"));
+    let evil_before = server.count("evil.test");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[py, "-c", SENDTO_PY, &allowed, "evil.test"]);
+    // The answer comes from the nameserver itself (musl insists), and sbx
+    // learnt the address with a lookup of its own.
+    out.success()
+        .stdout_is(&format!("answer {ns} 127.0.0.2\nconnected\nsend errno {}", libc::EACCES))
+        .stderr_has("sbx: blocked DNS lookup of evil.test — allow with --allow-net=evil.test");
+    assert_eq!(server.count("evil.test"), evil_before, "a denied query reached the server: {:?}", server.log());
+    // Anything but a DNS query to the nameserver is refused.
+    let out =
+        sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[probe().to_str().unwrap(), "udp-send", &ns, "53"]);
+    out.success()
+        .stdout_is("EACCES")
+        .stderr_has(&format!("sbx: blocked sendto to nameserver {ns}:53 — not a DNS query"));
+}
+
+/// Python that asks about each `NAME` argument from IPv6 sockets, the
+/// nameserver's IPv4 address mapped: a connected UDP socket, an unconnected
+/// one (sendto), a TCP connection. Prints the answer's RCODE and first
+/// address for each, or the errno.
+const IPV6_PY: &str = r#"
+import socket, struct, sys
+ns = "::ffff:" + [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+def query(name):
+    return struct.pack(">HHHHHH", 7, 0x0100, 1, 0, 0, 0) + b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+def show(how, reply):
+    an = struct.unpack(">H", reply[6:8])[0]
+    print(how, reply[3] & 15, socket.inet_ntoa(reply[-4:]) if an else "-")
+for name in sys.argv[1:]:
+    q = query(name)
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
+    s.connect((ns, 53)); s.send(q); show("udp", s.recv(512))
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); s.settimeout(3)
+    try:
+        s.sendto(q, (ns, 53)); show("sendto", s.recvfrom(512)[0])
+    except OSError as e:
+        print("sendto errno", e.errno)
+    t = socket.socket(socket.AF_INET6); t.settimeout(3); t.connect((ns, 53))
+    t.sendall(struct.pack(">H", len(q)) + q); show("tcp", t.recv(512)[2:])
+"#;
+
+#[test]
+fn ipv6_sockets_reach_the_nameserver_through_the_filter_too() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    let Some(bare) = within(&server, HOSTS, &[], &[py, "-c", IPV6_PY, "allowed.test"]) else { return };
+    bare.success().stdout_is("udp 0 127.0.0.2\nsendto 0 127.0.0.2\ntcp 0 127.0.0.2");
+    let out =
+        sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[py, "-c", IPV6_PY, "allowed.test", "evil.test"]);
+    out.success().stdout_is(&format!(
+        "udp 0 127.0.0.2\nsendto 0 127.0.0.2\ntcp 0 127.0.0.2\nudp 3 -\nsendto errno {}\ntcp 3 -",
+        libc::EACCES
+    ));
+    assert_eq!(server.count("evil.test"), 0, "{:?}", server.log());
+}
+
+#[test]
+fn quiet_silences_every_report() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let other = listener("127.0.0.9");
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let target = format!("127.0.0.9:{}", other.port());
+    let args = [py.to_str().unwrap(), "-c", CONNECT_PY, "evil.test:80", &target];
+    let out = sbx_within(&server, HOSTS, &["-q", "--allow-net=allowed.test"], &args);
+    out.success().stdout_is(&format!("unresolved {}\nrefused", -2));
+    assert!(out.stderr.is_empty(), "{}", out.report());
+}
+
+/// A shell script for `unshare -m`: a private /run (tmpfs) with a fake
+/// nscd socket and a fake systemd-resolved varlink socket served by
+/// python, then the command.
+const FAKE_RESOLVERS: &str = r#"py=$1; resolv=$2; shift 2
+mount --bind "$resolv" /etc/resolv.conf || exit 125
+mount -t tmpfs sbx-test-run /run || exit 125
+mkdir -p /run/nscd /run/systemd/resolve || exit 125
+"$py" -c '
+import os, socket, sys, threading, time
+for path in sys.argv[1:]:
+    s = socket.socket(socket.AF_UNIX); s.bind(path); s.listen(8)
+    threading.Thread(target=lambda s=s: [s.accept() for _ in iter(int, 1)], daemon=True).start()
+open("/run/ready", "w").close()
+time.sleep(60)
+' /run/nscd/socket /run/systemd/resolve/io.systemd.Resolve &
+server=$!
+while [ ! -e /run/ready ]; do sleep 0.05; done
+"$@"
+status=$?
+kill $server
+exit $status"#;
+
+#[test]
+fn resolver_sockets_cannot_bypass_the_filter() {
+    let Some(py) = python() else { return };
+    if !dnsutil::private_etc_works() {
+        return;
+    }
+    let sockets = ["/run/nscd/socket", "/run/systemd/resolve/io.systemd.Resolve"];
+    let probe = probe().to_str().unwrap();
+    let sbx = sbx_path().to_str().unwrap();
+    // Never the machine's resolver, even though nothing here resolves.
+    let dir = super::util::tempdir();
+    let resolv = dir.path().join("resolv.conf");
+    std::fs::write(&resolv, "nameserver 127.0.0.1\n").unwrap();
+    let run = |cmd: &[&str]| {
+        super::util::bare("unshare")
+            .args(["-m", "--", "sh", "-c", FAKE_RESOLVERS, "sh", py.to_str().unwrap(), resolv.to_str().unwrap()])
+            .args(cmd)
+            .run()
+    };
+    for sock in sockets {
+        // Bare, the fake service answers.
+        run(&[probe, "connect-unix", sock]).success().stdout_is("ok");
+        // The unix mediation already refuses a socket made outside the
+        // sandbox; with names filtered that is not even worth a report.
+        let out = run(&[sbx, "--allow-net=allowed.test", "--", probe, "connect-unix", sock]);
+        out.success().stdout_is("ECONNREFUSED").stderr_lacks("sbx: blocked");
+        // Without names it is reported like any outside socket.
+        let out = run(&[sbx, "--allow-net=127.0.0.1", "--", probe, "connect-unix", sock]);
+        out.success().stdout_is("ECONNREFUSED").stderr_has(&format!("sbx: blocked connect to {sock}"));
+        // Allowing it by hand next to a name is refused.
+        let allow = format!("--allow-unix={sock}");
+        let out = run(&[sbx, "--allow-net=allowed.test", &allow, "--", probe, "connect-unix", sock]);
+        out.code(125).stderr_has("would bypass the DNS filter of --allow-net=allowed.test");
+    }
+}
