@@ -363,6 +363,16 @@ fn the_documented_configuration_files_are_valid() {
                 "a TOML block of docs/{name} is not a valid configuration:\n{block}{}",
                 out.report()
             );
+            // Each profile also makes a valid policy (net entries, paths).
+            for profile in block.lines().filter_map(|l| l.strip_prefix("[profile.")?.split(']').next()) {
+                let out = w.sbx(["--explain", "-p", profile, "--", "true"]).run();
+                assert!(
+                    out.status.success(),
+                    "docs/{name}: profile {profile} makes no policy:\n{block}{}",
+                    out.report()
+                );
+                out.stdout_has("verdict: sbx would run");
+            }
             checked += 1;
         }
     }
