@@ -11,6 +11,7 @@ pub mod exit;
 pub mod explain;
 pub mod paths;
 pub mod policy;
+pub mod summary;
 pub mod support;
 pub mod trust;
 

@@ -14,7 +14,7 @@
 //! (sock_diag) confirms that socket still owns that file; anything that
 //! cannot be read or interpreted fails the call instead of passing.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -164,7 +164,6 @@ pub struct Mediator {
     names: Option<Arc<NameFilter>>,
     unix_allow: Vec<PathBuf>,
     quiet: bool,
-    reported: Mutex<HashSet<String>>,
     /// Socket files bound inside the sandbox: (st_dev, st_ino) → the inode
     /// of the socket that sbx bound there.
     bound: Mutex<HashMap<(u64, u64), u64>>,
@@ -218,7 +217,6 @@ impl Mediator {
             names,
             unix_allow,
             quiet,
-            reported: Mutex::new(HashSet::new()),
             bound: Mutex::new(HashMap::new()),
             creds: me.creds,
             binder: Mutex::new(binder),
@@ -265,11 +263,8 @@ impl Mediator {
 
     fn report(&self, line: String) {
         tracing::debug!("{line}");
-        if self.quiet {
-            return;
-        }
-        let first = self.reported.lock().unwrap_or_else(PoisonError::into_inner).insert(line.clone());
-        if first {
+        // Counted for the summary at the end, printed the first time.
+        if crate::summary::record(&line) && !self.quiet {
             eprintln!("{line}");
         }
     }

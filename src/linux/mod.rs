@@ -105,7 +105,11 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         }
     };
     drop(ruleset);
-    forwarding.supervise(child, mediator)
+    let outcome = forwarding.supervise(child, mediator);
+    if let Some(summary) = crate::summary::take(policy) {
+        eprint!("{summary}");
+    }
+    outcome
 }
 
 /// Starts the DNS filter for the name entries of `policy`: a proxy on
@@ -128,6 +132,7 @@ fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameF
     let quiet = policy.quiet;
     config.on_blocked = std::sync::Arc::new(move |blocked: &Blocked| {
         tracing::debug!("{blocked}");
+        crate::summary::record_once(&blocked.to_string());
         if !quiet {
             eprintln!("{blocked}");
         }

@@ -378,3 +378,33 @@ fn the_documented_configuration_files_are_valid() {
     }
     assert!(checked >= 4, "only {checked} blocks checked");
 }
+
+#[test]
+fn a_summary_of_what_was_blocked_ends_the_run() {
+    let w = World::new();
+    w.write("config/sbx/config.toml", "[profile.web]\nallow_net = [\"127.0.0.1\"]\n");
+    // Three refused connects to one address, one to another (nothing
+    // listens there: without sbx they would be ECONNREFUSED too, so only
+    // sbx's report tells them apart).
+    let p = probe().display().to_string();
+    let script = format!("for i in 1 2 3; do {p} connect 127.0.0.2 9; done; {p} connect 127.0.0.3 9");
+    let out = w.sbx(["-p", "web", "--", "sh", "-c", &script]).run();
+    out.success()
+        .stderr_has("sbx: summary: the sandbox refused 4 network attempts of 2 kinds:")
+        .stderr_has("sbx:   3× connect to 127.0.0.2:9 — allow with --allow-net=127.0.0.2:9")
+        .stderr_has("sbx:   1× connect to 127.0.0.3:9")
+        .stderr_has(&format!(
+            "add the entry to allow_net of profile web at {}:2",
+            w.path("config/sbx/config.toml").display()
+        ));
+    // The summary comes after the command's own output and sbx's reports.
+    let summary_at = out.stderr.find("sbx: summary").unwrap();
+    assert!(out.stderr[..summary_at].contains("sbx: blocked connect to 127.0.0.3:9"), "{}", out.report());
+    // -q silences it with the rest.
+    let out = w.sbx(["-q", "-p", "web", "--", "sh", "-c", &script]).run();
+    out.success();
+    assert!(out.stderr.is_empty(), "{}", out.report());
+    // Nothing blocked: no summary.
+    let out = w.sbx(["-p", "web", "--", "true"]).run();
+    out.success().stderr_lacks("summary");
+}
