@@ -142,7 +142,7 @@ pub struct Cli {
     #[arg(long, value_name = "FORMAT", value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "text", help_heading = "Instead of running")]
     pub explain: Option<ExplainFormat>,
 
-    /// Report what this machine's kernel supports and what that means for each flag, then exit
+    /// Report what this machine's kernel supports and what that means for each flag, then exit (status 1 if something is missing)
     #[arg(long, exclusive = true, help_heading = "Instead of running")]
     pub doctor: bool,
 
@@ -154,7 +154,7 @@ pub struct Cli {
     #[arg(short, long)]
     pub verbose: bool,
 
-    /// Do not report blocked network attempts on stderr
+    /// Do not report blocked network attempts on stderr (neither as they happen nor in the summary at the end)
     #[arg(short, long)]
     pub quiet: bool,
 
