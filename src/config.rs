@@ -324,8 +324,10 @@ pub struct Resolved {
     /// Why the run must be refused (an untrusted or changed project file
     /// that it would use). `--explain` shows it; a run stops with it.
     pub refusal: Option<ConfigError>,
-    /// The configuration files read (not the built-ins).
-    pub files: Vec<(Layer, PathBuf)>,
+    /// The configuration files read (not the built-ins), with the trust
+    /// status of a project file (`None` for others, or when the record of
+    /// trusted files cannot be read).
+    pub files: Vec<(Layer, PathBuf, Option<TrustStatus>)>,
     /// Things worth a warning, e.g. a flag that changes nothing.
     pub warnings: Vec<String>,
 }
@@ -433,7 +435,17 @@ impl Config {
             request = flat.request;
         }
         request.extend(Request::from_cli(cli, ctx));
-        let files = self.files().filter_map(|f| f.path.clone().map(|p| (f.layer, p))).collect();
+        let files = self
+            .files()
+            .filter_map(|f| {
+                let path = f.path.clone()?;
+                let trust = match f.layer {
+                    Layer::Project => trust::status(&path, &f.sha256, ctx).ok(),
+                    _ => None,
+                };
+                Some((f.layer, path, trust))
+            })
+            .collect();
         Ok(Resolved { request, profile, refusal, files, warnings })
     }
 

@@ -15,6 +15,7 @@ use crate::config::{Chosen, Resolved};
 use crate::env::{BASE_VARS, EnvPolicy};
 use crate::policy::{Access, Deny, Kind, Net, Policy, Source};
 use crate::support::{Gap, Support};
+use crate::trust::TrustStatus;
 
 /// The whole explanation; its JSON form is `--explain=json`.
 #[derive(Debug, Serialize)]
@@ -52,6 +53,8 @@ pub struct ProfileOut {
 pub struct FileOut {
     pub kind: String,
     pub path: String,
+    /// For a project file: `trusted`, `not trusted` or `changed since trusted`.
+    pub trust: Option<String>,
 }
 
 /// Where a rule came from.
@@ -271,7 +274,18 @@ pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Expla
         config_files: resolved
             .files
             .iter()
-            .map(|(layer, path)| FileOut { kind: layer.describe().to_owned(), path: show(path) })
+            .map(|(layer, path, trust)| FileOut {
+                kind: layer.describe().to_owned(),
+                path: show(path),
+                trust: trust.map(|t| {
+                    match t {
+                        TrustStatus::Trusted => "trusted",
+                        TrustStatus::NotTrusted => "not trusted",
+                        TrustStatus::Changed => "changed since trusted",
+                    }
+                    .to_owned()
+                }),
+            })
             .collect(),
         restrictions,
         paths,
@@ -368,7 +382,14 @@ fn text(e: &Explanation) -> String {
         }
     }
     for f in &e.config_files {
-        let _ = writeln!(out, "read: {} ({})", f.path, f.kind);
+        match &f.trust {
+            Some(trust) => {
+                let _ = writeln!(out, "read: {} ({}, {trust})", f.path, f.kind);
+            }
+            None => {
+                let _ = writeln!(out, "read: {} ({})", f.path, f.kind);
+            }
+        }
     }
 
     let _ = writeln!(out, "\nrestrictions");

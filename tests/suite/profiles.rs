@@ -270,10 +270,15 @@ fn explain_shows_an_untrusted_profile_and_the_refusal() {
     out.success()
         .stdout_has("profile: default (project configuration")
         .stdout_has("would refuse to run")
-        .stdout_has("is not trusted");
+        .stdout_has("is not trusted")
+        .stdout_has("sbx.toml (project configuration, not trusted)");
     let out = w.sbx(["--explain=json"]).run();
     let value: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(value["verdict"]["runs"], false);
+    assert_eq!(value["config_files"][0]["trust"], "not trusted");
+    w.sbx(["trust"]).run().success();
+    let out = w.sbx(["--explain"]).run();
+    out.success().stdout_has("sbx.toml (project configuration, trusted)").stdout_has("would run");
     // Errors that keep the policy from being built are errors here too.
     w.sbx(["--explain", "-p", "nope"]).run().code(125).stderr_has("no profile named");
     w.sbx(["--explain=yaml"]).run().code(125);
