@@ -330,6 +330,18 @@ pub struct Resolved {
     pub files: Vec<(Layer, PathBuf, Option<TrustStatus>)>,
     /// Things worth a warning, e.g. a flag that changes nothing.
     pub warnings: Vec<String>,
+    /// Every profile there is, by name: where the one `-p NAME` would use
+    /// is defined (file and header line; `None` for a built-in one).
+    pub available: Vec<Defined>,
+}
+
+/// Where a profile is defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Defined {
+    pub name: String,
+    pub layer: Layer,
+    /// The file and the line of its header; `None` for a built-in profile.
+    pub at: Option<(PathBuf, usize)>,
 }
 
 /// The configuration files of a run, highest precedence first, the
@@ -446,7 +458,16 @@ impl Config {
                 Some((f.layer, path, trust))
             })
             .collect();
-        Ok(Resolved { request, profile, refusal, files, warnings })
+        let available = self
+            .profile_names()
+            .into_iter()
+            .filter_map(|name| {
+                let (file, profile) = self.lookup(&name)?;
+                let at = file.path.clone().map(|p| (p, profile.line));
+                Some(Defined { name, layer: file.layer, at })
+            })
+            .collect();
+        Ok(Resolved { request, profile, refusal, files, warnings, available })
     }
 
     /// The refusal, if a project file among `used` is not trusted at its

@@ -25,6 +25,8 @@ pub struct Explanation {
     pub profile: Option<ProfileOut>,
     /// The configuration files read, highest precedence first.
     pub config_files: Vec<FileOut>,
+    /// Every profile `-p` can name, and where it is defined.
+    pub available_profiles: Vec<AvailableOut>,
     /// read, write, net, env — in that order.
     pub restrictions: Vec<RestrictionOut>,
     /// Filesystem rules, when reading or writing is denied.
@@ -44,6 +46,14 @@ pub struct ProfileOut {
     /// `-p`, `SBX_PROFILE` or `default`.
     pub selected_by: String,
     /// `built in`, `user configuration`, `project configuration`, `--config file`.
+    pub defined_in: String,
+    pub file: Option<String>,
+    pub line: Option<usize>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AvailableOut {
+    pub name: String,
     pub defined_in: String,
     pub file: Option<String>,
     pub line: Option<usize>,
@@ -287,6 +297,16 @@ pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Expla
                 }),
             })
             .collect(),
+        available_profiles: resolved
+            .available
+            .iter()
+            .map(|d| AvailableOut {
+                name: d.name.clone(),
+                defined_in: d.layer.describe().to_owned(),
+                file: d.at.as_ref().map(|(f, _)| show(f)),
+                line: d.at.as_ref().map(|(_, l)| *l),
+            })
+            .collect(),
         restrictions,
         paths,
         created_when_run,
@@ -462,6 +482,18 @@ fn text(e: &Explanation) -> String {
         let _ = writeln!(out, "\nbest effort: on ({})", source_text(source));
     }
 
+    let _ = writeln!(out, "\nprofiles (-p NAME)");
+    for p in &e.available_profiles {
+        match (&p.file, p.line) {
+            (Some(f), Some(l)) => {
+                let _ = writeln!(out, "  {:<14} {f}:{l}", p.name);
+            }
+            _ => {
+                let _ = writeln!(out, "  {:<14} {}", p.name, p.defined_in);
+            }
+        }
+    }
+
     let k = &e.kernel;
     let _ = writeln!(
         out,
@@ -533,7 +565,14 @@ mod tests {
     fn explained(request: Request, support: &Support) -> Explanation {
         let ctx = Surroundings { vars: Vec::new(), cwd: "/".into() };
         let policy = Policy::build(&request, &ctx).unwrap();
-        let resolved = Resolved { request, profile: None, refusal: None, files: Vec::new(), warnings: Vec::new() };
+        let resolved = Resolved {
+            request,
+            profile: None,
+            refusal: None,
+            files: Vec::new(),
+            warnings: Vec::new(),
+            available: Vec::new(),
+        };
         explain(&policy, &resolved, support)
     }
 
