@@ -226,7 +226,7 @@ fn proxy_without_an_upstream_answer_gives_servfail_and_lookup_fails() {
     let started = Instant::now();
     let reply = ask(s.proxy.udp_addr(), "quiet.allowed.test", TYPE::A, false).expect("SERVFAIL");
     assert_eq!(reply.rcode, RCODE::ServerFailure);
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
     let err = s.proxy.lookup("quiet.allowed.test").unwrap_err().to_string();
     assert!(err.contains("did not answer") && err.contains(&server.addr.to_string()), "{err}");
     // Nothing listening at all: refused at once, SERVFAIL.

