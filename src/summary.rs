@@ -2,7 +2,8 @@
 //! counted, printed when the command ends (`-q` silences it), with the flag
 //! or the profile line that would allow each. The supervisor records each
 //! report line as it makes it; only network attempts are known to sbx
-//! (Landlock denials are not reported to it).
+//! (Landlock denials are not reported to it: [`file_hint`] says where to
+//! look instead when a command under a file restriction fails).
 //!
 //! One tally per process: sbx runs one command.
 
@@ -46,6 +47,22 @@ fn record_with(line: &str, counted: bool) -> bool {
         tally.lines.push((line.to_owned(), counted.then_some(1)));
     }
     true
+}
+
+/// What to say about file denials when the command has ended: Landlock
+/// refuses file accesses without telling sbx, so when a command under a file
+/// restriction fails in front of a person (stderr is a terminal), sbx says
+/// once where to look. Scripts, CI logs and `-q` get nothing: a failing
+/// `grep` must not come with a note every time.
+pub fn file_hint(policy: &Policy, outcome: crate::exit::Outcome, stderr_is_terminal: bool) -> Option<String> {
+    if policy.quiet || !stderr_is_terminal || !policy.deny.fs() || outcome == crate::exit::Outcome::Code(0) {
+        return None;
+    }
+    Some(
+        "sbx: note: the command failed; file accesses outside the allowed paths fail with EACCES and are not \
+         listed here — `sbx --explain` with the same flags shows what is allowed, `-v` the rules as applied\n"
+            .to_owned(),
+    )
 }
 
 /// The summary to print when the command has ended, if anything was

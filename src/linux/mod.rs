@@ -105,11 +105,15 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         }
     };
     drop(ruleset);
-    let outcome = forwarding.supervise(child, mediator);
+    let outcome = forwarding.supervise(child, mediator)?;
     if let Some(summary) = crate::summary::take(policy) {
         eprint!("{summary}");
     }
-    outcome
+    if let Some(hint) = crate::summary::file_hint(policy, outcome, std::io::IsTerminal::is_terminal(&std::io::stderr()))
+    {
+        eprint!("{hint}");
+    }
+    Ok(outcome)
 }
 
 /// Starts the DNS filter for the name entries of `policy`: a proxy on

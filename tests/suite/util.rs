@@ -226,6 +226,12 @@ impl Output {
     }
 
     #[track_caller]
+    pub fn stdout_lacks(&self, needle: &str) -> &Self {
+        assert!(!self.stdout.contains(needle), "stdout has {needle:?}{}", self.report());
+        self
+    }
+
+    #[track_caller]
     pub fn stdout_has(&self, needle: &str) -> &Self {
         assert!(self.stdout.contains(needle), "stdout lacks {needle:?}{}", self.report());
         self
