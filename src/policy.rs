@@ -366,7 +366,8 @@ impl Policy {
             eprintln!(
                 "sbx: warning: no --deny-* or --allow-* flag or profile restricts anything: the command runs with \
                  only the baseline (no_new_privs, no signals to or abstract sockets of processes outside the \
-                 sandbox); files, network and environment are not restricted"
+                 sandbox, no terminal injection, namespaces, mounts or kernel code); files, network and \
+                 environment are not restricted"
             );
         }
     }
