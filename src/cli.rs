@@ -106,6 +106,10 @@ pub struct Cli {
     #[arg(long, help_heading = "Restrictions")]
     pub deny_all: bool,
 
+    /// Close every file descriptor above stderr before COMMAND starts (fds the caller passes down are its grants; this gives a clean slate)
+    #[arg(long, help_heading = "Restrictions")]
+    pub close_fds: bool,
+
     /// Allow reading PATH (a file, or a directory and everything under it); implies --deny-read
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_read: Vec<OsString>,

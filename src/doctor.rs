@@ -120,7 +120,12 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
     let _ = writeln!(out, "\nwhat this means for each flag");
     let baseline = s.gaps(&policy(Request::default())?);
     let mut complete = baseline.is_empty();
-    flag_line(&mut out, "every run (baseline)", &baseline, "no_new_privs, signal and abstract socket scopes");
+    flag_line(
+        &mut out,
+        "every run (baseline)",
+        &baseline,
+        "no_new_privs, signal and abstract socket scopes, the seccomp baseline",
+    );
     let flags: [(&str, Request, &str); 5] = [
         ("--deny-read", denying(Kind::Read, "--deny-read"), "Landlock"),
         ("--deny-write", denying(Kind::Write, "--deny-write"), "Landlock"),

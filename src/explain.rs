@@ -275,7 +275,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Expla
     }
     if !policy.restricts_anything() {
         warnings.push(
-            "nothing is restricted beyond the baseline (no_new_privs, signal and abstract socket scopes)".to_owned(),
+            "nothing is restricted beyond the baseline (no_new_privs, signal and abstract socket scopes, no terminal injection, namespaces, mounts or kernel code)".to_owned(),
         );
     }
     Explanation {

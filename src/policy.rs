@@ -179,6 +179,8 @@ pub struct Policy {
     pub unix_allow: Vec<PathBuf>,
     /// `-q`: no report of blocked network attempts.
     pub quiet: bool,
+    /// `--close-fds`: every fd above stderr is closed at exec.
+    pub close_fds: bool,
     pub env: EnvPolicy,
     pub best_effort: bool,
     /// COMMAND and its arguments, untouched.
@@ -320,6 +322,7 @@ impl Policy {
             net,
             unix_allow,
             quiet: request.quiet,
+            close_fds: request.close_fds,
             env,
             best_effort: request.best_effort.is_some(),
             command: request.command.clone(),
@@ -357,7 +360,7 @@ impl Policy {
 
     /// Whether the policy restricts anything at all.
     pub fn restricts_anything(&self) -> bool {
-        self.deny.fs() || self.net.is_restricted() || self.deny.env
+        self.deny.fs() || self.net.is_restricted() || self.deny.env || self.close_fds
     }
 
     /// Warns on stderr when the policy restricts nothing beyond the baseline.
@@ -366,7 +369,8 @@ impl Policy {
             eprintln!(
                 "sbx: warning: no --deny-* or --allow-* flag or profile restricts anything: the command runs with \
                  only the baseline (no_new_privs, no signals to or abstract sockets of processes outside the \
-                 sandbox); files, network and environment are not restricted"
+                 sandbox, no terminal injection, namespaces, mounts or kernel code); files, network and \
+                 environment are not restricted"
             );
         }
     }
@@ -461,6 +465,7 @@ impl Policy {
             net,
             unix_allow: Vec::new(),
             quiet: false,
+            close_fds: false,
             env: EnvPolicy::Inherit,
             best_effort: false,
             command: vec![OsString::from("true")],

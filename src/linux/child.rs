@@ -176,6 +176,9 @@ pub struct ChildSetup<'a> {
     pub exec: &'a ExecPlan,
     /// Write end of the close-on-exec report pipe.
     pub report: BorrowedFd<'a>,
+    /// `--close-fds`: mark every fd above stderr close-on-exec, and the
+    /// highest fd number to try when the kernel lacks close_range.
+    pub close_fds: Option<u32>,
     /// With a supervisor: where the child stores the listener's fd number
     /// (sbx reads it once the child has exec'd).
     pub listener_slot: Option<&'a AtomicI32>,
@@ -213,6 +216,13 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
             }
         }
         (None, _) => {}
+    }
+    if let Some(limit) = setup.close_fds {
+        // The table is still sbx's own (CLONE_FILES), so nothing is closed
+        // here: every fd sbx opens is close-on-exec already, so marking all
+        // of them changes nothing for sbx (which execs nothing else), and at
+        // exec the kernel closes them in the command's own copy of the table.
+        sys::cloexec_from(3, limit);
     }
     let errno = setup.exec.exec();
     fail(Stage::Exec, errno)

@@ -61,6 +61,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         exec: &exec,
         report: report_write.as_fd(),
         listener_slot: mode.as_ref().map(|_| &listener_slot),
+        close_fds: policy.close_fds.then(sys::fd_limit),
     };
     // Returns once the child has exec'd or failed (it shares sbx's memory and
     // file table until then).

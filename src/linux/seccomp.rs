@@ -163,12 +163,114 @@ fn outside(arg: u32, allowed: &[u64], max: u64, field: u64) -> Vec<When> {
     out
 }
 
-/// The rule table for `policy`. Empty when nothing needs seccomp. Without
+/// `ioctl` requests that inject input into a terminal: TIOCSTI pushes bytes
+/// into the terminal's input queue (the shell that started sbx reads them as
+/// typed commands once the command ends); TIOCLINUX (a virtual console's
+/// selection paste) does the same on a VT.
+const TIOCSTI: u64 = 0x5412;
+const TIOCLINUX: u64 = 0x541c;
+/// The kernel reads the request as an `unsigned int`: only the low 32 bits
+/// count, so only they are compared (a set high half cannot dodge the rule).
+const IOCTL_REQUEST: u64 = 0xffff_ffff;
+
+/// Namespace flags of clone(2). Not CLONE_NEWTIME: clone(2) has no room for
+/// it (0x80 lies in the exit signal byte); unshare(2) takes it.
+const CLONE_NAMESPACES: &[(u64, &str)] = &[
+    (libc::CLONE_NEWNS as u64, "CLONE_NEWNS"),
+    (libc::CLONE_NEWCGROUP as u64, "CLONE_NEWCGROUP"),
+    (libc::CLONE_NEWUTS as u64, "CLONE_NEWUTS"),
+    (libc::CLONE_NEWIPC as u64, "CLONE_NEWIPC"),
+    (libc::CLONE_NEWUSER as u64, "CLONE_NEWUSER"),
+    (libc::CLONE_NEWPID as u64, "CLONE_NEWPID"),
+    (libc::CLONE_NEWNET as u64, "CLONE_NEWNET"),
+];
+const CLONE_NEWTIME: u64 = 0x80;
+
+/// Calls denied (EPERM) in every sandbox, with why each one would let the
+/// command — above all a command running as root — leave the policy.
+pub const DENIED_ALWAYS: &[(&str, &str)] = &[
+    ("setns", "joins another namespace (a container's, the host's), whose mounts and network the policy never saw"),
+    ("mount", "mounts over the paths the policy names (or bind-mounts a denied tree into a writable one)"),
+    ("umount2", "unmounts what the policy relies on, uncovering what lies beneath"),
+    ("pivot_root", "swaps the root filesystem for one the policy never saw"),
+    ("chroot", "changes the root the command resolves paths from; with a kept fd, the classic chroot escape"),
+    ("move_mount", "attaches a mount tree (the new mount API's mount)"),
+    ("open_tree", "clones a mount tree for move_mount (the new mount API)"),
+    ("fsopen", "creates a filesystem context to mount (the new mount API)"),
+    ("fsmount", "turns a filesystem context into a mount (the new mount API)"),
+    ("fsconfig", "configures a filesystem context, or reconfigures a mounted one (remount)"),
+    ("fspick", "picks a mounted filesystem to reconfigure (remount) through fsconfig"),
+    ("mount_setattr", "changes mount attributes (read-only, nosuid, idmapping) of mounts the policy relies on"),
+    ("bpf", "loads BPF programs into the kernel (root: tracing any process, rewriting packets and syscalls)"),
+    ("perf_event_open", "observes other processes and the kernel (root: every process's registers and memory samples)"),
+    ("kexec_load", "replaces the running kernel"),
+    ("kexec_file_load", "replaces the running kernel"),
+    ("init_module", "loads code into the kernel"),
+    ("finit_module", "loads code into the kernel"),
+    ("delete_module", "unloads kernel code (a security module, a filesystem)"),
+    ("keyctl", "reads and changes the kernel keyrings, a secret store outside the filesystem (Kerberos, fscrypt, …)"),
+    ("add_key", "adds keys to the kernel keyrings shared with processes outside the sandbox"),
+    ("request_key", "looks up keys of the keyrings shared with processes outside the sandbox (and may start a helper)"),
+    ("userfaultfd", "stalls the kernel (or sbx's supervisor) mid-copy at will: the standard tool to win kernel races"),
+];
+
+/// The rules every sandbox gets, whatever the policy: no terminal input
+/// injection, no new namespaces, mounts, kernel code or keyrings.
+fn baseline() -> Vec<Rule> {
+    let eperm = |syscall, when, reason| Rule {
+        syscall,
+        when,
+        action: Action::Errno(libc::EPERM),
+        entries: Entries::ALL,
+        reason,
+    };
+    let mut rules = vec![
+        eperm(
+            "ioctl",
+            When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: TIOCSTI }),
+            "TIOCSTI types input into the terminal, run after the command ends by the shell that started sbx",
+        ),
+        eperm(
+            "ioctl",
+            When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: TIOCLINUX }),
+            "TIOCLINUX pastes the selection into a virtual console as input",
+        ),
+    ];
+    let ns_reason = "a new namespace of its own gives the command root-like powers there (user) or a view the policy                      never saw (mount, pid, net, …): no nested sandboxes (bwrap, unshare, Chrome's sandbox)";
+    for &(flag, _) in CLONE_NAMESPACES {
+        rules.push(eperm("clone", When::Arg(0, Cmp::MaskedEq { mask: flag, value: flag }), ns_reason));
+    }
+    for &(flag, _) in CLONE_NAMESPACES {
+        rules.push(eperm("unshare", When::Arg(0, Cmp::MaskedEq { mask: flag, value: flag }), ns_reason));
+    }
+    rules.push(eperm("unshare", When::Arg(0, Cmp::MaskedEq { mask: CLONE_NEWTIME, value: CLONE_NEWTIME }), ns_reason));
+    rules.push(Rule {
+        syscall: "clone3",
+        when: When::Always,
+        action: Action::Errno(libc::ENOSYS),
+        entries: Entries::ALL,
+        reason: "its flags lie in memory, out of seccomp's reach: ENOSYS makes libc fall back to clone(2), whose \
+                 flags the filter checks",
+    });
+    for &(syscall, reason) in DENIED_ALWAYS {
+        rules.push(eperm(syscall, When::Always, reason));
+    }
+    rules.push(Rule {
+        syscall: "umount",
+        when: When::Always,
+        action: Action::Errno(libc::EPERM),
+        entries: Entries::COMPAT,
+        reason: "unmounts what the policy relies on (the 32-bit entry's old umount)",
+    });
+    rules
+}
+
+/// The rule table for `policy`: the [`baseline`], then the network rules. Without
 /// `supervisor` (a kernel lacking user notification, accepted with
 /// --best-effort), no call is handed to a supervisor: `Net::Allow` must
 /// already have been narrowed to `Net::Denied`.
 pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
-    let mut rules = Vec::new();
+    let mut rules = baseline();
     let af_unix = libc::AF_UNIX as u64;
     let deny =
         |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
@@ -277,7 +379,8 @@ fn filter(rules: &[Rule]) -> Result<ScmpFilterContext> {
     Ok(filter)
 }
 
-/// Compiles `rules` into a BPF program; `None` for an empty table.
+/// Compiles `rules` into a BPF program; `None` for an empty table (never
+/// for a policy's table: the baseline is always there).
 pub fn compile(rules: &[Rule]) -> Result<Option<BpfProgram>> {
     if rules.is_empty() {
         return Ok(None);

@@ -118,6 +118,34 @@ pub fn spawn<F: FnOnce() -> std::convert::Infallible>(child: F) -> Result<libc::
     if pid < 0 { Err(errno) } else { Ok(pid) }
 }
 
+/// Async-signal-safe. Marks every fd from `first` up close-on-exec:
+/// close_range(first, ~0, CLOSE_RANGE_CLOEXEC) (Linux 5.11), else
+/// fcntl(F_SETFD, FD_CLOEXEC) on each fd number below `limit`.
+pub fn cloexec_from(first: u32, limit: u32) {
+    // SAFETY: close_range with integer arguments touches no memory; with
+    // CLOSE_RANGE_CLOEXEC it closes nothing.
+    let ret = unsafe { libc::syscall(libc::SYS_close_range, first, u32::MAX, libc::CLOSE_RANGE_CLOEXEC) };
+    if ret == 0 {
+        return;
+    }
+    for fd in first..limit {
+        // SAFETY: fcntl with integer arguments; an fd that is not open gives EBADF.
+        unsafe { libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// The number of fds a process may have open (the soft RLIMIT_NOFILE,
+/// capped at 2^20): every open fd number lies below it.
+pub fn fd_limit() -> u32 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the live local.
+    let ret = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if ret != 0 {
+        return 1 << 20;
+    }
+    u32::try_from(limit.rlim_cur).unwrap_or(u32::MAX).min(1 << 20)
+}
+
 /// Async-signal-safe. prctl(PR_SET_NO_NEW_PRIVS, 1).
 pub fn set_no_new_privs() -> Result<(), Errno> {
     // SAFETY: prctl with integer arguments touches no memory of ours.

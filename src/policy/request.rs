@@ -78,6 +78,8 @@ pub struct Request {
     /// Who asked for `--best-effort`, if anyone.
     pub best_effort: Option<Source>,
     pub quiet: bool,
+    /// `--close-fds`: no fd above stderr reaches the command.
+    pub close_fds: bool,
     pub command: Vec<OsString>,
 }
 
@@ -103,6 +105,7 @@ impl Request {
             allow_env: strings("--allow-env", &cli.allow_env),
             best_effort: cli.best_effort.then_some(Source::Flag("--best-effort")),
             quiet: cli.quiet,
+            close_fds: cli.close_fds,
             command: cli.command.clone(),
         };
         let flags = [
@@ -146,6 +149,7 @@ impl Request {
             self.best_effort = other.best_effort;
         }
         self.quiet |= other.quiet;
+        self.close_fds |= other.close_fds;
         if !other.command.is_empty() {
             self.command = other.command;
         }

@@ -31,6 +31,15 @@
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <time.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <linux/bpf.h>
+#include <linux/perf_event.h>
+#include <linux/sched.h>
 
 static const char *errname(int e) {
     switch (e) {
@@ -55,6 +64,10 @@ static const char *errname(int e) {
     case EINPROGRESS: return "EINPROGRESS";
     case EBADF: return "EBADF";
     case EMSGSIZE: return "EMSGSIZE";
+    case ENOTTY: return "ENOTTY";
+    case EFAULT: return "EFAULT";
+    case ENOKEY: return "ENOKEY";
+    case ENOEXEC: return "ENOEXEC";
     default: {
         static char buf[32];
         snprintf(buf, sizeof buf, "E%d", e);
@@ -145,6 +158,8 @@ static void *race_connector(void *arg) {
     pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
     return NULL;
 }
+
+static void *race_flipper_noop(void *arg) { return arg; }
 
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: probe OP [ARGS...]\n"); return 2; }
@@ -334,6 +349,9 @@ int main(int argc, char **argv) {
         for (int fd = 3; fd < 1024; fd++) if (fcntl(fd, F_GETFD) >= 0) printf("%d\n", fd);
         printf("end\n"); return 0;
     }
+    if (!strcmp(op, "close_range")) {      /* close_range(3, ~0, CLOSE_RANGE_CLOEXEC): marks, closes nothing */
+        return report(syscall(SYS_close_range, 3, ~0U, 1U << 2));
+    }
     if (!strcmp(op, "open-wronly")) {      /* open-wronly PATH: open for writing and close; never writes */
         NEED(1); int fd = open(a, O_WRONLY); if (fd >= 0) close(fd); return report(fd);
     }
@@ -365,6 +383,85 @@ int main(int argc, char **argv) {
         if (bind(l, (struct sockaddr *)&sa, len) < 0 || listen(l, 1) < 0) return report(-1);
         int c = socket(AF_UNIX, SOCK_STREAM, 0); if (c < 0) return report(-1);
         return report(connect(c, (struct sockaddr *)&sa, len));
+    }
+    /* Terminal injection: push one byte into the input of the terminal on fd 0. */
+    if (!strcmp(op, "tiocsti")) { char c = 'Z'; return report(ioctl(0, TIOCSTI, &c)); }
+    if (!strcmp(op, "tiocsti-high")) {     /* the same with the request's high half set (the kernel ignores it) */
+        char c = 'Z'; return report(syscall(SYS_ioctl, 0, (1UL << 32) | TIOCSTI, &c));
+    }
+    if (!strcmp(op, "i386-tiocsti")) {     /* ioctl(0, TIOCSTI) via int 0x80 (nr 54) */
+        char *c = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        if (c == MAP_FAILED) { perror("mmap"); return 2; }
+        *c = 'Z'; return report(int80(54, 0, TIOCSTI, (long)(uintptr_t)c));
+    }
+    if (!strcmp(op, "tioclinux")) { char sub = 6; /* TIOCL_GETSHIFTSTATE */ return report(ioctl(0, TIOCLINUX, &sub)); }
+    /* Namespaces: each call affects the probe (or its short-lived child) only. */
+    if (!strcmp(op, "unshare")) {          /* unshare uts|user|mnt|net|time */
+        NEED(1);
+        int f = !strcmp(a, "uts") ? CLONE_NEWUTS : !strcmp(a, "user") ? CLONE_NEWUSER : !strcmp(a, "mnt") ? CLONE_NEWNS
+              : !strcmp(a, "net") ? CLONE_NEWNET : !strcmp(a, "time") ? 0x80 : -1;
+        if (f < 0) { fprintf(stderr, "probe: unknown namespace %s\n", a); return 2; }
+        return report(unshare(f));
+    }
+    if (!strcmp(op, "clone-newuser")) {    /* raw clone(CLONE_NEWUSER|SIGCHLD); the child exits at once */
+        long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+        if (pid == 0) _exit(0);
+        if (pid > 0) waitpid(pid, NULL, 0);
+        return report(pid);
+    }
+    if (!strcmp(op, "clone3")) {           /* raw clone3 of a plain child (no flags) */
+        struct clone_args ca; memset(&ca, 0, sizeof ca); ca.exit_signal = SIGCHLD;
+        long pid = syscall(SYS_clone3, &ca, sizeof ca);
+        if (pid == 0) _exit(0);
+        if (pid > 0) waitpid(pid, NULL, 0);
+        return report(pid);
+    }
+    if (!strcmp(op, "thread-fork")) {      /* libc's pthread_create and fork (clone3, falling back to clone) */
+        pthread_t t; if ((errno = pthread_create(&t, NULL, race_flipper_noop, NULL)) != 0) return report(-1);
+        pthread_join(t, NULL);
+        pid_t pid = fork(); if (pid == 0) _exit(0); if (pid < 0) return report(-1);
+        waitpid(pid, NULL, 0); return report(0);
+    }
+    if (!strcmp(op, "setns")) {            /* setns into the probe's own uts namespace */
+        int fd = open("/proc/self/ns/uts", O_RDONLY); if (fd < 0) return report(-1);
+        return report(setns(fd, CLONE_NEWUTS));
+    }
+    /* Mounts: on paths that do not exist, or creating nothing attached. */
+    if (!strcmp(op, "mount")) { return report(mount("none", "/sbx-probe-none", "tmpfs", 0, NULL)); }
+    if (!strcmp(op, "umount2")) { return report(umount2("/sbx-probe-none", 0)); }
+    if (!strcmp(op, "pivot_root")) { return report(syscall(SYS_pivot_root, "/sbx-probe-none", "/sbx-probe-none")); }
+    if (!strcmp(op, "chroot")) { return report(chroot("/")); }
+    if (!strcmp(op, "open_tree")) { return report(syscall(SYS_open_tree, AT_FDCWD, "/", 0)); }
+    if (!strcmp(op, "fsopen")) { return report(syscall(SYS_fsopen, "tmpfs", 0)); }
+    if (!strcmp(op, "fsmount")) { return report(syscall(SYS_fsmount, -1, 0, 0)); }
+    if (!strcmp(op, "fsconfig")) { return report(syscall(SYS_fsconfig, -1, 6 /* CMD_CREATE */, NULL, NULL, 0)); }
+    if (!strcmp(op, "move_mount")) { return report(syscall(SYS_move_mount, -1, "", -1, "", 0)); }
+    if (!strcmp(op, "mount_setattr")) { return report(syscall(SYS_mount_setattr, -1, "", 0, NULL, 0)); }
+    /* Kernel code, keyrings, userfaultfd. */
+    if (!strcmp(op, "bpf")) {              /* create a one-entry array map */
+        union bpf_attr attr; memset(&attr, 0, sizeof attr);
+        attr.map_type = BPF_MAP_TYPE_ARRAY; attr.key_size = 4; attr.value_size = 4; attr.max_entries = 1;
+        return report(syscall(SYS_bpf, BPF_MAP_CREATE, &attr, sizeof attr));
+    }
+    if (!strcmp(op, "perf_event_open")) {  /* count the probe's own task clock */
+        struct perf_event_attr attr; memset(&attr, 0, sizeof attr);
+        attr.type = PERF_TYPE_SOFTWARE; attr.size = sizeof attr; attr.config = PERF_COUNT_SW_TASK_CLOCK;
+        attr.exclude_kernel = 1; attr.exclude_hv = 1;
+        return report(syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0));
+    }
+    if (!strcmp(op, "kexec_load")) { return report(syscall(SYS_kexec_load, 0, 0, NULL, 0xdead0000UL)); }
+    if (!strcmp(op, "init_module")) { return report(syscall(SYS_init_module, NULL, 0, "")); }
+    if (!strcmp(op, "finit_module")) { return report(syscall(SYS_finit_module, -1, "", 0)); }
+    if (!strcmp(op, "delete_module")) { return report(syscall(SYS_delete_module, "sbx_probe_none", O_NONBLOCK)); }
+    if (!strcmp(op, "keyctl")) { return report(syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -2 /* process */, 1)); }
+    if (!strcmp(op, "add_key")) { return report(syscall(SYS_add_key, "user", "sbx-probe", "x", 1, -2)); }
+    if (!strcmp(op, "request_key")) { return report(syscall(SYS_request_key, "user", "sbx-probe-none", NULL, 0)); }
+    if (!strcmp(op, "userfaultfd")) { return report(syscall(SYS_userfaultfd, 1 /* UFFD_USER_MODE_ONLY */)); }
+    /* The parent process (sbx, under sbx): attach without stopping it, and read its memory. */
+    if (!strcmp(op, "ptrace-parent")) { return report(ptrace(PTRACE_SEIZE, getppid(), 0, 0)); }
+    if (!strcmp(op, "vmread-parent")) {    /* EFAULT still means access was granted (the address is ours) */
+        char buf[8]; struct iovec local = {buf, sizeof buf}, remote = {buf, sizeof buf};
+        return report(process_vm_readv(getppid(), &local, 1, &remote, 1, 0));
     }
     fprintf(stderr, "probe: unknown op %s\n", op);
     return 2;

@@ -172,3 +172,23 @@ fn readme_flag_table_is_current() {
     let generated = format!("{}{}\n{}", &readme[..body_start], flag_table(), &readme[end..]);
     check("README.md", &generated);
 }
+
+/// Every test ESCAPES.md names as evidence (`FILE::NAME`) exists in
+/// tests/suite/FILE.rs, so a renamed or removed test cannot leave the
+/// claim standing without proof.
+#[test]
+fn escapes_md_names_existing_tests() {
+    let escapes = std::fs::read_to_string(repo_file("ESCAPES.md")).unwrap();
+    let mut named = 0;
+    for cite in escapes.split('`').skip(1).step_by(2) {
+        let Some((file, name)) = cite.split_once("::") else { continue };
+        if !file.chars().all(|c| c.is_ascii_lowercase()) || name.is_empty() {
+            continue;
+        }
+        let source = std::fs::read_to_string(repo_file(&format!("tests/suite/{file}.rs")))
+            .unwrap_or_else(|e| panic!("ESCAPES.md cites {cite}, but tests/suite/{file}.rs cannot be read: {e}"));
+        assert!(source.contains(&format!("fn {name}(")), "ESCAPES.md cites {cite}, which tests/suite/{file}.rs lacks");
+        named += 1;
+    }
+    assert!(named > 30, "ESCAPES.md cites only {named} tests");
+}

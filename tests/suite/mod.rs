@@ -6,6 +6,7 @@ mod dns;
 mod docs;
 mod env;
 mod fs;
+mod hardening;
 mod kernel;
 mod net;
 mod netallow;

@@ -494,6 +494,53 @@ fn no_fd_leaks_into_the_command() {
     }
 }
 
+#[test]
+fn close_fds_gives_a_clean_slate() {
+    let dir = shared_tempdir();
+    let file: OwnedFd = std::fs::File::create(dir.path().join("inherited")).unwrap().into();
+    let probe = probe();
+    for nobody in root_and_nobody_flags() {
+        let with = |c: Cmd| if nobody { c.nobody() } else { c };
+        // Premise: the caller's fd reaches the command, bare and under sbx.
+        run_with_only_fd(&with(bare(probe).arg("fds")), &file).success().stdout_is(&format!("{INHERITED_FD}\nend"));
+        run_with_only_fd(&with(sbx(["--deny-write", "--"]).arg(probe).arg("fds")), &file)
+            .success()
+            .stdout_is(&format!("{INHERITED_FD}\nend"));
+        // The supervisor's listener and sbx's own fds stay out too.
+        let deny_all = format!("--allow-read={}", probe.parent().unwrap().display());
+        for flags in [&["--close-fds"][..], &["--close-fds", "--deny-net"], &["--close-fds", "--deny-all", &deny_all]] {
+            let out = run_with_only_fd(&with(sbx(flags).arg("--").arg(probe).arg("fds")), &file);
+            out.success().stdout_is("end");
+        }
+    }
+    // stdin, stdout and stderr stay.
+    let out = sbx(["--close-fds", "--", "sh", "-c", "cat; echo err >&2"]).stdin("in\n").run();
+    out.success().stdout_is("in");
+    assert_eq!(out.stderr, "err\n", "{}", out.report());
+    // Writing to the passed fd works without --close-fds only.
+    let write = |flags: &[&str]| {
+        run_with_only_fd(&sbx(flags).args(["--", "sh", "-c", "echo x > /proc/self/fd/100 && echo wrote"]), &file)
+    };
+    write(&["--deny-net"]).success().stdout_is("wrote");
+    write(&["--close-fds"]).code(2).stderr_has("100");
+}
+
+#[test]
+fn close_fds_works_without_close_range() {
+    let probe = probe();
+    let filter =
+        super::kernel::Filter::new(&[super::kernel::Deny { syscall: "close_range", errno: libc::ENOSYS, arg0: None }]);
+    // Premise: under the filter, close_range fails.
+    bare(probe).arg("close_range").run().success().stdout_is("ok");
+    filter.run(&bare(probe).arg("close_range")).success().stdout_is("ENOSYS");
+    let with_fd_7 = |flags: &str| {
+        let script = format!("exec 7</dev/null; {} {flags} -- {} fds", util::sbx_path().display(), probe.display());
+        filter.run(&bare("sh").args(["-c", &script]))
+    };
+    with_fd_7("--deny-write").success().stdout_has("7\n");
+    with_fd_7("--close-fds").success().stdout_is("end");
+}
+
 // ---------------------------------------------------------------- pre-exec failures
 
 #[test]

@@ -114,10 +114,26 @@ fn without_a_supervisor_nothing_notifies() {
 }
 
 #[test]
-fn no_restriction_no_filter() {
+fn without_restrictions_only_the_baseline() {
     let rules = rules_for(&policy(Net::Unrestricted));
-    assert!(rules.is_empty(), "{}", table(&rules));
-    assert!(compile(&rules).unwrap().is_none());
+    assert_eq!(rules, baseline(), "{}", table(&rules));
+    assert!(!needs_supervisor(&rules));
+    assert!(compile(&rules).unwrap().is_some(), "every sandbox gets the baseline filter");
+    assert!(compile(&[]).unwrap().is_none());
+}
+
+#[test]
+fn every_policy_starts_with_the_baseline() {
+    for net in [Net::Unrestricted, Net::Denied, allow(&["127.0.0.1"])] {
+        for supervisor in [true, false] {
+            let rules = rules(&policy(net.clone()), supervisor);
+            assert_eq!(rules[..baseline().len()], baseline()[..], "{}", table(&rules));
+        }
+    }
+    for rule in baseline() {
+        assert_eq!(rule.entries, if rule.syscall == "umount" { Entries::COMPAT } else { Entries::ALL }, "{rule}");
+        assert!(!rule.reason.is_empty());
+    }
 }
 
 #[test]
@@ -245,4 +261,121 @@ fn unknown_syscall_is_an_error() {
     }];
     let err = compile(&rules).err().map(|e| format!("{e:#}")).unwrap_or_default();
     assert!(err.contains("no_such_syscall"), "{err}");
+}
+
+#[cfg(target_arch = "x86_64")]
+mod baseline_filter {
+    use super::*;
+
+    const ENOSYS: u32 = 0x0005_0000 | libc::ENOSYS as u32;
+    const TIOCSTI: u64 = 0x5412;
+    const TIOCLINUX: u64 = 0x541c;
+
+    /// The syscall number of `name` on `arch`, as libseccomp resolves it
+    /// (x32 numbers carry the x32 bit).
+    fn nr(name: &str, arch: ScmpArch) -> u32 {
+        ScmpSyscall::from_name_by_arch(name, arch).unwrap().as_raw_syscall() as u32
+    }
+
+    /// Runs `name(args)` through the filter of every policy, on every entry.
+    fn each_entry(check: impl Fn(&dyn Fn(&str, [u64; 6]) -> u32, &str)) {
+        for net in [Net::Unrestricted, Net::Denied, allow(&["127.0.0.1"])] {
+            let program = compile(&rules_for(&policy(net))).unwrap().unwrap();
+            for (arch, audit, label) in [
+                (ScmpArch::X8664, AUDIT_X86_64, "native"),
+                (ScmpArch::X32, AUDIT_X86_64, "x32"),
+                (ScmpArch::X86, AUDIT_I386, "i386"),
+            ] {
+                let run = |name: &str, args: [u64; 6]| run_bpf(&program, nr(name, arch), audit, args);
+                check(&run, label);
+            }
+        }
+    }
+
+    #[test]
+    fn terminal_injection_is_refused_whatever_the_high_half() {
+        assert_eq!(nr("ioctl", ScmpArch::X32), X32 | 514, "x32 has its own ioctl entry");
+        each_entry(|run, entry| {
+            for request in [TIOCSTI, TIOCLINUX] {
+                assert_eq!(run("ioctl", [0, request, 0x1000, 0, 0, 0]), EPERM, "{entry} {request:#x}");
+                if entry != "i386" {
+                    // The kernel ignores the high half of the request.
+                    let high = request | 0xdead_beef_0000_0000;
+                    assert_eq!(run("ioctl", [0, high, 0x1000, 0, 0, 0]), EPERM, "{entry} {high:#x}");
+                }
+            }
+            // Other terminal requests (window size, termios, TIOCSCTTY) pass.
+            for request in [libc::TIOCGWINSZ, libc::TCGETS, libc::TIOCSCTTY, libc::FIONREAD] {
+                #[allow(clippy::unnecessary_cast)] // c_ulong on glibc, c_int elsewhere
+                let request = request as u64;
+                assert_eq!(run("ioctl", [0, request, 0x1000, 0, 0, 0]), ALLOW, "{entry} {request:#x}");
+            }
+        });
+    }
+
+    #[test]
+    fn namespaces_are_refused_threads_and_processes_are_not() {
+        let thread = (libc::CLONE_VM
+            | libc::CLONE_FS
+            | libc::CLONE_FILES
+            | libc::CLONE_SIGHAND
+            | libc::CLONE_THREAD
+            | libc::CLONE_SYSVSEM
+            | libc::CLONE_SETTLS
+            | libc::CLONE_PARENT_SETTID
+            | libc::CLONE_CHILD_CLEARTID) as u64;
+        let fork = (libc::CLONE_CHILD_SETTID | libc::CLONE_CHILD_CLEARTID | libc::SIGCHLD) as u64;
+        let vfork = (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64;
+        each_entry(|run, entry| {
+            for flags in [thread, fork, vfork, 0x80 | libc::CLONE_VM as u64] {
+                assert_eq!(run("clone", [flags, 0, 0, 0, 0, 0]), ALLOW, "{entry} clone({flags:#x})");
+            }
+            for flags in [libc::CLONE_FS, libc::CLONE_FILES, libc::CLONE_SYSVSEM] {
+                assert_eq!(run("unshare", [flags as u64, 0, 0, 0, 0, 0]), ALLOW, "{entry} unshare({flags:#x})");
+            }
+            for &(flag, name) in CLONE_NAMESPACES {
+                assert_eq!(run("clone", [fork | flag, 0, 0, 0, 0, 0]), EPERM, "{entry} clone({name})");
+                assert_eq!(run("unshare", [flag, 0, 0, 0, 0, 0]), EPERM, "{entry} unshare({name})");
+                assert_eq!(run("unshare", [flag | libc::CLONE_FS as u64, 0, 0, 0, 0, 0]), EPERM, "{entry} {name}");
+            }
+            assert_eq!(run("unshare", [CLONE_NEWTIME, 0, 0, 0, 0, 0]), EPERM, "{entry} unshare(CLONE_NEWTIME)");
+            assert_eq!(run("clone3", [0x1000, 88, 0, 0, 0, 0]), ENOSYS, "{entry} clone3");
+        });
+    }
+
+    #[test]
+    fn mounts_kernel_code_and_keyrings_are_refused() {
+        each_entry(|run, entry| {
+            for &(syscall, _) in DENIED_ALWAYS {
+                let arch = match entry {
+                    "i386" => ScmpArch::X86,
+                    "x32" => ScmpArch::X32,
+                    _ => ScmpArch::X8664,
+                };
+                if ScmpSyscall::from_name_by_arch(syscall, arch).unwrap().as_raw_syscall() < 0 {
+                    continue; // not on this entry (i386 has no kexec_file_load)
+                }
+                assert_eq!(run(syscall, [0; 6]), EPERM, "{entry} {syscall}");
+            }
+            if entry == "i386" {
+                assert_eq!(run("umount", [0; 6]), EPERM, "i386 umount");
+            }
+            for ok in
+                ["read", "openat", "execve", "fork", "vfork", "ptrace", "process_vm_readv", "landlock_restrict_self"]
+            {
+                assert_eq!(run(ok, [0; 6]), ALLOW, "{entry} {ok}");
+            }
+        });
+    }
+}
+
+#[test]
+fn the_readme_lists_every_baseline_refusal() {
+    let readme = include_str!("../../../README.md");
+    for rule in baseline() {
+        assert!(readme.contains(&format!("`{}", rule.syscall)), "README.md does not list `{}`", rule.syscall);
+    }
+    for (_, name) in CLONE_NAMESPACES {
+        assert!(readme.contains(name.trim_start_matches("CLONE_")), "README.md does not list {name}");
+    }
 }

@@ -1,0 +1,237 @@
+//! The seccomp baseline every sandbox gets, whatever the flags: no input
+//! injected into the terminal (TIOCSTI, TIOCLINUX), no new namespaces, no
+//! mounts, no kernel code, keyrings or userfaultfd — and, from Landlock, no
+//! ptrace or memory access to sbx itself. Each probe works bare first (as
+//! root, where the kernel would let it through), then fails under sbx with
+//! the exact errno, as root and as uid 65534.
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+use super::process::{Watchdog, as_root_and_nobody};
+use super::util::{self, Cmd, Output, bare, probe, sbx};
+
+/// A pseudo-terminal pair; the slave in raw mode, so every byte pushed into
+/// its input queue can be read back at once.
+struct Pty {
+    master: OwnedFd,
+    slave: OwnedFd,
+}
+
+impl Pty {
+    fn open() -> Self {
+        let (mut master, mut slave) = (-1, -1);
+        // SAFETY: openpty writes two fds into the locals; name, termios and
+        // winsize are NULL (unused).
+        let ret =
+            unsafe { libc::openpty(&mut master, &mut slave, std::ptr::null_mut(), std::ptr::null(), std::ptr::null()) };
+        assert_eq!(ret, 0, "openpty: {}", std::io::Error::last_os_error());
+        // SAFETY: both fds were just created and are owned by nobody else.
+        let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+        // SAFETY: termios is plain data filled by tcgetattr before use.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(slave.as_raw_fd(), &mut t), 0);
+            libc::cfmakeraw(&mut t);
+            assert_eq!(libc::tcsetattr(slave.as_raw_fd(), libc::TCSANOW, &t), 0);
+        }
+        for fd in [&master, &slave] {
+            // SAFETY: fcntl on an fd we own, integer arguments only.
+            unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, libc::O_NONBLOCK) };
+        }
+        Self { master, slave }
+    }
+
+    /// Runs `cmd` in a new session whose controlling terminal is this pty,
+    /// with the slave as stdin (stdout and stderr captured apart).
+    fn run(&self, cmd: &Cmd) -> Output {
+        let mut command = cmd.command();
+        let desc = format!("{command:?} <pty");
+        command.stdin(Stdio::from(self.slave.try_clone().unwrap())).stdout(Stdio::piped()).stderr(Stdio::piped());
+        // SAFETY: the hook makes two async-signal-safe system calls.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().unwrap_or_else(|e| panic!("spawning {desc}: {e}"));
+        // The child leads its own session, hence its own process group.
+        let _dog = Watchdog::new(child.id() as libc::pid_t);
+        let out = child.wait_with_output().unwrap();
+        Output {
+            desc,
+            cwd: None,
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout_bytes: out.stdout,
+        }
+    }
+
+    /// What waits in the terminal's input queue (what the shell would read
+    /// next), and drains it.
+    fn pending_input(&self) -> Vec<u8> {
+        drain(&self.slave)
+    }
+
+    /// What the terminal shows (nothing is echoed in raw mode).
+    fn pending_output(&self) -> Vec<u8> {
+        drain(&self.master)
+    }
+}
+
+fn drain(fd: &OwnedFd) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 256];
+    loop {
+        // SAFETY: reads into a live local buffer of the given length.
+        let n = unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return out;
+        }
+        out.extend_from_slice(&buf[..n as usize]);
+    }
+}
+
+fn with_user(cmd: Cmd, nobody: bool) -> Cmd {
+    if nobody { cmd.nobody() } else { cmd }
+}
+
+fn users() -> Vec<bool> {
+    if util::is_root() { vec![false, true] } else { vec![false] }
+}
+
+// ---------------------------------------------------------------- terminal injection
+
+#[test]
+fn tiocsti_cannot_type_into_the_terminal() {
+    let probe = probe();
+    for op in ["tiocsti", "tiocsti-high", "i386-tiocsti"] {
+        for nobody in users() {
+            let pty = Pty::open();
+            // Premise: bare, the byte lands in the terminal's input queue.
+            pty.run(&with_user(bare(probe).arg(op), nobody)).success().stdout_is("ok");
+            assert_eq!(pty.pending_input(), b"Z", "bare {op} (nobody: {nobody}) injected nothing");
+            for flags in [&[][..], &["--deny-net"][..]] {
+                let out = pty.run(&with_user(sbx(flags).arg("--").arg(probe).arg(op), nobody));
+                out.success().stdout_is("EPERM");
+                assert_eq!(pty.pending_input(), b"", "{op} under sbx reached the terminal{}", out.report());
+                assert_eq!(pty.pending_output(), b"", "{op} under sbx reached the terminal{}", out.report());
+            }
+        }
+    }
+}
+
+#[test]
+fn tioclinux_is_refused_before_the_driver_sees_it() {
+    let probe = probe();
+    for nobody in users() {
+        let pty = Pty::open();
+        // A pty is no virtual console: bare, the driver itself says ENOTTY.
+        pty.run(&with_user(bare(probe).arg("tioclinux"), nobody)).success().stdout_is("ENOTTY");
+        pty.run(&with_user(sbx(["--"]).arg(probe).arg("tioclinux"), nobody)).success().stdout_is("EPERM");
+    }
+}
+
+#[test]
+fn other_terminal_ioctls_still_work() {
+    // `stty size` (TIOCGWINSZ) and `stty -a` (TCGETS) on the pty.
+    let pty = Pty::open();
+    pty.run(&sbx(["--", "stty", "size"])).success().stdout_is("0 0");
+    pty.run(&sbx(["--deny-net", "--", "stty", "-echo"])).success();
+}
+
+// ---------------------------------------------------------------- namespaces, mounts, kernel
+
+/// Probe ops the baseline refuses (EPERM), with what they give bare as root:
+/// `ok`, or the kernel's own error past its permission check (the call was
+/// let through; on a path that does not exist, or an invalid fd).
+const REFUSED: &[(&[&str], &str)] = &[
+    (&["unshare", "uts"], "ok"),
+    (&["unshare", "user"], "ok"),
+    (&["unshare", "time"], "ok"),
+    (&["clone-newuser"], "ok"),
+    (&["setns"], "ok"),
+    (&["mount"], "ENOENT"),
+    (&["umount2"], "ENOENT"),
+    (&["pivot_root"], "ENOENT"),
+    (&["chroot"], "ok"),
+    (&["open_tree"], "ok"),
+    (&["fsopen"], "ok"),
+    (&["fsmount"], "EBADF"),
+    (&["fsconfig"], "EINVAL"),
+    (&["move_mount"], "ENOENT"),
+    (&["mount_setattr"], "EINVAL"),
+    (&["bpf"], "ok"),
+    (&["perf_event_open"], "ok"),
+    (&["keyctl"], "ok"),
+    (&["add_key"], "ok"),
+    (&["request_key"], "ENOKEY"),
+    (&["userfaultfd"], "ok"),
+];
+
+/// Kernel code: this kernel may be built without modules or kexec (ENOSYS
+/// bare); the filter answers before the kernel looks, either way.
+const KERNEL_CODE: &[&str] = &["kexec_load", "init_module", "finit_module", "delete_module"];
+
+#[test]
+fn namespaces_mounts_and_kernel_interfaces_are_refused() {
+    if !util::need_root() {
+        return;
+    }
+    let probe = probe();
+    for &(args, bare_result) in REFUSED {
+        bare(probe).args(args).run().success().stdout_is(bare_result);
+    }
+    for op in KERNEL_CODE {
+        let out = bare(probe).arg(op).run();
+        out.success();
+        assert_ne!(out.stdout.trim(), "EPERM", "bare {op} is refused by the kernel already{}", out.report());
+    }
+    let ops: Vec<&[&str]> =
+        REFUSED.iter().map(|(args, _)| *args).chain(KERNEL_CODE.iter().map(std::slice::from_ref)).collect();
+    for args in ops {
+        for cmd in as_root_and_nobody(|| sbx(["--"]).arg(probe).args(args)) {
+            cmd.run().success().stdout_is("EPERM");
+        }
+        sbx(["--deny-net", "--deny-write", "--"]).arg(probe).args(args).run().success().stdout_is("EPERM");
+    }
+}
+
+#[test]
+fn clone3_is_enosys_and_libc_falls_back_to_clone() {
+    let probe = probe();
+    bare(probe).arg("clone3").run().success().stdout_is("ok");
+    for cmd in as_root_and_nobody(|| sbx(["--"]).arg(probe).arg("clone3")) {
+        cmd.run().success().stdout_is("ENOSYS");
+    }
+    // pthread_create and fork go through clone3 first, then clone.
+    for cmd in as_root_and_nobody(|| sbx(["--deny-net", "--"]).arg(probe).arg("thread-fork")) {
+        cmd.run().success().stdout_is("ok");
+    }
+    // A shell pipeline (fork, exec) and a nested sbx still work.
+    let inner = format!("{} --deny-write -- {} thread-fork", util::sbx_path().display(), probe.display());
+    sbx(["--deny-net", "--", "sh", "-c", &inner]).run().success().stdout_is("ok");
+}
+
+#[test]
+fn sbx_itself_cannot_be_traced_or_read() {
+    if !util::need_root() {
+        return;
+    }
+    let probe = probe();
+    // Bare, the probe's parent is a shell it may trace (as root) and read.
+    let via_shell = |op: &str| bare("sh").args(["-c", "\"$0\" \"$1\"; :"]).arg(probe).arg(op).run();
+    via_shell("ptrace-parent").success().stdout_is("ok");
+    via_shell("vmread-parent").success().stdout_is("EFAULT");
+    // Under sbx the parent is sbx, outside the Landlock domain.
+    for op in ["ptrace-parent", "vmread-parent"] {
+        for cmd in as_root_and_nobody(|| sbx(["--"]).arg(probe).arg(op)) {
+            cmd.run().success().stdout_is("EPERM");
+        }
+    }
+}
