@@ -20,9 +20,16 @@ pub mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux as backend;
 
-#[cfg(not(target_os = "linux"))]
+// The profile translator is pure and compiled (and tested) everywhere; the
+// rest of the macOS backend only on macOS.
+#[cfg(any(target_os = "macos", test))]
+pub mod macos;
+#[cfg(target_os = "macos")]
+pub(crate) use macos as backend;
+
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 mod unsupported;
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos")))]
 pub(crate) use unsupported as backend;
 
 use std::ffi::OsString;

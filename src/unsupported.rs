@@ -8,7 +8,7 @@ use crate::policy::Policy;
 
 pub fn run(_policy: &Policy) -> Result<Outcome> {
     bail!(
-        "sandboxing is not supported on {} yet: sbx refuses to run the command unsandboxed (Linux is supported; macOS support is planned)",
+        "sandboxing is not supported on {} yet: sbx refuses to run the command unsandboxed (sbx supports Linux and macOS)",
         std::env::consts::OS
     )
 }

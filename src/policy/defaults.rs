@@ -1,6 +1,8 @@
 //! The built-in exceptions: what stays readable under `--deny-read` and
 //! writable under `--deny-write` so ordinary commands keep working. Only paths
-//! that exist become rules; every path is canonical.
+//! that exist become rules; every path is canonical (on macOS that turns
+//! `/tmp`, `/etc` and `/var` into `/private/…`). The paths themselves are per
+//! platform (`linux` or `macos`); the version-manager table is shared.
 
 use std::path::{Path, PathBuf};
 
@@ -8,44 +10,18 @@ use crate::paths;
 
 use super::{Access, PathRule, Source, Surroundings, covers_home, rule};
 
-/// System trees: programs, libraries, configuration.
-const SYSTEM_TREES: &[&str] =
-    &["/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/nix/store", "/snap"];
+// The platform's paths: system trees, kernel interfaces, device nodes and
+// essential files. Only that platform's module is compiled.
+#[cfg(target_os = "macos")]
+mod macos;
+#[cfg(target_os = "macos")]
+use macos as platform;
+#[cfg(not(target_os = "macos"))]
+mod linux;
+#[cfg(not(target_os = "macos"))]
+use linux as platform;
 
-/// Kernel interfaces most programs read.
-const KERNEL_TREES: &[&str] = &["/proc", "/sys"];
-
-/// The device nodes a command needs. Deliberately not all of /dev: a root
-/// command must not read (or write) raw disks or memory devices.
-const DEV_READ: &[&str] = &[
-    "/dev/null",
-    "/dev/zero",
-    "/dev/full",
-    "/dev/random",
-    "/dev/urandom",
-    "/dev/tty",
-    "/dev/ptmx",
-    "/dev/pts",
-    "/dev/shm",
-];
-
-/// The device nodes that stay writable under `--deny-write`.
-const DEV_WRITE: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/shm"];
-
-/// Files in /etc that are often symlinks out of the system trees (to /run,
-/// /var, …): their targets must be readable too.
-const ESSENTIAL_FILES: &[&str] = &[
-    "/etc/resolv.conf",
-    "/etc/hosts",
-    "/etc/localtime",
-    "/etc/nsswitch.conf",
-    "/etc/mtab",
-    "/etc/os-release",
-    "/etc/passwd",
-    "/etc/group",
-    "/etc/ld.so.cache",
-    "/etc/ssl/certs/ca-certificates.crt",
-];
+use platform::{DEV_READ, DEV_WRITE, ESSENTIAL_FILES, KERNEL_TREES, SYSTEM_TREES};
 
 /// Install roots of version managers, relative to their home: `(variable that
 /// overrides the root, default root under $HOME, entries to grant)`. Only
