@@ -156,6 +156,15 @@ fn start_binder(ruleset: Option<OwnedFd>) -> Result<mpsc::Sender<BindJob>> {
     }
 }
 
+/// The unix-bind thread's state.
+enum Binder {
+    /// Not needed yet; holds the command's Landlock ruleset for it.
+    NotStarted(Option<OwnedFd>),
+    Running(mpsc::Sender<BindJob>),
+    /// Could not be prepared (reported once): unix binds fail.
+    Failed,
+}
+
 /// The supervisor's state, shared by the worker threads.
 pub struct Mediator {
     listener: OwnedFd,
@@ -168,7 +177,9 @@ pub struct Mediator {
     /// of the socket that sbx bound there.
     bound: Mutex<HashMap<(u64, u64), u64>>,
     creds: Creds,
-    binder: Mutex<mpsc::Sender<BindJob>>,
+    /// The unix-bind thread, started on the first unix bind (most commands
+    /// never bind one; starting it costs a thread and a round trip).
+    binder: Mutex<Binder>,
     /// Raw syscall number → operation (native and x32 numbers).
     syscalls: Vec<(i32, Op)>,
     /// This process's root (dev, ino) and mount namespace inode.
@@ -210,7 +221,6 @@ impl Mediator {
             }
         }
         let root = root_of("/proc/self").context("reading sbx's own root directory")?;
-        let binder = start_binder(ruleset)?;
         Ok(Arc::new(Self {
             listener,
             mode,
@@ -219,7 +229,7 @@ impl Mediator {
             quiet,
             bound: Mutex::new(HashMap::new()),
             creds: me.creds,
-            binder: Mutex::new(binder),
+            binder: Mutex::new(Binder::NotStarted(ruleset)),
             syscalls,
             root,
         }))
@@ -611,9 +621,22 @@ impl Mediator {
         let cwd = unix.cwd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
         let (reply_tx, reply_rx) = mpsc::sync_channel(1);
         let job = BindJob { sock, addr: addr.to_vec(), cwd, umask, reply: reply_tx };
-        let sent = self.binder.lock().unwrap_or_else(PoisonError::into_inner).send(job);
-        if sent.is_err() {
-            return Err(Errno::EIO);
+        {
+            let mut binder = self.binder.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Binder::NotStarted(ruleset) = &mut *binder {
+                *binder = match start_binder(ruleset.take()) {
+                    Ok(jobs) => Binder::Running(jobs),
+                    Err(err) => {
+                        // Fails closed: no unix bind is made for the command.
+                        eprintln!("sbx: {err:#}; unix socket binds in the sandbox fail");
+                        Binder::Failed
+                    }
+                };
+            }
+            let Binder::Running(jobs) = &*binder else { return Err(Errno::EACCES) };
+            if jobs.send(job).is_err() {
+                return Err(Errno::EIO);
+            }
         }
         let result = reply_rx.recv().unwrap_or(Err(Errno::EIO))?;
         self.record_bound(g.sock.as_fd(), unix, path);
