@@ -15,6 +15,9 @@ pub mod summary;
 pub mod support;
 pub mod trust;
 
+#[cfg(any(target_os = "linux", target_os = "macos"))]
+mod unix_sys;
+
 #[cfg(target_os = "linux")]
 pub mod linux;
 #[cfg(target_os = "linux")]

@@ -22,7 +22,8 @@ use crate::exit::{NOT_EXECUTABLE, NOT_FOUND, Outcome, SBX_FAILED};
 use crate::policy::{Net, Policy};
 use child::{ChildSetup, ExecPlan, Failure, Stage};
 
-pub use sys::{die_of_signal, resolve_path};
+pub use crate::unix_sys::die_of_signal;
+pub use sys::resolve_path;
 
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {

@@ -423,24 +423,6 @@ pub fn read_full(fd: BorrowedFd<'_>, buf: &mut [u8]) -> Result<usize, Errno> {
     Ok(filled)
 }
 
-/// Dies of `signal` the way the child did: default disposition, no core dump
-/// of sbx itself, signal unblocked, raised. Returns only if the signal turned
-/// out not to be fatal.
-pub fn die_of_signal(signal: i32) {
-    let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: setrlimit reads a live struct; signal/sigprocmask/raise take
-    // integers and live sigsets only.
-    unsafe {
-        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-        libc::signal(signal, libc::SIG_DFL);
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, signal);
-        libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::raise(signal);
-    }
-}
-
 /// An anonymous in-memory file (close-on-exec), for libseccomp to export into.
 pub fn memfd(name: &CStr) -> Result<OwnedFd, Errno> {
     // SAFETY: name is NUL-terminated; memfd_create returns a new fd we own.

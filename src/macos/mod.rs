@@ -14,7 +14,9 @@ pub mod profile;
 #[cfg(target_os = "macos")]
 pub use crate::paths::resolve_portably as resolve_path;
 #[cfg(target_os = "macos")]
-pub use imp::{die_of_signal, run};
+pub use crate::unix_sys::die_of_signal;
+#[cfg(target_os = "macos")]
+pub use imp::run;
 
 #[cfg(target_os = "macos")]
 mod imp {
@@ -213,23 +215,6 @@ mod imp {
         fn drop(&mut self) {
             // SAFETY: restores the mask saved in `block`, a live sigset.
             unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &self.original, std::ptr::null_mut()) };
-        }
-    }
-
-    /// Kills sbx with `signal`, as the command died: no core dump of sbx's own,
-    /// default handler, unblocked, raised.
-    pub fn die_of_signal(signal: i32) {
-        let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        // SAFETY: setrlimit reads a live struct; signal/sigprocmask/raise take
-        // integers and live sigsets only.
-        unsafe {
-            libc::setrlimit(libc::RLIMIT_CORE, &no_core);
-            libc::signal(signal, libc::SIG_DFL);
-            let mut set: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut set);
-            libc::sigaddset(&mut set, signal);
-            libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-            libc::raise(signal);
         }
     }
 }
