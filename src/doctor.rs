@@ -2,7 +2,9 @@
 //! level adds, seccomp and user notification, pidfd_getfd and openat2, the
 //! seccomp listener, IA32 emulation) and what that means for each flag, with
 //! the fix where something is missing. Changes nothing; the per-flag answers
-//! come from the same translation a run uses.
+//! come from the same translation a run uses. On macOS the report is
+//! [`crate::macos::enforcement::report`]: sandbox-exec, nesting, the macOS
+//! version and what SBPL enforces of each flag.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -27,8 +29,10 @@ const ABI_LEVELS: &[(u8, &str, &str)] = &[
 /// Runs `--doctor`: prints the report; exit status 0 when everything sbx
 /// offers is enforced here, 1 when something is not.
 pub fn run() -> Result<Outcome> {
-    let support = Support::detect();
-    let (report, complete) = report(&support)?;
+    #[cfg(target_os = "macos")]
+    let (report, complete) = crate::macos::enforcement::report(&crate::macos::enforcement::MacSupport::detect());
+    #[cfg(not(target_os = "macos"))]
+    let (report, complete) = report(&Support::detect())?;
     print!("{report}");
     Ok(Outcome::Code(if complete { 0 } else { 1 }))
 }

@@ -1,7 +1,8 @@
 //! `sbx --explain`: the resolved policy — every restriction and rule, where
 //! it came from (default, flag, or profile key with its file and line), and
-//! what this kernel will and will not enforce of it — as text for people or
-//! JSON for tools. Guarantees: nothing is run and nothing on disk changes
+//! what this platform will and will not enforce of it (Linux: this kernel;
+//! macOS: SBPL's limits, see [`crate::macos::enforcement`]) — as text for
+//! people or JSON for tools. Guarantees: nothing is run and nothing on disk changes
 //! (missing `--allow-write` directories are listed, not created); the
 //! verdict is the one a real run would reach.
 
@@ -14,7 +15,7 @@ use crate::cli::ExplainFormat;
 use crate::config::{Chosen, Resolved};
 use crate::env::{BASE_VARS, EnvPolicy};
 use crate::policy::{Access, Deny, Kind, Net, Policy, Source};
-use crate::support::{Gap, Support};
+use crate::support::{Gap, Platform, Support};
 use crate::trust::TrustStatus;
 
 /// The whole explanation; its JSON form is `--explain=json`.
@@ -36,7 +37,9 @@ pub struct Explanation {
     pub network: NetworkOut,
     pub environment: EnvironmentOut,
     pub best_effort: Option<SourceOut>,
-    pub kernel: KernelOut,
+    /// `kernel` on Linux, `macos` on macOS.
+    #[serde(flatten)]
+    pub platform: PlatformOut,
     pub verdict: VerdictOut,
 }
 
@@ -101,6 +104,16 @@ pub struct RestrictionOut {
     pub implied: bool,
     /// What this kernel does not enforce of it.
     pub unenforced: Vec<GapOut>,
+    /// macOS only: limits of its sandbox that refuse nothing (absent when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub limits: Vec<LimitOut>,
+}
+
+/// A limit of the platform's sandbox that holds for every run and refuses nothing.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitOut {
+    pub what: String,
+    pub why: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -148,6 +161,42 @@ pub struct EnvironmentOut {
     pub allow: Vec<EntryOut>,
 }
 
+/// The platform and what it does not enforce: `"kernel": {…}` on Linux,
+/// `"macos": {…}` on macOS.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PlatformOut {
+    Kernel(KernelOut),
+    Macos(MacosOut),
+}
+
+impl PlatformOut {
+    /// What this platform does not enforce of the policy, all restrictions together.
+    pub fn unenforced(&self) -> &[GapOut] {
+        match self {
+            PlatformOut::Kernel(k) => &k.unenforced,
+            PlatformOut::Macos(m) => &m.unenforced,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct MacosOut {
+    /// `sw_vers -productVersion`.
+    pub version: Option<String>,
+    pub arch: String,
+    /// `present`, `missing` or `not executable (…)`.
+    pub sandbox_exec: String,
+    /// Whether sbx already runs inside a macOS sandbox (`null`: unknown).
+    pub inside_sandbox: Option<bool>,
+    /// Why sbx cannot sandbox anything here (`null`: it can).
+    pub unusable: Option<String>,
+    /// The `--allow-net` entries SBPL cannot name: refused, or dropped under --best-effort.
+    pub unenforced: Vec<GapOut>,
+    /// Limits of every run (the restrictions list their own).
+    pub limits: Vec<LimitOut>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct KernelOut {
     pub release: Option<String>,
@@ -170,10 +219,10 @@ pub struct VerdictOut {
     pub warnings: Vec<String>,
 }
 
-/// Builds the explanation of `policy`, resolved from `resolved`, on `support`.
-pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Explanation {
-    let gaps = support.gaps(policy);
-    let baseline = support.gaps(&only(policy, Deny::default(), false));
+/// Builds the explanation of `policy`, resolved from `resolved`, on `platform`.
+pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Explanation {
+    let gaps = platform.gaps(policy);
+    let baseline = platform.gaps(&only(policy, Deny::default(), false));
     let gaps_of = |kind: Kind| -> Vec<GapOut> {
         let deny = Deny {
             read: kind == Kind::Read,
@@ -181,7 +230,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Expla
             net: kind == Kind::Net,
             env: kind == Kind::Env,
         };
-        support
+        platform
             .gaps(&only(policy, deny, kind == Kind::Net))
             .iter()
             .filter(|g| !baseline.contains(g) && gaps.contains(g))
@@ -198,6 +247,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Expla
                 source: reason.map(|r| SourceOut::from(&r.source)),
                 implied: reason.is_some_and(|r| r.implied),
                 unenforced: if reason.is_some() { gaps_of(kind) } else { Vec::new() },
+                limits: if reason.is_some() { limits_of(platform, policy, Some(kind)) } else { Vec::new() },
             }
         })
         .collect();
@@ -260,6 +310,21 @@ pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Expla
     if let Some(refusal) = &resolved.refusal {
         refusals.push(refusal.to_string());
     }
+    // One variant only in a Linux build that is not a test.
+    #[cfg_attr(not(any(target_os = "macos", test)), allow(clippy::infallible_destructuring_match))]
+    let support = match platform {
+        Platform::Linux(support) => support,
+        #[cfg(any(target_os = "macos", test))]
+        Platform::Macos(mac) => {
+            return macos_explanation(
+                policy,
+                resolved,
+                mac,
+                &gaps,
+                Explained { restrictions, paths, created_when_run, network, environment, refusals, warnings },
+            );
+        }
+    };
     if !gaps.is_empty() {
         if policy.best_effort {
             warnings.push(
@@ -281,46 +346,113 @@ pub fn explain(policy: &Policy, resolved: &Resolved, support: &Support) -> Expla
     Explanation {
         command: policy.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
         profile: resolved.profile.as_ref().map(profile_out),
-        config_files: resolved
-            .files
-            .iter()
-            .map(|(layer, path, trust)| FileOut {
-                kind: layer.describe().to_owned(),
-                path: show(path),
-                trust: trust.map(|t| {
-                    match t {
-                        TrustStatus::Trusted => "trusted",
-                        TrustStatus::NotTrusted => "not trusted",
-                        TrustStatus::Changed => "changed since trusted",
-                    }
-                    .to_owned()
-                }),
-            })
-            .collect(),
-        available_profiles: resolved
-            .available
-            .iter()
-            .map(|d| AvailableOut {
-                name: d.name.clone(),
-                defined_in: d.layer.describe().to_owned(),
-                file: d.at.as_ref().map(|(f, _)| show(f)),
-                line: d.at.as_ref().map(|(_, l)| *l),
-            })
-            .collect(),
+        config_files: config_files(resolved),
+        available_profiles: available_profiles(resolved),
         restrictions,
         paths,
         created_when_run,
         network,
         environment,
         best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
-        kernel: KernelOut {
-            release: support.kernel.clone(),
-            arch: support.arch.to_owned(),
-            landlock_abi: support.landlock.version(),
-            landlock: support.landlock.describe(),
-            supervisor_unavailable: support.supervisor_unavailable(),
+        platform: PlatformOut::Kernel(kernel_out(support, &gaps)),
+        verdict: VerdictOut { runs: refusals.is_empty(), refusals, warnings },
+    }
+}
+
+fn kernel_out(support: &Support, gaps: &[Gap]) -> KernelOut {
+    KernelOut {
+        release: support.kernel.clone(),
+        arch: support.arch.to_owned(),
+        landlock_abi: support.landlock.version(),
+        landlock: support.landlock.describe(),
+        supervisor_unavailable: support.supervisor_unavailable(),
+        unenforced: gaps.iter().map(GapOut::from).collect(),
+    }
+}
+
+/// The limits of `platform` for `policy` that belong to `kind` (`None`: to every run).
+fn limits_of(platform: &Platform, policy: &Policy, kind: Option<Kind>) -> Vec<LimitOut> {
+    match platform {
+        Platform::Linux(_) => {
+            let _ = (policy, kind);
+            Vec::new()
+        }
+        #[cfg(any(target_os = "macos", test))]
+        Platform::Macos(_) => crate::macos::enforcement::limits(policy)
+            .into_iter()
+            .filter(|l| l.kind == kind)
+            .map(|l| LimitOut { what: l.what, why: l.why })
+            .collect(),
+    }
+}
+
+/// The parts of an explanation that do not depend on the platform.
+#[cfg(any(target_os = "macos", test))]
+struct Explained {
+    restrictions: Vec<RestrictionOut>,
+    paths: Vec<PathOut>,
+    created_when_run: Vec<PathOut>,
+    network: NetworkOut,
+    environment: EnvironmentOut,
+    refusals: Vec<String>,
+    warnings: Vec<String>,
+}
+
+/// The rest of the explanation on macOS: the verdict a run would reach —
+/// sandbox-exec missing or nested, and [`crate::macos::profile::check_network`]'s
+/// refusal or `--best-effort` warning, word for word.
+#[cfg(any(target_os = "macos", test))]
+fn macos_explanation(
+    policy: &Policy,
+    resolved: &Resolved,
+    mac: &crate::macos::enforcement::MacSupport,
+    gaps: &[Gap],
+    parts: Explained,
+) -> Explanation {
+    use crate::macos::enforcement::{Nesting, SandboxExec};
+    let Explained { restrictions, paths, created_when_run, network, environment, mut refusals, mut warnings } = parts;
+    let unusable = mac.unusable();
+    if let Some(why) = &unusable {
+        refusals.push(format!("{why}; sbx will not run the command unsandboxed"));
+    }
+    match crate::macos::profile::check_network(policy) {
+        Ok((_, Some(warning))) => warnings.push(warning),
+        Ok((_, None)) => {}
+        Err(refusal) => refusals.push(refusal.to_string()),
+    }
+    if !policy.restricts_anything() {
+        warnings
+            .push("nothing is restricted beyond the baseline (no signals to processes outside the sandbox)".to_owned());
+    }
+    let platform = Platform::Macos(mac.clone());
+    Explanation {
+        command: policy.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        profile: resolved.profile.as_ref().map(profile_out),
+        config_files: config_files(resolved),
+        available_profiles: available_profiles(resolved),
+        restrictions,
+        paths,
+        created_when_run,
+        network,
+        environment,
+        best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
+        platform: PlatformOut::Macos(MacosOut {
+            version: mac.version.clone(),
+            arch: mac.arch.to_owned(),
+            sandbox_exec: match &mac.sandbox_exec {
+                SandboxExec::Present => "present".to_owned(),
+                SandboxExec::Missing => "missing".to_owned(),
+                SandboxExec::NotExecutable(what) => format!("not executable ({what})"),
+            },
+            inside_sandbox: match mac.nesting {
+                Nesting::Outside => Some(false),
+                Nesting::Inside(_) => Some(true),
+                Nesting::Unknown(_) => None,
+            },
+            unusable,
             unenforced: gaps.iter().map(GapOut::from).collect(),
-        },
+            limits: limits_of(&platform, policy, None),
+        }),
         verdict: VerdictOut { runs: refusals.is_empty(), refusals, warnings },
     }
 }
@@ -334,6 +466,38 @@ fn only(policy: &Policy, deny: Deny, net: bool) -> Policy {
         p.net = Net::Unrestricted;
     }
     p
+}
+
+fn config_files(resolved: &Resolved) -> Vec<FileOut> {
+    resolved
+        .files
+        .iter()
+        .map(|(layer, path, trust)| FileOut {
+            kind: layer.describe().to_owned(),
+            path: show(path),
+            trust: trust.map(|t| {
+                match t {
+                    TrustStatus::Trusted => "trusted",
+                    TrustStatus::NotTrusted => "not trusted",
+                    TrustStatus::Changed => "changed since trusted",
+                }
+                .to_owned()
+            }),
+        })
+        .collect()
+}
+
+fn available_profiles(resolved: &Resolved) -> Vec<AvailableOut> {
+    resolved
+        .available
+        .iter()
+        .map(|d| AvailableOut {
+            name: d.name.clone(),
+            defined_in: d.layer.describe().to_owned(),
+            file: d.at.as_ref().map(|(f, _)| show(f)),
+            line: d.at.as_ref().map(|(_, l)| *l),
+        })
+        .collect()
 }
 
 fn profile_out(chosen: &Chosen) -> ProfileOut {
@@ -431,6 +595,9 @@ fn text(e: &Explanation) -> String {
         for gap in &r.unenforced {
             let _ = writeln!(out, "  {:<12} NOT ENFORCED here: {} (needs {})", "", gap.what, gap.needs);
         }
+        for limit in &r.limits {
+            let _ = writeln!(out, "  {:<12} LIMIT on macOS: {} ({})", "", limit.what, limit.why);
+        }
     }
 
     if !e.paths.is_empty() || !e.created_when_run.is_empty() {
@@ -444,6 +611,7 @@ fn text(e: &Explanation) -> String {
         }
     }
 
+    let macos = matches!(e.platform, PlatformOut::Macos(_));
     let _ = writeln!(out, "\nnetwork");
     match e.network.mode.as_str() {
         "unrestricted" if e.network.allow.is_empty() && e.network.unix.is_empty() => {
@@ -452,8 +620,17 @@ fn text(e: &Explanation) -> String {
         "unrestricted" => {
             let _ = writeln!(out, "  all network allowed");
         }
+        "denied" if macos => {
+            let _ = writeln!(
+                out,
+                "  no network (socket pairs keep working; connecting to a unix socket needs --allow-unix)"
+            );
+        }
         "denied" => {
             let _ = writeln!(out, "  no network (socket pairs and unix sockets made inside the sandbox keep working)");
+        }
+        _ if macos => {
+            let _ = writeln!(out, "  only these (and socket pairs; unix sockets only the --allow-unix ones):");
         }
         _ => {
             let _ = writeln!(out, "  only these (and unix sockets made inside the sandbox):");
@@ -494,24 +671,47 @@ fn text(e: &Explanation) -> String {
         }
     }
 
-    let k = &e.kernel;
-    let _ = writeln!(
-        out,
-        "\nthis kernel: Linux {} {}, Landlock {}, network supervisor {}",
-        k.release.as_deref().unwrap_or("(unknown release)"),
-        k.arch,
-        k.landlock,
-        match &k.supervisor_unavailable {
-            None => "available".to_owned(),
-            Some(why) => format!("unavailable ({why})"),
+    match &e.platform {
+        PlatformOut::Kernel(k) => {
+            let _ = writeln!(
+                out,
+                "\nthis kernel: Linux {} {}, Landlock {}, network supervisor {}",
+                k.release.as_deref().unwrap_or("(unknown release)"),
+                k.arch,
+                k.landlock,
+                match &k.supervisor_unavailable {
+                    None => "available".to_owned(),
+                    Some(why) => format!("unavailable ({why})"),
+                }
+            );
         }
-    );
-    if k.unenforced.is_empty() {
+        PlatformOut::Macos(m) => {
+            let _ = writeln!(
+                out,
+                "\nthis system: macOS {} ({}), /usr/bin/sandbox-exec {}, {}",
+                m.version.as_deref().unwrap_or("(version unknown)"),
+                m.arch,
+                m.sandbox_exec,
+                match m.inside_sandbox {
+                    Some(false) => "not inside another sandbox",
+                    Some(true) => "INSIDE another sandbox (macOS does not nest them)",
+                    None => "whether inside another sandbox is unknown",
+                }
+            );
+        }
+    }
+    let unenforced = e.platform.unenforced();
+    if unenforced.is_empty() {
         let _ = writeln!(out, "  enforces all of the above");
     } else {
         let _ = writeln!(out, "  does not enforce:");
-        for gap in &k.unenforced {
+        for gap in unenforced {
             let _ = writeln!(out, "  - {} (needs {})", gap.what, gap.needs);
+        }
+    }
+    if let PlatformOut::Macos(m) = &e.platform {
+        for limit in &m.limits {
+            let _ = writeln!(out, "  limit: {} ({})", limit.what, limit.why);
         }
     }
 
@@ -548,8 +748,8 @@ mod tests {
     use crate::policy::{Request, Surroundings};
     use crate::support::{Ia32, Landlock, Listener};
 
-    fn support(abi: u8, supervisor_missing: Option<&str>) -> Support {
-        Support {
+    fn support(abi: u8, supervisor_missing: Option<&str>) -> Platform {
+        Platform::Linux(Support {
             kernel: Some("5.19.0".into()),
             arch: "x86_64",
             landlock: if abi == 0 { Landlock::Missing("ENOSYS".into()) } else { Landlock::Abi(abi) },
@@ -559,10 +759,17 @@ mod tests {
             filtered: false,
             listener: Listener::Possible,
             ia32: Ia32::NotApplicable,
+        })
+    }
+
+    fn kernel(e: &Explanation) -> &KernelOut {
+        match &e.platform {
+            PlatformOut::Kernel(k) => k,
+            PlatformOut::Macos(_) => panic!("not Linux"),
         }
     }
 
-    fn explained(request: Request, support: &Support) -> Explanation {
+    fn explained(request: Request, support: &Platform) -> Explanation {
         let ctx = Surroundings { vars: Vec::new(), cwd: "/".into() };
         let policy = Policy::build(&request, &ctx).unwrap();
         let resolved = Resolved {
@@ -594,7 +801,7 @@ mod tests {
         assert!(!net.unenforced.iter().any(|g| g.what.contains("truncating")));
         // The signal scope belongs to every run, not to a restriction.
         assert!(!e.restrictions.iter().any(|r| r.unenforced.iter().any(|g| g.what.contains("signals"))));
-        assert!(e.kernel.unenforced.iter().any(|g| g.what.contains("signals")));
+        assert!(kernel(&e).unenforced.iter().any(|g| g.what.contains("signals")));
         assert!(!e.verdict.runs);
         assert!(e.restrictions[0].unenforced.is_empty() && !e.restrictions[0].denied);
     }
@@ -605,7 +812,7 @@ mod tests {
         request.best_effort = Some(Source::Flag("--best-effort"));
         let e = explained(request, &support(0, None));
         assert!(e.verdict.runs && e.verdict.warnings.iter().any(|w| w.contains("--best-effort")));
-        assert_eq!(e.kernel.landlock_abi, 0);
+        assert_eq!(kernel(&e).landlock_abi, 0);
     }
 
     #[test]
@@ -618,6 +825,6 @@ mod tests {
         let text = render(&e, ExplainFormat::Text);
         assert!(text.contains("NOT ENFORCED here: --allow-net rules") && text.contains("pidfd_getfd"), "{text}");
         let e = explained(denying(&[Kind::Env]), &support(7, None));
-        assert!(e.verdict.runs && e.kernel.unenforced.is_empty());
+        assert!(e.verdict.runs && kernel(&e).unenforced.is_empty());
     }
 }

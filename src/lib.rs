@@ -71,7 +71,7 @@ fn dispatch(cli: &cli::Cli) -> anyhow::Result<Outcome> {
     let resolved = config.resolve(cli, &ctx)?;
     if let Some(format) = cli.explain {
         let policy = policy::Policy::build(&resolved.request, &ctx)?;
-        let explanation = explain::explain(&policy, &resolved, &support::Support::detect());
+        let explanation = explain::explain(&policy, &resolved, &support::Platform::detect());
         print!("{}", explain::render(&explanation, format));
         return Ok(Outcome::Code(0));
     }

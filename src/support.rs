@@ -141,6 +141,38 @@ impl Support {
     }
 }
 
+/// The platform sbx runs on and what it offers: what `--explain` describes
+/// and asks about the gaps of a policy.
+#[derive(Debug, Clone)]
+pub enum Platform {
+    /// Linux (and systems without a backend, which enforce nothing).
+    Linux(Support),
+    /// macOS: sandbox-exec and SBPL.
+    #[cfg(any(target_os = "macos", test))]
+    Macos(crate::macos::enforcement::MacSupport),
+}
+
+impl Platform {
+    /// Looks at this machine (see [`Support::detect`] and, on macOS,
+    /// [`crate::macos::enforcement::MacSupport::detect`]).
+    pub fn detect() -> Self {
+        #[cfg(target_os = "macos")]
+        return Platform::Macos(crate::macos::enforcement::MacSupport::detect());
+        #[cfg(not(target_os = "macos"))]
+        Platform::Linux(Support::detect())
+    }
+
+    /// What this platform leaves unenforced of `policy`: the parts a run
+    /// refuses, or with `--best-effort` drops, and says so.
+    pub fn gaps(&self, policy: &Policy) -> Vec<Gap> {
+        match self {
+            Platform::Linux(support) => support.gaps(policy),
+            #[cfg(any(target_os = "macos", test))]
+            Platform::Macos(_) => crate::macos::enforcement::gaps(policy),
+        }
+    }
+}
+
 /// One part of a policy this machine cannot enforce.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Gap {

@@ -9,6 +9,7 @@
 //! command's own exit status, and keep its exit-status and signal contract:
 //! it forwards signals as on Linux and ends as the command did.
 
+pub mod enforcement;
 pub mod profile;
 
 #[cfg(target_os = "macos")]

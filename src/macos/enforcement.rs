@@ -1,0 +1,342 @@
+//! What the macOS backend will and will not enforce — of a given policy (for
+//! `--explain`) and of each flag on this Mac (for `--doctor`). The texts and
+//! the report are pure and compiled (and tested) on every platform; only
+//! [`MacSupport::detect`] looks at the machine, on macOS.
+//!
+//! Two kinds of shortfall, kept apart:
+//! - a **gap** ([`gaps`]) is part of the policy sbx cannot enforce: a run
+//!   refuses it (exit 125) unless `--best-effort`, which narrows it. On macOS
+//!   these are the `--allow-net` entries SBPL cannot name — exactly those
+//!   [`super::profile::check_network`] refuses.
+//! - a **limit** ([`limits`]) holds for every run of the policy on macOS and
+//!   refuses nothing: Mach/XPC services, unix sockets, `localhost`, and that
+//!   nothing here was verified on a real Mac.
+
+use std::fmt::Write as _;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use super::profile::{SANDBOX_EXEC, split_rules};
+use crate::policy::net::{Host, IpNet};
+use crate::policy::{Kind, Net, Policy};
+use crate::support::Gap;
+
+/// `/usr/bin/sandbox-exec` on this Mac.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SandboxExec {
+    Present,
+    Missing,
+    /// There but not an executable file: the text says what it is.
+    NotExecutable(String),
+}
+
+/// Whether sbx itself already runs inside a macOS sandbox (which does not
+/// nest: sandbox-exec would fail with 71).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Nesting {
+    Outside,
+    /// Inside one; the text says how sbx can tell.
+    Inside(String),
+    /// Could not be told; the text says why.
+    Unknown(String),
+}
+
+/// What this Mac offers sbx.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MacSupport {
+    /// `sw_vers -productVersion`, when it could be run.
+    pub version: Option<String>,
+    pub arch: &'static str,
+    pub sandbox_exec: SandboxExec,
+    pub nesting: Nesting,
+}
+
+impl MacSupport {
+    /// Why sbx cannot sandbox anything here (every run would exit 125), if so.
+    pub fn unusable(&self) -> Option<String> {
+        match (&self.sandbox_exec, &self.nesting) {
+            (SandboxExec::Missing, _) => {
+                Some(format!("{SANDBOX_EXEC} is missing: it ships with macOS and sbx needs it to sandbox anything"))
+            }
+            (SandboxExec::NotExecutable(what), _) => Some(format!("{SANDBOX_EXEC} is not an executable file ({what})")),
+            (SandboxExec::Present, Nesting::Inside(how)) => Some(format!(
+                "sbx runs inside another macOS sandbox ({how}), and macOS does not nest them: the sandbox could \
+                 not be applied"
+            )),
+            _ => None,
+        }
+    }
+
+    /// One line: version, architecture, sandbox-exec and nesting.
+    pub fn describe(&self) -> String {
+        format!(
+            "macOS {} ({}), {SANDBOX_EXEC} {}, {}",
+            self.version.as_deref().unwrap_or("(version unknown: sw_vers failed)"),
+            self.arch,
+            match &self.sandbox_exec {
+                SandboxExec::Present => "present".to_owned(),
+                SandboxExec::Missing => "MISSING".to_owned(),
+                SandboxExec::NotExecutable(what) => format!("NOT EXECUTABLE ({what})"),
+            },
+            match &self.nesting {
+                Nesting::Outside => "not inside another sandbox".to_owned(),
+                Nesting::Inside(how) => format!("INSIDE another sandbox ({how})"),
+                Nesting::Unknown(why) => format!("whether inside another sandbox is unknown ({why})"),
+            }
+        )
+    }
+}
+
+/// What macOS needs to name a destination, for the `needs` of a gap.
+const NAMEABLE: &str = "a destination SBPL can name: localhost[:PORT], or 0.0.0.0/0:PORT together with \
+                        [::/0]:PORT (every host)";
+
+/// The `--allow-net` entries of `policy` SBPL cannot express: refused (exit
+/// 125) or, with `--best-effort`, dropped — never widened. Empty when the
+/// backend enforces the whole policy.
+pub fn gaps(policy: &Policy) -> Vec<Gap> {
+    let Net::Allow(rules) = &policy.net else { return Vec::new() };
+    let (remotes, rest) = split_rules(rules);
+    let any_v4 = IpNet::new(Ipv4Addr::UNSPECIFIED.into(), 0);
+    let any_v6 = IpNet::new(Ipv6Addr::UNSPECIFIED.into(), 0);
+    rest.iter()
+        .map(|rule| {
+            let what = match &rule.host {
+                Host::Name(_) | Host::Subdomains(_) => "a host name",
+                Host::Net(net) if [any_v4, any_v6].contains(&Some(*net)) => {
+                    "one address family alone (`*` covers both)"
+                }
+                Host::Net(net)
+                    if net.contains(Ipv4Addr::LOCALHOST.into()) || net.contains(Ipv6Addr::LOCALHOST.into()) =>
+                {
+                    "a loopback address or range (`localhost` is exactly 127.0.0.1 and ::1)"
+                }
+                Host::Net(_) => "an address or range",
+                _ => "this destination",
+            };
+            let fate = if !policy.best_effort {
+                "refused: sbx exits 125 rather than widen it".to_owned()
+            } else if remotes.is_empty() {
+                "narrowed by --best-effort: dropped, and with no entry left the command gets no network at all"
+                    .to_owned()
+            } else {
+                "narrowed by --best-effort: dropped, so the command cannot reach it".to_owned()
+            };
+            Gap { what: format!("--allow-net={rule}, {what} ({fate})"), needs: NAMEABLE.to_owned() }
+        })
+        .collect()
+}
+
+/// A limit of the macOS sandbox that refuses nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limit {
+    /// The restriction it belongs to (`None`: every run).
+    pub kind: Option<Kind>,
+    pub what: String,
+    pub why: String,
+}
+
+/// Not verified on a real Mac: every run.
+pub const UNVERIFIED: &str = "nothing of the macOS backend has been verified on a real Mac: its profiles are \
+                              golden-tested and its code type-checked on Linux only";
+
+/// The limits of the macOS sandbox for `policy`.
+pub fn limits(policy: &Policy) -> Vec<Limit> {
+    let mut limits = vec![Limit { kind: None, what: UNVERIFIED.to_owned(), why: "see docs/macos.md".to_owned() }];
+    if policy.net.is_restricted() {
+        limits.push(Limit {
+            kind: Some(Kind::Net),
+            what: "Mach and XPC services are not restricted: the command can ask system services to act for it, \
+                   and some of them reach the network"
+                .to_owned(),
+            why: "the profile starts from (allow default) and sbx writes no mach-lookup rules".to_owned(),
+        });
+        limits.push(Limit {
+            kind: Some(Kind::Net),
+            what: "connecting to any pathname unix socket needs --allow-unix, even one the command bound itself \
+                   (stricter than Linux); /private/var/run/mDNSResponder is shut too, so host names do not resolve"
+                .to_owned(),
+            why: "SBPL cannot tell who bound a socket".to_owned(),
+        });
+    }
+    if let Net::Allow(rules) = &policy.net {
+        if rules.iter().any(|r| r.host == Host::Localhost) {
+            limits.push(Limit {
+                kind: Some(Kind::Net),
+                what: "--allow-net=localhost is 127.0.0.1 and ::1 only, not the rest of 127.0.0.0/8 as on Linux \
+                       (narrower)"
+                    .to_owned(),
+                why: "SBPL's `localhost`".to_owned(),
+            });
+        }
+    }
+    limits
+}
+
+/// What `--doctor` says per flag on macOS: flag, how it is enforced, and
+/// what stays possible or is refused.
+const FLAGS: &[(&str, &str, &[&str])] = &[
+    (
+        "every run (baseline)",
+        "enforced (Seatbelt: no signals to processes outside the sandbox)",
+        &["Mach and XPC services are not restricted"],
+    ),
+    ("--deny-read", "enforced (Seatbelt file-read*; metadata stays readable, as under Landlock)", &[]),
+    ("--deny-write", "enforced (Seatbelt file-write*; also denies chmod, chown, xattrs, device nodes)", &[]),
+    (
+        "--deny-net",
+        "enforced for the command's own sockets (Seatbelt network*)",
+        &[
+            "Mach and XPC services can still reach the network for the command",
+            "host names do not resolve (the mDNSResponder socket is a unix socket)",
+        ],
+    ),
+    (
+        "--allow-net",
+        "enforced for localhost[:PORT] (127.0.0.1 and ::1) and 0.0.0.0/0:PORT with [::/0]:PORT",
+        &["host names, other addresses (127.0.0.1 too) and ranges are refused (exit 125), or dropped with \
+             --best-effort: never widened"],
+    ),
+    (
+        "--allow-unix",
+        "enforced (Seatbelt network-outbound to the socket path)",
+        &["connecting to a socket the command bound itself needs --allow-unix too (stricter than Linux)"],
+    ),
+    ("--deny-env", "enforced (sbx builds the environment itself)", &[]),
+];
+
+/// The `--doctor` report for `s`, and whether sbx can sandbox here (its
+/// exit status: 0 yes, 1 no). The limits that hold on every Mac are listed
+/// but do not make it fail: they are the backend's, not this machine's.
+pub fn report(s: &MacSupport) -> (String, bool) {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "system: macOS {} ({})",
+        s.version.as_deref().unwrap_or("(version unknown: /usr/bin/sw_vers -productVersion failed)"),
+        s.arch
+    );
+    let _ = writeln!(out, "\nsandbox");
+    let _ = writeln!(
+        out,
+        "  {:<3} {SANDBOX_EXEC} present and executable{}",
+        if s.sandbox_exec == SandboxExec::Present { "yes" } else { "no" },
+        match &s.sandbox_exec {
+            SandboxExec::Present => String::new(),
+            SandboxExec::Missing => " — missing: it ships with macOS; check the system volume".to_owned(),
+            SandboxExec::NotExecutable(what) => format!(" — {what}"),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  {:<3} sbx itself already runs inside a macOS sandbox{}",
+        match s.nesting {
+            Nesting::Outside => "no",
+            Nesting::Inside(_) => "yes",
+            Nesting::Unknown(_) => "?",
+        },
+        match &s.nesting {
+            Nesting::Outside => String::new(),
+            Nesting::Inside(how) => format!(" ({how}): macOS does not nest sandboxes, so sbx cannot run anything here"),
+            Nesting::Unknown(why) => format!(" — not checked: {why}"),
+        }
+    );
+    let _ = writeln!(out, "  -   {UNVERIFIED}");
+
+    let _ = writeln!(out, "\nwhat this means for each flag");
+    for (flag, how, stays) in FLAGS {
+        let _ = writeln!(out, "  {flag:<26} {how}");
+        for what in *stays {
+            let _ = writeln!(out, "  {:<26} - {what}", "");
+        }
+    }
+    let _ = writeln!(out);
+    let usable = s.unusable();
+    match &usable {
+        None => {
+            let _ = writeln!(
+                out,
+                "verdict: sbx can sandbox commands on this Mac, with the limits above (docs/macos.md); --allow-net \
+                 entries SBPL cannot name are refused (exit 125) unless --best-effort"
+            );
+        }
+        Some(why) => {
+            let _ = writeln!(out, "verdict: sbx cannot sandbox anything here: {why}; every run exits 125");
+        }
+    }
+    (out, usable.is_none())
+}
+
+#[cfg(target_os = "macos")]
+mod detect {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::{Command, Stdio};
+
+    use super::{MacSupport, Nesting, SANDBOX_EXEC, SandboxExec};
+
+    /// sandbox-exec's status when it cannot apply a profile (`EX_OSERR`).
+    const APPLY_FAILED: i32 = 71;
+
+    impl MacSupport {
+        /// Looks at this Mac: runs `/usr/bin/sw_vers -productVersion` and, when
+        /// sandbox-exec is there, `sandbox-exec -p '(version 1)(allow default)'
+        /// /usr/bin/true` once (a few milliseconds): an allow-everything
+        /// profile fails to apply (71) only because sbx is inside a sandbox
+        /// already. `APP_SANDBOX_CONTAINER_ID` alone would only tell the App
+        /// Sandbox, not an outer sandbox-exec or sbx.
+        pub fn detect() -> Self {
+            let version = Command::new("/usr/bin/sw_vers")
+                .arg("-productVersion")
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()
+                .filter(|o| o.status.success())
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+                .filter(|v| !v.is_empty());
+            let sandbox_exec = match std::fs::metadata(SANDBOX_EXEC) {
+                Err(_) => SandboxExec::Missing,
+                Ok(m) if !m.is_file() => SandboxExec::NotExecutable("not a regular file".into()),
+                Ok(m) if m.permissions().mode() & 0o111 == 0 => {
+                    SandboxExec::NotExecutable(format!("mode {:o}", m.permissions().mode() & 0o7777))
+                }
+                Ok(_) => SandboxExec::Present,
+            };
+            let nesting = if sandbox_exec != SandboxExec::Present {
+                Nesting::Unknown("sandbox-exec is not usable".into())
+            } else {
+                nesting()
+            };
+            Self { version, arch: std::env::consts::ARCH, sandbox_exec, nesting }
+        }
+    }
+
+    fn nesting() -> Nesting {
+        let probe = Command::new(SANDBOX_EXEC)
+            .args(["-p", "(version 1)(allow default)", "/usr/bin/true"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .output();
+        match probe {
+            Ok(o) if o.status.success() => Nesting::Outside,
+            Ok(o) if o.status.code() == Some(APPLY_FAILED) => {
+                let how = if std::env::var_os("APP_SANDBOX_CONTAINER_ID").is_some() {
+                    "the App Sandbox: APP_SANDBOX_CONTAINER_ID is set".to_owned()
+                } else {
+                    "an allow-everything profile could not be applied".to_owned()
+                };
+                let said = String::from_utf8_lossy(&o.stderr).trim().to_owned();
+                Nesting::Inside(if said.is_empty() { how } else { format!("{how}; sandbox-exec: {said}") })
+            }
+            Ok(o) => Nesting::Unknown(format!(
+                "sandbox-exec around /usr/bin/true ended with {}: {}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr).trim()
+            )),
+            Err(err) => Nesting::Unknown(format!("starting {SANDBOX_EXEC} failed: {err}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

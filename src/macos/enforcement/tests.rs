@@ -1,0 +1,79 @@
+//! The macOS gaps and limits for given policies, and the doctor's report:
+//! pure, run on every platform.
+
+use super::*;
+use crate::policy::{Deny, NetRule};
+
+fn allowing(entries: &[&str], best_effort: bool) -> Policy {
+    let net = Net::Allow(entries.iter().map(|e| NetRule::parse(e).unwrap()).collect());
+    let mut p = Policy::for_test(Deny { net: true, ..Deny::default() }, net, Vec::new());
+    p.best_effort = best_effort;
+    p
+}
+
+#[test]
+fn a_host_name_is_refused() {
+    let gaps = gaps(&allowing(&["example.com"], false));
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert!(gaps[0].what.starts_with("--allow-net=example.com, a host name"), "{}", gaps[0].what);
+    assert!(gaps[0].what.contains("refused") && gaps[0].what.contains("125"), "{}", gaps[0].what);
+    assert!(gaps[0].needs.contains("localhost[:PORT]"));
+}
+
+#[test]
+fn localhost_and_every_host_on_a_port_are_enforced() {
+    assert_eq!(gaps(&allowing(&["localhost:5432"], false)), Vec::new());
+    assert_eq!(gaps(&allowing(&["0.0.0.0/0:443", "[::/0]:443"], false)), Vec::new());
+    let limits = limits(&allowing(&["localhost:5432"], false));
+    assert!(limits.iter().any(|l| l.what.contains("127.0.0.1 and ::1 only")), "{limits:?}");
+}
+
+#[test]
+fn best_effort_narrows_and_says_what_is_left() {
+    let gaps = gaps(&allowing(&["10.0.0.0/8", "localhost"], true));
+    assert_eq!(gaps.len(), 1, "{gaps:?}");
+    assert!(gaps[0].what.contains("an address or range") && gaps[0].what.contains("narrowed"), "{}", gaps[0].what);
+    assert!(!gaps[0].what.contains("no network at all"));
+    let gaps = super::gaps(&allowing(&["127.0.0.1:80"], true));
+    assert!(gaps[0].what.contains("loopback") && gaps[0].what.contains("no network at all"), "{}", gaps[0].what);
+    let gaps = super::gaps(&allowing(&["0.0.0.0/0:443"], false));
+    assert!(gaps[0].what.contains("one address family alone"), "{}", gaps[0].what);
+}
+
+#[test]
+fn limits_follow_the_policy() {
+    let open = Policy::for_test(Deny::default(), Net::Unrestricted, Vec::new());
+    let limits = limits(&open);
+    assert_eq!(limits.len(), 1);
+    assert_eq!((limits[0].kind, limits[0].what.as_str()), (None, UNVERIFIED));
+    let denied = Policy::for_test(Deny { net: true, ..Deny::default() }, Net::Denied, Vec::new());
+    let limits = super::limits(&denied);
+    assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("Mach and XPC")));
+    assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("--allow-unix")));
+    assert!(gaps(&denied).is_empty());
+}
+
+fn mac(sandbox_exec: SandboxExec, nesting: Nesting) -> MacSupport {
+    MacSupport { version: Some("14.5".into()), arch: "aarch64", sandbox_exec, nesting }
+}
+
+#[test]
+fn doctor_report() {
+    let (out, ok) = report(&mac(SandboxExec::Present, Nesting::Outside));
+    assert!(ok, "{out}");
+    assert!(out.starts_with("system: macOS 14.5 (aarch64)\n"), "{out}");
+    assert!(out.contains("yes /usr/bin/sandbox-exec present and executable\n"), "{out}");
+    assert!(out.contains("no  sbx itself already runs inside a macOS sandbox\n"), "{out}");
+    assert!(out.contains(UNVERIFIED) && out.contains("Mach and XPC"), "{out}");
+    assert!(!out.contains("Landlock ABI") && !out.contains("seccomp"), "{out}");
+    for flag in ["--deny-read", "--deny-write", "--deny-net", "--allow-net", "--allow-unix", "--deny-env"] {
+        assert!(out.contains(&format!("\n  {flag} ")), "{flag} missing:\n{out}");
+    }
+    assert!(out.contains("verdict: sbx can sandbox commands on this Mac"), "{out}");
+
+    let (out, ok) =
+        report(&mac(SandboxExec::Present, Nesting::Inside("an allow-everything profile could not be applied".into())));
+    assert!(!ok && out.contains("yes sbx itself already runs inside") && out.contains("every run exits 125"), "{out}");
+    let (out, ok) = report(&mac(SandboxExec::Missing, Nesting::Unknown("sandbox-exec is not usable".into())));
+    assert!(!ok && out.contains("no  /usr/bin/sandbox-exec") && out.contains("?   sbx itself"), "{out}");
+}
