@@ -77,3 +77,52 @@ fn doctor_report() {
     let (out, ok) = report(&mac(SandboxExec::Missing, Nesting::Unknown("sandbox-exec is not usable".into())));
     assert!(!ok && out.contains("no  /usr/bin/sandbox-exec") && out.contains("?   sbx itself"), "{out}");
 }
+
+/// `--explain` on macOS for `entries`: the explanation and its text.
+fn explained(entries: &[&str], best_effort: bool) -> (crate::explain::Explanation, String) {
+    use crate::policy::{Request, Source, Sourced, Surroundings};
+    let mut request = Request::default();
+    for e in entries {
+        request.allow_net.push(Sourced::new((*e).to_owned(), Source::Flag("--allow-net")));
+    }
+    if best_effort {
+        request.best_effort = Some(Source::Flag("--best-effort"));
+    }
+    let ctx = Surroundings { vars: Vec::new(), cwd: "/".into() };
+    let policy = Policy::build(&request, &ctx).unwrap();
+    let resolved = crate::config::Resolved {
+        request,
+        profile: None,
+        refusal: None,
+        files: Vec::new(),
+        warnings: Vec::new(),
+        available: Vec::new(),
+    };
+    let platform = crate::support::Platform::Macos(mac(SandboxExec::Present, Nesting::Outside));
+    let e = crate::explain::explain(&policy, &resolved, &platform);
+    let text = crate::explain::render(&e, crate::cli::ExplainFormat::Text);
+    (e, text)
+}
+
+#[test]
+fn explain_names_sbpl_limits_not_linux_mechanisms() {
+    let (e, text) = explained(&["example.com:443"], false);
+    assert!(!e.verdict.runs, "{text}");
+    assert!(e.verdict.refusals[0].contains("cannot be enforced on macOS"), "{:?}", e.verdict.refusals);
+    assert!(text.contains("NOT ENFORCED here: --allow-net=example.com:443, a host name (refused"), "{text}");
+    assert!(text.contains("LIMIT on macOS: Mach and XPC services are not restricted"), "{text}");
+    assert!(text.contains("this system: macOS 14.5 (aarch64), /usr/bin/sandbox-exec present"), "{text}");
+    assert!(text.contains("limit: nothing of the macOS backend has been verified on a real Mac"), "{text}");
+    assert!(!text.contains("Landlock") && !text.contains("seccomp") && !text.contains("this kernel"), "{text}");
+    let json = crate::explain::render(&e, crate::cli::ExplainFormat::Json);
+    assert!(json.contains("\"macos\": {") && !json.contains("\"kernel\""), "{json}");
+
+    let (e, text) = explained(&["example.com:443", "localhost"], true);
+    assert!(e.verdict.runs && e.verdict.warnings.iter().any(|w| w.contains("dropped")), "{text}");
+    assert!(text.contains("(narrowed by --best-effort: dropped, so the command cannot reach it)"), "{text}");
+
+    let (e, text) = explained(&["localhost:5432"], false);
+    assert!(e.verdict.runs && e.platform.unenforced().is_empty(), "{text}");
+    assert!(text.contains("  enforces all of the above\n"), "{text}");
+    assert!(text.contains("unix sockets only the --allow-unix ones"), "{text}");
+}
