@@ -1,7 +1,8 @@
 //! The macOS backend: translate the policy into an SBPL profile
 //! ([`profile`], pure, tested on every platform) and run the command under
 //! `/usr/bin/sandbox-exec`, which applies the profile to itself and execs the
-//! command.
+//! command. [`enforcement`] (pure but for its detection) tells `--explain`
+//! and `--doctor` what SBPL will and will not enforce.
 //!
 //! sbx starts sandbox-exec as a child rather than exec'ing it in place, so
 //! that it can tell a sandbox that could not be applied (sandbox-exec exits
