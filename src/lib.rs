@@ -23,9 +23,10 @@ pub mod linux;
 #[cfg(target_os = "linux")]
 pub(crate) use linux as backend;
 
-// The profile translator is pure and compiled (and tested) everywhere; the
-// rest of the macOS backend only on macOS.
-#[cfg(any(target_os = "macos", test))]
+// The profile translator is pure and compiled (and tested) everywhere, and
+// built for the fuzz targets with the `fuzzing` feature; the rest of the
+// macOS backend only on macOS.
+#[cfg(any(target_os = "macos", test, feature = "fuzzing"))]
 pub mod macos;
 #[cfg(target_os = "macos")]
 pub(crate) use macos as backend;

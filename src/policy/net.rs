@@ -149,7 +149,9 @@ impl NetRule {
         if host == "*" {
             return Err("`*` (all network) takes no port; use 0.0.0.0/0:PORT and [::/0]:PORT".into());
         }
-        if host.eq_ignore_ascii_case("localhost") {
+        // `localhost.` is the same name (as `example.com.` is `example.com`),
+        // so it is the loopback entry too, not a DNS name.
+        if host.strip_suffix('.').unwrap_or(host).eq_ignore_ascii_case("localhost") {
             return Ok(Self { host: Host::Localhost, port });
         }
         if host.contains('/') || looks_numeric(host) {
@@ -343,10 +345,23 @@ mod tests {
         assert_eq!(rule("[fd00::/8]:22").to_string(), "[fd00::/8]:22");
         assert_eq!(rule("localhost"), NetRule { host: Host::Localhost, port: None });
         assert_eq!(rule("LOCALHOST:5432"), NetRule { host: Host::Localhost, port: Some(5432) });
+        assert_eq!(rule("localhost."), NetRule { host: Host::Localhost, port: None });
+        assert_eq!(rule("LocalHost.:80"), NetRule { host: Host::Localhost, port: Some(80) });
         assert_eq!(rule("0.0.0.0/0").to_string(), "0.0.0.0/0");
         assert_eq!(rule("::/0").to_string(), "::/0");
         assert!(rule("example.com").is_name() && rule("*.example.com").is_name());
         assert!(!rule("localhost").is_name() && !rule("1.2.3.4").is_name() && !rule("*").is_name());
+    }
+
+    /// Found by the `allow_net_entry` fuzz target: `localhost.` parsed as the
+    /// DNS name `localhost` but printed as `localhost`, the loopback entry.
+    #[test]
+    fn every_entry_prints_as_an_entry_that_parses_back_to_it() {
+        for entry in ["localhost.", "LOCALHOST.:5432", "*.localhost", "example.com.", "::ffff:10.0.0.0/104", "[::1]:22"]
+        {
+            let r = rule(entry);
+            assert_eq!(rule(&r.to_string()), r, "{entry} prints as {r}");
+        }
     }
 
     #[test]

@@ -1,0 +1,126 @@
+//! The macOS profile generator (`sbx::macos::profile`), built on Linux with
+//! the `fuzzing` feature. Property: no path changes the profile's structure.
+//! A policy made from the input (denies, path rules with arbitrary bytes,
+//! `--allow-unix` sockets, `--allow-net` entries) gives exactly the same
+//! profile text as the same policy with every path replaced by a fixed
+//! placeholder, and the path bytes reach sandbox-exec only as `-D NAME=value`
+//! parameter values, each `NAME` referenced by the text exactly once.
+//!
+//! Input: byte 0 = flags (bit 0 deny read, bit 1 deny write, bits 2-3 network:
+//! unrestricted, denied, allow, allow; bit 4 best effort), then items
+//! `TAG LEN BYTES…` (TAG % 6: read dir, read file, write dir, write file,
+//! unix socket, allow-net entry).
+
+#![no_main]
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::PathBuf;
+
+use libfuzzer_sys::fuzz_target;
+use sbx::env::EnvPolicy;
+use sbx::macos::profile::{self, Profile};
+use sbx::policy::{Access, Deny, Net, NetRule, Origins, PathRule, Policy, Source};
+
+const PLACEHOLDER: &str = "/placeholder";
+
+fn policy(data: &[u8]) -> Option<Policy> {
+    let (&flags, mut rest) = data.split_first()?;
+    let mut paths = Vec::new();
+    let mut unix = Vec::new();
+    let mut rules = Vec::new();
+    while let [tag, len, tail @ ..] = rest {
+        let len = usize::from(*len).min(tail.len());
+        let (bytes, after) = tail.split_at(len);
+        rest = after;
+        let path = PathBuf::from(OsStr::from_bytes(bytes));
+        let (is_dir, access) = match tag % 6 {
+            0 => (true, Access::Read),
+            1 => (false, Access::Read),
+            2 => (true, Access::Write),
+            3 => (false, Access::Write),
+            4 => {
+                unix.push(path);
+                continue;
+            }
+            _ => {
+                rules.push(NetRule::parse(std::str::from_utf8(bytes).ok()?).ok()?);
+                continue;
+            }
+        };
+        paths.push(PathRule { path, is_dir, access, source: Source::Flag("--allow-read") });
+    }
+    let net = match (flags >> 2) & 3 {
+        0 => Net::Unrestricted,
+        1 => Net::Denied,
+        _ => Net::Allow(rules),
+    };
+    Some(Policy {
+        deny: Deny { read: flags & 1 != 0, write: flags & 2 != 0, net: net.is_restricted(), env: false },
+        paths,
+        missing_dirs: Vec::new(),
+        net,
+        unix_allow: unix,
+        quiet: false,
+        close_fds: false,
+        env: EnvPolicy::Inherit,
+        best_effort: flags & 0x10 != 0,
+        command: vec![OsString::from("/bin/true")],
+        cwd: PathBuf::from("/"),
+        child_env: Vec::new(),
+        origins: Origins::default(),
+    })
+}
+
+/// The profile for `policy` (after the network check), or `None` if refused.
+fn generate(policy: &Policy) -> Option<Profile> {
+    let (policy, _warning) = profile::check_network(policy).ok()?;
+    profile::build(&policy).ok()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(real) = policy(data) else { return };
+    let mut fixed = real.clone();
+    for rule in &mut fixed.paths {
+        rule.path = PathBuf::from(PLACEHOLDER);
+    }
+    for socket in &mut fixed.unix_allow {
+        *socket = PathBuf::from(PLACEHOLDER);
+    }
+    let (got, want) = match (generate(&real), generate(&fixed)) {
+        (Some(got), Some(want)) => (got, want),
+        (None, None) => return,
+        (got, want) => panic!("paths changed whether the profile builds: {got:?} vs {want:?}"),
+    };
+    assert_eq!(got.text, want.text, "path bytes changed the profile text");
+    let names = |p: &Profile| p.params.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&got), names(&want), "path bytes changed the parameter names");
+    assert!(want.params.iter().all(|(_, v)| v == PLACEHOLDER), "{:?}", want.params);
+    // Every value is one of the policy's paths, and every parameter is
+    // referenced by the text exactly once.
+    let originals: Vec<&OsStr> =
+        real.paths.iter().map(|r| r.path.as_os_str()).chain(real.unix_allow.iter().map(|p| p.as_os_str())).collect();
+    for (name, value) in &got.params {
+        assert!(originals.contains(&value.as_os_str()), "parameter {name}={value:?} is no path of the policy");
+        assert!(name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'), "{name:?}");
+        let reference = format!("(param \"{name}\")");
+        assert_eq!(got.text.matches(&reference).count(), 1, "{reference} in:\n{}", got.text);
+    }
+    // (Comments may mention `(param "NAME")`; only rules count.)
+    let rules = got.text.lines().filter(|l| !l.trim_start().starts_with(';'));
+    assert_eq!(rules.map(|l| l.matches("(param ").count()).sum::<usize>(), got.params.len());
+    // The argv carries the text and the parameters unchanged.
+    let command = [OsString::from("cmd"), OsString::from_vec(data.to_vec())];
+    let argv = profile::argv(&got, &command);
+    let mut expected = vec![OsString::from("-p"), OsString::from(&got.text)];
+    for (name, value) in &got.params {
+        let mut define = OsString::from(format!("{name}="));
+        define.push(value);
+        expected.push(OsString::from("-D"));
+        expected.push(define);
+    }
+    expected.push(OsString::from("--"));
+    expected.extend(command);
+    assert_eq!(argv, expected);
+    let _ = profile::render(&got);
+});
