@@ -212,6 +212,20 @@ pub const DENIED_ALWAYS: &[(&str, &str)] = &[
     ("add_key", "adds keys to the kernel keyrings shared with processes outside the sandbox"),
     ("request_key", "looks up keys of the keyrings shared with processes outside the sandbox (and may start a helper)"),
     ("userfaultfd", "stalls the kernel (or sbx's supervisor) mid-copy at will: the standard tool to win kernel races"),
+    ("open_by_handle_at", "opens a file by its handle, bypassing every path (the \"shocker\" container escape)"),
+    ("quotactl", "changes disk quotas of the whole filesystem"),
+    ("quotactl_fd", "changes disk quotas of the whole filesystem"),
+    ("swapon", "adds swap: the machine's memory pages go to a file or device"),
+    ("swapoff", "removes swap the machine relies on"),
+    ("reboot", "reboots or halts the machine, or replaces the kernel"),
+    ("settimeofday", "sets the clock every process (and every TLS certificate check) relies on"),
+    ("clock_settime", "sets the clock every process (and every TLS certificate check) relies on"),
+    ("sethostname", "renames the machine for every process outside the sandbox"),
+    ("setdomainname", "renames the machine's NIS domain for every process outside the sandbox"),
+    ("acct", "turns process accounting on or off for the whole machine, writing to a file of its choosing"),
+    ("syslog", "reads or clears the kernel log (addresses, other processes' messages)"),
+    ("iopl", "raw access to the machine's I/O ports"),
+    ("ioperm", "raw access to the machine's I/O ports"),
 ];
 
 /// The rules every sandbox gets, whatever the policy: no terminal input
@@ -236,7 +250,8 @@ fn baseline() -> Vec<Rule> {
             "TIOCLINUX pastes the selection into a virtual console as input",
         ),
     ];
-    let ns_reason = "a new namespace of its own gives the command root-like powers there (user) or a view the policy                      never saw (mount, pid, net, …): no nested sandboxes (bwrap, unshare, Chrome's sandbox)";
+    let ns_reason = "a new namespace of its own gives the command root-like powers there (user) or a view the policy \
+                     never saw (mount, pid, net, …): no nested sandboxes (bwrap, unshare, Chrome's sandbox)";
     for &(flag, _) in CLONE_NAMESPACES {
         rules.push(eperm("clone", When::Arg(0, Cmp::MaskedEq { mask: flag, value: flag }), ns_reason));
     }

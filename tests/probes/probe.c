@@ -67,6 +67,7 @@ static const char *errname(int e) {
     case ENOTTY: return "ENOTTY";
     case EFAULT: return "EFAULT";
     case ENOKEY: return "ENOKEY";
+    case ESTALE: return "ESTALE";
     case ENOEXEC: return "ENOEXEC";
     default: {
         static char buf[32];
@@ -456,6 +457,30 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "keyctl")) { return report(syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -2 /* process */, 1)); }
     if (!strcmp(op, "add_key")) { return report(syscall(SYS_add_key, "user", "sbx-probe", "x", 1, -2)); }
     if (!strcmp(op, "request_key")) { return report(syscall(SYS_request_key, "user", "sbx-probe-none", NULL, 0)); }
+    /* Machine-wide state, with arguments that change nothing even bare as root. */
+    if (!strcmp(op, "open_by_handle_at")) {
+        struct { unsigned int bytes; int type; unsigned char f[8]; } h = {8, 1, {0}};
+        return report(syscall(SYS_open_by_handle_at, AT_FDCWD, &h, O_RDONLY));
+    }
+    if (!strcmp(op, "quotactl")) { return report(syscall(SYS_quotactl, 0, "/nonexistent-sbx", 0, NULL)); }
+    if (!strcmp(op, "quotactl_fd")) { return report(syscall(443 /* quotactl_fd */, -1, 0, 0, NULL)); }
+    if (!strcmp(op, "swapon")) { return report(syscall(SYS_swapon, "/nonexistent-sbx", 0)); }
+    if (!strcmp(op, "swapoff")) { return report(syscall(SYS_swapoff, "/nonexistent-sbx")); }
+    if (!strcmp(op, "reboot")) { return report(syscall(SYS_reboot, 0, 0, 0, NULL)); /* bad magic: EINVAL */ }
+    if (!strcmp(op, "settimeofday")) { return report(syscall(SYS_settimeofday, NULL, NULL)); /* a no-op */ }
+    if (!strcmp(op, "clock_settime")) {
+        struct timespec ts = {0, 0}; return report(syscall(SYS_clock_settime, 1234 /* no such clock */, &ts));
+    }
+    if (!strcmp(op, "sethostname")) {      /* set the name it already has */
+        char h[256] = {0}; gethostname(h, sizeof h - 1); return report(sethostname(h, strlen(h)));
+    }
+    if (!strcmp(op, "setdomainname")) {
+        char d[256] = {0}; getdomainname(d, sizeof d - 1); return report(setdomainname(d, strlen(d)));
+    }
+    if (!strcmp(op, "acct")) { return report(syscall(SYS_acct, "/nonexistent-sbx")); }
+    if (!strcmp(op, "syslog")) { return report(syscall(SYS_syslog, 10 /* SYSLOG_ACTION_SIZE_BUFFER */, NULL, 0)); }
+    if (!strcmp(op, "iopl")) { return report(syscall(SYS_iopl, 0)); }
+    if (!strcmp(op, "ioperm")) { return report(syscall(SYS_ioperm, 0x80, 1, 0)); }
     if (!strcmp(op, "userfaultfd")) { return report(syscall(SYS_userfaultfd, 1 /* UFFD_USER_MODE_ONLY */)); }
     /* The parent process (sbx, under sbx): attach without stopping it, and read its memory. */
     if (!strcmp(op, "ptrace-parent")) { return report(ptrace(PTRACE_SEIZE, getppid(), 0, 0)); }

@@ -172,11 +172,24 @@ const REFUSED: &[(&[&str], &str)] = &[
     (&["add_key"], "ok"),
     (&["request_key"], "ENOKEY"),
     (&["userfaultfd"], "ok"),
+    (&["open_by_handle_at"], "ESTALE"),
+    (&["quotactl"], "ENOENT"),
+    (&["quotactl_fd"], "EBADF"),
+    (&["swapon"], "ENOENT"),
+    (&["swapoff"], "ENOENT"),
+    (&["reboot"], "EINVAL"),
+    (&["settimeofday"], "ok"),
+    (&["clock_settime"], "EINVAL"),
+    (&["sethostname"], "ok"),
+    (&["setdomainname"], "ok"),
+    (&["acct"], "ENOENT"),
+    (&["syslog"], "ok"),
 ];
 
-/// Kernel code: this kernel may be built without modules or kexec (ENOSYS
-/// bare); the filter answers before the kernel looks, either way.
-const KERNEL_CODE: &[&str] = &["kexec_load", "init_module", "finit_module", "delete_module"];
+/// Kernel code and I/O ports: this kernel may be built without modules, kexec
+/// or iopl/ioperm (ENOSYS bare); the filter answers before the kernel looks,
+/// either way.
+const KERNEL_CODE: &[&str] = &["kexec_load", "init_module", "finit_module", "delete_module", "iopl", "ioperm"];
 
 #[test]
 fn namespaces_mounts_and_kernel_interfaces_are_refused() {
