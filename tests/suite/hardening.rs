@@ -248,3 +248,22 @@ fn sbx_itself_cannot_be_traced_or_read() {
         }
     }
 }
+
+#[test]
+fn setuid_programs_gain_nothing_inside() {
+    // no_new_privs: a setuid-root program run by uid 65534 keeps uid 65534.
+    if !util::need_root() {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = util::tempdir();
+    util::make_reachable(dir.path());
+    let suid = dir.path().join("suid-probe");
+    std::fs::copy(probe(), &suid).unwrap();
+    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    // Premise: bare, the setuid bit works here (the filesystem is not nosuid).
+    bare(&suid).arg("euid").nobody().run().success().stdout_is("0");
+    for flags in [&["--deny-env"][..], &["--deny-net"], &["--deny-write"]] {
+        sbx(flags).arg("--").arg(&suid).arg("euid").nobody().run().success().stdout_is("65534");
+    }
+}
