@@ -232,13 +232,23 @@ pub fn build(plan: &LandlockPlan) -> Result<Option<OwnedFd>> {
 /// When the supervisor performs an abstract connect or send for the command,
 /// Landlock then lets it reach the sockets made inside the sandbox and
 /// nothing else, exactly as for the command itself. Sets no_new_privs on sbx.
+///
+/// Every Landlock layer refuses renames and links across directories
+/// (REFER) unless it grants them, even a layer that handles no file access
+/// at all. This layer sits above the command's own, so it grants REFER
+/// beneath `/`: file access stays decided by the command's layer alone.
 pub fn confine_supervisor() -> Result<()> {
+    let root = PathFd::new("/").context("Landlock: opening / for the supervisor's ruleset")?;
     let status = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
+        .handle_access(AccessFs::Refer)
+        .context("Landlock: handling REFER for the supervisor")?
         .scope(Scope::AbstractUnixSocket)
         .context("Landlock: scoping abstract unix sockets for the supervisor")?
         .create()
         .context("Landlock: creating the supervisor's ruleset")?
+        .add_rule(PathBeneath::new(root, AccessFs::Refer))
+        .context("Landlock: granting REFER beneath / in the supervisor's ruleset")?
         .restrict_self()
         .context("Landlock: confining the supervisor")?;
     if status.ruleset != landlock::RulesetStatus::FullyEnforced {

@@ -328,6 +328,23 @@ as_both_users! {
     }
 }
 
+/// `--deny-write --allow-write=in` with the network supervisor running too
+/// (`--deny-net`): sbx confines itself with a Landlock layer of its own, which
+/// the command's domain nests inside.
+fn write_in_supervised(t: &Tree) -> Vec<OsString> {
+    argv!["--deny-write", flag("--allow-write", t.p("in")), "--deny-net"]
+}
+
+as_both_users! {
+    /// The same rename with the supervisor's own Landlock layer above the
+    /// command's: every Landlock layer denies renames across directories
+    /// unless it grants REFER, so that layer must grant it everywhere.
+    fn rename_within_writable_dir_allowed_with_the_supervisor(user: User) {
+        let t = check(user, write_in_supervised, |t| argv!["rename", t.p("in/file"), t.p("in/sub/moved")], "ok");
+        assert_eq!(t.read("in/sub/moved"), "in\n");
+    }
+}
+
 as_both_users! {
     /// Hard-linking a protected file into the writable dir (which would make it
     /// writable through the link). Creating a file in in/ is allowed, so this is
