@@ -120,6 +120,13 @@ pub struct Deny {
     pub env: bool,
 }
 
+impl Policy {
+    /// The writable trees (canonical paths of the `Access::Write` rules).
+    pub fn writable_paths(&self) -> Vec<PathBuf> {
+        self.paths.iter().filter(|r| r.access == Access::Write).map(|r| r.path.clone()).collect()
+    }
+}
+
 impl Deny {
     /// Whether any filesystem restriction is on.
     pub fn fs(&self) -> bool {
