@@ -121,9 +121,17 @@ pub struct Deny {
 }
 
 impl Policy {
-    /// The writable trees (canonical paths of the `Access::Write` rules).
+    /// The trees where metadata writes (chmod, chown, utimes, xattrs) are
+    /// allowed under --deny-write: the `Access::Write` rules, except the
+    /// built-in defaults under /dev (/dev/null, /dev/pts, /dev/shm, …):
+    /// writing to those is harmless, changing their mode or owner is not.
     pub fn writable_paths(&self) -> Vec<PathBuf> {
-        self.paths.iter().filter(|r| r.access == Access::Write).map(|r| r.path.clone()).collect()
+        self.paths
+            .iter()
+            .filter(|r| r.access == Access::Write)
+            .filter(|r| !(matches!(r.source, Source::Default(_)) && r.path.starts_with("/dev")))
+            .map(|r| r.path.clone())
+            .collect()
     }
 }
 

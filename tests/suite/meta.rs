@@ -214,3 +214,14 @@ fn real_tools_keep_working_inside() {
     assert_eq!(copy.mode() & 0o777, 0o640);
     assert_eq!(copy.mtime(), 978_307_200);
 }
+
+#[test]
+fn default_dev_nodes_stay_writable_but_not_chmod_able() {
+    let t = tree(false);
+    sbx(["--deny-write", "--", probe().to_str().unwrap(), "chmod", "/dev/null", "666"])
+        .cwd(t.path())
+        .env_remove("TMPDIR")
+        .run()
+        .success()
+        .stdout_is("EPERM");
+}
