@@ -120,6 +120,21 @@ pub struct Deny {
     pub env: bool,
 }
 
+impl Policy {
+    /// The trees where metadata writes (chmod, chown, utimes, xattrs) are
+    /// allowed under --deny-write: the `Access::Write` rules, except the
+    /// built-in defaults under /dev (/dev/null, /dev/pts, /dev/shm, …):
+    /// writing to those is harmless, changing their mode or owner is not.
+    pub fn writable_paths(&self) -> Vec<PathBuf> {
+        self.paths
+            .iter()
+            .filter(|r| r.access == Access::Write)
+            .filter(|r| !(matches!(r.source, Source::Default(_)) && r.path.starts_with("/dev")))
+            .map(|r| r.path.clone())
+            .collect()
+    }
+}
+
 impl Deny {
     /// Whether any filesystem restriction is on.
     pub fn fs(&self) -> bool {

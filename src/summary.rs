@@ -82,7 +82,8 @@ fn render(lines: &[(String, Option<u64>)], policy: &Policy) -> Option<String> {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "sbx: summary: the sandbox refused {attempts} network attempt{} of {} kind{}:",
+        "sbx: summary: the sandbox refused {attempts} {}attempt{} of {} kind{}:",
+        if lines.iter().any(|(l, _)| l.contains("— allow with --allow-write")) { "" } else { "network " },
         if attempts == 1 { "" } else { "s" },
         lines.len(),
         if lines.len() == 1 { "" } else { "s" }

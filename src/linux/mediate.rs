@@ -30,6 +30,8 @@ use super::notify::{self, CmsgFix, Mode, MsgHdr, Op, Target};
 use super::sys::{self, Notification};
 use crate::dns::{NameFilter, QueryVerdict};
 
+mod meta;
+
 /// `MSG_BATCH`: more messages of a sendmmsg batch follow.
 const MSG_BATCH: i32 = 0x40000;
 
@@ -168,7 +170,13 @@ enum Binder {
 /// The supervisor's state, shared by the worker threads.
 pub struct Mediator {
     listener: OwnedFd,
-    mode: Mode,
+    /// The network mode; `None` when only metadata writes are mediated.
+    mode: Option<Mode>,
+    /// Under --deny-write: the writable trees (canonical), where metadata
+    /// writes are performed for the command.
+    writable: Option<Vec<PathBuf>>,
+    /// Raw syscall number → metadata call (native numbers).
+    meta_calls: Vec<(i32, meta::Meta)>,
     /// The DNS filter, when `--allow-net` has name entries.
     names: Option<Arc<NameFilter>>,
     unix_allow: Vec<PathBuf>,
@@ -190,9 +198,11 @@ impl Mediator {
     /// Sets up the supervisor around `listener`. `names` filters DNS for
     /// name entries; `ruleset` is the command's Landlock ruleset (for the
     /// unix-bind thread).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         listener: OwnedFd,
-        mode: Mode,
+        mode: Option<Mode>,
+        writable: Option<Vec<PathBuf>>,
         names: Option<Arc<NameFilter>>,
         unix_allow: Vec<PathBuf>,
         quiet: bool,
@@ -220,10 +230,20 @@ impl Mediator {
                 syscalls.push((nr.as_raw_syscall(), op));
             }
         }
+        let mut meta_calls = Vec::new();
+        if writable.is_some() {
+            for &(name, _) in super::seccomp::METADATA {
+                if let (Some(nr), Some(call)) = (super::seccomp::native_number(name), meta::Meta::from_name(name)) {
+                    meta_calls.push((nr, call));
+                }
+            }
+        }
         let root = root_of("/proc/self").context("reading sbx's own root directory")?;
         Ok(Arc::new(Self {
             listener,
             mode,
+            writable,
+            meta_calls,
             names,
             unix_allow,
             quiet,
@@ -280,6 +300,14 @@ impl Mediator {
     }
 
     fn serve(&self, req: &Notification) -> Reply {
+        if req.arch == NATIVE_AUDIT_ARCH {
+            if let Some(&(_, call)) = self.meta_calls.iter().find(|(n, _)| *n == req.nr) {
+                return self.serve_meta(req, call);
+            }
+        }
+        if self.mode.is_none() {
+            return self.fail(req.id, Errno::ENOSYS);
+        }
         let Some(op) = self.syscalls.iter().find(|(n, _)| *n == req.nr).map(|(_, op)| *op) else {
             return self.fail(req.id, Errno::ENOSYS);
         };
@@ -520,7 +548,7 @@ impl Mediator {
                 return self.dns_destination(op, g, m, addr, names);
             }
         }
-        if notify::inet_allowed(&self.mode, op, addr) {
+        if self.mode.as_ref().is_some_and(|mode| notify::inet_allowed(mode, op, addr)) {
             return Ok((m.name.clone(), None));
         }
         let Some(names) = names else {

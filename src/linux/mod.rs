@@ -28,7 +28,11 @@ pub use sys::resolve_path;
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
-    let (mut policy, supervised) = network_support(policy, supervisor_missing(policy).as_deref())?;
+    let missing = supervisor_missing(policy);
+    let (mut policy, supervised) = network_support(policy, missing.as_deref())?;
+    // Metadata writes under --deny-write go through the supervisor when the
+    // kernel offers one (else they stay unmediated, as Landlock leaves them).
+    let supervisor = supervised || (policy.deny.write && missing.is_none());
     let filter_names = supervised && !policy.net.name_rules().is_empty();
     check_enforceable(&policy, &landlock::plan(&policy, abi.version()), &abi)?;
     policy.create_missing_dirs()?;
@@ -36,15 +40,18 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let plan = landlock::plan(policy, abi.version());
     log_plan(policy, &plan);
     let mut ruleset = landlock::build(&plan)?;
-    let seccomp_rules = seccomp::rules(policy, supervised);
+    let seccomp_rules = seccomp::rules(policy, supervisor);
     for rule in &seccomp_rules {
         tracing::debug!("seccomp: {rule}");
     }
     let filter = seccomp::compile(&seccomp_rules)?;
     let exec = ExecPlan::new(&policy.command, &policy.child_env)?;
-    let mode = notify::Mode::from_policy(&policy.net).filter(|_| seccomp::needs_supervisor(&seccomp_rules));
-    if mode.is_some() {
-        if plan.scopes.contains(::landlock::Scope::AbstractUnixSocket) {
+    let supervising = seccomp::needs_supervisor(&seccomp_rules);
+    let mode = notify::Mode::from_policy(&policy.net).filter(|_| supervised && supervising);
+    let writable = (policy.deny.write && supervising).then(|| policy.writable_paths());
+    if supervising {
+        // Only network calls need the supervisor's own abstract-socket scope.
+        if mode.is_some() && plan.scopes.contains(::landlock::Scope::AbstractUnixSocket) {
             landlock::confine_supervisor()?;
         }
         // Orphaned descendants stay sbx's descendants, so it may keep
@@ -61,7 +68,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         seccomp: filter.as_ref(),
         exec: &exec,
         report: report_write.as_fd(),
-        listener_slot: mode.as_ref().map(|_| &listener_slot),
+        listener_slot: supervising.then_some(&listener_slot),
         close_fds: policy.close_fds.then(sys::fd_limit),
     };
     // Returns once the child has exec'd or failed (it shares sbx's memory and
@@ -82,12 +89,20 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
         return report_failure(policy, &exec, failure);
     }
-    let mediator = match (mode, listener) {
-        (None, _) => None,
-        (Some(mode), Some(listener)) => {
+    let mediator = match (supervising, listener) {
+        (false, _) => None,
+        (true, Some(listener)) => {
             let started = check_fd_access(child).and_then(|()| {
                 let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
-                mediate::Mediator::new(listener, mode, names, policy.unix_allow.clone(), policy.quiet, ruleset.take())
+                mediate::Mediator::new(
+                    listener,
+                    mode,
+                    writable,
+                    names,
+                    policy.unix_allow.clone(),
+                    policy.quiet,
+                    ruleset.take(),
+                )
             });
             match started {
                 Ok(m) => Some(m),
@@ -100,7 +115,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                 }
             }
         }
-        (Some(_), None) => {
+        (true, None) => {
             sys::kill(child, libc::SIGKILL);
             let _ = sys::wait(child);
             bail!("the sandboxed child exec'd without a seccomp listener; report a bug");
@@ -171,7 +186,7 @@ fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameF
 
 /// What the kernel lacks for the network supervisor `policy` needs, if anything.
 fn supervisor_missing(policy: &Policy) -> Option<String> {
-    if !policy.net.is_restricted() {
+    if !policy.net.is_restricted() && !policy.deny.write {
         return None;
     }
     if let Some(missing) = sys::supervisor_missing() {

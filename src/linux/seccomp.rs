@@ -66,6 +66,10 @@ impl Entries {
     pub const X32: Entries = Entries(0b010);
     pub const COMPAT: Entries = Entries(0b100);
 
+    pub const fn union(self, other: Entries) -> Entries {
+        Entries(self.0 | other.0)
+    }
+
     pub fn contains(self, entry: Entry) -> bool {
         let bit = match entry {
             Entry::Native => 0b001,
@@ -280,17 +284,116 @@ fn baseline() -> Vec<Rule> {
     rules
 }
 
-/// The rule table for `policy`: the [`baseline`], then the network rules. Without
+/// The rule table for `policy`: the [`baseline`], the network rules, then
+/// (under --deny-write) the [`METADATA`] rules. Without
 /// `supervisor` (a kernel lacking user notification, accepted with
 /// --best-effort), no call is handed to a supervisor: `Net::Allow` must
 /// already have been narrowed to `Net::Denied`.
 pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
     let mut rules = baseline();
+    network_rules(policy, supervisor, &mut rules);
+    if policy.deny.write && supervisor {
+        metadata_rules(&mut rules);
+    }
+    rules
+}
+
+/// Metadata writes Landlock does not mediate: mode, owner, times, extended
+/// attributes. Under --deny-write the supervisor performs them on the
+/// command's behalf inside the writable trees only. Its notification table
+/// is `(syscall, what it changes)`.
+pub const METADATA: &[(&str, &str)] = &[
+    ("chmod", "mode"),
+    ("fchmod", "mode"),
+    ("fchmodat", "mode"),
+    ("fchmodat2", "mode"),
+    ("chown", "owner"),
+    ("fchown", "owner"),
+    ("lchown", "owner"),
+    ("fchownat", "owner"),
+    ("utime", "times"),
+    ("utimes", "times"),
+    ("futimesat", "times"),
+    ("utimensat", "times"),
+    ("setxattr", "extended attributes"),
+    ("lsetxattr", "extended attributes"),
+    ("fsetxattr", "extended attributes"),
+    ("removexattr", "extended attributes"),
+    ("lremovexattr", "extended attributes"),
+    ("fremovexattr", "extended attributes"),
+];
+
+/// Metadata calls the supervisor does not perform: refused (EPERM) on every
+/// entry under --deny-write.
+pub const METADATA_REFUSED: &[&str] = &["setxattrat", "removexattrat", "file_setattr"];
+
+/// The 32-bit entry's own names for the owner calls.
+const METADATA_COMPAT: &[&str] = &["chown32", "fchown32", "lchown32"];
+
+/// Syscalls newer than some libseccomp releases, by native number (the
+/// same on every architecture since the numbering was unified). Used when
+/// libseccomp does not know the name, on the native entry only.
+pub const RAW_NUMBERS: &[(&str, i32)] =
+    &[("fchmodat2", 452), ("setxattrat", 463), ("removexattrat", 466), ("file_setattr", 469)];
+
+/// The native number of `syscall`, by name or from [`RAW_NUMBERS`].
+pub fn native_number(syscall: &str) -> Option<i32> {
+    match ScmpSyscall::from_name(syscall) {
+        Ok(nr) => Some(nr.as_raw_syscall()),
+        Err(_) => raw_number(syscall),
+    }
+}
+
+fn raw_number(syscall: &str) -> Option<i32> {
+    RAW_NUMBERS.iter().find(|(n, _)| *n == syscall).map(|&(_, nr)| nr)
+}
+
+/// Whether the filter can name `syscall` on this system.
+fn known(syscall: &str) -> bool {
+    native_number(syscall).is_some()
+}
+
+fn metadata_rules(rules: &mut Vec<Rule>) {
+    let rule = |syscall, action, entries, reason| Rule { syscall, when: When::Always, action, entries, reason };
+    for &(syscall, _) in METADATA.iter().filter(|(s, _)| known(s)) {
+        rules.push(rule(
+            syscall,
+            Action::Notify,
+            Entries::NATIVE,
+            "--deny-write: Landlock does not mediate metadata writes; the supervisor performs them inside the \
+             writable trees only",
+        ));
+        rules.push(rule(
+            syscall,
+            Action::Errno(libc::EPERM),
+            Entries::X32.union(Entries::COMPAT),
+            "--deny-write: metadata writes of x32 and 32-bit programs are not mediated",
+        ));
+    }
+    for &syscall in METADATA_COMPAT.iter().filter(|s| known(s)) {
+        rules.push(rule(
+            syscall,
+            Action::Errno(libc::EPERM),
+            Entries::COMPAT,
+            "--deny-write: metadata writes of 32-bit programs are not mediated",
+        ));
+    }
+    for &syscall in METADATA_REFUSED.iter().filter(|s| known(s)) {
+        rules.push(rule(
+            syscall,
+            Action::Errno(libc::EPERM),
+            Entries::ALL,
+            "--deny-write: a metadata write the supervisor does not mediate",
+        ));
+    }
+}
+
+fn network_rules(policy: &Policy, supervisor: bool, rules: &mut Vec<Rule>) {
     let af_unix = libc::AF_UNIX as u64;
     let deny =
         |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
     match &policy.net {
-        Net::Unrestricted => return rules,
+        Net::Unrestricted => return,
         Net::Denied => {
             rules.push(deny(
                 "socket",
@@ -318,7 +421,7 @@ pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
         rules.push(deny(syscall, When::Always, Entries::ALL, "io_uring socket operations bypass seccomp"));
     }
     if !supervisor {
-        return rules;
+        return;
     }
     let notify = |syscall, when, entries, reason| Rule { syscall, when, action: Action::Notify, entries, reason };
     let why = "the supervisor checks the destination on its own copy and performs the call";
@@ -338,7 +441,6 @@ pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
     for syscall in ["connect", "bind", "sendto", "sendmsg", "sendmmsg", "socketcall"] {
         rules.push(deny(syscall, When::Always, Entries::COMPAT, "32-bit programs get no mediated network"));
     }
-    rules
 }
 
 /// Whether the filter hands calls to a supervisor (and so needs a listener).
@@ -366,17 +468,37 @@ fn entry_filter(arch: Option<ScmpArch>, entry: Entry, rules: &[Rule]) -> Result<
     // sbx sets no_new_privs itself, before Landlock.
     filter.set_ctl_nnp(false).context("seccomp: leaving no_new_privs to sbx")?;
     for rule in rules.iter().filter(|r| r.entries.contains(entry)) {
-        let syscall = ScmpSyscall::from_name(rule.syscall)
-            .with_context(|| format!("seccomp: libseccomp does not know the syscall {}", rule.syscall))?;
         let action = match rule.action {
             Action::Errno(errno) => ScmpAction::Errno(errno),
             Action::Notify => ScmpAction::Notify,
         };
-        match rule.when {
-            When::Always => filter.add_rule(action, syscall),
-            When::Arg(n, cmp) => filter.add_rule_conditional(action, syscall, &[compare(n, cmp)]),
-        }
-        .with_context(|| format!("seccomp: adding rule {rule} for the {entry:?} entry"))?;
+        let added = match (ScmpSyscall::from_name(rule.syscall), raw_number(rule.syscall)) {
+            (Ok(syscall), _) => match rule.when {
+                When::Always => filter.add_rule(action, syscall),
+                When::Arg(n, cmp) => filter.add_rule_conditional(action, syscall, &[compare(n, cmp)]),
+            },
+            // A syscall this libseccomp does not know: its native number as
+            // is. libseccomp cannot place such a number on the other
+            // entries: there the call stays unfiltered (documented).
+            (Err(_), Some(nr)) if entry == Entry::Native => match rule.when {
+                When::Always => filter.add_rule_exact(action, ScmpSyscall::from(nr)),
+                When::Arg(n, cmp) => {
+                    filter.add_rule_conditional_exact(action, ScmpSyscall::from(nr), &[compare(n, cmp)])
+                }
+            },
+            (Err(_), Some(_)) => {
+                tracing::debug!(
+                    "seccomp: libseccomp does not know {} on the {entry:?} entry: not filtered",
+                    rule.syscall
+                );
+                continue;
+            }
+            (Err(err), None) => {
+                return Err(anyhow!(err))
+                    .with_context(|| format!("seccomp: libseccomp does not know the syscall {}", rule.syscall));
+            }
+        };
+        added.with_context(|| format!("seccomp: adding rule {rule} for the {entry:?} entry"))?;
     }
     Ok(filter)
 }

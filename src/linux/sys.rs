@@ -2,7 +2,7 @@
 //! Functions marked "async-signal-safe" only make system calls (no allocation,
 //! no locks) and are the only ones the child may call between fork and exec.
 
-use std::ffi::CStr;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
@@ -975,4 +975,74 @@ pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {
     // SAFETY: the kernel reads one u64.
     let ret = unsafe { libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id as *const u64) };
     ret == 0
+}
+
+/// `/proc/self/fd/FD`, to reach the inode behind an (O_PATH) fd by path.
+pub fn proc_fd_path(fd: BorrowedFd<'_>) -> CString {
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap_or_default()
+}
+
+fn ret0(ret: libc::c_int) -> Result<i64, Errno> {
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// fchmod(fd, mode).
+pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> Result<i64, Errno> {
+    // SAFETY: integer arguments.
+    ret0(unsafe { libc::fchmod(fd.as_raw_fd(), mode as libc::mode_t) })
+}
+
+/// chmod of the inode behind `fd` (any fd, O_PATH too) through /proc/self/fd.
+pub fn chmod_inode(fd: BorrowedFd<'_>, mode: u32) -> Result<i64, Errno> {
+    let path = proc_fd_path(fd);
+    // SAFETY: path is NUL-terminated.
+    ret0(unsafe { libc::fchmodat(libc::AT_FDCWD, path.as_ptr(), mode as libc::mode_t, 0) })
+}
+
+/// fchown(fd, uid, gid).
+pub fn fchown(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> Result<i64, Errno> {
+    // SAFETY: integer arguments.
+    ret0(unsafe { libc::fchown(fd.as_raw_fd(), uid, gid) })
+}
+
+/// chown of the inode behind `fd` itself (a symlink stays unfollowed):
+/// fchownat(fd, "", uid, gid, AT_EMPTY_PATH).
+pub fn chown_inode(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> Result<i64, Errno> {
+    // SAFETY: the path is a NUL-terminated empty string.
+    ret0(unsafe { libc::fchownat(fd.as_raw_fd(), c"".as_ptr(), uid, gid, libc::AT_EMPTY_PATH) })
+}
+
+/// utimensat(fd, NULL, times, 0): the times of the open file `fd`.
+pub fn futimens(fd: BorrowedFd<'_>, times: Option<&[libc::timespec; 2]>) -> Result<i64, Errno> {
+    let times = times.map_or(std::ptr::null(), |t| t.as_ptr());
+    // SAFETY: times is null or points to two live timespecs.
+    let ret = unsafe { libc::syscall(libc::SYS_utimensat, fd.as_raw_fd(), std::ptr::null::<libc::c_char>(), times, 0) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// The times of the inode behind `fd` (any fd, O_PATH too) through /proc/self/fd.
+pub fn utimens_inode(fd: BorrowedFd<'_>, times: Option<&[libc::timespec; 2]>) -> Result<i64, Errno> {
+    let path = proc_fd_path(fd);
+    let times = times.map_or(std::ptr::null(), |t| t.as_ptr());
+    // SAFETY: path is NUL-terminated; times is null or points to two live timespecs.
+    ret0(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times, 0) })
+}
+
+/// Sets (`value` Some) or removes extended attribute `name` of the open file
+/// `fd` (fsetxattr/fremovexattr), or with `by_path`, of the inode behind it
+/// through /proc/self/fd (O_PATH fds too).
+pub fn xattr(fd: BorrowedFd<'_>, by_path: bool, name: &CStr, value: Option<(&[u8], i32)>) -> Result<i64, Errno> {
+    let path = proc_fd_path(fd);
+    // SAFETY: path and name are NUL-terminated; value points to value.len() live bytes.
+    let ret = unsafe {
+        match (by_path, value) {
+            (true, Some((v, flags))) => libc::setxattr(path.as_ptr(), name.as_ptr(), v.as_ptr().cast(), v.len(), flags),
+            (false, Some((v, flags))) => {
+                libc::fsetxattr(fd.as_raw_fd(), name.as_ptr(), v.as_ptr().cast(), v.len(), flags)
+            }
+            (true, None) => libc::removexattr(path.as_ptr(), name.as_ptr()),
+            (false, None) => libc::fremovexattr(fd.as_raw_fd(), name.as_ptr()),
+        }
+    };
+    ret0(ret)
 }

@@ -37,6 +37,7 @@
 #include <sys/ptrace.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <linux/sched.h>
@@ -169,6 +170,52 @@ int main(int argc, char **argv) {
     const char *b = argc > 3 ? argv[3] : NULL;
 #define NEED(n) do { if (argc < 2 + (n)) { fprintf(stderr, "probe %s: needs %d args\n", op, n); return 2; } } while (0)
 
+    /* Metadata writes (issue #6). MODE is octal; TIME is seconds since the epoch. */
+    const char *c = argc > 4 ? argv[4] : NULL;
+    if (!strcmp(op, "chmod")) { NEED(2); return report(syscall(SYS_chmod, a, strtol(b, NULL, 8))); }
+    if (!strcmp(op, "fchmodat")) { NEED(2); return report(syscall(SYS_fchmodat, AT_FDCWD, a, strtol(b, NULL, 8))); }
+    if (!strcmp(op, "fchmodat2")) { NEED(2); return report(syscall(452, AT_FDCWD, a, strtol(b, NULL, 8), 0)); }
+    if (!strcmp(op, "fchmod")) {           /* fchmod PATH MODE: open O_RDONLY, then fchmod */
+        NEED(2); int fd = open(a, O_RDONLY); if (fd < 0) return report(fd);
+        return report(fchmod(fd, strtol(b, NULL, 8)));
+    }
+    if (!strcmp(op, "chown")) { NEED(3); return report(syscall(SYS_chown, a, atoi(b), atoi(c))); }
+    if (!strcmp(op, "lchown")) { NEED(3); return report(syscall(SYS_lchown, a, atoi(b), atoi(c))); }
+    if (!strcmp(op, "fchownat")) { NEED(3); return report(syscall(SYS_fchownat, AT_FDCWD, a, atoi(b), atoi(c), 0)); }
+    if (!strcmp(op, "fchown")) {
+        NEED(3); int fd = open(a, O_RDONLY); if (fd < 0) return report(fd);
+        return report(fchown(fd, atoi(b), atoi(c)));
+    }
+    if (!strcmp(op, "utimensat")) {        /* utimensat PATH TIME: atime = mtime = TIME */
+        NEED(2); struct timespec t[2] = {{atol(b), 0}, {atol(b), 0}};
+        return report(syscall(SYS_utimensat, AT_FDCWD, a, t, 0));
+    }
+    if (!strcmp(op, "utimensat-now")) { NEED(1); return report(syscall(SYS_utimensat, AT_FDCWD, a, NULL, 0)); }
+    if (!strcmp(op, "utimes")) {
+        NEED(2); struct timeval t[2] = {{atol(b), 0}, {atol(b), 0}};
+        return report(syscall(SYS_utimes, a, t));
+    }
+    if (!strcmp(op, "futimens")) {         /* futimens PATH TIME: open O_RDONLY, utimensat(fd, NULL, …) */
+        NEED(2); int fd = open(a, O_RDONLY); if (fd < 0) return report(fd);
+        struct timespec t[2] = {{atol(b), 0}, {atol(b), 0}};
+        return report(syscall(SYS_utimensat, fd, NULL, t, 0));
+    }
+    if (!strcmp(op, "setxattr")) { NEED(3); return report(setxattr(a, b, c, strlen(c), 0)); }
+    if (!strcmp(op, "lsetxattr")) { NEED(3); return report(lsetxattr(a, b, c, strlen(c), 0)); }
+    if (!strcmp(op, "fsetxattr")) {
+        NEED(3); int fd = open(a, O_RDONLY); if (fd < 0) return report(fd);
+        return report(fsetxattr(fd, b, c, strlen(c), 0));
+    }
+    if (!strcmp(op, "getxattr")) {         /* getxattr PATH NAME: prints the value */
+        NEED(2); char v[256]; ssize_t n = getxattr(a, b, v, sizeof v - 1);
+        if (n < 0) return report(n);
+        v[n] = 0; printf("%s\n", v); return 0;
+    }
+    if (!strcmp(op, "removexattr")) { NEED(2); return report(removexattr(a, b)); }
+    if (!strcmp(op, "fremovexattr")) {
+        NEED(2); int fd = open(a, O_RDONLY); if (fd < 0) return report(fd);
+        return report(fremovexattr(fd, b));
+    }
     if (!strcmp(op, "write")) {            /* write PATH: create/open for writing */
         NEED(1); int fd = open(a, O_WRONLY | O_CREAT, 0644);
         if (fd >= 0 && write(fd, "x", 1) != 1) fd = -1;

@@ -1,0 +1,227 @@
+//! Metadata writes under `--deny-write` (issue #6): Landlock does not mediate
+//! chmod, chown, utimes or extended attributes, so sbx's supervisor performs
+//! them for the command inside the writable trees and refuses them elsewhere
+//! (EPERM, as for a non-owner; EACCES for "times to now", as for a caller
+//! without write permission). Each case first runs the probe without sbx on a
+//! fresh tree (it must succeed), then under sbx; paths are relative to the
+//! command's cwd. As the invoking user (root in CI) and as uid 65534, who owns
+//! the tree then.
+
+use std::ffi::OsString;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use tempfile::TempDir;
+
+use super::util::{Cmd, bare, make_reachable, need_root, probe, sbx, tempdir};
+
+const NOBODY: u32 = 65534;
+
+/// in/file, in/link -> ../out/file, out/file; files 0644 with the xattr
+/// user.old=1 (dirs 0777 and everything owned by 65534 for `nobody`).
+fn tree(nobody: bool) -> TempDir {
+    let dir = tempdir();
+    let root = dir.path();
+    fs::create_dir_all(root.join("in")).unwrap();
+    fs::create_dir_all(root.join("out")).unwrap();
+    for f in ["in/file", "out/file"] {
+        fs::write(root.join(f), "x\n").unwrap();
+        fs::set_permissions(root.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    std::os::unix::fs::symlink("../out/file", root.join("in/link")).unwrap();
+    if nobody {
+        for d in ["", "in", "out"] {
+            fs::set_permissions(root.join(d), fs::Permissions::from_mode(0o777)).unwrap();
+        }
+        for p in ["", "in", "out", "in/file", "out/file", "in/link"] {
+            std::os::unix::fs::lchown(root.join(p), Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        make_reachable(root);
+    }
+    for f in ["in/file", "out/file"] {
+        run(bare(probe()), nobody, root, &["setxattr", f, "user.old", "1"], "ok");
+    }
+    dir
+}
+
+fn args(a: &[&str]) -> Vec<OsString> {
+    a.iter().map(OsString::from).collect()
+}
+
+fn run(cmd: Cmd, nobody: bool, cwd: &Path, a: &[&str], expect: &str) {
+    let cmd = cmd.args(args(a)).cwd(cwd).env_remove("TMPDIR");
+    let cmd = if nobody { cmd.nobody() } else { cmd };
+    let out = cmd.run();
+    assert_eq!(out.stdout.trim(), expect, "{}", out.report());
+}
+
+fn sandboxed(root: &Path) -> Cmd {
+    let mut allow = OsString::from("--allow-write=");
+    allow.push(root.join("in"));
+    sbx([OsString::from("--deny-write"), allow, OsString::from("--"), probe().as_os_str().to_owned()])
+}
+
+/// What a test checks of a file: mode, owner, mtime, the xattr user.sbx.
+#[derive(Debug, PartialEq, Eq)]
+struct State {
+    mode: u32,
+    uid: u32,
+    mtime: i64,
+    xattrs: (String, String),
+}
+
+fn state(root: &Path, rel: &str) -> State {
+    let m = fs::symlink_metadata(root.join(rel)).unwrap();
+    let x = |name: &str| bare(probe()).args(args(&["getxattr", rel, name])).cwd(root).run().stdout.trim().to_string();
+    State { mode: m.mode() & 0o7777, uid: m.uid(), mtime: m.mtime(), xattrs: (x("user.sbx"), x("user.old")) }
+}
+
+/// Runs `op` on in/file and out/file: without sbx on a fresh tree (ok),
+/// then under sbx: ok inside (and `changed` holds), refused outside with
+/// `denied` (and out/file unchanged), and through in/link (refused).
+fn check(nobody: bool, op: &[&str], denied: &str, changed: impl Fn(&State) -> bool) {
+    let call = |cmd: Cmd, root: &Path, file: &str, expect: &str| {
+        let mut a = vec![op[0], file];
+        a.extend_from_slice(&op[1..]);
+        run(cmd, nobody, root, &a, expect);
+    };
+    let bare_tree = tree(nobody);
+    let root = bare_tree.path();
+    call(bare(probe()), root, "out/file", "ok");
+    assert!(changed(&state(root, "out/file")), "{op:?} without sbx changed nothing");
+
+    let t = tree(nobody);
+    let root = t.path();
+    let before = state(root, "out/file");
+    call(sandboxed(root), root, "out/file", denied);
+    assert_eq!(state(root, "out/file"), before, "{op:?} changed out/file under sbx");
+    call(sandboxed(root), root, "in/file", "ok");
+    assert!(changed(&state(root, "in/file")), "{op:?} inside did not happen");
+    if op[0] != "lchown" {
+        call(sandboxed(root), root, "in/link", denied);
+        assert_eq!(state(root, "out/file"), before, "{op:?} through in/link changed out/file");
+    }
+}
+
+fn users(test: impl Fn(bool)) {
+    test(false);
+    if need_root() {
+        test(true);
+    }
+}
+
+#[test]
+fn mode() {
+    users(|nobody| {
+        for op in ["chmod", "fchmodat", "fchmodat2", "fchmod"] {
+            check(nobody, &[op, "600"], "EPERM", |s| s.mode == 0o600);
+        }
+    });
+}
+
+#[test]
+fn owner() {
+    users(|nobody| {
+        // 65534 may only "change" to its own uid: the call must still pass.
+        let uid = NOBODY.to_string();
+        for op in ["chown", "lchown", "fchownat", "fchown"] {
+            check(nobody, &[op, &uid, &uid], "EPERM", |s| s.uid == NOBODY);
+        }
+    });
+}
+
+#[test]
+fn times() {
+    users(|nobody| {
+        for op in ["utimensat", "utimes", "futimens"] {
+            check(nobody, &[op, "1000000"], "EPERM", |s| s.mtime == 1_000_000);
+        }
+        // "Now" needs only write permission: refused like a missing one.
+        check(nobody, &["utimensat-now"], "EACCES", |s| s.mtime > 1_000_000);
+    });
+}
+
+#[test]
+fn xattrs() {
+    users(|nobody| {
+        for op in ["setxattr", "fsetxattr"] {
+            check(nobody, &[op, "user.sbx", "v"], "EPERM", |s| s.xattrs.0 == "v");
+        }
+        for op in ["removexattr", "fremovexattr"] {
+            check(nobody, &[op, "user.old"], "EPERM", |s| s.xattrs.1 != "1");
+        }
+    });
+}
+
+#[test]
+fn lchown_of_a_symlink_inside_changes_the_link_itself() {
+    if !need_root() {
+        return;
+    }
+    let t = tree(false);
+    let root = t.path();
+    run(sandboxed(root), false, root, &["lchown", "in/link", "65534", "65534"], "ok");
+    assert_eq!(fs::symlink_metadata(root.join("in/link")).unwrap().uid(), NOBODY);
+    assert_eq!(fs::metadata(root.join("out/file")).unwrap().uid(), 0);
+}
+
+#[test]
+fn absolute_paths_are_decided_alike() {
+    let t = tree(false);
+    let root = t.path();
+    let out = root.join("out/file").display().to_string();
+    let inside = root.join("in/file").display().to_string();
+    run(sandboxed(root), false, Path::new("/"), &["chmod", &out, "600"], "EPERM");
+    run(sandboxed(root), false, Path::new("/"), &["chmod", &inside, "600"], "ok");
+    assert_eq!(fs::metadata(root.join("out/file")).unwrap().mode() & 0o777, 0o644);
+    assert_eq!(fs::metadata(root.join("in/file")).unwrap().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn refusals_are_reported_with_the_flag() {
+    let t = tree(false);
+    let root = t.path();
+    let mut allow = OsString::from("--allow-write=");
+    allow.push(root.join("in"));
+    let shown = root.join("out/file").canonicalize().unwrap();
+    sbx([OsString::from("--deny-write"), allow, "--".into(), "chmod".into(), "600".into(), "out/file".into()])
+        .cwd(root)
+        .env_remove("TMPDIR")
+        .run()
+        .code(1)
+        .stderr_has(&format!("sbx: blocked chmod of {} — allow with --allow-write=DIR", shown.display()));
+}
+
+#[test]
+fn real_tools_keep_working_inside() {
+    let t = tree(false);
+    let root = t.path();
+    fs::create_dir_all(root.join("in/build")).unwrap();
+    fs::write(root.join("in/build/tool"), "#!/bin/sh\necho built\n").unwrap();
+    let mut allow = OsString::from("--allow-write=");
+    allow.push(root.join("in"));
+    let script = "chmod +x build/tool && build/tool && cp -p file copy && touch file && touch -d 2001-01-01 copy \
+                  && chmod 640 copy";
+    sbx([OsString::from("--deny-write"), allow, "--".into(), "sh".into(), "-c".into(), script.into()])
+        .cwd(root.join("in"))
+        .env_remove("TMPDIR")
+        .env("TZ", "UTC")
+        .run()
+        .success()
+        .stdout_is("built");
+    let copy = fs::metadata(root.join("in/copy")).unwrap();
+    assert_eq!(copy.mode() & 0o777, 0o640);
+    assert_eq!(copy.mtime(), 978_307_200);
+}
+
+#[test]
+fn default_dev_nodes_stay_writable_but_not_chmod_able() {
+    let t = tree(false);
+    sbx(["--deny-write", "--", probe().to_str().unwrap(), "chmod", "/dev/null", "666"])
+        .cwd(t.path())
+        .env_remove("TMPDIR")
+        .run()
+        .success()
+        .stdout_is("EPERM");
+}
