@@ -393,6 +393,15 @@ int main(int argc, char **argv) {
         memcpy(sa.sun_path + 1, a, n);
         return report(connect(fd, (struct sockaddr *)&sa, offsetof(struct sockaddr_un, sun_path) + 1 + n));
     }
+    if (!strcmp(op, "opath-reopen")) {   /* open PATH with O_PATH, then re-open it for writing via /proc/self/fd */
+        NEED(1); int fd = open(a, O_PATH); if (fd < 0) return report(-1);
+        char p[64]; snprintf(p, sizeof p, "/proc/self/fd/%d", fd);
+        int w = open(p, O_WRONLY); if (w >= 0) close(w); return report(w);
+    }
+    if (!strcmp(op, "pidfd-getfd-parent")) {  /* take fd 0 of the parent process */
+        int pfd = syscall(SYS_pidfd_open, getppid(), 0); if (pfd < 0) return report(-1);
+        return report(syscall(SYS_pidfd_getfd, pfd, 0, 0));
+    }
     if (!strcmp(op, "euid")) { printf("%d\n", (int)geteuid()); return 0; }  /* for setuid copies */
     if (!strcmp(op, "fds")) {              /* list open fds above 2 (excluding the dir fd used to list) */
         for (int fd = 3; fd < 1024; fd++) if (fcntl(fd, F_GETFD) >= 0) printf("%d\n", fd);

@@ -267,3 +267,51 @@ fn setuid_programs_gain_nothing_inside() {
         sbx(flags).arg("--").arg(&suid).arg("euid").nobody().run().success().stdout_is("65534");
     }
 }
+
+#[test]
+fn an_o_path_fd_cannot_be_reopened_for_writing() {
+    // O_PATH needs no access right; re-opening it through /proc/self/fd is a
+    // new open of the same file, which Landlock checks like any other.
+    let dir = util::tempdir();
+    util::make_reachable(dir.path());
+    let file = dir.path().join("protected");
+    std::fs::write(&file, "x").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+    bare(probe()).arg("opath-reopen").arg(&file).run().success().stdout_is("ok");
+    for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--"]).arg(probe()).arg("opath-reopen").arg(&file)) {
+        cmd.run().success().stdout_is("EACCES");
+    }
+}
+
+#[test]
+fn a_nested_sbx_cannot_loosen_the_outer_one() {
+    let dir = util::tempdir();
+    util::make_reachable(dir.path());
+    let target = dir.path().join("written");
+    let inner = format!(
+        "{} --allow-write={} -- {} write {}",
+        util::sbx_path().display(),
+        dir.path().display(),
+        probe().display(),
+        target.display()
+    );
+    // Bare, the inner sbx alone lets the write through.
+    bare("sh").args(["-c", &inner]).run().success().stdout_is("ok");
+    std::fs::remove_file(&target).unwrap();
+    // Inside an outer sbx that denies writing there, it cannot.
+    sbx(["--deny-write", "--", "sh", "-c", &inner]).run().success().stdout_is("EACCES");
+    assert!(!target.exists());
+}
+
+#[test]
+fn sbx_fds_cannot_be_taken_with_pidfd_getfd() {
+    if !util::need_root() {
+        return;
+    }
+    // Bare (as root), a process may take its parent shell's fd 0.
+    bare("sh").args(["-c", "\"$0\" pidfd-getfd-parent; :"]).arg(probe()).run().success().stdout_is("ok");
+    for cmd in as_root_and_nobody(|| sbx(["--"]).arg(probe()).arg("pidfd-getfd-parent")) {
+        cmd.run().success().stdout_is("EPERM");
+    }
+}
