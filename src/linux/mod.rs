@@ -30,8 +30,12 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
     let missing = supervisor_missing(policy);
     let (mut policy, supervised) = network_support(policy, missing.as_deref())?;
-    // Metadata writes under --deny-write go through the supervisor when the
-    // kernel offers one (else they stay unmediated, as Landlock leaves them).
+    // Metadata writes under --deny-write go through the supervisor; without
+    // one they would stay open (Landlock leaves them): refuse, or with
+    // --best-effort say what is lost.
+    if let (true, Some(missing)) = (policy.deny.write, missing.as_deref()) {
+        metadata_support(policy.best_effort, missing)?;
+    }
     let supervisor = supervised || (policy.deny.write && missing.is_none());
     let filter_names = supervised && !policy.net.name_rules().is_empty();
     check_enforceable(&policy, &landlock::plan(&policy, abi.version()), &abi)?;
@@ -271,6 +275,23 @@ fn network_support(policy: &Policy, missing: Option<&str>) -> Result<(Policy, bo
         ),
     }
     Ok((narrowed, false))
+}
+
+/// Without a supervisor, --deny-write cannot keep the command from changing
+/// the mode, owner, times and extended attributes of files outside the
+/// writable paths: refused, or with `best_effort` a warning naming the loss.
+fn metadata_support(best_effort: bool, missing: &str) -> Result<()> {
+    if !best_effort {
+        bail!(
+            "--deny-write cannot keep the command from changing modes, owners, times and extended attributes of \
+             files outside the writable paths: {missing}; pass --best-effort to run with those changes unchecked"
+        );
+    }
+    eprintln!(
+        "sbx: warning: --best-effort: {missing}, so the command can still change modes, owners, times and \
+         extended attributes (chmod, chown, touch, setfattr) of files outside the writable paths"
+    );
+    Ok(())
 }
 
 /// The Landlock ABI on this kernel, or why there is none.

@@ -257,7 +257,7 @@ fn failing_seccomp_install_is_fatal_even_with_best_effort() {
     out.code(125).stderr_has("installing the seccomp filter failed");
     assert!(out.stdout.is_empty(), "the command ran{}", out.report());
     // Every sandbox installs the baseline filter, so any run fails the same way.
-    let out = filter.run(&sbx(["--deny-write", "--", "sh", "-c", "echo ran"]));
+    let out = filter.run(&sbx(["--deny-env", "--", "sh", "-c", "echo ran"]));
     out.code(125).stderr_has("installing the seccomp filter failed");
     assert!(out.stdout.is_empty(), "the command ran{}", out.report());
     // Premise: the filter breaks only seccomp; the command itself runs under it.
@@ -268,7 +268,8 @@ fn failing_seccomp_install_is_fatal_even_with_best_effort() {
 fn failing_no_new_privs_is_fatal() {
     let filter =
         Filter::new(&[Deny { syscall: "prctl", errno: libc::EPERM, arg0: Some(libc::PR_SET_NO_NEW_PRIVS as u64) }]);
-    for flags in [&["--deny-write"][..], &["--best-effort", "--deny-write"], &[]] {
+    // (--deny-read: no supervisor needed, so nothing is refused before the child.)
+    for flags in [&["--deny-read"][..], &["--best-effort", "--deny-read"], &[]] {
         let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]));
         out.code(125).stderr_has("setting no_new_privs failed");
         assert!(out.stdout.is_empty(), "the command ran{}", out.report());

@@ -225,3 +225,19 @@ fn default_dev_nodes_stay_writable_but_not_chmod_able() {
         .success()
         .stdout_is("EPERM");
 }
+
+#[test]
+fn without_a_supervisor_deny_write_is_refused_or_names_the_loss() {
+    // An outer sbx supervising the network holds the one seccomp listener a
+    // process chain may have, so an inner --deny-write cannot mediate
+    // metadata writes: refused, or with --best-effort a warning.
+    let dir = super::util::tempdir();
+    let file = dir.path().join("f");
+    std::fs::write(&file, "x").unwrap();
+    let sbx_bin = super::util::sbx_path().display().to_string();
+    let inner = |extra: &str| format!("{sbx_bin} {extra} --deny-write -- chmod 600 {}; echo status=$?", file.display());
+    let out = super::util::sbx(["--deny-net", "--", "sh", "-c", &inner("")]).run();
+    out.success().stdout_is("status=125").stderr_has("--deny-write cannot keep the command from changing modes");
+    let out = super::util::sbx(["--deny-net", "--", "sh", "-c", &inner("--best-effort")]).run();
+    out.success().stdout_is("status=0").stderr_has("can still change modes, owners, times");
+}

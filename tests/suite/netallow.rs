@@ -467,7 +467,7 @@ fn nested_supervisors_are_refused_or_narrowed() {
     // An inner sandbox without network rules still runs under the outer one.
     let bad = listener("127.0.0.2");
     let outer = good.allow();
-    sbx([outer.as_str(), "--", &sbx_path, "--deny-write", "--"])
+    sbx([outer.as_str(), "--", &sbx_path, "--deny-env", "--"])
         .arg(probe())
         .args(["connect", &bad.ip(), &bad.port()])
         .run()
