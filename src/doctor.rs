@@ -132,7 +132,7 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
     );
     let flags: [(&str, Request, &str); 5] = [
         ("--deny-read", denying(Kind::Read, "--deny-read"), "Landlock"),
-        ("--deny-write", denying(Kind::Write, "--deny-write"), "Landlock"),
+        ("--deny-write", denying(Kind::Write, "--deny-write"), "Landlock, and the supervisor for metadata"),
         ("--deny-net", denying(Kind::Net, "--deny-net"), "seccomp, Landlock TCP and scopes, the supervisor"),
         ("--allow-net, --allow-unix", allowing_net(), "the network supervisor"),
         ("--deny-env", denying(Kind::Env, "--deny-env"), "sbx builds the environment itself"),

@@ -137,6 +137,15 @@ impl Support {
                 });
             }
         }
+        if policy.deny.write {
+            if let Some(why) = self.supervisor_unavailable() {
+                gaps.push(Gap {
+                    what: "changing modes, owners, times and extended attributes of files outside the writable paths"
+                        .into(),
+                    needs: format!("the supervisor, but {why}"),
+                });
+            }
+        }
         gaps
     }
 }

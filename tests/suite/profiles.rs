@@ -295,7 +295,7 @@ fn doctor_on_this_kernel() {
         .stdout_has("yes ABI 6")
         .stdout_has("yes user notification")
         .stdout_has("verdict: everything sbx offers is enforced");
-    line_has(&out, "--deny-write ", " enforced (Landlock)");
+    line_has(&out, "--deny-write ", " enforced (Landlock, and the supervisor for metadata)");
     // --doctor takes nothing else.
     sbx(["--doctor", "--deny-write"]).run().code(125);
     sbx(["--doctor", "--", "true"]).run().code(125);
