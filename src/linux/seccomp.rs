@@ -295,7 +295,35 @@ pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
     if policy.deny.write && supervisor {
         metadata_rules(&mut rules);
     }
+    if policy.deny.write {
+        inode_flag_rules(&mut rules);
+    }
     rules
+}
+
+/// `ioctl` requests that change a file's inode flags or attributes
+/// (`chattr`: append-only, immutable, no-atime, …), for 64-bit and 32-bit
+/// callers (their `long` differs): the request is all there is to see, not
+/// the file, so under --deny-write they are refused everywhere.
+const INODE_FLAG_IOCTLS: &[(u64, &str)] = &[
+    (0x4008_6602, "FS_IOC_SETFLAGS"),
+    (0x4004_6602, "FS_IOC32_SETFLAGS"),
+    (0x401c_5820, "FS_IOC_FSSETXATTR"),
+    (0x4008_7602, "FS_IOC_SETVERSION"),
+    (0x4004_7602, "FS_IOC32_SETVERSION"),
+];
+
+fn inode_flag_rules(rules: &mut Vec<Rule>) {
+    for &(request, _) in INODE_FLAG_IOCTLS {
+        rules.push(Rule {
+            syscall: "ioctl",
+            when: When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: request }),
+            action: Action::Errno(libc::EPERM),
+            entries: Entries::ALL,
+            reason: "--deny-write: chattr-style inode flags (append-only, immutable, …) are set through ioctl on \
+                     any open file, which seccomp cannot place: refused everywhere",
+        });
+    }
 }
 
 /// Metadata writes Landlock does not mediate: mode, owner, times, extended

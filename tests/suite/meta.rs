@@ -241,3 +241,37 @@ fn without_a_supervisor_deny_write_is_refused_or_names_the_loss() {
     let out = super::util::sbx(["--deny-net", "--", "sh", "-c", &inner("--best-effort")]).run();
     out.success().stdout_is("status=0").stderr_has("can still change modes, owners, times");
 }
+
+#[test]
+fn chattr_inode_flags_are_refused_under_deny_write() {
+    // FS_IOC_SETFLAGS works on a read-only fd of a file one owns; seccomp
+    // sees only the request, so it is refused everywhere under --deny-write.
+    let dir = super::util::tempdir();
+    super::util::make_reachable(dir.path());
+    let inside = dir.path().join("in");
+    std::fs::create_dir(&inside).unwrap();
+    super::util::make_reachable(&inside);
+    for name in ["out-bare", "out", "in/file"] {
+        std::fs::write(dir.path().join(name), "x").unwrap();
+    }
+    let probe = super::util::probe();
+    super::util::bare(probe).arg("chattr-noatime").arg(dir.path().join("out-bare")).run().success().stdout_is("ok");
+    let allow = format!("--allow-write={}", inside.display());
+    for target in ["out", "in/file"] {
+        super::util::sbx([allow.as_str(), "--"])
+            .arg(probe)
+            .arg("chattr-noatime")
+            .arg(dir.path().join(target))
+            .run()
+            .success()
+            .stdout_is("EPERM");
+    }
+    // Without --deny-write nothing is refused.
+    super::util::sbx(["--deny-env", "--"])
+        .arg(probe)
+        .arg("chattr-noatime")
+        .arg(dir.path().join("out"))
+        .run()
+        .success()
+        .stdout_is("ok");
+}
