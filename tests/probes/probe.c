@@ -161,6 +161,37 @@ static void *race_connector(void *arg) {
     return NULL;
 }
 
+static int race_udp_fd;
+static void *race_sender(void *arg) {       /* sendto through the flipping address */
+    (void)arg;
+    long ok = 0;
+    for (long i = 0; i < race_iters && !race_stop; i++) {
+        if (sendto(race_udp_fd, "x", 1, 0, (struct sockaddr *)&race_shared, race_len) == 1) ok++;
+    }
+    pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
+    return NULL;
+}
+
+static char race_path_ok[256], race_path_bad[256], race_path[256];
+static size_t race_path_len;
+static void *race_path_flipper(void *arg) {
+    (void)arg;
+    while (!race_stop) {
+        for (size_t i = 0; i < race_path_len; i++) race_path[i] = race_path_ok[i];
+        for (size_t i = 0; i < race_path_len; i++) race_path[i] = race_path_bad[i];
+    }
+    return NULL;
+}
+static void *race_chmodder(void *arg) {     /* chmod 0600 through the flipping path */
+    (void)arg;
+    long ok = 0;
+    for (long i = 0; i < race_iters && !race_stop; i++) {
+        if (syscall(SYS_chmod, race_path, 0600) == 0) ok++;
+    }
+    pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
+    return NULL;
+}
+
 static void *race_flipper_noop(void *arg) { return arg; }
 
 int main(int argc, char **argv) {
@@ -334,6 +365,38 @@ int main(int argc, char **argv) {
         for (int i = 0; i < threads; i++) pthread_join(conn[i], NULL);
         race_stop = 1; pthread_join(flip, NULL);
         printf("ok connected=%ld\n", race_connected); return 0;
+    }
+    if (!strcmp(op, "race-udp")) {         /* race-udp OK_ADDR OK_PORT BAD_ADDR BAD_PORT THREADS ITERS */
+        NEED(6);
+        socklen_t l1 = inaddr(argv[2], argv[3], &race_ok), l2 = inaddr(argv[4], argv[5], &race_bad);
+        if (l1 != l2) { fprintf(stderr, "probe race-udp: both addresses must be of one family\n"); return 2; }
+        race_len = l1; memcpy(&race_shared, &race_ok, race_len);
+        race_udp_fd = socket(race_ok.ss_family, SOCK_DGRAM, 0); if (race_udp_fd < 0) return report(-1);
+        int threads = atoi(argv[6]); race_iters = atol(argv[7]);
+        pthread_t flip, snd[64];
+        if (threads > 64) threads = 64;
+        pthread_create(&flip, NULL, race_flipper, NULL);
+        for (int i = 0; i < threads; i++) pthread_create(&snd[i], NULL, race_sender, NULL);
+        for (int i = 0; i < threads; i++) pthread_join(snd[i], NULL);
+        race_stop = 1; pthread_join(flip, NULL);
+        printf("ok sent=%ld\n", race_connected); return 0;
+    }
+    if (!strcmp(op, "race-chmod")) {       /* race-chmod OK_PATH BAD_PATH THREADS ITERS (paths of one length) */
+        NEED(4);
+        race_path_len = strlen(argv[2]) + 1;
+        if (race_path_len != strlen(argv[3]) + 1 || race_path_len > sizeof race_path) {
+            fprintf(stderr, "probe race-chmod: both paths must have one length\n"); return 2;
+        }
+        memcpy(race_path_ok, argv[2], race_path_len); memcpy(race_path_bad, argv[3], race_path_len);
+        memcpy(race_path, race_path_ok, race_path_len);
+        int threads = atoi(argv[4]); race_iters = atol(argv[5]);
+        pthread_t flip, ch[64];
+        if (threads > 64) threads = 64;
+        pthread_create(&flip, NULL, race_path_flipper, NULL);
+        for (int i = 0; i < threads; i++) pthread_create(&ch[i], NULL, race_chmodder, NULL);
+        for (int i = 0; i < threads; i++) pthread_join(ch[i], NULL);
+        race_stop = 1; pthread_join(flip, NULL);
+        printf("ok changed=%ld\n", race_connected); return 0;
     }
     if (!strcmp(op, "unix-connect")) {     /* unix-connect PATH */
         NEED(1); struct sockaddr_un sa; socklen_t len = unaddr(a, &sa);

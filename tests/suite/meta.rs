@@ -275,3 +275,42 @@ fn chattr_inode_flags_are_refused_under_deny_write() {
         .success()
         .stdout_is("ok");
 }
+
+#[test]
+fn racing_threads_flipping_a_chmod_path_never_change_the_file_outside() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = super::util::tempdir();
+    super::util::make_reachable(dir.path());
+    for d in ["in", "ou"] {
+        std::fs::create_dir(dir.path().join(d)).unwrap();
+    }
+    let (inside, outside) = (dir.path().join("in/f"), dir.path().join("ou/f"));
+    let reset = || {
+        for f in [&inside, &outside] {
+            std::fs::write(f, "x").unwrap();
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    };
+    let mode = |f: &std::path::Path| std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+    let probe = super::util::probe();
+    let race = |cmd: super::util::Cmd, rounds: &str| {
+        cmd.arg(probe).arg("race-chmod").arg(&inside).arg(&outside).args(["4", rounds]).run()
+    };
+    // Bare, the race does change the outside file (more rounds on a busy machine).
+    let mut hit = false;
+    for rounds in ["100", "1000", "5000"] {
+        reset();
+        race(super::util::bare("env"), rounds).success().stdout_has("ok changed=");
+        if mode(&outside) == 0o600 {
+            hit = true;
+            break;
+        }
+    }
+    assert!(hit, "the bare race never changed the second file, even with 5000 rounds");
+    reset();
+    let allow = format!("--allow-write={}", dir.path().join("in").display());
+    let out = race(super::util::sbx(["-q", allow.as_str(), "--"]), "1000");
+    out.success().stdout_has("ok changed=");
+    assert_eq!(mode(&inside), 0o600, "the allowed file was never changed{}", out.report());
+    assert_eq!(mode(&outside), 0o644, "the file outside was changed{}", out.report());
+}

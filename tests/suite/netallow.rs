@@ -649,3 +649,38 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
         .and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|c| c.is_file()))
         .ok_or(())
 }
+
+#[test]
+fn racing_threads_flipping_a_sendto_address_never_reach_the_denied_receiver() {
+    let good = udp_receiver("127.0.0.1");
+    let bad = udp_receiver("127.0.0.2");
+    let (g, b) = (good.local_addr().unwrap(), bad.local_addr().unwrap());
+    let args = |rounds: &str| {
+        [
+            "race-udp",
+            &g.ip().to_string(),
+            &g.port().to_string(),
+            &b.ip().to_string(),
+            &b.port().to_string(),
+            "4",
+            rounds,
+        ]
+        .map(str::to_owned)
+    };
+    // Bare, the race does reach both receivers (more rounds on a busy machine).
+    let mut hit = false;
+    for rounds in ["200", "2000", "10000"] {
+        bare(probe()).args(args(rounds)).run().success().stdout_has("ok sent=");
+        if received(&bad).is_some() {
+            hit = true;
+            break;
+        }
+    }
+    assert!(hit, "the bare race never sent to the second receiver, even with 10000 rounds");
+    while received(&bad).is_some() {}
+    while received(&good).is_some() {}
+    let out = sbx(["-q", &format!("--allow-net={g}"), "--"]).arg(probe()).args(args("2000")).run();
+    out.success().stdout_has("ok sent=");
+    assert!(received(&good).is_some(), "nothing reached the allowed receiver{}", out.report());
+    assert_eq!(received(&bad), None, "a datagram reached the denied receiver{}", out.report());
+}
