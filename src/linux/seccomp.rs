@@ -200,6 +200,7 @@ pub const DENIED_ALWAYS: &[(&str, &str)] = &[
     ("chroot", "changes the root the command resolves paths from; with a kept fd, the classic chroot escape"),
     ("move_mount", "attaches a mount tree (the new mount API's mount)"),
     ("open_tree", "clones a mount tree for move_mount (the new mount API)"),
+    ("open_tree_attr", "clones a mount tree with new attributes (Linux 6.15; by number where libseccomp lacks it)"),
     ("fsopen", "creates a filesystem context to mount (the new mount API)"),
     ("fsmount", "turns a filesystem context into a mount (the new mount API)"),
     ("fsconfig", "configures a filesystem context, or reconfigures a mounted one (remount)"),
@@ -362,7 +363,7 @@ const METADATA_COMPAT: &[&str] = &["chown32", "fchown32", "lchown32"];
 /// same on every architecture since the numbering was unified). Used when
 /// libseccomp does not know the name, on the native entry only.
 pub const RAW_NUMBERS: &[(&str, i32)] =
-    &[("fchmodat2", 452), ("setxattrat", 463), ("removexattrat", 466), ("file_setattr", 469)];
+    &[("fchmodat2", 452), ("setxattrat", 463), ("removexattrat", 466), ("open_tree_attr", 467), ("file_setattr", 469)];
 
 /// The native number of `syscall`, by name or from [`RAW_NUMBERS`].
 pub fn native_number(syscall: &str) -> Option<i32> {

@@ -584,6 +584,9 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "add_key")) { return report(syscall(SYS_add_key, "user", "sbx-probe", "x", 1, -2)); }
     if (!strcmp(op, "request_key")) { return report(syscall(SYS_request_key, "user", "sbx-probe-none", NULL, 0)); }
     /* Machine-wide state, with arguments that change nothing even bare as root. */
+    if (!strcmp(op, "open_tree_attr")) {   /* clone a missing path's tree: ENOENT bare */
+        return report(syscall(467 /* open_tree_attr */, AT_FDCWD, "/nonexistent-sbx", 1 /* OPEN_TREE_CLONE */, NULL, 0));
+    }
     if (!strcmp(op, "open_by_handle_at")) {
         struct { unsigned int bytes; int type; unsigned char f[8]; } h = {8, 1, {0}};
         return report(syscall(SYS_open_by_handle_at, AT_FDCWD, &h, O_RDONLY));

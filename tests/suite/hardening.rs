@@ -172,6 +172,7 @@ const REFUSED: &[(&[&str], &str)] = &[
     (&["add_key"], "ok"),
     (&["request_key"], "ENOKEY"),
     (&["userfaultfd"], "ok"),
+    (&["open_tree_attr"], "ENOENT"),
     (&["open_by_handle_at"], "ESTALE"),
     (&["quotactl"], "ENOENT"),
     (&["quotactl_fd"], "EBADF"),

@@ -352,8 +352,12 @@ mod baseline_filter {
                     "x32" => ScmpArch::X32,
                     _ => ScmpArch::X8664,
                 };
-                if ScmpSyscall::from_name_by_arch(syscall, arch).unwrap().as_raw_syscall() < 0 {
-                    continue; // not on this entry (i386 has no kexec_file_load)
+                // Not on this entry (i386 has no kexec_file_load), or unknown to
+                // this libseccomp (filtered by number; the integration tests
+                // check those on the real kernel).
+                match ScmpSyscall::from_name_by_arch(syscall, arch) {
+                    Ok(nr) if nr.as_raw_syscall() >= 0 => {}
+                    _ => continue,
                 }
                 assert_eq!(run(syscall, [0; 6]), EPERM, "{entry} {syscall}");
             }
