@@ -361,7 +361,8 @@ const METADATA_COMPAT: &[&str] = &["chown32", "fchown32", "lchown32"];
 
 /// Syscalls newer than some libseccomp releases, by native number (the
 /// same on every architecture since the numbering was unified). Used when
-/// libseccomp does not know the name, on the native entry only.
+/// libseccomp does not know the name, on the native entry; on the 32-bit
+/// entries [`compat_prefix`] answers that whole range with ENOSYS.
 pub const RAW_NUMBERS: &[(&str, i32)] =
     &[("fchmodat2", 452), ("setxattrat", 463), ("removexattrat", 466), ("open_tree_attr", 467), ("file_setattr", 469)];
 
@@ -508,7 +509,7 @@ fn entry_filter(arch: Option<ScmpArch>, entry: Entry, rules: &[Rule]) -> Result<
             },
             // A syscall this libseccomp does not know: its native number as
             // is. libseccomp cannot place such a number on the other
-            // entries: there the call stays unfiltered (documented).
+            // entries: there `compat_prefix` refuses the whole range.
             (Err(_), Some(nr)) if entry == Entry::Native => match rule.when {
                 When::Always => filter.add_rule_exact(action, ScmpSyscall::from(nr)),
                 When::Arg(n, cmp) => {
@@ -517,7 +518,7 @@ fn entry_filter(arch: Option<ScmpArch>, entry: Entry, rules: &[Rule]) -> Result<
             },
             (Err(_), Some(_)) => {
                 tracing::debug!(
-                    "seccomp: libseccomp does not know {} on the {entry:?} entry: not filtered",
+                    "seccomp: libseccomp does not know {} on the {entry:?} entry: the compat prefix answers ENOSYS",
                     rule.syscall
                 );
                 continue;
@@ -554,10 +555,65 @@ pub fn compile(rules: &[Rule]) -> Result<Option<BpfProgram>> {
     let filter = filter(rules)?;
     let memfd = sys::memfd(c"sbx-seccomp").context("seccomp: creating a buffer for the filter")?;
     filter.export_bpf(&memfd).context("seccomp: exporting the filter")?;
-    let bytes = read_back(memfd)?;
+    let mut bytes = compat_prefix();
+    bytes.extend(read_back(memfd)?);
     BpfProgram::from_bytes(&bytes)
         .map(Some)
         .ok_or_else(|| anyhow!("seccomp: libseccomp exported a malformed filter ({} bytes)", bytes.len()))
+}
+
+/// The first syscall number libseccomp 2.5.4 does not know on the i386 and
+/// x32 entries (`fchmodat2`, then the calls of Linux 6.6 and later), and the
+/// first x32-only number (x32's own `rt_sigaction` and the like).
+const FIRST_UNKNOWN_COMPAT: u32 = 452;
+const FIRST_X32_ONLY: u32 = 512;
+const X32_BIT: u32 = 0x4000_0000;
+
+/// A few classic-BPF instructions run before libseccomp's program: on the
+/// i386 entry every syscall numbered from [`FIRST_UNKNOWN_COMPAT`] up, and on
+/// the x32 entry those up to the x32-only range, fail with ENOSYS. The rule
+/// table names calls of that range (fchmodat2, open_tree_attr, setxattrat, …)
+/// that libseccomp cannot place on those entries, so without this prefix a
+/// 32-bit call (or `int 0x80` from a 64-bit program) would pass unfiltered.
+/// ENOSYS is what an older kernel answers: libc falls back where it can.
+#[cfg(target_arch = "x86_64")]
+fn compat_prefix() -> Vec<u8> {
+    const LD_W_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
+    const JEQ_K: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+    const JGE_K: u16 = 0x35; // BPF_JMP | BPF_JGE | BPF_K
+    const RET_K: u16 = 0x06; // BPF_RET | BPF_K
+    const NR: u32 = 0; // offsetof(struct seccomp_data, nr)
+    const ARCH: u32 = 4; // offsetof(struct seccomp_data, arch)
+    const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+    const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+    let enosys = 0x0005_0000 | libc::ENOSYS as u32; // SECCOMP_RET_ERRNO | ENOSYS
+    // (code, jt, jf, k); jumps count from the next instruction.
+    let program: [(u16, u8, u8, u32); 11] = [
+        (LD_W_ABS, 0, 0, ARCH),                        // 0
+        (JEQ_K, 0, 3, AUDIT_ARCH_I386),                // 1: i386 → 2, else → 5
+        (LD_W_ABS, 0, 0, NR),                          // 2
+        (JGE_K, 0, 1, FIRST_UNKNOWN_COMPAT),           // 3: ≥ → 4, else → 5
+        (RET_K, 0, 0, enosys),                         // 4
+        (LD_W_ABS, 0, 0, ARCH),                        // 5
+        (JEQ_K, 0, 4, AUDIT_ARCH_X86_64),              // 6: x86_64 → 7, else → 11
+        (LD_W_ABS, 0, 0, NR),                          // 7
+        (JGE_K, 0, 2, X32_BIT | FIRST_UNKNOWN_COMPAT), // 8: ≥ → 9, else → 11
+        (JGE_K, 1, 0, X32_BIT | FIRST_X32_ONLY),       // 9: x32-only → 11, else → 10
+        (RET_K, 0, 0, enosys),                         // 10; 11 is libseccomp's program
+    ];
+    let mut bytes = Vec::with_capacity(program.len() * 8);
+    for (code, jt, jf, k) in program {
+        bytes.extend_from_slice(&code.to_ne_bytes());
+        bytes.push(jt);
+        bytes.push(jf);
+        bytes.extend_from_slice(&k.to_ne_bytes());
+    }
+    bytes
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn compat_prefix() -> Vec<u8> {
+    Vec::new()
 }
 
 /// The filter for `rules` in libseccomp's readable pseudo-code (PFC).

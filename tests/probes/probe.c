@@ -194,6 +194,14 @@ static void *race_chmodder(void *arg) {     /* chmod 0600 through the flipping p
 
 static void *race_flipper_noop(void *arg) { return arg; }
 
+/* i386 syscall through int 0x80 with five arguments. */
+static long int80_5(long nr, long a, long b, long c, long d, long e) {
+    long ret;
+    __asm__ volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e) : "memory");
+    if (ret < 0 && ret > -4096) { errno = (int)-ret; return -1; }
+    return ret;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) { fprintf(stderr, "usage: probe OP [ARGS...]\n"); return 2; }
     const char *op = argv[1];
@@ -292,6 +300,13 @@ int main(int argc, char **argv) {
         if (args == MAP_FAILED) { perror("mmap"); return 2; }
         args[0] = family(a); args[1] = SOCK_STREAM; args[2] = 0;
         return report(int80(102, 1, (long)(uintptr_t)args, 0));
+    }
+    if (!strcmp(op, "i386-path-call")) {   /* i386-path-call NR: NR(AT_FDCWD, "/nonexistent-sbx", 0, 0, 0) via int 0x80 */
+        NEED(1);
+        char *path = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        if (path == MAP_FAILED) { perror("mmap"); return 2; }
+        strcpy(path, "/nonexistent-sbx");
+        return report(int80_5(atol(a), -100 /* AT_FDCWD */, (long)(uintptr_t)path, 0, 0, 0));
     }
     if (!strcmp(op, "x32-socket")) {       /* socket via the x32 ABI (nr 41 | 0x40000000) */
         NEED(1); return report(syscall(41 | 0x40000000, family(a), SOCK_STREAM, 0));
