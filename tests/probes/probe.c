@@ -162,11 +162,17 @@ static void *race_connector(void *arg) {
 }
 
 static int race_udp_fd;
-static void *race_sender(void *arg) {       /* sendto through the flipping address */
+static int race_use_sendmsg;
+static void *race_sender(void *arg) {       /* sendto (or sendmsg) through the flipping address */
     (void)arg;
     long ok = 0;
     for (long i = 0; i < race_iters && !race_stop; i++) {
-        if (sendto(race_udp_fd, "x", 1, 0, (struct sockaddr *)&race_shared, race_len) == 1) ok++;
+        if (race_use_sendmsg) {
+            struct iovec iov = {"x", 1};
+            struct msghdr m; memset(&m, 0, sizeof m);
+            m.msg_name = &race_shared; m.msg_namelen = race_len; m.msg_iov = &iov; m.msg_iovlen = 1;
+            if (sendmsg(race_udp_fd, &m, 0) == 1) ok++;
+        } else if (sendto(race_udp_fd, "x", 1, 0, (struct sockaddr *)&race_shared, race_len) == 1) ok++;
     }
     pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
     return NULL;
@@ -182,11 +188,20 @@ static void *race_path_flipper(void *arg) {
     }
     return NULL;
 }
-static void *race_chmodder(void *arg) {     /* chmod 0600 through the flipping path */
+static int race_path_op; /* 0 chmod 0600, 1 chown to uid/gid 1234, 2 utimes to 1000000000, 3 setxattr user.sbx */
+static void *race_chmodder(void *arg) {     /* the metadata write through the flipping path */
     (void)arg;
     long ok = 0;
     for (long i = 0; i < race_iters && !race_stop; i++) {
-        if (syscall(SYS_chmod, race_path, 0600) == 0) ok++;
+        long r;
+        struct timeval tv[2] = {{1000000000, 0}, {1000000000, 0}};
+        switch (race_path_op) {
+        case 0: r = syscall(SYS_chmod, race_path, 0600); break;
+        case 1: r = syscall(SYS_chown, race_path, 1234, 1234); break;
+        case 2: r = syscall(SYS_utimes, race_path, tv); break;
+        default: r = syscall(SYS_setxattr, race_path, "user.sbx", "raced", 5, 0); break;
+        }
+        if (r == 0) ok++;
     }
     pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
     return NULL;
@@ -381,8 +396,10 @@ int main(int argc, char **argv) {
         race_stop = 1; pthread_join(flip, NULL);
         printf("ok connected=%ld\n", race_connected); return 0;
     }
-    if (!strcmp(op, "race-udp")) {         /* race-udp OK_ADDR OK_PORT BAD_ADDR BAD_PORT THREADS ITERS */
+    if (!strcmp(op, "race-udp") || !strcmp(op, "race-udp-sendmsg")) {
+        /* race-udp[-sendmsg] OK_ADDR OK_PORT BAD_ADDR BAD_PORT THREADS ITERS */
         NEED(6);
+        race_use_sendmsg = !strcmp(op, "race-udp-sendmsg");
         socklen_t l1 = inaddr(argv[2], argv[3], &race_ok), l2 = inaddr(argv[4], argv[5], &race_bad);
         if (l1 != l2) { fprintf(stderr, "probe race-udp: both addresses must be of one family\n"); return 2; }
         race_len = l1; memcpy(&race_shared, &race_ok, race_len);
@@ -396,8 +413,10 @@ int main(int argc, char **argv) {
         race_stop = 1; pthread_join(flip, NULL);
         printf("ok sent=%ld\n", race_connected); return 0;
     }
-    if (!strcmp(op, "race-chmod")) {       /* race-chmod OK_PATH BAD_PATH THREADS ITERS (paths of one length) */
+    if (!strcmp(op, "race-chmod") || !strcmp(op, "race-chown") || !strcmp(op, "race-utimes")
+        || !strcmp(op, "race-setxattr")) {   /* race-OP OK_PATH BAD_PATH THREADS ITERS (paths of one length) */
         NEED(4);
+        race_path_op = !strcmp(op, "race-chmod") ? 0 : !strcmp(op, "race-chown") ? 1 : !strcmp(op, "race-utimes") ? 2 : 3;
         race_path_len = strlen(argv[2]) + 1;
         if (race_path_len != strlen(argv[3]) + 1 || race_path_len > sizeof race_path) {
             fprintf(stderr, "probe race-chmod: both paths must have one length\n"); return 2;

@@ -652,20 +652,23 @@ fn which(name: &str) -> Result<std::path::PathBuf, ()> {
 
 #[test]
 fn racing_threads_flipping_a_sendto_address_never_reach_the_denied_receiver() {
+    race_udp("race-udp");
+}
+
+#[test]
+fn racing_threads_flipping_a_sendmsg_address_never_reach_the_denied_receiver() {
+    race_udp("race-udp-sendmsg");
+}
+
+/// Threads send datagrams through an address another thread keeps flipping
+/// between an allowed and a denied receiver (probe `op`).
+fn race_udp(op: &str) {
     let good = udp_receiver("127.0.0.1");
     let bad = udp_receiver("127.0.0.2");
     let (g, b) = (good.local_addr().unwrap(), bad.local_addr().unwrap());
     let args = |rounds: &str| {
-        [
-            "race-udp",
-            &g.ip().to_string(),
-            &g.port().to_string(),
-            &b.ip().to_string(),
-            &b.port().to_string(),
-            "4",
-            rounds,
-        ]
-        .map(str::to_owned)
+        [op, &g.ip().to_string(), &g.port().to_string(), &b.ip().to_string(), &b.port().to_string(), "4", rounds]
+            .map(str::to_owned)
     };
     // Bare, the race does reach both receivers (more rounds on a busy machine).
     let mut hit = false;
@@ -676,7 +679,7 @@ fn racing_threads_flipping_a_sendto_address_never_reach_the_denied_receiver() {
             break;
         }
     }
-    assert!(hit, "the bare race never sent to the second receiver, even with 10000 rounds");
+    assert!(hit, "the bare {op} race never sent to the second receiver, even with 10000 rounds");
     while received(&bad).is_some() {}
     while received(&good).is_some() {}
     let out = sbx(["-q", &format!("--allow-net={g}"), "--"]).arg(probe()).args(args("2000")).run();
