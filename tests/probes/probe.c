@@ -169,9 +169,11 @@ static void *race_sender(void *arg) {       /* sendto (or sendmsg) through the f
     for (long i = 0; i < race_iters && !race_stop; i++) {
         if (race_use_sendmsg) {
             struct iovec iov = {"x", 1};
-            struct msghdr m; memset(&m, 0, sizeof m);
-            m.msg_name = &race_shared; m.msg_namelen = race_len; m.msg_iov = &iov; m.msg_iovlen = 1;
-            if (sendmsg(race_udp_fd, &m, 0) == 1) ok++;
+            struct mmsghdr mm; memset(&mm, 0, sizeof mm);
+            mm.msg_hdr.msg_name = &race_shared; mm.msg_hdr.msg_namelen = race_len;
+            mm.msg_hdr.msg_iov = &iov; mm.msg_hdr.msg_iovlen = 1;
+            if (race_use_sendmsg == 2) { if (sendmmsg(race_udp_fd, &mm, 1, 0) == 1) ok++; }
+            else if (sendmsg(race_udp_fd, &mm.msg_hdr, 0) == 1) ok++;
         } else if (sendto(race_udp_fd, "x", 1, 0, (struct sockaddr *)&race_shared, race_len) == 1) ok++;
     }
     pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
@@ -396,10 +398,10 @@ int main(int argc, char **argv) {
         race_stop = 1; pthread_join(flip, NULL);
         printf("ok connected=%ld\n", race_connected); return 0;
     }
-    if (!strcmp(op, "race-udp") || !strcmp(op, "race-udp-sendmsg")) {
-        /* race-udp[-sendmsg] OK_ADDR OK_PORT BAD_ADDR BAD_PORT THREADS ITERS */
+    if (!strcmp(op, "race-udp") || !strcmp(op, "race-udp-sendmsg") || !strcmp(op, "race-udp-sendmmsg")) {
+        /* race-udp[-sendmsg|-sendmmsg] OK_ADDR OK_PORT BAD_ADDR BAD_PORT THREADS ITERS */
         NEED(6);
-        race_use_sendmsg = !strcmp(op, "race-udp-sendmsg");
+        race_use_sendmsg = !strcmp(op, "race-udp-sendmsg") ? 1 : !strcmp(op, "race-udp-sendmmsg") ? 2 : 0;
         socklen_t l1 = inaddr(argv[2], argv[3], &race_ok), l2 = inaddr(argv[4], argv[5], &race_bad);
         if (l1 != l2) { fprintf(stderr, "probe race-udp: both addresses must be of one family\n"); return 2; }
         race_len = l1; memcpy(&race_shared, &race_ok, race_len);

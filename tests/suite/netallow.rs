@@ -660,6 +660,11 @@ fn racing_threads_flipping_a_sendmsg_address_never_reach_the_denied_receiver() {
     race_udp("race-udp-sendmsg");
 }
 
+#[test]
+fn racing_threads_flipping_a_sendmmsg_address_never_reach_the_denied_receiver() {
+    race_udp("race-udp-sendmmsg");
+}
+
 /// Threads send datagrams through an address another thread keeps flipping
 /// between an allowed and a denied receiver (probe `op`).
 fn race_udp(op: &str) {
