@@ -180,6 +180,26 @@ static void *race_sender(void *arg) {       /* sendto (or sendmsg) through the f
     return NULL;
 }
 
+static long race_bad_binds;
+static void *race_binder(void *arg) {       /* bind fresh UDP sockets through the flipping address */
+    (void)arg;
+    long bad = 0;
+    for (long i = 0; i < race_iters && !race_stop; i++) {
+        int fd = socket(race_ok.ss_family, SOCK_DGRAM, 0);
+        if (fd < 0) break;
+        if (bind(fd, (struct sockaddr *)&race_shared, race_len) == 0) {
+            struct sockaddr_storage got; socklen_t gl = sizeof got;
+            /* The kernel's answer: did this socket end up on the denied address? */
+            if (getsockname(fd, (struct sockaddr *)&got, &gl) == 0 && got.ss_family == AF_INET
+                && ((struct sockaddr_in *)&got)->sin_addr.s_addr == ((struct sockaddr_in *)&race_bad)->sin_addr.s_addr
+                && ((struct sockaddr_in *)&got)->sin_port == ((struct sockaddr_in *)&race_bad)->sin_port) bad++;
+        }
+        close(fd);
+    }
+    pthread_mutex_lock(&race_mu); race_bad_binds += bad; pthread_mutex_unlock(&race_mu);
+    return NULL;
+}
+
 static char race_path_ok[256], race_path_bad[256], race_path[256];
 static size_t race_path_len;
 static void *race_path_flipper(void *arg) {
@@ -414,6 +434,20 @@ int main(int argc, char **argv) {
         for (int i = 0; i < threads; i++) pthread_join(snd[i], NULL);
         race_stop = 1; pthread_join(flip, NULL);
         printf("ok sent=%ld\n", race_connected); return 0;
+    }
+    if (!strcmp(op, "race-bind")) {        /* race-bind OK_ADDR OK_PORT BAD_ADDR BAD_PORT THREADS ITERS (IPv4) */
+        NEED(6);
+        socklen_t l1 = inaddr(argv[2], argv[3], &race_ok), l2 = inaddr(argv[4], argv[5], &race_bad);
+        if (l1 != l2 || race_ok.ss_family != AF_INET) { fprintf(stderr, "probe race-bind: two IPv4 addresses\n"); return 2; }
+        race_len = l1; memcpy(&race_shared, &race_ok, race_len);
+        int threads = atoi(argv[6]); race_iters = atol(argv[7]);
+        pthread_t flip, bnd[64];
+        if (threads > 64) threads = 64;
+        pthread_create(&flip, NULL, race_flipper, NULL);
+        for (int i = 0; i < threads; i++) pthread_create(&bnd[i], NULL, race_binder, NULL);
+        for (int i = 0; i < threads; i++) pthread_join(bnd[i], NULL);
+        race_stop = 1; pthread_join(flip, NULL);
+        printf("ok bad=%ld\n", race_bad_binds); return 0;
     }
     if (!strcmp(op, "race-chmod") || !strcmp(op, "race-chown") || !strcmp(op, "race-utimes")
         || !strcmp(op, "race-setxattr")) {   /* race-OP OK_PATH BAD_PATH THREADS ITERS (paths of one length) */

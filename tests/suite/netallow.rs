@@ -692,3 +692,28 @@ fn race_udp(op: &str) {
     assert!(received(&good).is_some(), "nothing reached the allowed receiver{}", out.report());
     assert_eq!(received(&bad), None, "a datagram reached the denied receiver{}", out.report());
 }
+
+#[test]
+fn racing_threads_flipping_a_bind_address_never_bind_the_denied_one() {
+    // Loopback with port 0 is allowed; a fixed port on 0.0.0.0 needs `*`.
+    let port = {
+        let l = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port().to_string()
+    };
+    let args = |rounds: &str| ["race-bind", "127.0.0.1", "0", "0.0.0.0", &port, "4", rounds].map(str::to_owned);
+    let bad = |out: &super::util::Output| -> u64 { out.stdout.trim().trim_start_matches("ok bad=").parse().unwrap() };
+    // Bare, some binds land on the second address (more rounds on a busy machine).
+    let mut hit = false;
+    for rounds in ["200", "2000", "10000"] {
+        let out = bare(probe()).args(args(rounds)).run();
+        out.success().stdout_has("ok bad=");
+        if bad(&out) > 0 {
+            hit = true;
+            break;
+        }
+    }
+    assert!(hit, "the bare bind race never bound the second address, even with 10000 rounds");
+    let out = sbx(["-q", "--allow-net=127.0.0.1:1", "--"]).arg(probe()).args(args("2000")).run();
+    out.success().stdout_has("ok bad=");
+    assert_eq!(bad(&out), 0, "a bind landed on the denied address{}", out.report());
+}
