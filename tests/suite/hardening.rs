@@ -61,15 +61,7 @@ impl Pty {
         let child = command.spawn().unwrap_or_else(|e| panic!("spawning {desc}: {e}"));
         // The child leads its own session, hence its own process group.
         let _dog = Watchdog::new(child.id() as libc::pid_t);
-        let out = child.wait_with_output().unwrap();
-        Output {
-            desc,
-            cwd: None,
-            status: out.status,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            stdout_bytes: out.stdout,
-        }
+        Output::of(desc, None, child.wait_with_output().unwrap())
     }
 
     /// What waits in the terminal's input queue (what the shell would read

@@ -4,72 +4,12 @@
 //! errno the command sees and whether the listener really saw a connection.
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, TcpListener, UdpSocket};
+use std::net::{TcpListener, UdpSocket};
 use std::os::unix::net::UnixListener;
 use std::process::Stdio;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use super::util::{bare, probe, sbx, tempdir};
-
-/// A TCP listener on loopback that counts the connections it accepts.
-struct Listener {
-    addr: SocketAddr,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Listener {
-    fn on(ip: &str) -> Option<Self> {
-        let listener = TcpListener::bind((ip, 0)).ok()?;
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (a, s) = (Arc::clone(&accepted), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok(_) => {
-                        a.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
-                }
-            }
-        });
-        Some(Self { addr, accepted, stop })
-    }
-
-    fn ip(&self) -> String {
-        self.addr.ip().to_string()
-    }
-
-    fn port(&self) -> String {
-        self.addr.port().to_string()
-    }
-
-    /// `--allow-net` for exactly this listener.
-    fn allow(&self) -> String {
-        format!("--allow-net={}", self.addr)
-    }
-
-    /// Connections accepted so far (after letting the accept loop catch up).
-    fn accepted(&self) -> usize {
-        std::thread::sleep(Duration::from_millis(50));
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn listener(ip: &str) -> Listener {
-    Listener::on(ip).unwrap_or_else(|| panic!("cannot listen on {ip}"))
-}
+use super::util::{Listener, bare, listener, probe, sbx, tempdir};
 
 /// Runs the probe bare and asserts `expected`, to show the probe works.
 #[track_caller]
@@ -133,7 +73,7 @@ fn cidr_ranges_match_their_addresses_only() {
 
 #[test]
 fn ipv6_loopback_and_localhost() {
-    let Some(v6) = Listener::on("::1") else {
+    let Some(v6) = Listener::on("::1", 0) else {
         return super::util::skip("no IPv6 loopback here");
     };
     let v4 = listener("127.0.0.1");

@@ -8,15 +8,12 @@
 //! Only loopback addresses; the machine's resolver is never asked.
 
 use std::io::{BufRead, BufReader};
-use std::net::{IpAddr, SocketAddr, TcpListener};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use super::dnsutil::{self, Answer, TestDns, with_private_etc};
-use super::util::{Output, probe, sbx_path, skip};
+use super::util::{Listener, Output, listener, probe, sbx_path, skip};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -31,59 +28,11 @@ fn python() -> Option<PathBuf> {
     found
 }
 
-/// A TCP listener that counts the connections it accepts.
-struct Listener {
-    addr: SocketAddr,
-    accepted: Arc<AtomicUsize>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Listener {
-    fn on(ip: &str, port: u16) -> Option<Listener> {
-        let listener = TcpListener::bind((ip, port)).ok()?;
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (a, s) = (Arc::clone(&accepted), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok(_) => {
-                        a.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(1)),
-                }
-            }
-        });
-        Some(Listener { addr, accepted, stop })
-    }
-
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    fn accepted(&self) -> usize {
-        std::thread::sleep(Duration::from_millis(50));
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-fn listener(ip: &str) -> Listener {
-    Listener::on(ip, 0).unwrap_or_else(|| panic!("cannot listen on {ip}"))
-}
-
 /// Listeners on the same free port of each of `ips`.
 fn listeners_on_one_port(ips: &[&str]) -> Vec<Listener> {
     for _ in 0..50 {
         let first = listener(ips[0]);
-        let rest: Option<Vec<Listener>> = ips[1..].iter().map(|ip| Listener::on(ip, first.port())).collect();
+        let rest: Option<Vec<Listener>> = ips[1..].iter().map(|ip| Listener::on(ip, first.addr.port())).collect();
         if let Some(rest) = rest {
             return std::iter::once(first).chain(rest).collect();
         }

@@ -57,15 +57,7 @@ pub(super) fn run_std(mut cmd: Command) -> Output {
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
     let child = cmd.spawn().unwrap_or_else(|e| panic!("spawning {desc}: {e}"));
     let _dog = Watchdog::new(child.id() as libc::pid_t);
-    let out = child.wait_with_output().unwrap();
-    Output {
-        desc,
-        cwd: None,
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        stdout_bytes: out.stdout,
-    }
+    Output::of(desc, None, child.wait_with_output().unwrap())
 }
 
 /// A running command (in its own process group) whose stdout the test reads

@@ -150,15 +150,7 @@ impl Cmd {
             let mut stdin = child.stdin.take().unwrap();
             stdin.write_all(input).unwrap();
         }
-        let out = child.wait_with_output().unwrap();
-        Output {
-            desc: self.describe(),
-            cwd: self.cwd.clone(),
-            status: out.status,
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            stdout_bytes: out.stdout,
-        }
+        Output::of(self.describe(), self.cwd.clone(), child.wait_with_output().unwrap())
     }
 }
 
@@ -173,6 +165,18 @@ pub struct Output {
 }
 
 impl Output {
+    /// A finished std process, described as `desc` (run in `cwd`).
+    pub fn of(desc: String, cwd: Option<PathBuf>, out: std::process::Output) -> Self {
+        Output {
+            desc,
+            cwd,
+            status: out.status,
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stdout_bytes: out.stdout,
+        }
+    }
+
     /// Everything about the run, for failure messages.
     pub fn report(&self) -> String {
         format!(
@@ -357,4 +361,67 @@ pub fn need_root() -> bool {
         return false;
     }
     true
+}
+
+/// A TCP listener on loopback that counts the connections it accepts (on
+/// a thread of its own, until dropped).
+pub struct Listener {
+    pub addr: std::net::SocketAddr,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Listener {
+    /// Listens on `ip`:`port` (0: any free port); `None` if it cannot.
+    pub fn on(ip: &str, port: u16) -> Option<Self> {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let listener = std::net::TcpListener::bind((ip, port)).ok()?;
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (a, s) = (Arc::clone(&accepted), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok(_) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
+                }
+            }
+        });
+        Some(Self { addr, accepted, stop })
+    }
+
+    pub fn ip(&self) -> String {
+        self.addr.ip().to_string()
+    }
+
+    pub fn port(&self) -> String {
+        self.addr.port().to_string()
+    }
+
+    /// `--allow-net` for exactly this listener.
+    pub fn allow(&self) -> String {
+        format!("--allow-net={}", self.addr)
+    }
+
+    /// Connections accepted so far (after letting the accept loop catch up).
+    pub fn accepted(&self) -> usize {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A listener on `ip` (any free port), or a panic.
+pub fn listener(ip: &str) -> Listener {
+    Listener::on(ip, 0).unwrap_or_else(|| panic!("cannot listen on {ip}"))
 }
