@@ -65,7 +65,8 @@ included); 32-bit programs get no network; sendmsg data is copied through sbx.",
 const USAGE: &str = "sbx [OPTIONS] [--] COMMAND [ARGS]...
        sbx --explain[=FORMAT] [OPTIONS] [-- COMMAND [ARGS]...]
        sbx --doctor
-       sbx trust [FILE]";
+       sbx trust [FILE]
+       sbx learn [-p NAME] [-o FILE] [--verify] [--] COMMAND [ARGS]...";
 
 /// Run COMMAND in a sandbox enforced by the kernel (Landlock, seccomp, no_new_privs).
 #[derive(Debug, Parser)]
@@ -181,7 +182,52 @@ pub enum Action {
         #[arg(value_name = "FILE", value_parser = OsStringValueParser::new().try_map(non_empty_path))]
         file: Option<OsString>,
     },
+    /// Run COMMAND once, unrestricted, watching what it touches, and print (or write) the smallest profile that
+    /// lets it pass; with --verify, run it again under that profile. To run a program named learn, write `sbx -- learn`
+    Learn(LearnArgs),
 }
+
+/// The arguments of `sbx learn`.
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
+#[command(after_help = LEARN_HELP)]
+pub struct LearnArgs {
+    /// Name of the learned profile (default: COMMAND's file name, e.g. make)
+    #[arg(short, long, value_name = "NAME", value_parser = profile_name)]
+    pub profile: Option<String>,
+
+    /// Write the profile to FILE (added to it if FILE exists; paths beneath FILE's directory are written relative to
+    /// it) instead of printing it
+    #[arg(short, long, value_name = "FILE", value_parser = OsStringValueParser::new().try_map(non_empty_path))]
+    pub output: Option<OsString>,
+
+    /// Run COMMAND again under the learned profile; the profile is marked verified only if it exits the same way
+    #[arg(long)]
+    pub verify: bool,
+
+    /// Do not print what sbx learn is doing (the profile, and a failed verification, are still printed)
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// The command to learn from and its arguments
+    #[arg(value_name = "COMMAND", required = true, num_args = 1.., trailing_var_arg = true)]
+    pub command: Vec<OsString>,
+}
+
+const LEARN_HELP: &str = "Learning runs COMMAND with no file, network or environment restriction (only sbx's
+baseline hardening) and observes it through seccomp user notification: files read,
+written, created and executed, directories listed, connections with the names they
+were looked up as, unix sockets. The profile denies read, write, net and env and
+allows what was observed, collapsed into directories where many files were used;
+what the defaults allow is left out; paths that look like credentials (~/.ssh,
+~/.aws, *.pem, .env, tokens) are listed as comments, never allowed. Environment
+reads cannot be observed: allow_env lists the variables that were set.
+
+--verify runs COMMAND a second time, in the state the first run left behind (a
+build that is now up to date does less: verify `make -B` or a clean build).
+
+Exit status: 0 when the profile was written (and verified, with --verify); 1 when
+--verify found that COMMAND does not pass under it (the profile is still written,
+marked NOT verified); 125 when sbx failed; 126/127 when COMMAND could not be run.";
 
 /// How `--explain` prints the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod env;
 pub mod exit;
 pub mod explain;
+pub mod learn;
 pub mod paths;
 pub mod policy;
 pub mod summary;
@@ -67,6 +68,9 @@ fn dispatch(cli: &cli::Cli) -> anyhow::Result<Outcome> {
         trust::run(file.as_deref(), cli, &ctx, &mut review)?;
         print!("{review}");
         return Ok(Outcome::Code(0));
+    }
+    if let Some(cli::Action::Learn(args)) = &cli.action {
+        return learn::run(args, &ctx);
     }
     let config = config::Config::load(cli, &ctx)?;
     let resolved = config.resolve(cli, &ctx)?;
