@@ -102,14 +102,268 @@ pub struct Observations {
     pub gaps: Vec<String>,
 }
 
-use anyhow::Result;
+use std::ffi::{OsStr, OsString};
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context as _, Result, bail};
 
 use crate::cli::LearnArgs;
+use crate::config::{Config, ConfigFile, Layer};
 use crate::exit::Outcome;
-use crate::policy::Surroundings;
+use crate::policy::{Access, Kind, Policy, Request, Source, Surroundings};
+
+/// The profile name when `-p` is not given and COMMAND's file name is not
+/// one (e.g. `python3.12`).
+const FALLBACK_NAME: &str = "learned";
 
 /// `sbx learn`: learn, render, write, and with `--verify` run again.
 pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
-    let _ = (args, ctx);
-    anyhow::bail!("sbx learn is not built yet")
+    let name = match &args.profile {
+        Some(name) => name.clone(),
+        None => default_name(&args.command),
+    };
+    let output = args.output.as_ref().map(|o| crate::paths::absolute(o, ctx.home().as_deref(), &ctx.cwd));
+    // What FILE holds already: checked before anything runs, so a broken
+    // file or a name taken is refused without running the command.
+    let existing = match &output {
+        Some(path) => existing_text(path, &name)?,
+        None => String::new(),
+    };
+    let mut request = Request::default();
+    request.command = args.command.clone();
+    request.quiet = true;
+    let policy = Policy::build(&request, ctx)?;
+    let shown = show_command(&args.command);
+    if !args.quiet {
+        eprintln!("sbx learn: running `{shown}` unrestricted and observing what it touches");
+    }
+    let (outcome, observations) = crate::backend::observe(&policy)?;
+    tracing::debug!(
+        files = observations.files.len(),
+        net = observations.net.len(),
+        unix = observations.unix.len(),
+        lookups = observations.lookups.len(),
+        "sbx learn: observed"
+    );
+    tracing::trace!("{observations:#?}");
+    if observations == Observations::default() {
+        // Never started (126/127 already reported).
+        if let Outcome::Code(code @ (crate::exit::NOT_EXECUTABLE | crate::exit::NOT_FOUND)) = outcome {
+            return Ok(Outcome::Code(code));
+        }
+    }
+    if !args.quiet && outcome != Outcome::Code(0) {
+        eprintln!(
+            "sbx learn: warning: `{shown}` {} while learning; the profile covers what that run did",
+            describe(outcome)
+        );
+    }
+    let relative_to =
+        output.as_deref().and_then(Path::parent).and_then(|d| crate::paths::resolve(d).ok()).map(|r| r.path);
+    let context = context(ctx, relative_to)?;
+    let learned = profile::learn(&observations, &context, &profile::RealFs);
+    let mut header = vec![
+        format!("Learned by `sbx learn` from `{shown}`, which {} while learning.", describe(outcome)),
+        "Review it before you use it: every entry says what needed it.".to_owned(),
+    ];
+    let text_for = |header: &[String]| {
+        let section = profile::render(&name, &learned, header);
+        if existing.is_empty() { section } else { format!("{existing}\n{section}") }
+    };
+    // The file the profile is checked (and verified) in: FILE itself, or
+    // for printing a private temporary file (the printed profile's paths
+    // are absolute, so where it lies changes nothing).
+    let scratch = match &output {
+        Some(_) => None,
+        None => Some(Scratch::new()?),
+    };
+    let file = match (&output, &scratch) {
+        (Some(path), _) => path.clone(),
+        (None, Some(scratch)) => scratch.file.clone(),
+        (None, None) => bail!("no file to write the profile to"),
+    };
+    write_file(&file, &text_for(&header))?;
+    check_loads(&file, &name, &args.command, ctx)?;
+    let mut status = Outcome::Code(0);
+    if args.verify {
+        if !args.quiet {
+            eprintln!("sbx learn: verifying: running `{shown}` again under the learned profile {name}");
+        }
+        let again = verify(&file, &name, &args.command)?;
+        if again == outcome {
+            header
+                .push(format!("Verified: under this profile `{shown}` {} again, as while learning.", describe(again)));
+            if !args.quiet {
+                eprintln!("sbx learn: verified: `{shown}` {} under profile {name}, as while learning", describe(again));
+            }
+        } else {
+            header.push(format!(
+                "NOT verified: under this profile `{shown}` {} (while learning it {}).",
+                describe(again),
+                describe(outcome)
+            ));
+            eprintln!(
+                "sbx learn: NOT verified: under profile {name} `{shown}` {} (while learning it {}); see what sbx \
+                 reported above, and add what is missing by hand",
+                describe(again),
+                describe(outcome)
+            );
+            status = Outcome::Code(1);
+        }
+    }
+    let text = text_for(&header);
+    match &output {
+        Some(path) => {
+            write_file(path, &text)?;
+            if !args.quiet {
+                eprintln!(
+                    "sbx learn: wrote profile {name} to {}; run it with `sbx --config {} -p {name} -- {shown}`{}",
+                    path.display(),
+                    path.display(),
+                    if path.file_name() == Some(OsStr::new(crate::config::PROJECT_FILE)) {
+                        " (or `sbx trust` it to use it as the project's)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        None => print!("{}", profile::render(&name, &learned, &header)),
+    }
+    Ok(status)
+}
+
+/// COMMAND's file name if it is a valid profile name, else [`FALLBACK_NAME`].
+fn default_name(command: &[OsString]) -> String {
+    command
+        .first()
+        .and_then(|c| Path::new(c).file_name())
+        .and_then(OsStr::to_str)
+        .filter(|n| crate::config::check_profile_name(n).is_ok())
+        .map_or_else(|| FALLBACK_NAME.to_owned(), str::to_owned)
+}
+
+fn show_command(command: &[OsString]) -> String {
+    command.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+}
+
+/// "exited with status N" or "was killed by signal N".
+fn describe(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Code(code) => format!("exited with status {code}"),
+        Outcome::Signal(signal) => format!("was killed by signal {signal}"),
+    }
+}
+
+/// The text of `path` if it exists (it must be a configuration sbx reads
+/// and must not have profile `name` yet); empty if it does not exist.
+fn existing_text(path: &Path, name: &str) -> Result<String> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
+    };
+    let file = ConfigFile::parse(Layer::Named, Some(path.to_owned()), &text)
+        .with_context(|| format!("{} exists and is not a configuration sbx can add a profile to", path.display()))?;
+    if file.profiles().any(|p| p.name() == name) {
+        bail!(
+            "{} already has a profile {name}; choose another name with -p NAME, or remove it from the file",
+            path.display()
+        );
+    }
+    Ok(text)
+}
+
+/// What the profile builder needs: the defaults of `deny = ["read",
+/// "write"]`, the environment's names, where relative paths start.
+fn context(ctx: &Surroundings, relative_to: Option<std::path::PathBuf>) -> Result<profile::Context> {
+    let mut request = Request::default();
+    request.deny(Kind::Read, Source::Default("sbx learn"));
+    request.deny(Kind::Write, Source::Default("sbx learn"));
+    let defaults = Policy::build(&request, ctx)?;
+    let of = |access: Option<Access>| -> Vec<std::path::PathBuf> {
+        defaults
+            .paths
+            .iter()
+            .filter(|r| matches!(r.source, Source::Default(_)))
+            .filter(|r| access.is_none_or(|a| r.access == a))
+            .map(|r| r.path.clone())
+            .collect()
+    };
+    let mut env: Vec<String> = ctx.vars.iter().filter_map(|(k, _)| k.to_str().map(str::to_owned)).collect();
+    env.sort();
+    env.dedup();
+    let canonical = |p: &Path| crate::paths::resolve(p).map(|r| r.path).unwrap_or_else(|_| p.to_owned());
+    Ok(profile::Context {
+        cwd: canonical(&ctx.cwd),
+        home: ctx.home().map(|h| canonical(&h)),
+        default_read: of(None),
+        default_write: of(Some(Access::Write)),
+        env,
+        ssh_auth_sock: ctx.var_path("SSH_AUTH_SOCK"),
+        relative_to,
+    })
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing the profile to {}", path.display()))
+}
+
+/// Loads profile `name` from `file` the way `sbx --config FILE -p NAME`
+/// will, so a profile sbx would refuse is never handed out.
+fn check_loads(file: &Path, name: &str, command: &[OsString], ctx: &Surroundings) -> Result<()> {
+    let loaded = ConfigFile::read(Layer::Named, file)?;
+    let config = Config::from_files(vec![ConfigFile::builtin()?, loaded])?;
+    let mut request = config.flatten(name, ctx)?.request;
+    request.command = command.to_vec();
+    Policy::build(&request, ctx).map(drop).context("the learned profile does not load (a bug in sbx learn)")
+}
+
+/// Runs `sbx --config FILE -p NAME -- COMMAND` and returns how it ended.
+fn verify(file: &Path, name: &str, command: &[OsString]) -> Result<Outcome> {
+    let sbx = std::env::current_exe().context("finding sbx's own executable to verify with")?;
+    let status = Command::new(&sbx)
+        .arg("--config")
+        .arg(file)
+        .arg("-p")
+        .arg(name)
+        .arg("--")
+        .args(command)
+        .status()
+        .with_context(|| format!("running {} to verify the profile", sbx.display()))?;
+    use std::os::unix::process::ExitStatusExt;
+    Ok(match (status.code(), status.signal()) {
+        (Some(code), _) => Outcome::Code(code),
+        (None, Some(signal)) => Outcome::Signal(signal),
+        (None, None) => Outcome::Code(crate::exit::SBX_FAILED),
+    })
+}
+
+/// A private temporary directory holding the profile while it is checked
+/// and verified; removed when dropped.
+struct Scratch {
+    dir: std::path::PathBuf,
+    file: std::path::PathBuf,
+}
+
+impl Scratch {
+    fn new() -> Result<Self> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let dir = base.join(format!("sbx-learn-{}-{stamp}", std::process::id()));
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(&dir)
+            .with_context(|| format!("creating a temporary directory in {}", base.display()))?;
+        let file = dir.join("profile.toml");
+        Ok(Self { dir, file })
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }

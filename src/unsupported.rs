@@ -13,6 +13,14 @@ pub fn run(_policy: &Policy) -> Result<Outcome> {
     )
 }
 
+/// `sbx learn` needs Linux's seccomp user notification.
+pub fn observe(_policy: &Policy) -> Result<(Outcome, crate::learn::Observations)> {
+    bail!(
+        "sbx learn is not supported on {}: it observes commands through Linux's seccomp user notification",
+        std::env::consts::OS
+    )
+}
+
 pub fn die_of_signal(_signal: i32) {}
 
 pub use crate::paths::resolve_portably as resolve_path;

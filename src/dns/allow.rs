@@ -84,6 +84,9 @@ pub enum NamePattern {
     Exact(String),
     /// `*.example.com`: every name below `example.com`, not `example.com`.
     Below(String),
+    /// Every name: only for `sbx learn`, which observes and enforces
+    /// nothing (never parsed from `--allow-net`).
+    Any,
 }
 
 impl NamePattern {
@@ -115,6 +118,7 @@ impl NamePattern {
                     && name.ends_with(parent.as_str())
                     && name.as_bytes().get(name.len() - parent.len() - 1) == Some(&b'.')
             }
+            NamePattern::Any => true,
         }
     }
 }
@@ -124,6 +128,7 @@ impl fmt::Display for NamePattern {
         match self {
             NamePattern::Exact(name) => f.write_str(name),
             NamePattern::Below(name) => write!(f, "*.{name}"),
+            NamePattern::Any => f.write_str("*"),
         }
     }
 }
@@ -173,6 +178,12 @@ impl NameRules {
     pub fn add(&mut self, pattern: &str, port: Option<u16>) -> Result<(), BadPattern> {
         self.entries.push(NameEntry { pattern: NamePattern::parse(pattern)?, port });
         Ok(())
+    }
+
+    /// Every name, on every port: for `sbx learn`, which lets the command
+    /// look up anything and records the answers.
+    pub fn any() -> Self {
+        Self { entries: vec![NameEntry { pattern: NamePattern::Any, port: None }] }
     }
 
     pub fn entries(&self) -> &[NameEntry] {
@@ -293,6 +304,15 @@ impl ResolvedAddrs {
         let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
         let mut names: Vec<String> =
             table.by_addr.get(&addr.to_canonical()).into_iter().flatten().map(|r| r.name.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// Every name recorded, fresh or expired, sorted.
+    pub fn names(&self) -> Vec<String> {
+        let table = self.table.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut names: Vec<String> = table.by_addr.values().flatten().map(|r| r.name.clone()).collect();
         names.sort();
         names.dedup();
         names

@@ -77,7 +77,7 @@ impl NameFilter {
             .iter()
             .filter_map(|NameEntry { pattern, .. }| match pattern {
                 NamePattern::Exact(name) => Some(name.clone()),
-                NamePattern::Below(_) => None,
+                NamePattern::Below(_) | NamePattern::Any => None,
             })
             .collect::<HashSet<String>>()
             .into_iter()

@@ -72,6 +72,10 @@ pub struct ExecPlan {
     /// Per candidate: `/bin/sh CANDIDATE ARGS...`, for a script without a
     /// `#!` line (ENOEXEC), as execvp does — never for an ELF file.
     sh_argv_ptrs: Vec<Vec<*const libc::c_char>>,
+    /// Per candidate, whether it starts with the ELF magic, when looked at
+    /// before fork ([`ExecPlan::check_elf_now`]); `None`: looked at in the
+    /// child, only after an ENOEXEC.
+    elf: Option<Vec<bool>>,
 }
 
 /// The shell that runs a script without a `#!` line.
@@ -127,7 +131,21 @@ impl ExecPlan {
                 ptrs
             })
             .collect();
-        Ok(Self { candidates, _argv: argv, _envp: envp, argv_ptrs, envp_ptrs, sh_argv_ptrs })
+        Ok(Self { candidates, _argv: argv, _envp: envp, argv_ptrs, envp_ptrs, sh_argv_ptrs, elf: None })
+    }
+
+    /// Looks at each candidate's ELF magic now, in the parent, so the child
+    /// opens nothing before exec. For `sbx learn`, whose filter hands opens
+    /// to the supervisor — which cannot answer while sbx waits for the
+    /// child to exec (vfork).
+    pub fn check_elf_now(&mut self) {
+        self.elf = Some(self.candidates.iter().map(|c| sys::has_elf_magic(c)).collect());
+    }
+
+    /// The address of the envp array: every execve the child makes before
+    /// the command runs passes it, so a filter can tell those apart.
+    pub fn envp_address(&self) -> u64 {
+        self.envp_ptrs.as_ptr() as u64
     }
 
     /// The paths execve will try, in order.
@@ -140,12 +158,13 @@ impl ExecPlan {
     fn exec(&self) -> Errno {
         let mut denied = false;
         let mut last = Errno::ENOENT;
-        for (path, sh_argv) in self.candidates.iter().zip(&self.sh_argv_ptrs) {
+        for (i, (path, sh_argv)) in self.candidates.iter().zip(&self.sh_argv_ptrs).enumerate() {
             let mut err = sys::execve(path, &self.argv_ptrs, &self.envp_ptrs);
-            if err == Errno::ENOEXEC
-                && !sys::has_elf_magic(path)
-                && sys::execve(SHELL, sh_argv, &self.envp_ptrs) != Errno::ENOENT
-            {
+            let is_elf = || match &self.elf {
+                Some(checked) => checked.get(i).copied().unwrap_or(false),
+                None => sys::has_elf_magic(path),
+            };
+            if err == Errno::ENOEXEC && !is_elf() && sys::execve(SHELL, sh_argv, &self.envp_ptrs) != Errno::ENOENT {
                 // The shell exists but could not run it either.
                 err = Errno::ENOEXEC;
             }

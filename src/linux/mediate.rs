@@ -32,6 +32,8 @@ use crate::dns::{NameFilter, QueryVerdict};
 
 mod meta;
 
+pub(crate) use meta::read_cstr;
+
 /// `MSG_BATCH`: more messages of a sendmmsg batch follow.
 const MSG_BATCH: i32 = 0x40000;
 
@@ -45,11 +47,11 @@ const CONTROL_CAP: usize = 64 * 1024;
 
 /// The audit architecture of native (and x32) calls.
 #[cfg(target_arch = "x86_64")]
-const NATIVE_AUDIT_ARCH: u32 = 0xc000_003e;
+pub(crate) const NATIVE_AUDIT_ARCH: u32 = 0xc000_003e;
 #[cfg(target_arch = "aarch64")]
-const NATIVE_AUDIT_ARCH: u32 = 0xc000_00b7;
+pub(crate) const NATIVE_AUDIT_ARCH: u32 = 0xc000_00b7;
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-const NATIVE_AUDIT_ARCH: u32 = u32::MAX;
+pub(crate) const NATIVE_AUDIT_ARCH: u32 = u32::MAX;
 
 /// The user, groups and capabilities of a thread, as /proc shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -103,7 +105,7 @@ pub fn parse_status(text: &str) -> Option<Status> {
     (seen == 5).then_some(st)
 }
 
-fn read_status(pid: i32) -> Option<Status> {
+pub(crate) fn read_status(pid: i32) -> Option<Status> {
     std::fs::read_to_string(format!("/proc/{pid}/status")).ok().as_deref().and_then(parse_status)
 }
 
@@ -804,7 +806,7 @@ fn proc_fd_sockaddr(fd: RawFd) -> Vec<u8> {
 }
 
 /// Copies an address argument: EINVAL for lengths the kernel refuses.
-fn read_sockaddr(tid: i32, ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
+pub(crate) fn read_sockaddr(tid: i32, ptr: u64, len: u64) -> Result<Vec<u8>, Errno> {
     let len = len as i32;
     if len < 0 || len as usize > notify::SOCKADDR_MAX {
         return Err(Errno::EINVAL);

@@ -6,6 +6,7 @@ pub mod child;
 pub mod landlock;
 pub mod mediate;
 pub mod notify;
+pub mod observe;
 pub mod seccomp;
 pub mod supervisor;
 pub mod sys;
@@ -23,6 +24,7 @@ use crate::policy::{Net, Policy};
 use child::{ChildSetup, ExecPlan, Failure, Stage};
 
 pub use crate::unix_sys::die_of_signal;
+pub use observe::observe;
 pub use sys::resolve_path;
 
 /// Runs `policy.command` under `policy`; returns how sbx should end.
@@ -64,35 +66,12 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     }
 
     let forwarding = supervisor::Signals::block()?;
-    let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
-    let listener_slot = AtomicI32::new(-1);
-    let setup = ChildSetup {
-        signal_mask: forwarding.original_mask(),
-        landlock: ruleset.as_ref(),
-        seccomp: filter.as_ref(),
-        exec: &exec,
-        report: report_write.as_fd(),
-        listener_slot: supervising.then_some(&listener_slot),
-        close_fds: policy.close_fds.then(sys::fd_limit),
-    };
-    // Returns once the child has exec'd or failed (it shares sbx's memory and
-    // file table until then).
-    let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
-    drop(report_write);
-
-    let mut buf = [0u8; Failure::SIZE];
-    let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
-    drop(report_read);
-    // The listener, if the child installed one, is in sbx's table now.
-    let listener = match listener_slot.load(Ordering::SeqCst) {
-        fd if fd >= 0 => Some(sys::adopt_fd(fd)),
-        _ => None,
-    };
-    if n == Failure::SIZE {
-        let _ = sys::wait(child);
-        let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
-        return report_failure(policy, &exec, failure);
-    }
+    let close_fds = policy.close_fds.then(sys::fd_limit);
+    let (child, listener) =
+        match start_child(&forwarding, ruleset.as_ref(), filter.as_ref(), &exec, supervising, close_fds)? {
+            Started::Failed(failure) => return report_failure(policy, &exec, failure),
+            Started::Running { child, listener } => (child, listener),
+        };
     let mediator = match (supervising, listener) {
         (false, _) => None,
         (true, Some(listener)) => {
@@ -135,6 +114,55 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         eprint!("{hint}");
     }
     Ok(outcome)
+}
+
+/// How starting the command went.
+enum Started {
+    /// It could not exec; the child is reaped.
+    Failed(Failure),
+    /// It runs; its listener, if it installed one, is in sbx's table.
+    Running { child: libc::pid_t, listener: Option<std::os::fd::OwnedFd> },
+}
+
+/// Starts the child: it restores the signal mask, applies `landlock` and
+/// `seccomp` (with a listener if `listener`), and execs `exec`. Returns once
+/// it has exec'd or failed (it shares sbx's memory and file table until then).
+fn start_child(
+    forwarding: &supervisor::Signals,
+    landlock: Option<&std::os::fd::OwnedFd>,
+    seccomp: Option<&sys::BpfProgram>,
+    exec: &ExecPlan,
+    listener: bool,
+    close_fds: Option<u32>,
+) -> Result<Started> {
+    let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
+    let listener_slot = AtomicI32::new(-1);
+    let setup = ChildSetup {
+        signal_mask: forwarding.original_mask(),
+        landlock,
+        seccomp,
+        exec,
+        report: report_write.as_fd(),
+        listener_slot: listener.then_some(&listener_slot),
+        close_fds,
+    };
+    let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
+    drop(report_write);
+
+    let mut buf = [0u8; Failure::SIZE];
+    let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
+    drop(report_read);
+    // The listener, if the child installed one, is in sbx's table now.
+    let listener = match listener_slot.load(Ordering::SeqCst) {
+        fd if fd >= 0 => Some(sys::adopt_fd(fd)),
+        _ => None,
+    };
+    if n == Failure::SIZE {
+        let _ = sys::wait(child);
+        let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
+        return Ok(Started::Failed(failure));
+    }
+    Ok(Started::Running { child, listener })
 }
 
 /// Starts the DNS filter for the name entries of `policy`: a proxy on

@@ -302,6 +302,90 @@ pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
     rules
 }
 
+/// What `sbx learn` observes on the native entry: file opens, execs,
+/// directory changes and metadata writes (the accesses a profile's
+/// Landlock rules and metadata checks decide), and the network calls.
+pub const OBSERVED: &[&str] = &[
+    "open",
+    "openat",
+    "openat2",
+    "creat",
+    "execve",
+    "execveat",
+    "mkdir",
+    "mkdirat",
+    "mknod",
+    "mknodat",
+    "unlink",
+    "unlinkat",
+    "rmdir",
+    "rename",
+    "renameat",
+    "renameat2",
+    "link",
+    "linkat",
+    "symlink",
+    "symlinkat",
+    "truncate",
+    "chmod",
+    "fchmod",
+    "fchmodat",
+    "fchmodat2",
+    "chown",
+    "fchown",
+    "lchown",
+    "fchownat",
+    "utime",
+    "utimes",
+    "futimesat",
+    "utimensat",
+    "setxattr",
+    "lsetxattr",
+    "fsetxattr",
+    "removexattr",
+    "lremovexattr",
+    "fremovexattr",
+    "connect",
+    "bind",
+    "sendto",
+    "sendmsg",
+    "sendmmsg",
+];
+
+/// The rule table of a learning run: the [`baseline`], and every
+/// [`OBSERVED`] call handed to the observer (which records it and lets it
+/// continue: nothing is decided). `envp_address` is the environment array
+/// of the child's own execve calls before the command runs: those are not
+/// handed over (sbx cannot answer while it waits for that exec).
+pub fn learn_rules(envp_address: u64) -> Vec<Rule> {
+    const REASON: &str = "sbx learn: observed, then let through unchanged";
+    let mut rules = baseline();
+    for &syscall in OBSERVED.iter().filter(|s| known(s)) {
+        let when = match syscall {
+            "execve" => When::Arg(2, Cmp::Ne(envp_address)),
+            // O_PATH opens reach no content: Landlock does not check them.
+            "open" => When::Arg(1, Cmp::MaskedEq { mask: libc::O_PATH as u64, value: 0 }),
+            "openat" => When::Arg(2, Cmp::MaskedEq { mask: libc::O_PATH as u64, value: 0 }),
+            // Only sends with a destination: the rest go where a connect went.
+            "sendto" => When::Arg(4, Cmp::Ne(0)),
+            _ => When::Always,
+        };
+        rules.push(Rule { syscall, when, action: Action::Notify, entries: Entries::NATIVE, reason: REASON });
+    }
+    // A 32-bit program's calls are not observed; its opens and execs are
+    // noticed, to say so.
+    for syscall in ["open", "openat", "execve"] {
+        rules.push(Rule {
+            syscall,
+            when: When::Always,
+            action: Action::Notify,
+            entries: Entries::X32.union(Entries::COMPAT),
+            reason: "sbx learn: x32 and 32-bit programs are noticed, their calls not observed",
+        });
+    }
+    rules
+}
+
 /// `ioctl` requests that change a file's inode flags or attributes
 /// (`chattr`: append-only, immutable, no-atime, …), for 64-bit and 32-bit
 /// callers (their `long` differs): the request is all there is to see, not

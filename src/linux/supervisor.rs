@@ -3,7 +3,7 @@
 //! between fork and the wait loop. SIGINT and SIGQUIT are not forwarded: the
 //! child is in the caller's process group and gets them from the terminal.
 //!
-//! With a network supervisor ([`Mediator`]), receiver threads
+//! With a network supervisor ([`Mediator`](super::mediate::Mediator)), receiver threads
 //! ([`workers`]) serve the seccomp listener while this loop keeps forwarding
 //! signals; a blocking connect never delays signals or other calls. sbx is
 //! then the sandbox's child subreaper and reaps every orphan. If sbx dies,
@@ -11,11 +11,9 @@
 //! sandbox (ENOSYS): nothing runs unchecked.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::mediate::Mediator;
 use super::sys::{self, ChildEnd};
 use super::workers;
 use crate::exit::Outcome;
@@ -46,13 +44,14 @@ impl Signals {
         self.original_mask
     }
 
-    /// Forwards signals (and serves `mediator`, if any) until `child` ends;
+    /// Forwards signals (and serves `server` — the [`Mediator`](super::mediate::Mediator) or `sbx learn`'s
+    /// observer — if any) until `child` ends;
     /// returns how it ended.
-    pub fn supervise(self, child: libc::pid_t, mediator: Option<Arc<Mediator>>) -> Result<Outcome> {
+    pub fn supervise<S: workers::Serve>(self, child: libc::pid_t, server: Option<S>) -> Result<Outcome> {
         // A supervising sbx is the sandbox's subreaper: it reaps orphans too.
-        let reap_orphans = mediator.is_some();
-        if let Some(mediator) = mediator {
-            workers::start(mediator).context("starting the network supervisor's threads")?;
+        let reap_orphans = server.is_some();
+        if let Some(server) = server {
+            workers::start(server).context("starting the supervisor's threads")?;
         }
         loop {
             if let Some(end) = reap(child, reap_orphans).context("waiting for the command")? {

@@ -969,6 +969,26 @@ pub fn notif_respond(listener: BorrowedFd<'_>, id: u64, result: Result<i64, Errn
     }
 }
 
+/// Lets the call of notification `id` run as the thread made it
+/// (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`): only where nothing is decided —
+/// `sbx learn` observes, it does not enforce. ENOENT: the thread is gone.
+pub fn notif_continue(listener: BorrowedFd<'_>, id: u64) -> Result<(), Errno> {
+    const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
+    let resp = NotificationResponse { id, val: 0, error: 0, flags: SECCOMP_USER_NOTIF_FLAG_CONTINUE };
+    loop {
+        // SAFETY: resp is a live struct seccomp_notif_resp the kernel reads.
+        let ret = unsafe {
+            libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SEND, &resp as *const NotificationResponse)
+        };
+        if ret == 0 {
+            return Ok(());
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Errno::last());
+        }
+    }
+}
+
 /// Whether notification `id` is still pending: its thread still waits in the
 /// call, so its pid, fds and memory are still the ones that made it.
 pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {

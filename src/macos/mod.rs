@@ -18,7 +18,7 @@ pub use crate::paths::resolve_portably as resolve_path;
 #[cfg(target_os = "macos")]
 pub use crate::unix_sys::die_of_signal;
 #[cfg(target_os = "macos")]
-pub use imp::run;
+pub use imp::{observe, run};
 
 #[cfg(target_os = "macos")]
 mod imp {
@@ -40,6 +40,15 @@ mod imp {
     const SANDBOX_APPLY_FAILED: i32 = 71;
     /// sandbox-exec's status for a profile it cannot compile: `EX_DATAERR`.
     const PROFILE_REFUSED: i32 = 65;
+
+    /// `sbx learn` observes commands through Linux's seccomp user
+    /// notification; macOS has nothing like it that sbx can use.
+    pub fn observe(_policy: &Policy) -> Result<(Outcome, crate::learn::Observations)> {
+        anyhow::bail!(
+            "sbx learn is not supported on macOS: it observes commands through Linux's seccomp user notification; \
+             learn the profile on Linux (its paths may need adjusting), or write it by hand"
+        )
+    }
 
     /// Runs `policy.command` under `policy`; returns how sbx should end.
     pub fn run(policy: &Policy) -> Result<Outcome> {

@@ -231,7 +231,7 @@ fn read_times(tid: i32, ptr: u64, size: usize, scale: i64) -> Result<Option<[lib
 /// Copies a NUL-terminated string of at most `max` bytes (with the NUL),
 /// reading page by page so a short string at the end of a mapping is read.
 /// `None` if it is longer.
-fn read_cstr(tid: i32, ptr: u64, max: usize) -> Result<Option<CString>, Errno> {
+pub(crate) fn read_cstr(tid: i32, ptr: u64, max: usize) -> Result<Option<CString>, Errno> {
     if ptr == 0 {
         return Err(Errno::EFAULT);
     }

@@ -1,0 +1,445 @@
+//! `sbx learn` on Linux: run the command under the baseline filter plus
+//! user notification for every call in [`seccomp::OBSERVED`], record what
+//! each one names (paths resolved against the thread's cwd or dirfd,
+//! destination addresses with the names the command looked them up as), and
+//! let the call continue unchanged.
+//!
+//! Nothing is enforced here, which is why `SECCOMP_USER_NOTIF_FLAG_CONTINUE`
+//! is acceptable: a racing thread can make sbx record something other than
+//! what the kernel then does, which only makes the learned profile wrong —
+//! and `--verify` exists to catch a wrong profile. The one call sbx performs
+//! itself is a connect to a nameserver: it goes to a DNS proxy that forwards
+//! every query and records the answers, so addresses map back to names.
+
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::OsStr;
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+
+use super::child::ExecPlan;
+use super::mediate::{read_cstr, read_sockaddr, read_status};
+use super::notify::{self, MsgHdr, Op, Target};
+use super::sys::{self, Notification};
+use super::{seccomp, supervisor, workers};
+use crate::dns::NameFilter;
+use crate::exit::Outcome;
+use crate::learn::{FileEvent, FileUse, NetEvent, NetUse, Observations, UnixEvent};
+use crate::policy::Policy;
+
+/// Longest path the kernel accepts, with its NUL.
+const PATH_MAX: usize = 4096;
+/// Most messages of one sendmmsg whose destinations are read.
+const MMSG_READ: u64 = 64;
+
+/// A path argument: which argument holds the pointer, which the dirfd
+/// (`None`: relative to the cwd), and what the call does to the path.
+#[derive(Debug, Clone, Copy)]
+struct PathArg {
+    dirfd: Option<usize>,
+    path: usize,
+    usage: FileUse,
+}
+
+const fn at(dirfd: usize, path: usize, usage: FileUse) -> PathArg {
+    PathArg { dirfd: Some(dirfd), path, usage }
+}
+
+const fn cwd(path: usize, usage: FileUse) -> PathArg {
+    PathArg { dirfd: None, path, usage }
+}
+
+/// Where an open's flags are.
+#[derive(Debug, Clone, Copy)]
+enum Flags {
+    Arg(usize),
+    /// In `struct open_how` (openat2), at this argument.
+    How(usize),
+    /// creat(): O_CREAT | O_WRONLY | O_TRUNC.
+    Creat,
+}
+
+/// An observed call.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    Open {
+        path: PathArg,
+        flags: Flags,
+    },
+    /// One path, or two (rename).
+    Paths(PathArg, Option<PathArg>),
+    /// A metadata write on an open file.
+    Fd(usize),
+    Net(Op),
+}
+
+use FileUse::{Entry, Exec, MadeDir, Write};
+
+/// The native calls of [`seccomp::OBSERVED`] and what they name.
+fn call_of(name: &str) -> Option<Call> {
+    Some(match name {
+        "open" => Call::Open { path: cwd(0, FileUse::Read), flags: Flags::Arg(1) },
+        "openat" => Call::Open { path: at(0, 1, FileUse::Read), flags: Flags::Arg(2) },
+        "openat2" => Call::Open { path: at(0, 1, FileUse::Read), flags: Flags::How(2) },
+        "creat" => Call::Open { path: cwd(0, FileUse::Read), flags: Flags::Creat },
+        "execve" => Call::Paths(cwd(0, Exec), None),
+        "execveat" => Call::Paths(at(0, 1, Exec), None),
+        "mkdir" => Call::Paths(cwd(0, MadeDir), None),
+        "mkdirat" => Call::Paths(at(0, 1, MadeDir), None),
+        "mknod" | "unlink" | "rmdir" => Call::Paths(cwd(0, Entry), None),
+        "mknodat" | "unlinkat" => Call::Paths(at(0, 1, Entry), None),
+        "rename" => Call::Paths(cwd(0, Entry), Some(cwd(1, Entry))),
+        "renameat" | "renameat2" => Call::Paths(at(0, 1, Entry), Some(at(2, 3, Entry))),
+        "link" | "symlink" => Call::Paths(cwd(1, Entry), None),
+        "linkat" => Call::Paths(at(2, 3, Entry), None),
+        "symlinkat" => Call::Paths(at(1, 2, Entry), None),
+        "truncate" | "chmod" | "chown" | "lchown" | "utime" | "utimes" | "setxattr" | "lsetxattr" | "removexattr"
+        | "lremovexattr" => Call::Paths(cwd(0, Write), None),
+        // utimensat with a NULL path is futimens on the dirfd: resolved the same way.
+        "fchmodat" | "fchmodat2" | "fchownat" | "futimesat" | "utimensat" => Call::Paths(at(0, 1, Write), None),
+        "fchmod" | "fchown" | "fsetxattr" | "fremovexattr" => Call::Fd(0),
+        "connect" => Call::Net(Op::Connect),
+        "bind" => Call::Net(Op::Bind),
+        "sendto" => Call::Net(Op::Sendto),
+        "sendmsg" => Call::Net(Op::Sendmsg),
+        "sendmmsg" => Call::Net(Op::Sendmmsg),
+        _ => return None,
+    })
+}
+
+/// What the observer has seen so far, deduplicated.
+#[derive(Debug, Default)]
+struct Log {
+    files: HashMap<(PathBuf, FileUse), String>,
+    net: HashMap<(SocketAddr, NetUse), (Vec<String>, String)>,
+    unix: HashMap<PathBuf, (bool, String)>,
+    gaps: BTreeSet<String>,
+}
+
+/// The observer, shared by the receiver threads.
+pub struct Observer {
+    listener: OwnedFd,
+    /// The DNS proxy every lookup goes through, if it could start.
+    names: Option<Arc<NameFilter>>,
+    calls: Vec<(i32, Call)>,
+    log: Mutex<Log>,
+}
+
+impl Observer {
+    fn new(listener: OwnedFd, names: Option<Arc<NameFilter>>) -> Self {
+        let calls =
+            seccomp::OBSERVED.iter().filter_map(|name| Some((seccomp::native_number(name)?, call_of(name)?))).collect();
+        Self { listener, names, calls, log: Mutex::new(Log::default()) }
+    }
+
+    fn log(&self) -> std::sync::MutexGuard<'_, Log> {
+        self.log.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn serve(&self, req: &Notification) -> Option<Result<i64, Errno>> {
+        let tid = req.pid as i32;
+        if req.arch != super::mediate::NATIVE_AUDIT_ARCH {
+            let program = comm(tid);
+            self.log().gaps.insert(format!(
+                "{program} is a 32-bit (or x32) program: what it did was not observed; verify the profile"
+            ));
+            return None;
+        }
+        let call = self.calls.iter().find(|(nr, _)| *nr == req.nr).map(|&(_, call)| call)?;
+        match call {
+            Call::Open { path, flags } => {
+                let flags = match flags {
+                    Flags::Arg(n) => req.args[n] as i32,
+                    Flags::How(n) => read_u64(tid, req.args[n]).map_or(0, |f| f as i32),
+                    Flags::Creat => libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC,
+                };
+                if flags & libc::O_PATH != 0 {
+                    return None;
+                }
+                let file = self.path_of(tid, req, path)?;
+                let writes = flags & libc::O_ACCMODE != libc::O_RDONLY || flags & libc::O_TRUNC != 0;
+                let creates = flags & libc::O_CREAT != 0 && std::fs::symlink_metadata(&file).is_err();
+                if creates {
+                    self.record_file(tid, file.clone(), Entry);
+                }
+                let usage = if writes { Write } else { FileUse::Read };
+                if !(creates && flags & libc::O_TMPFILE == libc::O_TMPFILE) {
+                    self.record_file(tid, file, usage);
+                }
+                None
+            }
+            Call::Paths(first, second) => {
+                for arg in std::iter::once(first).chain(second) {
+                    if let Some(file) = self.path_of(tid, req, arg) {
+                        self.record_file(tid, file, arg.usage);
+                    }
+                }
+                None
+            }
+            Call::Fd(n) => {
+                if let Some(file) = fd_path(tid, req.args[n] as i32) {
+                    self.record_file(tid, file, Write);
+                }
+                None
+            }
+            Call::Net(op) => self.net(req, op),
+        }
+    }
+
+    /// The absolute path argument `arg` of `req` names (not canonical).
+    fn path_of(&self, tid: i32, req: &Notification, arg: PathArg) -> Option<PathBuf> {
+        let ptr = req.args[arg.path];
+        let raw = if ptr == 0 { Vec::new() } else { read_cstr(tid, ptr, PATH_MAX).ok()??.into_bytes() };
+        let dirfd = arg.dirfd.map(|n| req.args[n] as i32);
+        resolve(tid, dirfd, &raw)
+    }
+
+    fn record_file(&self, tid: i32, path: PathBuf, usage: FileUse) {
+        let key = (path, usage);
+        if self.log().files.contains_key(&key) {
+            return;
+        }
+        let program = comm(tid);
+        self.log().files.entry(key).or_insert(program);
+    }
+
+    /// Records a network call; performs a connect to a nameserver itself
+    /// (through the proxy) and returns its result, else `None` (continue).
+    fn net(&self, req: &Notification, op: Op) -> Option<Result<i64, Errno>> {
+        let tid = req.pid as i32;
+        let args = req.args;
+        let pidfd = match sys::pidfd_open_thread(tid) {
+            Ok(fd) => fd,
+            Err(_) => sys::pidfd_open(read_status(tid)?.tgid).ok()?,
+        };
+        let sock = sys::pidfd_getfd(pidfd.as_fd(), args[0] as i32).ok()?;
+        let (domain, ty) = sys::socket_kind(sock.as_fd()).ok()?;
+        let names: Vec<Vec<u8>> = match op {
+            Op::Connect | Op::Bind => vec![read_sockaddr(tid, args[1], args[2]).ok()?],
+            Op::Sendto => vec![read_sockaddr(tid, args[4], args[5]).ok()?],
+            Op::Sendmsg => vec![message_name(tid, args[1])?],
+            Op::Sendmmsg => (0..args[2].min(MMSG_READ))
+                .map_while(|i| message_name(tid, args[1] + i * notify::MMSGHDR_LEN as u64))
+                .collect(),
+        };
+        for name in names {
+            match notify::target(op, domain, &name) {
+                Target::Inet(addr) => {
+                    if let Some(filter) = self.names.as_ref().filter(|f| f.is_nameserver(addr)) {
+                        if op == Op::Connect {
+                            let to = filter.redirect(ty == libc::SOCK_STREAM, domain == libc::AF_INET6);
+                            if !sys::notif_id_valid(self.listener.as_fd(), req.id) {
+                                return None;
+                            }
+                            return Some(sys::connect(sock.as_fd(), &notify::inet_sockaddr(to, domain)));
+                        }
+                        // A query sent straight to the nameserver (musl,
+                        // dig): sbx asks too, to learn the answer.
+                        if op == Op::Sendto {
+                            if let Some(data) = read_bytes(tid, args[1], args[2]) {
+                                if let crate::dns::QueryVerdict::Allowed(qname) = filter.screen(&data) {
+                                    filter.shadow(&qname);
+                                }
+                            }
+                        }
+                        continue;
+                    }
+                    self.record_inet(tid, op, addr);
+                }
+                Target::UnixPath(path) => {
+                    if let Some(path) = resolve(tid, None, &path) {
+                        let bound = op == Op::Bind;
+                        if bound {
+                            self.record_file(tid, path.clone(), Entry);
+                        }
+                        let program = comm(tid);
+                        let mut log = self.log();
+                        let seen = log.unix.entry(path).or_insert((bound, program));
+                        seen.0 |= bound;
+                    }
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn record_inet(&self, tid: i32, op: Op, addr: SocketAddr) {
+        let usage = match op {
+            Op::Bind if addr.port() == 0 => return,
+            Op::Bind => NetUse::Bind,
+            _ => NetUse::Connect,
+        };
+        if self.log().net.contains_key(&(addr, usage)) {
+            return;
+        }
+        // Names from the answers the command got; /etc/hosts names only for
+        // addresses off loopback (127.0.0.1 is "localhost" to everyone).
+        let names = match &self.names {
+            Some(filter) if crate::policy::net::is_loopback(addr.ip()) => {
+                filter.proxy().resolved().names_for(addr.ip())
+            }
+            Some(filter) => filter.names_of(addr.ip()),
+            None => Vec::new(),
+        };
+        let program = comm(tid);
+        self.log().net.entry((addr, usage)).or_insert((names, program));
+    }
+
+    /// Everything observed, in a stable order.
+    fn observations(&self) -> Observations {
+        let log = std::mem::take(&mut *self.log());
+        let mut files: Vec<FileEvent> =
+            log.files.into_iter().map(|((path, usage), program)| FileEvent { path, usage, program }).collect();
+        files.sort_by(|a, b| (&a.path, a.usage).cmp(&(&b.path, b.usage)));
+        let mut net: Vec<NetEvent> = log
+            .net
+            .into_iter()
+            .map(|((addr, usage), (names, program))| NetEvent { addr, names, usage, program })
+            .collect();
+        net.sort_by_key(|e| (e.addr, e.usage));
+        let mut unix: Vec<UnixEvent> =
+            log.unix.into_iter().map(|(path, (bound, program))| UnixEvent { path, bound, program }).collect();
+        unix.sort_by(|a, b| a.path.cmp(&b.path));
+        let lookups = self.names.as_ref().map(|f| f.proxy().resolved().names()).unwrap_or_default();
+        Observations { files, net, unix, lookups, gaps: log.gaps.into_iter().collect() }
+    }
+}
+
+impl workers::Serve for Arc<Observer> {
+    fn receive(&self) -> Result<Option<Notification>, Errno> {
+        match sys::notif_receive(self.listener.as_fd()) {
+            Ok(req) => Ok(Some(req)),
+            Err(Errno::ENOENT) if sys::hung_up(self.listener.as_fd()) => Err(Errno::ENOENT),
+            Err(Errno::ENOENT) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn handle(&self, req: Notification) {
+        let listener = self.listener.as_fd();
+        // Fails only if the thread is gone meanwhile.
+        let _ = match self.serve(&req) {
+            Some(result) => sys::notif_respond(listener, req.id, result),
+            None => sys::notif_continue(listener, req.id),
+        };
+    }
+}
+
+/// `dirfd`-relative `raw` as an absolute path: against the thread's cwd
+/// (`None` or AT_FDCWD) or the directory `dirfd` is open on; an empty
+/// `raw` is `dirfd` itself (AT_EMPTY_PATH, futimens). `.` components are
+/// dropped; `..` is left for the resolver (a symlink may precede it).
+fn resolve(tid: i32, dirfd: Option<i32>, raw: &[u8]) -> Option<PathBuf> {
+    let path = Path::new(OsStr::from_bytes(raw));
+    if path.is_absolute() {
+        return Some(path.components().collect());
+    }
+    let base = match dirfd {
+        None | Some(libc::AT_FDCWD) => proc_link(&format!("/proc/{tid}/cwd"))?,
+        Some(fd) => fd_path(tid, fd)?,
+    };
+    Some(if raw.is_empty() { base } else { base.join(path).components().collect() })
+}
+
+/// The path an fd of thread `tid` is open on, if it is a file system path.
+fn fd_path(tid: i32, fd: i32) -> Option<PathBuf> {
+    proc_link(&format!("/proc/{tid}/fd/{fd}"))
+}
+
+fn proc_link(link: &str) -> Option<PathBuf> {
+    std::fs::read_link(link).ok().filter(|p| p.is_absolute())
+}
+
+/// The thread's program name (`comm`), for the profile's comments.
+fn comm(tid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{tid}/comm")).map(|c| c.trim_end().to_owned()).unwrap_or_default()
+}
+
+fn read_u64(tid: i32, ptr: u64) -> Option<u64> {
+    let mut buf = [0u8; 8];
+    sys::read_memory(tid, &[(ptr, 8)], &mut buf).ok()?;
+    Some(u64::from_ne_bytes(buf))
+}
+
+fn read_bytes(tid: i32, ptr: u64, len: u64) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; usize::try_from(len.min(64 * 1024)).ok()?];
+    sys::read_memory(tid, &[(ptr, buf.len() as u64)], &mut buf).ok()?;
+    Some(buf)
+}
+
+/// The destination of the `msghdr` at `at` (empty: none).
+fn message_name(tid: i32, at: u64) -> Option<Vec<u8>> {
+    let mut raw = [0u8; notify::MSGHDR_LEN];
+    sys::read_memory(tid, &[(at, raw.len() as u64)], &mut raw).ok()?;
+    let hdr = MsgHdr::parse(&raw);
+    let len = hdr.name_len().ok()?;
+    read_sockaddr(tid, hdr.name, len as u64).ok()
+}
+
+/// Runs `policy.command` (nothing restricted but the baseline) while
+/// observing it; returns how it ended and what it did.
+pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
+    if let Some(missing) = sys::supervisor_missing() {
+        bail!(
+            "sbx learn observes the command through seccomp user notification, but this kernel lacks {missing}; \
+             learn on a newer kernel (Linux 5.9 or later)"
+        );
+    }
+    if let Some(missing) = super::supervisor_missing(policy) {
+        bail!("sbx learn cannot observe the command: {missing}");
+    }
+    let mut exec = ExecPlan::new(&policy.command, &policy.child_env)?;
+    exec.check_elf_now();
+    let rules = seccomp::learn_rules(exec.envp_address());
+    let filter = seccomp::compile(&rules)?;
+    let names = match start_recording_filter() {
+        Ok(names) => Some(names),
+        Err(err) => {
+            tracing::debug!("sbx learn: no DNS proxy: {err:#}");
+            None
+        }
+    };
+    sys::set_child_subreaper().context("becoming the command's child subreaper")?;
+    let forwarding = supervisor::Signals::block()?;
+    let (child, listener) = match super::start_child(&forwarding, None, filter.as_ref(), &exec, true, None)? {
+        super::Started::Failed(failure) => {
+            return Ok((super::report_failure(policy, &exec, failure)?, Observations::default()));
+        }
+        super::Started::Running { child, listener } => (child, listener),
+    };
+    let Some(listener) = listener else {
+        sys::kill(child, libc::SIGKILL);
+        let _ = sys::wait(child);
+        bail!("the command exec'd without a seccomp listener; report a bug");
+    };
+    let observer = Arc::new(Observer::new(listener, names.clone()));
+    if names.is_none() {
+        observer.log().gaps.insert(
+            "DNS lookups were not observed (no nameserver in /etc/resolv.conf to stand in for): connections are \
+             listed by address"
+                .into(),
+        );
+    }
+    // The command itself: exec'd before the observer could see it.
+    if let Some(program) = exec.candidates().find(|c| c.is_file()) {
+        let path: PathBuf = policy.cwd.join(program).components().collect();
+        observer.log().files.insert((path, Exec), "sbx".into());
+    }
+    let outcome = forwarding.supervise(child, Some(Arc::clone(&observer)))?;
+    Ok((outcome, observer.observations()))
+}
+
+/// The DNS proxy for learning: it forwards every query to the system's
+/// nameservers and records every answer.
+fn start_recording_filter() -> Result<Arc<NameFilter>> {
+    use crate::dns::{NameRules, ProxyConfig, Upstream, hosts};
+    let config = ProxyConfig::new(NameRules::any(), Upstream::system());
+    let hosts = hosts::read(Path::new(hosts::HOSTS));
+    NameFilter::start(config, hosts)
+}
