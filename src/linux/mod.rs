@@ -221,6 +221,12 @@ fn supervisor_missing(policy: &Policy) -> Option<String> {
     if !policy.net.is_restricted() && !policy.deny.write {
         return None;
     }
+    listener_missing()
+}
+
+/// What keeps sbx from supervising a child through a seccomp listener:
+/// what the kernel lacks, or an enclosing filter that already holds one.
+fn listener_missing() -> Option<String> {
     if let Some(missing) = sys::supervisor_missing() {
         return Some(format!("this kernel lacks {missing}"));
     }

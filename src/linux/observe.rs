@@ -385,14 +385,11 @@ fn message_name(tid: i32, at: u64) -> Option<Vec<u8>> {
 /// Runs `policy.command` (nothing restricted but the baseline) while
 /// observing it; returns how it ended and what it did.
 pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
-    if let Some(missing) = sys::supervisor_missing() {
+    if let Some(missing) = super::listener_missing() {
         bail!(
-            "sbx learn observes the command through seccomp user notification, but this kernel lacks {missing}; \
-             learn on a newer kernel (Linux 5.9 or later)"
+            "sbx learn observes the command through seccomp user notification, but {missing}; learn outside \
+             that sandbox, on Linux 5.9 or later"
         );
-    }
-    if let Some(missing) = super::supervisor_missing(policy) {
-        bail!("sbx learn cannot observe the command: {missing}");
     }
     let mut exec = ExecPlan::new(&policy.command, &policy.child_env)?;
     exec.check_elf_now();

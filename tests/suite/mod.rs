@@ -8,6 +8,7 @@ mod env;
 mod fs;
 mod hardening;
 mod kernel;
+mod learn;
 mod meta;
 mod net;
 mod netallow;
