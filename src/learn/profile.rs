@@ -9,9 +9,15 @@
 //! allowed silently; the text is valid TOML that sbx's configuration loader
 //! accepts.
 
-use std::path::{Path, PathBuf};
+#[cfg(test)]
+mod tests;
 
-use super::Observations;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
+use std::path::{Component, Path, PathBuf};
+
+use super::{FileUse, NetUse, Observations};
+use crate::policy::net::{self, NetRule};
 
 /// What the builder needs to know about the run's surroundings.
 #[derive(Debug, Clone, Default)]
@@ -91,19 +97,872 @@ pub struct Learned {
     pub notes: Vec<String>,
 }
 
+const READ: &str = "allow_read";
+const WRITE: &str = "allow_write";
+const UNIX: &str = "allow_unix";
+const ENV: &str = "allow_env";
+const NET: &str = "allow_net";
+
+/// A directory collapses the points beneath it into itself from this many on.
+const COLLAPSE_AT: usize = 4;
+/// Program names and addresses a comment names at most.
+const NAMED_AT_MOST: usize = 3;
+
 /// Builds the smallest profile `obs` needs.
 pub fn learn(obs: &Observations, ctx: &Context, fs: &dyn Fs) -> Learned {
-    let _ = (obs, ctx, fs);
-    Learned::default()
+    let mut learned = Learned { notes: obs.gaps.iter().map(|g| clean(g)).collect(), ..Learned::default() };
+    let mut later_notes = Vec::new();
+    learn_files(obs, ctx, fs, &mut learned, &mut later_notes);
+    learn_net(obs, &mut learned, &mut later_notes);
+    learn_unix(obs, ctx, fs, &mut learned, &mut later_notes);
+    learn_env(ctx, &mut learned, &mut later_notes);
+    later_notes.sort();
+    later_notes.dedup();
+    for note in later_notes {
+        if !learned.notes.contains(&note) {
+            learned.notes.push(note);
+        }
+    }
+    for list in [
+        &mut learned.allow_read,
+        &mut learned.allow_write,
+        &mut learned.allow_net,
+        &mut learned.allow_unix,
+        &mut learned.allow_env,
+    ] {
+        list.sort_by(|a, b| a.value.cmp(&b.value));
+    }
+    let rank = |key: &str| [READ, WRITE, UNIX, ENV].iter().position(|k| *k == key).unwrap_or(usize::MAX);
+    learned.held.sort_by(|a, b| (rank(a.key), &a.value).cmp(&(rank(b.key), &b.value)));
+    learned
+}
+
+// ---------------------------------------------------------------------------
+// Files
+
+/// One observed use of a path, as it counts in a comment.
+#[derive(Debug, Clone)]
+struct Use {
+    usage: FileUse,
+    /// A directory read: it was listed.
+    listed: bool,
+    /// The path used (canonical where it exists).
+    path: PathBuf,
+    program: String,
+}
+
+/// Points (paths an entry would name) and the uses that made them.
+type Points = BTreeMap<PathBuf, Vec<Use>>;
+
+/// A path held back, with what needed it and why it looks sensitive.
+struct HeldPath {
+    reason: String,
+    uses: Vec<Use>,
+}
+
+#[derive(Default)]
+struct Gathered {
+    writes: Points,
+    reads: Points,
+    /// By (key, canonical path).
+    held: BTreeMap<(&'static str, PathBuf), HeldPath>,
+}
+
+impl Gathered {
+    /// Adds a read (`write == false`) or write point, unless a default
+    /// covers it; a sensitive or too broad one is held instead.
+    fn add(&mut self, ctx: &Context, write: bool, point: PathBuf, named: Option<&Path>, usage: Use) {
+        let default = if write { covered(&ctx.default_write, &point) } else { covered_by_defaults(ctx, &point) };
+        if default {
+            return;
+        }
+        let key = if write { WRITE } else { READ };
+        let home = ctx.home.as_deref();
+        let reason = is_sensitive(&point, home)
+            .or_else(|| named.and_then(|n| is_sensitive(n, home)))
+            .map(str::to_owned)
+            .or_else(|| too_broad(&point, ctx));
+        match reason {
+            Some(reason) => self.hold(key, point, reason, usage),
+            None => {
+                let points = if write { &mut self.writes } else { &mut self.reads };
+                points.entry(point).or_default().push(usage);
+            }
+        }
+    }
+
+    fn hold(&mut self, key: &'static str, path: PathBuf, reason: String, usage: Use) {
+        self.held.entry((key, path)).or_insert_with(|| HeldPath { reason, uses: Vec::new() }).uses.push(usage);
+    }
+
+    /// Every held path (all keys): no collapsed root may contain one.
+    fn held_paths(&self) -> Vec<PathBuf> {
+        self.held.keys().map(|(_, p)| p.clone()).collect()
+    }
+}
+
+fn learn_files(obs: &Observations, ctx: &Context, fs: &dyn Fs, learned: &mut Learned, notes: &mut Vec<String>) {
+    let mut gathered = Gathered::default();
+    for event in &obs.files {
+        if !event.path.is_absolute() || ignored(&event.path) {
+            continue;
+        }
+        let program = clean_program(&event.program);
+        match event.usage {
+            FileUse::Read | FileUse::Exec => {
+                // Not there now: a failed probe, which needs nothing.
+                let Some(found) = fs.lookup(&event.path) else { continue };
+                if ignored(&found.canonical) {
+                    continue;
+                }
+                let listed = found.is_dir && event.usage == FileUse::Read;
+                let usage = Use { usage: event.usage, listed, path: found.canonical.clone(), program };
+                gathered.add(ctx, false, found.canonical, Some(&event.path), usage);
+            }
+            FileUse::Write | FileUse::MadeDir | FileUse::Entry => {
+                let existing = match event.usage {
+                    FileUse::Entry => None,
+                    _ => fs.lookup(&event.path).filter(|f| event.usage == FileUse::Write || f.is_dir),
+                };
+                if let Some(found) = existing {
+                    // The file written, or the directory made (sbx creates
+                    // missing allow_write directories, so its parent need
+                    // not be writable).
+                    if ignored(&found.canonical) {
+                        continue;
+                    }
+                    let usage = Use { usage: event.usage, listed: false, path: found.canonical.clone(), program };
+                    gathered.add(ctx, true, found.canonical, Some(&event.path), usage);
+                    continue;
+                }
+                // An entry made or removed, or a file or directory that is
+                // gone again: what changed is the directory it was in.
+                let Some((dir, path)) = changed_in(&event.path, fs) else { continue };
+                if ignored(&dir) || covered(&ctx.default_write, &dir) {
+                    continue;
+                }
+                let usage = if event.usage == FileUse::MadeDir { FileUse::Entry } else { event.usage };
+                let usage = Use { usage, listed: false, path: path.clone(), program };
+                let home = ctx.home.as_deref();
+                if let Some(reason) = is_sensitive(&path, home).or_else(|| is_sensitive(&event.path, home)) {
+                    // Told about; the directory is still needed (and, if
+                    // allowed, reaches it: see `covered_by`).
+                    gathered.hold(WRITE, path.clone(), reason.to_owned(), usage.clone());
+                }
+                gathered.add(ctx, true, dir, None, usage);
+            }
+        }
+    }
+
+    let held_paths = gathered.held_paths();
+    let writes = collapse(std::mem::take(&mut gathered.writes), ctx, &held_paths);
+    let mut reads = std::mem::take(&mut gathered.reads);
+    reads.retain(|point, _| beneath_a_point(&writes, point).is_none());
+    let reads = collapse(reads, ctx, &held_paths);
+
+    let mut write_entries = BTreeMap::new();
+    let mut read_entries = BTreeMap::new();
+    for (points, key, out) in [(&writes, WRITE, &mut write_entries), (&reads, READ, &mut read_entries)] {
+        for (path, uses) in points {
+            let why = describe(path, uses);
+            match value_of(path, ctx) {
+                Ok(value) => {
+                    out.insert(path.clone(), Entry { value, why });
+                }
+                Err(problem) => notes.push(not_written(key, &format!("{path:?}"), &why, problem)),
+            }
+        }
+    }
+    for ((key, path), held) in gathered.held {
+        let reach = |entries: &BTreeMap<PathBuf, Entry>| {
+            beneath_a_point(entries, &path).and_then(|p| entries.get(p)).map(|e| e.value.clone())
+        };
+        let covered_by = match key {
+            WRITE => reach(&write_entries),
+            _ => reach(&write_entries).or_else(|| reach(&read_entries)),
+        };
+        let value = value_of(&path, ctx).unwrap_or_else(|_| path.to_string_lossy().into_owned());
+        let why = format!("{} — {}", describe(&path, &held.uses), held.reason);
+        learned.held.push(Held { key, value, why, covered_by });
+    }
+    learned.allow_write = write_entries.into_values().collect();
+    learned.allow_read = read_entries.into_values().collect();
+}
+
+/// The command's own open files and the kernel's view of processes: never
+/// an entry.
+fn ignored(path: &Path) -> bool {
+    path.starts_with("/proc")
+        || path.starts_with("/dev/fd")
+        || ["/dev/stdin", "/dev/stdout", "/dev/stderr"].iter().any(|p| path == Path::new(p))
+}
+
+/// For a path that was created or removed (or is gone): the canonical
+/// directory it was in — the nearest one that exists now — and the path
+/// re-rooted there.
+fn changed_in(path: &Path, fs: &dyn Fs) -> Option<(PathBuf, PathBuf)> {
+    let mut child = path;
+    loop {
+        let parent = child.parent()?;
+        // `x/..` has no name in its parent: nothing to say about it.
+        child.file_name()?;
+        if let Some(found) = fs.lookup(parent) {
+            let rest = path.strip_prefix(parent).ok()?;
+            return Some((found.canonical.clone(), found.canonical.join(rest)));
+        }
+        child = parent;
+    }
+}
+
+/// The key of `points` that `path` is or is beneath, if any.
+fn beneath_a_point<'a, V>(points: &'a BTreeMap<PathBuf, V>, path: &Path) -> Option<&'a Path> {
+    path.ancestors().find_map(|a| points.get_key_value(a)).map(|(k, _)| k.as_path())
+}
+
+/// Whether `path` is one of `roots` or beneath one.
+fn covered(roots: &[PathBuf], path: &Path) -> bool {
+    roots.iter().any(|r| path.starts_with(r))
+}
+
+/// Readable by default (what is writable is readable too).
+fn covered_by_defaults(ctx: &Context, path: &Path) -> bool {
+    covered(&ctx.default_read, path) || covered(&ctx.default_write, path)
+}
+
+/// The number of named components (`/a/b` is 2).
+fn depth(path: &Path) -> usize {
+    path.components().filter(|c| matches!(c, Component::Normal(_))).count()
+}
+
+/// Places in the home directory that hold credentials, relative to it: no
+/// entry may be one of their ancestors.
+const HOME_SECRETS: &[&str] = &[
+    ".ssh",
+    ".aws",
+    ".gnupg",
+    ".kube",
+    ".azure",
+    ".docker",
+    ".password-store",
+    ".terraform.d",
+    ".config/gh",
+    ".config/gcloud",
+    ".netrc",
+    ".npmrc",
+    ".pypirc",
+    ".git-credentials",
+    ".cargo/credentials",
+    ".cargo/credentials.toml",
+];
+
+/// Why an entry for the directory `path` would reach too far: it is `/`,
+/// the home directory or above it, or holds a known place of credentials.
+fn too_broad(path: &Path, ctx: &Context) -> Option<String> {
+    if path == Path::new("/") {
+        return Some("would open the whole file system".into());
+    }
+    let home = ctx.home.as_deref()?;
+    if home.starts_with(path) {
+        return Some("would open the whole home directory".into());
+    }
+    let secret = HOME_SECRETS.iter().find(|s| home.join(s).starts_with(path))?;
+    Some(format!("would open ~/{secret} too"))
+}
+
+/// Whether the points beneath `dir` may be replaced by `dir`.
+fn collapsible(dir: &Path, ctx: &Context, held: &[PathBuf]) -> bool {
+    if depth(dir) < 2 {
+        return false;
+    }
+    if let Some(home) = ctx.home.as_deref() {
+        if home.starts_with(dir) {
+            return false;
+        }
+        if dir.starts_with(home) && depth(dir) < depth(home) + 2 {
+            // `~/proj` as the project directory is fine; the home directory
+            // as the project directory does not make `~/.cache` fine.
+            let in_project = dir.starts_with(&ctx.cwd) && !home.starts_with(&ctx.cwd);
+            if !in_project {
+                return false;
+            }
+        }
+    }
+    is_sensitive(dir, ctx.home.as_deref()).is_none()
+        && too_broad(dir, ctx).is_none()
+        && !held.iter().any(|h| h.starts_with(dir))
+}
+
+/// Drops points beneath other points (their uses go to the point above).
+fn remove_nested(points: Points) -> Points {
+    let mut out: Points = BTreeMap::new();
+    // In path order a directory comes right before everything beneath it.
+    let mut last: Option<PathBuf> = None;
+    for (path, uses) in points {
+        if let Some(top) = last.as_ref().filter(|top| path.starts_with(top)) {
+            if let Some(list) = out.get_mut(top) {
+                list.extend(uses);
+            }
+            continue;
+        }
+        last = Some(path.clone());
+        out.insert(path, uses);
+    }
+    out
+}
+
+/// Bottom-up, a collapsible directory with [`COLLAPSE_AT`] or more points
+/// beneath it replaces them.
+fn collapse(points: Points, ctx: &Context, held: &[PathBuf]) -> Points {
+    let mut points = remove_nested(points);
+    let mut candidates: BTreeSet<(std::cmp::Reverse<usize>, PathBuf)> = BTreeSet::new();
+    for path in points.keys() {
+        for dir in path.ancestors().skip(1) {
+            candidates.insert((std::cmp::Reverse(depth(dir)), dir.to_path_buf()));
+        }
+    }
+    for (_, dir) in candidates {
+        let beneath: Vec<PathBuf> = points
+            .range::<Path, _>((Bound::Excluded(dir.as_path()), Bound::Unbounded))
+            .map(|(p, _)| p)
+            .take_while(|p| p.starts_with(&dir))
+            .cloned()
+            .collect();
+        if beneath.len() < COLLAPSE_AT || !collapsible(&dir, ctx, held) {
+            continue;
+        }
+        let mut uses = Vec::new();
+        for path in beneath {
+            uses.extend(points.remove(&path).unwrap_or_default());
+        }
+        points.insert(dir, uses);
+    }
+    remove_nested(points)
+}
+
+/// The comment of a file entry: the uses and how many, and who.
+fn describe(point: &Path, uses: &[Use]) -> String {
+    let distinct: BTreeSet<(FileUse, bool, &Path)> =
+        uses.iter().map(|u| (u.usage, u.listed, u.path.as_path())).collect();
+    let who = programs(uses.iter().map(|u| u.program.as_str()));
+    let self_made = distinct.iter().any(|(u, _, p)| *u == FileUse::MadeDir && *p == point);
+    if let [(usage, listed, path)] = distinct.iter().collect::<Vec<_>>()[..] {
+        if *path == point && !self_made {
+            let verb = match usage {
+                FileUse::Read if *listed => "listed",
+                FileUse::Read => "read",
+                FileUse::Exec => "executed",
+                FileUse::Write => "written",
+                FileUse::Entry => "created or removed",
+                FileUse::MadeDir => "made",
+            };
+            return if who.is_empty() { verb.to_owned() } else { format!("{verb} by {who}") };
+        }
+    }
+    let count = |usage: FileUse, listed: bool| {
+        distinct
+            .iter()
+            .filter(|(u, l, p)| *u == usage && *l == listed && !(*u == FileUse::MadeDir && *p == point))
+            .count()
+    };
+    let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let mut parts = Vec::new();
+    let counted = [
+        (FileUse::Write, false, "wrote", "file", "files"),
+        (FileUse::Entry, false, "created or removed", "", ""),
+        (FileUse::MadeDir, false, "made", "directory", "directories"),
+        (FileUse::Exec, false, "executed", "file", "files"),
+        (FileUse::Read, false, "read", "file", "files"),
+        (FileUse::Read, true, "listed", "directory", "directories"),
+    ];
+    for (usage, listed, verb, one, many) in counted {
+        let n = count(usage, listed);
+        if n > 0 {
+            parts.push(format!("{verb} {}", plural(n, one, many).trim_end()));
+        }
+    }
+    let body = parts.join(", ");
+    let text = match (self_made, body.is_empty()) {
+        (true, true) => "made directory".to_owned(),
+        (true, false) => format!("made directory; {body}"),
+        (false, _) => body,
+    };
+    if who.is_empty() { text } else { format!("{text} ({who})") }
+}
+
+// ---------------------------------------------------------------------------
+// Sensitive paths
+
+/// Why `path` looks like it holds a credential, if it does: SSH, cloud and
+/// package-registry credentials, private keys, `.env` files, names with
+/// `token`, `secret`, `credential`, `password` or `passwd` in them.
+/// System software trees do not trip the name rule (`/usr/bin/passwd`,
+/// `/etc/passwd`), nor do installed libraries (`site-packages/…/credentials.py`).
+pub fn is_sensitive(path: &Path, home: Option<&Path>) -> Option<&'static str> {
+    const DIRS: &[(&str, &str)] = &[
+        (".ssh", "SSH keys and configuration"),
+        (".aws", "AWS credentials"),
+        (".gnupg", "GnuPG keys"),
+        (".kube", "Kubernetes credentials"),
+        (".azure", "Azure credentials"),
+        (".docker", "Docker registry credentials"),
+        (".password-store", "a password store"),
+        (".terraform.d", "Terraform credentials"),
+    ];
+    const IN_HOME: &[(&str, &str)] = &[
+        (".config/gh", "GitHub CLI token"),
+        (".config/gcloud", "Google Cloud credentials"),
+        (".netrc", "passwords for remote hosts"),
+        (".npmrc", "npm registry token"),
+        (".pypirc", "PyPI token"),
+        (".git-credentials", "git credentials"),
+        (".cargo/credentials", "crates.io token"),
+        (".cargo/credentials.toml", "crates.io token"),
+    ];
+    const SYSTEM: &[(&str, &str)] = &[("/etc/shadow", "password hashes"), ("/etc/gshadow", "password hashes")];
+    if let Some(rest) = home.and_then(|h| path.strip_prefix(h).ok()) {
+        if let Some((_, why)) = IN_HOME.iter().find(|(p, _)| rest.starts_with(p)) {
+            return Some(why);
+        }
+    }
+    if let Some((_, why)) = SYSTEM.iter().find(|(p, _)| path.starts_with(p)) {
+        return Some(why);
+    }
+    let names: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(name) => Some(name.to_string_lossy().to_lowercase()),
+            _ => None,
+        })
+        .collect();
+    if let Some((_, why)) = DIRS.iter().find(|(d, _)| names.iter().any(|n| n == d)) {
+        return Some(why);
+    }
+    if let Some(file) = names.last() {
+        if let Some(why) = sensitive_file_name(file) {
+            return Some(why);
+        }
+    }
+    if exempt_from_name_rule(path) {
+        return None;
+    }
+    // Installed libraries are code (`google/auth/credentials.py`,
+    // `js-tokens`): the name rule applies only above them.
+    let library = names.iter().enumerate().position(|(i, n)| is_library_root(&names[..i], n));
+    const WORDS: &[&str] = &["token", "secret", "credential", "password", "passwd"];
+    let secret_name = names[..library.unwrap_or(names.len())].iter().any(|name| {
+        // `tokenizer`, `tokenization`: text processing, not a secret.
+        let name = name.replace("tokeniz", "").replace("tokenis", "");
+        WORDS.iter().any(|w| name.contains(w))
+    });
+    secret_name.then_some("its name suggests a secret")
+}
+
+/// The rules on a file's own (lower-case) name.
+fn sensitive_file_name(file: &str) -> Option<&'static str> {
+    // Bundles of public CA certificates (certifi's `cacert.pem`).
+    const CA_BUNDLES: &[&str] = &["cacert", "ca-cert", "ca_cert", "ca-bundle", "ca_bundle", "cabundle"];
+    if file.ends_with(".pem") && !CA_BUNDLES.iter().any(|b| file.contains(b)) {
+        return Some("a PEM file (may hold a private key)");
+    }
+    if [".key", ".p12", ".pfx"].iter().any(|ext| file.ends_with(ext)) {
+        return Some("a private key");
+    }
+    if ["id_rsa", "id_ed25519", "id_ecdsa", "id_dsa"].iter().any(|p| file.starts_with(p)) {
+        return Some("an SSH key");
+    }
+    if file == ".env" || file.starts_with(".env.") {
+        return Some("an environment file (often holds secrets)");
+    }
+    None
+}
+
+/// System software and account files, whose names may contain the words of
+/// the name rule without being secrets.
+fn exempt_from_name_rule(path: &Path) -> bool {
+    const TREES: &[&str] = &[
+        "/usr",
+        "/lib",
+        "/lib32",
+        "/lib64",
+        "/libx32",
+        "/bin",
+        "/sbin",
+        "/nix/store",
+        "/snap",
+        "/etc/pam.d",
+        "/System",
+        "/private/etc/pam.d",
+    ];
+    const FILES: &[&str] = &["/etc/passwd", "/etc/passwd-", "/private/etc/passwd"];
+    TREES.iter().any(|t| path.starts_with(t)) || FILES.iter().any(|f| path == Path::new(f))
+}
+
+/// Whether `name`, after the components `before`, is where installed
+/// libraries live.
+fn is_library_root(before: &[String], name: &str) -> bool {
+    const ROOTS: &[&str] = &["node_modules", "site-packages", "dist-packages"];
+    const PAIRS: &[(&str, &str)] =
+        &[("pkg", "mod"), (".cargo", "registry"), (".rustup", "toolchains"), (".m2", "repository")];
+    ROOTS.contains(&name) || before.last().is_some_and(|prev| PAIRS.iter().any(|(a, b)| prev == a && name == *b))
+}
+
+// ---------------------------------------------------------------------------
+// Network and unix sockets
+
+fn learn_net(obs: &Observations, learned: &mut Learned, notes: &mut Vec<String>) {
+    // value → (programs, addresses)
+    let mut wanted: BTreeMap<String, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
+    let mut connected_names = BTreeSet::new();
+    for event in &obs.net {
+        let names: Vec<String> = event.names.iter().map(|n| normal_name(n)).filter(|n| !n.is_empty()).collect();
+        connected_names.extend(names.iter().cloned());
+        let addr = net::suggestion(event.addr);
+        let program = clean_program(&event.program);
+        match event.usage {
+            NetUse::Connect => {
+                let values = if names.is_empty() {
+                    vec![addr.clone()]
+                } else {
+                    names.iter().map(|n| format!("{n}:{}", event.addr.port())).collect()
+                };
+                for value in values {
+                    let (programs, addrs) = wanted.entry(value).or_default();
+                    programs.push(program.clone());
+                    addrs.insert(addr.clone());
+                }
+            }
+            NetUse::Bind => {
+                if net::is_loopback(event.addr.ip()) || event.addr.port() == 0 {
+                    continue;
+                }
+                let by = if program.is_empty() { String::new() } else { format!(" by {program}") };
+                notes.push(format!(
+                    "bound {addr}{by}: a fixed port on an address other than loopback needs allow_net = [\"*\"]; \
+                     not added"
+                ));
+            }
+        }
+    }
+    for (value, (programs_seen, addrs)) in wanted {
+        let who = programs(programs_seen.iter().map(String::as_str));
+        let by = if who.is_empty() { String::new() } else { format!(" by {who}") };
+        let why = format!("connected{by} ({})", first_few(addrs.iter().cloned().collect()));
+        match NetRule::parse(&value) {
+            Ok(_) => learned.allow_net.push(Entry { value, why }),
+            Err(problem) => notes.push(not_written(NET, &format!("{value:?}"), &why, &problem)),
+        }
+    }
+    let looked_up: BTreeSet<String> = obs.lookups.iter().map(|n| normal_name(n)).filter(|n| !n.is_empty()).collect();
+    for name in looked_up.difference(&connected_names) {
+        notes.push(format!(
+            "looked up {name} but connected to none of its addresses: not allowed (it will not resolve under this \
+             profile); add \"{name}\" if the command needs the lookup"
+        ));
+    }
+}
+
+/// A DNS name as entries write it: lower case, no trailing dot, no
+/// characters that cannot be in a comment.
+fn normal_name(name: &str) -> String {
+    clean(name.trim_end_matches('.')).to_lowercase()
+}
+
+fn learn_unix(obs: &Observations, ctx: &Context, fs: &dyn Fs, learned: &mut Learned, notes: &mut Vec<String>) {
+    // canonical → (programs, paths as named)
+    let mut used: BTreeMap<PathBuf, (Vec<String>, Vec<PathBuf>)> = BTreeMap::new();
+    for event in obs.unix.iter().filter(|e| !e.bound && e.path.is_absolute()) {
+        let program = clean_program(&event.program);
+        let canonical = match fs.lookup(&event.path) {
+            Some(found) => Some(found.canonical),
+            None => match (event.path.parent(), event.path.file_name()) {
+                (Some(parent), Some(name)) => fs.lookup(parent).map(|f| f.canonical.join(name)),
+                _ => None,
+            },
+        };
+        let Some(canonical) = canonical else {
+            let why = connected_by(&[program]);
+            notes.push(not_written(
+                UNIX,
+                &format!("{:?}", event.path),
+                &why,
+                "neither it nor its directory exists now",
+            ));
+            continue;
+        };
+        let (programs, named) = used.entry(canonical).or_default();
+        programs.push(program);
+        named.push(event.path.clone());
+    }
+    let agent = ctx.ssh_auth_sock.as_ref().map(|sock| {
+        let canonical = fs.lookup(sock).map(|f| f.canonical);
+        (sock.clone(), canonical)
+    });
+    for (path, (programs_seen, named)) in used {
+        let why = connected_by(&programs_seen);
+        let is_agent = agent.as_ref().is_some_and(|(sock, canonical)| {
+            path == *sock || canonical.as_ref() == Some(&path) || named.iter().any(|n| n == sock)
+        });
+        let reason = if is_agent {
+            Some("the SSH agent (SSH_AUTH_SOCK)")
+        } else {
+            std::iter::once(&path).chain(&named).find_map(|p| sensitive_socket(p, ctx.home.as_deref()))
+        };
+        match (reason, value_of(&path, ctx)) {
+            (Some(reason), value) => learned.held.push(Held {
+                key: UNIX,
+                value: value.unwrap_or_else(|_| path.to_string_lossy().into_owned()),
+                why: format!("{why} — {reason}"),
+                covered_by: None,
+            }),
+            (None, Ok(value)) => learned.allow_unix.push(Entry { value, why }),
+            (None, Err(problem)) => notes.push(not_written(UNIX, &format!("{path:?}"), &why, problem)),
+        }
+    }
+}
+
+fn connected_by(programs_seen: &[String]) -> String {
+    let who = programs(programs_seen.iter().map(String::as_str));
+    if who.is_empty() { "connected".into() } else { format!("connected by {who}") }
+}
+
+/// Why a unix socket is sensitive: agents that hold keys, container engines
+/// (root on the host), or a sensitive path.
+fn sensitive_socket(path: &Path, home: Option<&Path>) -> Option<&'static str> {
+    let lower = |p: Option<&std::ffi::OsStr>| p.map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
+    let name = lower(path.file_name());
+    let dir = lower(path.parent().and_then(Path::file_name));
+    if name.starts_with("agent.") && (dir == ".ssh" || dir.starts_with("ssh-"))
+        || name.contains("ssh-agent")
+        || name.contains("ssh_agent")
+        || (dir == "keyring" && name == "ssh")
+    {
+        return Some("an SSH agent");
+    }
+    if ["docker.sock", "containerd.sock", "podman.sock"].contains(&name.as_str()) {
+        return Some("a container engine (root on the host)");
+    }
+    if name.starts_with("s.gpg-agent") {
+        return Some("the GnuPG agent");
+    }
+    is_sensitive(path, home)
+}
+
+// ---------------------------------------------------------------------------
+// Environment
+
+fn learn_env(ctx: &Context, learned: &mut Learned, notes: &mut Vec<String>) {
+    let names: BTreeSet<&str> = ctx
+        .env
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.is_empty() && *n != "_" && !crate::env::BASE_VARS.contains(n))
+        .collect();
+    const WHY: &str = "set when learning";
+    for name in names {
+        if secret_var(name) {
+            learned.held.push(Held {
+                key: ENV,
+                value: name.to_owned(),
+                why: format!("{WHY} — its name suggests a secret"),
+                covered_by: None,
+            });
+        } else if name.contains(['*', '?']) || name.chars().any(char::is_control) {
+            // allow_env entries are patterns: this one would match others.
+            notes.push(not_written(ENV, &format!("{name:?}"), WHY, "it would be read as a pattern"));
+        } else {
+            learned.allow_env.push(Entry { value: name.to_owned(), why: WHY.into() });
+        }
+    }
+}
+
+/// Whether an environment variable's name says it holds a secret.
+fn secret_var(name: &str) -> bool {
+    const PARTS: &[&str] = &[
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "PASSPHRASE",
+        "CREDENTIAL",
+        "API_KEY",
+        "APIKEY",
+        "PRIVATE_KEY",
+        "ACCESS_KEY",
+        "_AUTH_",
+        "JWT",
+        "COOKIE",
+    ];
+    const PREFIXES: &[&str] = &["AWS_", "AZURE_", "GOOGLE_APPLICATION_CREDENTIALS"];
+    const SUFFIXES: &[&str] = &["_KEY", "_AUTH", "_DSN", "_PAT"];
+    const NAMES: &[&str] = &["SSH_AUTH_SOCK", "DATABASE_URL", "KRB5CCNAME"];
+    let name = name.to_ascii_uppercase();
+    PARTS.iter().any(|p| name.contains(p))
+        || PREFIXES.iter().any(|p| name.starts_with(p))
+        || SUFFIXES.iter().any(|s| name.ends_with(s))
+        || NAMES.contains(&name.as_str())
+}
+
+// ---------------------------------------------------------------------------
+// Values and comments
+
+/// How `path` is written in the file: relative beneath `ctx.relative_to`,
+/// `~/…` beneath the home directory, else absolute; or why it cannot be.
+fn value_of(path: &Path, ctx: &Context) -> Result<String, &'static str> {
+    let text = |p: &Path| p.to_str().map(str::to_owned).ok_or("not UTF-8");
+    let value = match (&ctx.relative_to, &ctx.home) {
+        (Some(base), _) if path.starts_with(base) => {
+            let rest = text(path.strip_prefix(base).unwrap_or(path))?;
+            match rest.as_str() {
+                "" => ".".to_owned(),
+                r if r.starts_with('~') => format!("./{r}"),
+                _ => rest,
+            }
+        }
+        (_, Some(home)) if path.starts_with(home) => match text(path.strip_prefix(home).unwrap_or(path))?.as_str() {
+            "" => "~".to_owned(),
+            rest => format!("~/{rest}"),
+        },
+        _ => text(path)?,
+    };
+    if value.contains("${") {
+        return Err("contains ${, which the loader would expand");
+    }
+    Ok(value)
+}
+
+fn not_written(key: &str, shown: &str, why: &str, problem: &str) -> String {
+    format!("not written: {key} {shown} ({why}): {problem} — add by hand")
+}
+
+/// Text from the command made fit for a one-line comment: no control or
+/// direction-changing characters.
+fn clean(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '\t' | '\n' | '\r') {
+            out.push(' ');
+        } else if !invisible(c) {
+            out.push(c);
+        }
+    }
+    out.trim().to_owned()
+}
+
+/// Characters that must not reach a comment: control characters, line and
+/// paragraph separators, and those that change the text's direction.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// A program name for comments (`comm` is at most 15 bytes; a longer one is cut).
+fn clean_program(program: &str) -> String {
+    clean(program).chars().take(32).collect()
+}
+
+/// Up to [`NAMED_AT_MOST`] program names, the busiest first.
+fn programs<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for name in names.filter(|n| !n.is_empty()) {
+        *counts.entry(name).or_default() += 1;
+    }
+    let mut ranked: Vec<(&str, usize)> = counts.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    first_few(ranked.into_iter().map(|(n, _)| n.to_owned()).collect())
+}
+
+/// `a, b, c` or `a, b, c and 2 more`.
+fn first_few(items: Vec<String>) -> String {
+    let more = items.len().saturating_sub(NAMED_AT_MOST);
+    let shown = items.into_iter().take(NAMED_AT_MOST).collect::<Vec<_>>().join(", ");
+    if more > 0 { format!("{shown} and {more} more") } else { shown }
+}
+
+/// `value` as a TOML basic string; characters that cannot stand in one (or
+/// would hide in a comment) escaped.
+fn quote(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if invisible(c) => out.push_str(&format!("\\u{:04X}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The profile as a `[profile.NAME]` table, `header` lines as comments above it.
 pub fn render(name: &str, learned: &Learned, header: &[String]) -> String {
-    let _ = learned;
     let mut out = String::new();
     for line in header {
-        out.push_str(&format!("# {line}\n"));
+        out.push_str(&comment_line(line));
     }
-    out.push_str(&format!("[profile.{name}]\ndeny = [\"read\", \"write\", \"net\", \"env\"]\n"));
+    let table = if crate::config::check_profile_name(name).is_ok() { name.to_owned() } else { quote(name) };
+    out.push_str(&format!("[profile.{table}]\ndeny = [\"read\", \"write\", \"net\", \"env\"]\n"));
+    let lists = [
+        (READ, &learned.allow_read),
+        (WRITE, &learned.allow_write),
+        (NET, &learned.allow_net),
+        (UNIX, &learned.allow_unix),
+        (ENV, &learned.allow_env),
+    ];
+    for (key, entries) in lists {
+        if entries.is_empty() {
+            continue;
+        }
+        // One comment for the whole list when every entry has the same
+        // reason (the environment: "set when learning").
+        let shared = match entries.first() {
+            Some(first) if key == ENV && entries.iter().all(|e| e.why == first.why) => Some(clean(&first.why)),
+            _ => None,
+        };
+        match shared.as_deref() {
+            Some(why) if !why.is_empty() => out.push_str(&format!("{key} = [  # {why}\n")),
+            _ => out.push_str(&format!("{key} = [\n")),
+        }
+        for entry in entries {
+            let why = clean(&entry.why);
+            if shared.is_some() || why.is_empty() {
+                out.push_str(&format!("    {},\n", quote(&entry.value)));
+            } else {
+                out.push_str(&format!("    {},  # {why}\n", quote(&entry.value)));
+            }
+        }
+        out.push_str("]\n");
+    }
+    if !learned.held.is_empty() {
+        out.push_str("# Needed but sensitive — add by hand if you mean it:\n");
+        for held in &learned.held {
+            let mut line = format!("  {} {}: {}", held.key, quote(&held.value), clean(&held.why));
+            if let Some(by) = &held.covered_by {
+                let key = [(WRITE, &learned.allow_write), (READ, &learned.allow_read)]
+                    .iter()
+                    .find(|(_, list)| list.iter().any(|e| e.value == *by))
+                    .map_or(held.key, |(k, _)| k);
+                line.push_str(&format!(" (reached anyway through {key} {})", quote(by)));
+            }
+            out.push_str(&comment_line(&line));
+        }
+    }
+    if !learned.notes.is_empty() {
+        out.push_str("# Notes:\n");
+        for note in &learned.notes {
+            out.push_str(&comment_line(&format!("  {note}")));
+        }
+    }
     out
+}
+
+/// `text` as one comment line (a leading run of spaces kept for indenting).
+fn comment_line(text: &str) -> String {
+    let indent = text.len() - text.trim_start_matches(' ').len();
+    let body = clean(text);
+    if body.is_empty() { "#\n".to_owned() } else { format!("#{}{body}\n", " ".repeat(indent + 1)) }
 }
