@@ -16,6 +16,9 @@ _sbx() {
             ",$1")
                 cmd="sbx"
                 ;;
+            sbx,learn)
+                cmd="sbx__subcmd__learn"
+                ;;
             sbx,trust)
                 cmd="sbx__subcmd__trust"
                 ;;
@@ -26,7 +29,7 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-p -v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --close-fds --allow-read --allow-write --allow-net --allow-unix --allow-env --profile --config --no-config --explain --doctor --best-effort --verbose --quiet --help --version trust"
+            opts="-p -v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --close-fds --allow-read --allow-write --allow-net --allow-unix --allow-env --profile --config --no-config --explain --doctor --best-effort --verbose --quiet --help --version trust learn"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +69,36 @@ _sbx() {
                     ;;
                 --explain)
                     COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        sbx__subcmd__learn)
+            opts="-p -o -q -h --profile --output --verify --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --profile)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -47,4 +47,10 @@ complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Do not report bl
 complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
 complete -c sbx -n "__fish_sbx_needs_command" -a "trust" -d 'Show the profiles of a project\'s sbx.toml and trust it: record its path and SHA-256, so that sbx uses it (until it changes). To run a program named trust, write `sbx -- trust`'
+complete -c sbx -n "__fish_sbx_needs_command" -a "learn" -d 'Run COMMAND once, unrestricted, watching what it touches, and print (or write) the smallest profile that lets it pass; with --verify, run it again under that profile. To run a program named learn, write `sbx -- learn`'
 complete -c sbx -n "__fish_sbx_using_subcommand trust" -s h -l help -d 'Print help'
+complete -c sbx -n "__fish_sbx_using_subcommand learn" -s p -l profile -d 'Name of the learned profile (default: COMMAND\'s file name, e.g. make)' -r
+complete -c sbx -n "__fish_sbx_using_subcommand learn" -s o -l output -d 'Write the profile to FILE (added to it if FILE exists; paths beneath FILE\'s directory are written relative to it) instead of printing it' -r
+complete -c sbx -n "__fish_sbx_using_subcommand learn" -l verify -d 'Run COMMAND again under the learned profile; the profile is marked verified only if it exits the same way'
+complete -c sbx -n "__fish_sbx_using_subcommand learn" -s q -l quiet -d 'Do not print what sbx learn is doing (the profile, and a failed verification, are still printed)'
+complete -c sbx -n "__fish_sbx_using_subcommand learn" -s h -l help -d 'Print help'

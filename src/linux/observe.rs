@@ -395,6 +395,10 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
     exec.check_elf_now();
     let rules = seccomp::learn_rules(exec.envp_address());
     let filter = seccomp::compile(&rules)?;
+    sys::set_child_subreaper().context("becoming the command's child subreaper")?;
+    // Before any thread starts: threads inherit the blocked signals, so
+    // SIGCHLD reaches the signalfd and not a proxy thread.
+    let forwarding = supervisor::Signals::block()?;
     let names = match start_recording_filter() {
         Ok(names) => Some(names),
         Err(err) => {
@@ -402,8 +406,6 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
             None
         }
     };
-    sys::set_child_subreaper().context("becoming the command's child subreaper")?;
-    let forwarding = supervisor::Signals::block()?;
     let (child, listener) = match super::start_child(&forwarding, None, filter.as_ref(), &exec, true, None)? {
         super::Started::Failed(failure) => {
             return Ok((super::report_failure(policy, &exec, failure)?, Observations::default()));

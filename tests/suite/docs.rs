@@ -107,6 +107,29 @@ fn man_page_is_current() {
     check("man/sbx.1", &man_page());
 }
 
+/// The man page of sbx's action `name` (`sbx-learn(1)`), which sbx(1) names.
+fn action_man_page(name: &str) -> String {
+    let mut cmd = definition();
+    cmd.build();
+    let action = cmd.find_subcommand(name).unwrap_or_else(|| panic!("no action {name}")).clone();
+    let mut page = Vec::new();
+    let (page_name, bin_name): (&'static str, &'static str) = match name {
+        "trust" => ("sbx-trust", "sbx trust"),
+        _ => ("sbx-learn", "sbx learn"),
+    };
+    clap_mangen::Man::new(action.name(page_name).bin_name(bin_name))
+        .render(&mut page)
+        .unwrap();
+    String::from_utf8(page).unwrap()
+}
+
+#[test]
+fn action_man_pages_are_current() {
+    for name in ["trust", "learn"] {
+        check(&format!("man/sbx-{name}.1"), &action_man_page(name));
+    }
+}
+
 #[test]
 fn bash_completion_is_current() {
     check("completions/sbx.bash", &completion(Shell::Bash));

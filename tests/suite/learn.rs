@@ -37,14 +37,20 @@ fn profile_of(file: &Path, name: &str) -> toml::Table {
 
 /// The string entries of `key` in `profile` (empty if absent).
 fn list(profile: &toml::Table, key: &str) -> Vec<String> {
-    profile.get(key).and_then(|v| v.as_array()).into_iter().flatten().filter_map(|v| v.as_str()).map(str::to_owned).collect()
+    profile
+        .get(key)
+        .and_then(|v| v.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// `sbx --explain` accepts profile `name` of `file`.
 fn explain_accepts(file: &Path, name: &str, cwd: &Path) {
-    let out = sbx(["--config".as_ref(), file.as_os_str(), "-p".as_ref(), name.as_ref(), "--explain".as_ref()])
-        .cwd(cwd)
-        .run();
+    let out =
+        sbx(["--config".as_ref(), file.as_os_str(), "-p".as_ref(), name.as_ref(), "--explain".as_ref()]).cwd(cwd).run();
     out.success().stdout_has("read").stdout_has("write");
 }
 
@@ -164,7 +170,8 @@ fn credentials_are_held_back_and_the_profile_is_then_not_verified() {
     std::fs::create_dir(&project).unwrap();
     std::fs::write(project.join(".env"), "TOKEN=x\n").unwrap();
     std::fs::write(project.join("settings.txt"), "x\n").unwrap();
-    let script = "import os\nfor p in [os.path.expanduser('~/.ssh/id_ed25519'), '.env', 'settings.txt']:\n open(p).read()\n";
+    let script =
+        "import os\nfor p in [os.path.expanduser('~/.ssh/id_ed25519'), '.env', 'settings.txt']:\n open(p).read()\n";
     let py = py.to_str().unwrap();
 
     let out = sbx(["learn", "-p", "creds", "-o", "creds.toml", "--verify", "--", py, "-c", script])
@@ -178,7 +185,8 @@ fn credentials_are_held_back_and_the_profile_is_then_not_verified() {
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(text.contains("# NOT verified"), "{text}");
     let learned = profile_of(&file, "creds");
-    let allowed: Vec<String> = ["allow_read", "allow_write", "allow_env"].iter().flat_map(|k| list(&learned, k)).collect();
+    let allowed: Vec<String> =
+        ["allow_read", "allow_write", "allow_env"].iter().flat_map(|k| list(&learned, k)).collect();
     for secret in ["id_ed25519", ".ssh", ".env", "GITHUB_TOKEN"] {
         assert!(!allowed.iter().any(|a| a.contains(secret)), "{secret} was allowed:\n{text}");
         assert!(text.contains(secret), "{secret} is not listed as held back:\n{text}");
