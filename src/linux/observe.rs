@@ -34,6 +34,8 @@ use crate::policy::Policy;
 
 /// Longest path the kernel accepts, with its NUL.
 const PATH_MAX: usize = 4096;
+/// Most (path, use) pairs recorded: a bound on sbx's memory.
+const MAX_FILES: usize = 1_000_000;
 /// Most messages of one sendmmsg whose destinations are read.
 const MMSG_READ: u64 = 64;
 
@@ -201,8 +203,17 @@ impl Observer {
 
     fn record_file(&self, tid: i32, path: PathBuf, usage: FileUse) {
         let key = (path, usage);
-        if self.log().files.contains_key(&key) {
-            return;
+        {
+            let mut log = self.log();
+            if log.files.contains_key(&key) {
+                return;
+            }
+            if log.files.len() >= MAX_FILES {
+                log.gaps.insert(format!(
+                    "more than {MAX_FILES} different paths were used: later ones were not recorded; verify the profile"
+                ));
+                return;
+            }
         }
         let program = comm(tid);
         self.log().files.entry(key).or_insert(program);
@@ -428,7 +439,8 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
     // The command itself: exec'd before the observer could see it.
     if let Some(program) = exec.candidates().find(|c| c.is_file()) {
         let path: PathBuf = policy.cwd.join(program).components().collect();
-        observer.log().files.insert((path, Exec), "sbx".into());
+        let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        observer.log().files.insert((path, Exec), name);
     }
     let outcome = forwarding.supervise(child, Some(Arc::clone(&observer)))?;
     Ok((outcome, observer.observations()))

@@ -117,9 +117,7 @@ fn action_man_page(name: &str) -> String {
         "trust" => ("sbx-trust", "sbx trust"),
         _ => ("sbx-learn", "sbx learn"),
     };
-    clap_mangen::Man::new(action.name(page_name).bin_name(bin_name))
-        .render(&mut page)
-        .unwrap();
+    clap_mangen::Man::new(action.name(page_name).bin_name(bin_name)).render(&mut page).unwrap();
     String::from_utf8(page).unwrap()
 }
 

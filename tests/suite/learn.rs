@@ -246,7 +246,7 @@ fn a_connection_to_a_named_host_is_learned_by_name() {
     assert_eq!(api.accepted(), 2, "learning and verifying each connect once");
     let file = dir.path().join("net.toml");
     let text = std::fs::read_to_string(&file).unwrap();
-    assert_eq!(list(&profile_of(&file, "client"), "allow_net"), [target.clone()], "{text}");
+    assert_eq!(list(&profile_of(&file, "client"), "allow_net"), [target.as_str()], "{text}");
 
     // Under it, another name neither resolves nor reaches the server.
     let before = server.count("other.test");

@@ -336,7 +336,7 @@ fn race_path(op: &str, changed: fn(&std::fs::Metadata) -> bool) {
     };
     // Bare, the race does reach the outside file (more rounds on a busy machine).
     let mut hit = false;
-    for rounds in ["100", "1000", "5000"] {
+    for rounds in ["100", "1000", "5000", "20000"] {
         reset();
         race(super::util::bare("env"), rounds).success().stdout_has("ok changed=");
         if reached(&outside) {
@@ -344,7 +344,7 @@ fn race_path(op: &str, changed: fn(&std::fs::Metadata) -> bool) {
             break;
         }
     }
-    assert!(hit, "the bare {op} race never reached the second file, even with 5000 rounds");
+    assert!(hit, "the bare {op} race never reached the second file, even with 20000 rounds");
     reset();
     let allow = format!("--allow-write={}", dir.path().join("in").display());
     let out = race(super::util::sbx(["-q", allow.as_str(), "--"]), "1000");
