@@ -955,11 +955,14 @@ pub fn notif_respond(listener: BorrowedFd<'_>, id: u64, result: Result<i64, Errn
         Ok(val) => NotificationResponse { id, val, error: 0, flags: 0 },
         Err(e) => NotificationResponse { id, val: 0, error: -(e as i32), flags: 0 },
     };
+    notif_send(listener, &resp)
+}
+
+fn notif_send(listener: BorrowedFd<'_>, resp: &NotificationResponse) -> Result<(), Errno> {
     loop {
         // SAFETY: resp is a live struct seccomp_notif_resp the kernel reads.
-        let ret = unsafe {
-            libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SEND, &resp as *const NotificationResponse)
-        };
+        let ret =
+            unsafe { libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SEND, resp as *const NotificationResponse) };
         if ret == 0 {
             return Ok(());
         }
@@ -974,19 +977,7 @@ pub fn notif_respond(listener: BorrowedFd<'_>, id: u64, result: Result<i64, Errn
 /// `sbx learn` observes, it does not enforce. ENOENT: the thread is gone.
 pub fn notif_continue(listener: BorrowedFd<'_>, id: u64) -> Result<(), Errno> {
     const SECCOMP_USER_NOTIF_FLAG_CONTINUE: u32 = 1;
-    let resp = NotificationResponse { id, val: 0, error: 0, flags: SECCOMP_USER_NOTIF_FLAG_CONTINUE };
-    loop {
-        // SAFETY: resp is a live struct seccomp_notif_resp the kernel reads.
-        let ret = unsafe {
-            libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SEND, &resp as *const NotificationResponse)
-        };
-        if ret == 0 {
-            return Ok(());
-        }
-        if Errno::last() != Errno::EINTR {
-            return Err(Errno::last());
-        }
-    }
+    notif_send(listener, &NotificationResponse { id, val: 0, error: 0, flags: SECCOMP_USER_NOTIF_FLAG_CONTINUE })
 }
 
 /// Whether notification `id` is still pending: its thread still waits in the

@@ -429,3 +429,19 @@ pub fn need_port_53() -> Option<TestDns> {
     }
     server
 }
+
+/// Python that resolves and connects to each `NAME:PORT` argument with
+/// `socket.create_connection` and prints `ok PEER` or the failure.
+pub const CONNECT_PY: &str = r#"
+import socket, sys
+for arg in sys.argv[1:]:
+    host, port = arg.rsplit(":", 1)
+    try:
+        s = socket.create_connection((host, int(port)), timeout=5)
+        print("ok", s.getpeername()[0])
+        s.close()
+    except socket.gaierror as e:
+        print("unresolved", e.errno)
+    except OSError as e:
+        print("refused" if e.errno == 111 else "errno %d" % e.errno)
+"#;

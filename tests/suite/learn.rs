@@ -5,19 +5,10 @@
 //! outside what was learned, that credentials are held back, and that the
 //! file is TOML that `sbx --explain` accepts.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::dnsutil::{self, Answer, TestDns, with_private_etc};
-use super::util::{Output, bare, listener, make_reachable, probe, sbx, sbx_path, skip, tempdir};
-
-/// The machine's python3 (not a version-manager shim), or a skip.
-fn python() -> Option<PathBuf> {
-    let found = ["/usr/bin/python3", "/usr/local/bin/python3"].iter().map(PathBuf::from).find(|p| p.is_file());
-    if found.is_none() {
-        skip("needs python3 in /usr/bin or /usr/local/bin");
-    }
-    found
-}
+use super::dnsutil::{self, Answer, CONNECT_PY, TestDns, with_private_etc};
+use super::util::{Output, bare, listener, make_reachable, probe, python, sbx, sbx_path, skip, tempdir};
 
 /// `make` on PATH, or a skip.
 fn have_make() -> bool {
@@ -202,21 +193,6 @@ fn credentials_are_held_back_and_the_profile_is_then_not_verified() {
     }
 }
 
-/// Python that resolves and connects to each `NAME:PORT` argument.
-const CONNECT_PY: &str = r#"
-import socket, sys
-for arg in sys.argv[1:]:
-    host, port = arg.rsplit(":", 1)
-    try:
-        s = socket.create_connection((host, int(port)), timeout=5)
-        print("ok", s.getpeername()[0])
-        s.close()
-    except socket.gaierror as e:
-        print("unresolved", e.errno)
-    except OSError as e:
-        print("errno", e.errno)
-"#;
-
 fn in_namespace(server: &TestDns, cwd: &Path, cmd: &[&str]) -> Option<Output> {
     let resolv = format!("nameserver {}\noptions timeout:1 attempts:1\n", server.addr.ip());
     let mut full = vec!["sh", "-c", "cd \"$0\" && exec \"$@\"", cwd.to_str().unwrap()];
@@ -247,6 +223,7 @@ fn a_connection_to_a_named_host_is_learned_by_name() {
     let file = dir.path().join("net.toml");
     let text = std::fs::read_to_string(&file).unwrap();
     assert_eq!(list(&profile_of(&file, "client"), "allow_net"), [target.as_str()], "{text}");
+    explain_accepts(&file, "client", dir.path());
 
     // Under it, another name neither resolves nor reaches the server.
     let before = server.count("other.test");

@@ -9,23 +9,13 @@
 
 use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
-use super::dnsutil::{self, Answer, TestDns, with_private_etc};
-use super::util::{Listener, Output, listener, probe, sbx_path, skip};
+use super::dnsutil::{self, Answer, CONNECT_PY, TestDns, with_private_etc};
+use super::util::{Listener, Output, listener, probe, python, sbx_path, skip};
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
-}
-
-/// The machine's python3 (not a version-manager shim), or a skip.
-fn python() -> Option<PathBuf> {
-    let found = ["/usr/bin/python3", "/usr/local/bin/python3"].iter().map(PathBuf::from).find(|p| p.is_file());
-    if found.is_none() {
-        skip("needs python3 in /usr/bin or /usr/local/bin");
-    }
-    found
 }
 
 /// Listeners on the same free port of each of `ips`.
@@ -60,22 +50,6 @@ fn sbx_within(server: &TestDns, hosts: &str, args: &[&str], cmd: &[&str]) -> Out
     full.extend_from_slice(cmd);
     within(server, hosts, &[], &full).expect("the namespace ran before")
 }
-
-/// Python that resolves and connects to each `NAME:PORT` argument with
-/// `socket.create_connection` and prints `ok PEER` or the failure.
-const CONNECT_PY: &str = r#"
-import socket, sys
-for arg in sys.argv[1:]:
-    host, port = arg.rsplit(":", 1)
-    try:
-        s = socket.create_connection((host, int(port)), timeout=5)
-        print("ok", s.getpeername()[0])
-        s.close()
-    except socket.gaierror as e:
-        print("unresolved", e.errno)
-    except OSError as e:
-        print("refused" if e.errno == 111 else "errno %d" % e.errno)
-"#;
 
 /// Python that sends a DNS query for each `NAME` argument with `sendto` to
 /// the nameserver of /etc/resolv.conf from an unconnected UDP socket, as

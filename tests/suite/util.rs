@@ -425,3 +425,12 @@ impl Drop for Listener {
 pub fn listener(ip: &str) -> Listener {
     Listener::on(ip, 0).unwrap_or_else(|| panic!("cannot listen on {ip}"))
 }
+
+/// The machine's python3 (not a version-manager shim), or a skip.
+pub fn python() -> Option<PathBuf> {
+    let found = ["/usr/bin/python3", "/usr/local/bin/python3"].iter().map(PathBuf::from).find(|p| p.is_file());
+    if found.is_none() {
+        skip("needs python3 in /usr/bin or /usr/local/bin");
+    }
+    found
+}
