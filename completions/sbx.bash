@@ -79,7 +79,7 @@ _sbx() {
             return 0
             ;;
         sbx__subcmd__learn)
-            opts="-p -o -q -h --profile --output --verify --quiet --help"
+            opts="-p -o -q -h --profile --output --verify --extends --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -98,6 +98,10 @@ _sbx() {
                     return 0
                     ;;
                 -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --extends)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

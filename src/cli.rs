@@ -66,7 +66,7 @@ const USAGE: &str = "sbx [OPTIONS] [--] COMMAND [ARGS]...
        sbx --explain[=FORMAT] [OPTIONS] [-- COMMAND [ARGS]...]
        sbx --doctor
        sbx trust [FILE]
-       sbx learn [-p NAME] [-o FILE] [--verify] [--] COMMAND [ARGS]...";
+       sbx learn [-p NAME] [-o FILE] [--verify] [--extends PROFILE] [--] COMMAND [ARGS]...";
 
 /// Run COMMAND in a sandbox enforced by the kernel (Landlock, seccomp, no_new_privs).
 #[derive(Debug, Parser)]
@@ -204,6 +204,11 @@ pub struct LearnArgs {
     #[arg(long)]
     pub verify: bool,
 
+    /// Start from profile PROFILE: the learned profile extends it and leaves out what it already allows (PROFILE
+    /// comes from FILE, your config.toml or the built-ins; learning itself still runs unrestricted)
+    #[arg(long, value_name = "PROFILE", value_parser = profile_name)]
+    pub extends: Option<String>,
+
     /// Do not print what sbx learn is doing (the profile, and a failed verification, are still printed)
     #[arg(short, long)]
     pub quiet: bool,
@@ -221,6 +226,8 @@ allows what was observed, collapsed into directories where many files were used;
 what the defaults allow is left out; paths that look like credentials (~/.ssh,
 ~/.aws, *.pem, .env, tokens) are listed as comments, never allowed. Environment
 reads cannot be observed: allow_env lists the variables that were set.
+With --extends PROFILE the learned profile extends PROFILE and leaves out what
+it allows (learning still runs unrestricted).
 
 --verify runs COMMAND a second time, in the state the first run left behind (a
 build that is now up to date does less: verify `make -B` or a clean build).

@@ -127,8 +127,23 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
     // What FILE holds already: checked before anything runs, so a broken
     // file or a name taken is refused without running the command.
     let existing = match &output {
-        Some(path) => existing_text(path, &name)?,
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.is_dir()) {
+                bail!(
+                    "cannot write the profile to {}: {} is not a directory; create it first",
+                    path.display(),
+                    dir.display()
+                );
+            }
+            existing_text(path, &name)?
+        }
         None => String::new(),
+    };
+    // The starting profile, found where the verifying run will look: FILE,
+    // the user's config.toml, the built-ins.
+    let base = match &args.extends {
+        Some(base) => Some(starting_profile(base, output.as_deref(), &existing, &args.command, ctx)?),
+        None => None,
     };
     let mut request = Request::default();
     request.command = args.command.clone();
@@ -161,8 +176,15 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
     }
     let relative_to =
         output.as_deref().and_then(Path::parent).and_then(|d| crate::paths::resolve(d).ok()).map(|r| r.path);
-    let context = context(ctx, relative_to)?;
-    let learned = profile::learn(&observations, &context, &profile::RealFs);
+    let mut context = context(ctx, relative_to)?;
+    if let Some(base) = &base {
+        // What the starting profile allows needs no entry of its own.
+        context.default_read.extend(base.paths.iter().map(|r| r.path.clone()));
+        context.default_write.extend(base.paths.iter().filter(|r| r.access == Access::Write).map(|r| r.path.clone()));
+        context.env.retain(|name| !(base.deny.env && base.env.keeps(OsStr::new(name))));
+    }
+    let mut learned = profile::learn(&observations, &context, &profile::RealFs);
+    learned.extends.extend(args.extends.iter().cloned());
     let mut header = vec![
         format!("Learned by `sbx learn` from `{shown}`, which {} while learning.", describe(outcome)),
         "Review it before you use it: every entry says what needed it.".to_owned(),
@@ -273,6 +295,29 @@ fn existing_text(path: &Path, name: &str) -> Result<String> {
         );
     }
     Ok(text)
+}
+
+/// The policy of profile `base` as `sbx --config FILE -p NAME` will load
+/// it: from `output` (its text `existing`), the user's config.toml or the
+/// built-ins. An unknown or broken profile is refused before anything runs.
+fn starting_profile(
+    base: &str,
+    output: Option<&Path>,
+    existing: &str,
+    command: &[OsString],
+    ctx: &Surroundings,
+) -> Result<Policy> {
+    let mut files = Vec::new();
+    if let Some(path) = output.filter(|_| !existing.is_empty()) {
+        files.push(ConfigFile::parse(Layer::Named, Some(path.to_owned()), existing)?);
+    }
+    if let Some(user) = crate::config::user_config_path(ctx).filter(|p| p.exists()) {
+        files.push(ConfigFile::read(Layer::User, &user)?);
+    }
+    let config = Config::from_files(files)?;
+    let mut request = config.flatten(base, ctx).with_context(|| format!("--extends {base}"))?.request;
+    request.command = command.to_vec();
+    Policy::build(&request, ctx).with_context(|| format!("--extends {base}"))
 }
 
 /// What the profile builder needs: the defaults of `deny = ["read",

@@ -86,6 +86,8 @@ pub struct Held {
 /// The learned profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Learned {
+    /// The profiles it extends (`--extends`), whose grants it leaves out.
+    pub extends: Vec<String>,
     pub allow_read: Vec<Entry>,
     pub allow_write: Vec<Entry>,
     pub allow_net: Vec<Entry>,
@@ -905,7 +907,12 @@ pub fn render(name: &str, learned: &Learned, header: &[String]) -> String {
         out.push_str(&comment_line(line));
     }
     let table = if crate::config::check_profile_name(name).is_ok() { name.to_owned() } else { quote(name) };
-    out.push_str(&format!("[profile.{table}]\ndeny = [\"read\", \"write\", \"net\", \"env\"]\n"));
+    out.push_str(&format!("[profile.{table}]\n"));
+    if !learned.extends.is_empty() {
+        let bases: Vec<String> = learned.extends.iter().map(|b| quote(b)).collect();
+        out.push_str(&format!("extends = [{}]\n", bases.join(", ")));
+    }
+    out.push_str("deny = [\"read\", \"write\", \"net\", \"env\"]\n");
     let lists = [
         (READ, &learned.allow_read),
         (WRITE, &learned.allow_write),

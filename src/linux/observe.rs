@@ -177,9 +177,14 @@ impl Observer {
             }
             Call::Paths(first, second) => {
                 for arg in std::iter::once(first).chain(second) {
-                    if let Some(file) = self.path_of(tid, req, arg) {
-                        self.record_file(tid, file, arg.usage);
+                    let Some(file) = self.path_of(tid, req, arg) else { continue };
+                    // mkdir of a path that exists fails with EEXIST before
+                    // any access check: `mkdir -p` of an existing tree
+                    // needs nothing.
+                    if arg.usage == MadeDir && std::fs::symlink_metadata(&file).is_ok() {
+                        continue;
                     }
+                    self.record_file(tid, file, arg.usage);
                 }
                 None
             }

@@ -278,6 +278,9 @@ fn a_taken_profile_name_is_refused_before_the_command_runs() {
     std::fs::write(dir.path().join("sbx.toml"), "[profile.x]\nallow_rread = []\n").unwrap();
     out.run().code(125).stderr_has("allow_rread");
     assert!(!dir.path().join("ran").exists());
+    let out = sbx(["learn", "-o", "missing/p.toml", "--", "touch", "ran"]).cwd(dir.path()).run();
+    out.code(125).stderr_has("is not a directory; create it first");
+    assert!(!dir.path().join("ran").exists());
 }
 
 #[test]
@@ -294,4 +297,30 @@ fn an_unprivileged_user_learns_and_verifies_too() {
     out.success().stderr_has("sbx learn: verified");
     let learned = profile_of(&dir.path().join("p.toml"), "sh");
     assert_eq!(list(&learned, "allow_write"), ["build"]);
+}
+
+#[test]
+fn a_starting_profile_is_extended_and_what_it_allows_is_left_out() {
+    let dir = tempdir();
+    let script = "mkdir -p out && echo x > out/f && cat notes.txt";
+    std::fs::write(dir.path().join("notes.txt"), "n\n").unwrap();
+    // Without a start, the output directory is learned.
+    let out = sbx(["learn", "-p", "plain", "-o", "p.toml", "--", "sh", "-c", script]).cwd(dir.path()).run();
+    out.success();
+    assert_eq!(list(&profile_of(&dir.path().join("p.toml"), "plain"), "allow_write"), ["out"]);
+    // The built-in `build` profile already lets it write (and read) the
+    // current directory: nothing to add but the environment.
+    let out = sbx(["learn", "--extends", "build", "-p", "job", "-o", "p.toml", "--verify", "--", "sh", "-c", script])
+        .cwd(dir.path())
+        .run();
+    out.success().stderr_has("sbx learn: verified");
+    let file = dir.path().join("p.toml");
+    let learned = profile_of(&file, "job");
+    assert_eq!(learned["extends"].as_array().unwrap()[0].as_str(), Some("build"));
+    assert!(list(&learned, "allow_write").is_empty() && list(&learned, "allow_read").is_empty(), "{learned:?}");
+    explain_accepts(&file, "job", dir.path());
+    // An unknown start is refused before the command runs.
+    let out = sbx(["learn", "--extends", "nope", "-o", "q.toml", "--", "touch", "ran"]).cwd(dir.path()).run();
+    out.code(125).stderr_has("--extends nope").stderr_has("no profile named \"nope\"");
+    assert!(!dir.path().join("ran").exists());
 }

@@ -171,12 +171,15 @@ fn meta_actions_never_shadow_a_command() {
     let bin = w.path("bin");
     std::fs::create_dir_all(&bin).unwrap();
     script(&bin, "trust", "echo program trust \"$@\"", 0o755);
+    script(&bin, "learn", "echo program learn \"$@\"", 0o755);
     let path = format!("{}:/usr/bin:/bin", bin.display());
     w.write("proj/sbx.toml", "[profile.proj]\n");
     // After `--`, or after any option, `trust` is the command.
     w.sbx(["--", "trust", "x"]).env("PATH", &path).run().success().stdout_is("program trust x");
     w.sbx(["--deny-write", "trust", "x"]).env("PATH", &path).run().success().stdout_is("program trust x");
     w.sbx(["--deny-write", "--", "--explain"]).env("PATH", &path).run().code(127);
+    w.sbx(["--", "learn", "x"]).env("PATH", &path).run().success().stdout_is("program learn x");
+    w.sbx(["--deny-write", "learn", "x"]).env("PATH", &path).run().success().stdout_is("program learn x");
     // As the first word, it is sbx's action.
     let out = w.sbx(["trust"]).env("PATH", &path).run();
     out.success().stdout_has("Trusted");

@@ -938,3 +938,15 @@ fn quoting_round_trips_every_character() {
         assert_eq!(table["v"].as_str(), Some(value));
     }
 }
+
+#[test]
+fn a_profile_learned_from_a_start_extends_it() {
+    let learned = Learned { extends: vec!["build".into()], ..Learned::default() };
+    let text = render("job", &learned, &[]);
+    assert_eq!(text, "[profile.job]\nextends = [\"build\"]\ndeny = [\"read\", \"write\", \"net\", \"env\"]\n");
+    let file = ConfigFile::parse(Layer::Named, None, &text).unwrap();
+    let config = Config::from_files(vec![file]).unwrap();
+    let surroundings = Surroundings { vars: vec![], cwd: "/work".into() };
+    let flat = config.flatten("job", &surroundings).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert!(flat.request.allow_write.iter().any(|e| e.value == std::path::Path::new("/work")), "{flat:?}");
+}
