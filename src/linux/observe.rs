@@ -36,6 +36,8 @@ use crate::policy::Policy;
 const PATH_MAX: usize = 4096;
 /// Most (path, use) pairs recorded: a bound on sbx's memory.
 const MAX_FILES: usize = 1_000_000;
+/// Most destinations, and most unix sockets, recorded.
+const MAX_PEERS: usize = 100_000;
 /// Most messages of one sendmmsg whose destinations are read.
 const MMSG_READ: u64 = 64;
 
@@ -275,6 +277,12 @@ impl Observer {
                         }
                         let program = comm(tid);
                         let mut log = self.log();
+                        if log.unix.len() >= MAX_PEERS && !log.unix.contains_key(&path) {
+                            log.gaps.insert(format!(
+                                "more than {MAX_PEERS} unix sockets were used: later ones were not recorded"
+                            ));
+                            continue;
+                        }
                         let seen = log.unix.entry(path).or_insert((bound, program));
                         seen.0 |= bound;
                     }
@@ -291,8 +299,17 @@ impl Observer {
             Op::Bind => NetUse::Bind,
             _ => NetUse::Connect,
         };
-        if self.log().net.contains_key(&(addr, usage)) {
-            return;
+        {
+            let mut log = self.log();
+            if log.net.contains_key(&(addr, usage)) {
+                return;
+            }
+            if log.net.len() >= MAX_PEERS {
+                log.gaps.insert(format!(
+                    "more than {MAX_PEERS} network destinations were used: later ones were not recorded"
+                ));
+                return;
+            }
         }
         // Names from the answers the command got; /etc/hosts names only for
         // addresses off loopback (127.0.0.1 is "localhost" to everyone).
@@ -458,4 +475,33 @@ fn start_recording_filter() -> Result<Arc<NameFilter>> {
     let config = ProxyConfig::new(NameRules::any(), Upstream::system());
     let hosts = hosts::read(Path::new(hosts::HOSTS));
     NameFilter::start(config, hosts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_observed_call_is_understood() {
+        for name in seccomp::OBSERVED {
+            assert!(call_of(name).is_some(), "{name} is handed to the observer, which would not know what it names");
+        }
+    }
+
+    #[test]
+    fn paths_are_resolved_against_the_cwd_or_the_dirfd() {
+        let me = std::process::id() as i32;
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(resolve(me, None, b"/a/./b/"), Some(PathBuf::from("/a/b")));
+        assert_eq!(resolve(me, None, b"x/./y"), Some(cwd.join("x/y")));
+        assert_eq!(resolve(me, Some(libc::AT_FDCWD), b"x"), Some(cwd.join("x")));
+        assert_eq!(resolve(me, Some(libc::AT_FDCWD), b""), Some(cwd.clone()));
+        let dir = std::fs::File::open("/usr").unwrap();
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&dir);
+        assert_eq!(resolve(me, Some(fd), b"lib/../bin"), Some(PathBuf::from("/usr/lib/../bin")));
+        assert_eq!(resolve(me, Some(fd), b""), Some(PathBuf::from("/usr")));
+        // An fd that is no directory path (a pipe) names nothing.
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        assert_eq!(resolve(me, Some(std::os::fd::AsRawFd::as_raw_fd(&r)), b"x"), None);
+    }
 }

@@ -383,3 +383,21 @@ fn the_readme_lists_every_baseline_refusal() {
         assert!(readme.contains(name.trim_start_matches("CLONE_")), "README.md does not list {name}");
     }
 }
+
+#[test]
+fn the_learning_table_compiles_and_spares_the_childs_own_exec() {
+    let rules = learn_rules(0x1234_5678);
+    assert!(
+        rules.iter().any(|r| r.syscall == "execve"
+            && r.when == When::Arg(2, Cmp::Ne(0x1234_5678))
+            && r.entries == Entries::NATIVE
+            && r.action == Action::Notify),
+        "{rules:#?}"
+    );
+    // Everything observed is handed over, nothing is refused beyond the baseline.
+    for name in OBSERVED.iter().filter(|n| native_number(n).is_some()) {
+        assert!(rules.iter().any(|r| r.syscall == *name && r.action == Action::Notify), "{name}");
+    }
+    assert!(rules.iter().filter(|r| matches!(r.action, Action::Errno(_))).count() == baseline().len());
+    assert!(compile(&rules).unwrap().is_some());
+}
