@@ -218,16 +218,16 @@ pub struct LearnArgs {
     pub command: Vec<OsString>,
 }
 
-const LEARN_HELP: &str = "Learning runs COMMAND with no file, network or environment restriction (only sbx's
-baseline hardening) and observes it through seccomp user notification: files read,
-written, created and executed, directories listed, connections with the names they
-were looked up as, unix sockets. The profile denies read, write, net and env and
-allows what was observed, collapsed into directories where many files were used;
-what the defaults allow is left out; paths that look like credentials (~/.ssh,
-~/.aws, *.pem, .env, tokens) are listed as comments, never allowed. Environment
-reads cannot be observed: allow_env lists the variables that were set.
-With --extends PROFILE the learned profile extends PROFILE and leaves out what
-it allows (learning still runs unrestricted).
+const LEARN_HELP: &str = "Learning runs COMMAND with no file, network or environment restriction (only
+what every learned profile refuses: the baseline, exotic sockets, io_uring) and
+observes it through seccomp user notification: files read, written, created and
+executed, directories listed, connections with the names they were looked up as,
+unix sockets. The profile denies read, write, net and env and allows what was
+observed, collapsed into directories where many files were used; what the
+defaults allow is left out; paths that look like credentials (~/.ssh, ~/.aws,
+*.pem, .env, tokens) are listed as comments, never allowed. Environment reads
+cannot be observed: allow_env lists the variables that were set. With --extends
+PROFILE the learned profile extends PROFILE and leaves out what it allows.
 
 --verify runs COMMAND a second time, in the state the first run left behind (a
 build that is now up to date does less: verify `make -B` or a clean build).

@@ -352,7 +352,11 @@ pub const OBSERVED: &[&str] = &[
     "sendmmsg",
 ];
 
-/// The rule table of a learning run: the [`baseline`], and every
+/// The rule table of a learning run: the [`baseline`]; what every learned
+/// profile refuses whatever it allows (it denies read, write and net):
+/// sockets other than unix/inet/inet6 stream and datagram, io_uring,
+/// chattr-style inode flags, the unmediated metadata calls — so the
+/// learning run goes the way the run under the profile will; and every
 /// [`OBSERVED`] call handed to the observer (which records it and lets it
 /// continue: nothing is decided). `envp_address` is the environment array
 /// of the child's own execve calls before the command runs: those are not
@@ -360,6 +364,17 @@ pub const OBSERVED: &[&str] = &[
 pub fn learn_rules(envp_address: u64) -> Vec<Rule> {
     const REASON: &str = "sbx learn: observed, then let through unchanged";
     let mut rules = baseline();
+    socket_limits(&Net::Allow(Vec::new()), &mut rules);
+    inode_flag_rules(&mut rules);
+    for &syscall in METADATA_REFUSED.iter().filter(|s| known(s)) {
+        rules.push(Rule {
+            syscall,
+            when: When::Always,
+            action: Action::Errno(libc::EPERM),
+            entries: Entries::ALL,
+            reason: "sbx learn: refused as under the learned profile (a metadata write sbx does not mediate)",
+        });
+    }
     for &syscall in OBSERVED.iter().filter(|s| known(s)) {
         let when = match syscall {
             "execve" => When::Arg(2, Cmp::Ne(envp_address)),
@@ -502,12 +517,15 @@ fn metadata_rules(rules: &mut Vec<Rule>) {
     }
 }
 
-fn network_rules(policy: &Policy, supervisor: bool, rules: &mut Vec<Rule>) {
+/// The socket limits of `net` (families, types, protocols; socket pairs;
+/// io_uring, whose socket operations seccomp cannot see); whether `net` is
+/// restricted at all.
+fn socket_limits(net: &Net, rules: &mut Vec<Rule>) -> bool {
     let af_unix = libc::AF_UNIX as u64;
     let deny =
         |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
-    match &policy.net {
-        Net::Unrestricted => return,
+    match net {
+        Net::Unrestricted => return false,
         Net::Denied => {
             rules.push(deny(
                 "socket",
@@ -534,9 +552,15 @@ fn network_rules(policy: &Policy, supervisor: bool, rules: &mut Vec<Rule>) {
     for syscall in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
         rules.push(deny(syscall, When::Always, Entries::ALL, "io_uring socket operations bypass seccomp"));
     }
-    if !supervisor {
+    true
+}
+
+fn network_rules(policy: &Policy, supervisor: bool, rules: &mut Vec<Rule>) {
+    if !socket_limits(&policy.net, rules) || !supervisor {
         return;
     }
+    let deny =
+        |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
     let notify = |syscall, when, entries, reason| Rule { syscall, when, action: Action::Notify, entries, reason };
     let why = "the supervisor checks the destination on its own copy and performs the call";
     rules.push(notify("connect", When::Always, Entries::NATIVE_X32, why));
