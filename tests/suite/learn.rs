@@ -324,3 +324,35 @@ fn a_starting_profile_is_extended_and_what_it_allows_is_left_out() {
     out.code(125).stderr_has("--extends nope").stderr_has("no profile named \"nope\"");
     assert!(!dir.path().join("ran").exists());
 }
+
+#[test]
+fn a_unix_socket_outside_is_learned_one_the_command_binds_is_not() {
+    let Some(py) = python() else { return };
+    let dir = tempdir();
+    let outside = tempdir();
+    let path = outside.path().join("service.sock");
+    let service = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let server = std::thread::spawn(move || {
+        for _ in 0..2 {
+            let (mut conn, _) = service.accept().unwrap();
+            std::io::Write::write_all(&mut conn, b"hi").unwrap();
+        }
+    });
+    // Connects to the service, and binds, uses and removes a socket of its own.
+    let script = "import os, socket, sys\n\
+        s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(2).decode())\n\
+        own = socket.socket(socket.AF_UNIX); own.bind('own.sock'); own.listen(1)\n\
+        c = socket.socket(socket.AF_UNIX); c.connect('own.sock'); print('own ok'); os.unlink('own.sock')\n";
+    let (py, sock) = (py.to_str().unwrap(), path.to_str().unwrap());
+    let out =
+        sbx(["learn", "-p", "client", "-o", "p.toml", "--verify", "--", py, "-c", script, sock]).cwd(dir.path()).run();
+    out.success().stdout_is("hi\nown ok\nhi\nown ok").stderr_has("sbx learn: verified");
+    server.join().unwrap();
+    let file = dir.path().join("p.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let learned = profile_of(&file, "client");
+    assert_eq!(list(&learned, "allow_unix"), [std::fs::canonicalize(&path).unwrap().to_str().unwrap()], "{text}");
+    // The socket it binds is made in its directory: that needs writing
+    // there, and no allow_unix entry.
+    assert_eq!(list(&learned, "allow_write"), ["."], "{text}");
+}
