@@ -173,6 +173,7 @@ pub struct Profile {
     allow_env: Vec<Entry>,
     extends: Vec<Entry>,
     best_effort: Option<(bool, Position)>,
+    close_fds: Option<(bool, Position)>,
 }
 
 impl Profile {
@@ -276,6 +277,7 @@ impl ConfigFile {
                 allow_env: list("allow_env", raw.allow_env)?,
                 extends,
                 best_effort: raw.best_effort.map(|b| (*b.get_ref(), pos(b.span()))),
+                close_fds: raw.close_fds.map(|b| (*b.get_ref(), pos(b.span()))),
                 name: name.clone(),
             };
             profiles.insert(name, profile);
@@ -576,6 +578,11 @@ impl Config {
         };
         request.allow_net.extend(strings("allow_net", &profile.allow_net));
         request.allow_env.extend(strings("allow_env", &profile.allow_env));
+        // A restriction: on anywhere in the chain is on (`false` turns off
+        // nothing a base set).
+        if let (Some((true, at)), None) = (&profile.close_fds, &request.close_fds) {
+            request.close_fds = Some(source("close_fds", at));
+        }
         if let Some((on, at)) = &profile.best_effort {
             *best_effort = Some((*on, source("best_effort", at)));
         }

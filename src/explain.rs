@@ -37,6 +37,8 @@ pub struct Explanation {
     pub network: NetworkOut,
     pub environment: EnvironmentOut,
     pub best_effort: Option<SourceOut>,
+    /// Whether every fd above stderr is closed before COMMAND starts, and who asked.
+    pub close_fds: Option<SourceOut>,
     /// `kernel` on Linux, `macos` on macOS.
     #[serde(flatten)]
     pub platform: PlatformOut,
@@ -354,6 +356,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
         network,
         environment,
         best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
+        close_fds: policy.origins.close_fds.as_ref().map(SourceOut::from),
         platform: PlatformOut::Kernel(kernel_out(support, &gaps)),
         verdict: VerdictOut { runs: refusals.is_empty(), refusals, warnings },
     }
@@ -436,6 +439,7 @@ fn macos_explanation(
         network,
         environment,
         best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
+        close_fds: policy.origins.close_fds.as_ref().map(SourceOut::from),
         platform: PlatformOut::Macos(MacosOut {
             version: mac.version.clone(),
             arch: mac.arch.to_owned(),
@@ -654,6 +658,9 @@ fn text(e: &Explanation) -> String {
         for entry in &e.environment.allow {
             let _ = writeln!(out, "  allow      {}  ← {}", entry.entry, source_text(&entry.source));
         }
+    }
+    if let Some(source) = &e.close_fds {
+        let _ = writeln!(out, "\nfile descriptors: every one above stderr closed ({})", source_text(source));
     }
     if let Some(source) = &e.best_effort {
         let _ = writeln!(out, "\nbest effort: on ({})", source_text(source));

@@ -220,6 +220,8 @@ pub struct Origins {
     /// Every `--allow-env` pattern.
     pub env: Vec<Sourced<String>>,
     pub best_effort: Option<Source>,
+    /// Who asked for `--close-fds`, if anyone.
+    pub close_fds: Option<Source>,
 }
 
 impl Origins {
@@ -337,7 +339,7 @@ impl Policy {
             net,
             unix_allow,
             quiet: request.quiet,
-            close_fds: request.close_fds,
+            close_fds: request.close_fds.is_some(),
             env,
             best_effort: request.best_effort.is_some(),
             command: request.command.clone(),
@@ -349,6 +351,7 @@ impl Policy {
                 unix,
                 env: request.allow_env.clone(),
                 best_effort: request.best_effort.clone(),
+                close_fds: request.close_fds.clone(),
             },
         })
     }

@@ -20,3 +20,24 @@ pub fn die_of_signal(signal: i32) {
         libc::raise(signal);
     }
 }
+
+/// Async-signal-safe. fcntl(F_SETFD, FD_CLOEXEC) on every fd number from
+/// `first` below `limit`: at the next exec the kernel closes them.
+pub fn cloexec_each(first: u32, limit: u32) {
+    for fd in first..limit {
+        // SAFETY: fcntl with integer arguments; an fd that is not open gives EBADF.
+        unsafe { libc::fcntl(fd as i32, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+}
+
+/// The number of fds a process may have open (the soft RLIMIT_NOFILE,
+/// capped at 2^20): every open fd number lies below it.
+pub fn fd_limit() -> u32 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the live local.
+    let ret = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) };
+    if ret != 0 {
+        return 1 << 20;
+    }
+    u32::try_from(limit.rlim_cur).unwrap_or(u32::MAX).min(1 << 20)
+}

@@ -29,6 +29,7 @@ pub(super) struct ProfileToml {
     pub allow_unix: Option<Vec<Spanned<String>>>,
     pub extends: Option<Vec<Spanned<String>>>,
     pub best_effort: Option<Spanned<bool>>,
+    pub close_fds: Option<Spanned<bool>>,
 }
 
 /// A word of `deny = [...]`.

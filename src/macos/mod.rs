@@ -64,6 +64,11 @@ mod imp {
         let profile = profile::build(&policy)?;
         tracing::debug!("sandbox-exec profile and parameters:\n{}", profile::render(&profile));
 
+        if policy.close_fds {
+            // sbx execs nothing but sandbox-exec from here on: the fds it
+            // inherited are closed when sandbox-exec starts.
+            crate::unix_sys::cloexec_each(3, crate::unix_sys::fd_limit());
+        }
         let signals = Signals::block();
         let mut child =
             sandbox_exec(&profile, &policy.command, &policy.child_env).spawn().map_err(|err| spawn_error(&err))?;

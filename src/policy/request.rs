@@ -78,8 +78,9 @@ pub struct Request {
     /// Who asked for `--best-effort`, if anyone.
     pub best_effort: Option<Source>,
     pub quiet: bool,
-    /// `--close-fds`: no fd above stderr reaches the command.
-    pub close_fds: bool,
+    /// `--close-fds` (or `close_fds = true`): no fd above stderr reaches
+    /// the command; who asked first.
+    pub close_fds: Option<Source>,
     pub command: Vec<OsString>,
 }
 
@@ -105,7 +106,7 @@ impl Request {
             allow_env: strings("--allow-env", &cli.allow_env),
             best_effort: cli.best_effort.then_some(Source::Flag("--best-effort")),
             quiet: cli.quiet,
-            close_fds: cli.close_fds,
+            close_fds: cli.close_fds.then_some(Source::Flag("--close-fds")),
             command: cli.command.clone(),
         };
         let flags = [
@@ -149,7 +150,9 @@ impl Request {
             self.best_effort = other.best_effort;
         }
         self.quiet |= other.quiet;
-        self.close_fds |= other.close_fds;
+        if self.close_fds.is_none() {
+            self.close_fds = other.close_fds;
+        }
         if !other.command.is_empty() {
             self.command = other.command;
         }

@@ -515,6 +515,17 @@ fn close_fds_gives_a_clean_slate() {
     };
     write(&["--deny-net"]).success().stdout_is("wrote");
     write(&["--close-fds"]).code(2).stderr_has("100");
+    // `close_fds = true` in a profile is the same.
+    let config = dir.path().join("fds.toml");
+    std::fs::write(
+        &config,
+        "[profile.clean]\nclose_fds = true\n[profile.on]\nextends = [\"clean\"]\nclose_fds = false\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    write(&["--config", config, "-p", "clean"]).code(2).stderr_has("100");
+    // A base's close_fds stays on: `false` turns off nothing.
+    write(&["--config", config, "-p", "on"]).code(2).stderr_has("100");
 }
 
 #[test]

@@ -223,7 +223,8 @@ fn explain_world() -> World {
          extends = [\"build\"]\n\
          allow_write = [\"~/cache\", \"${CI_OUT}/out\"]\n\
          allow_net = [\"127.0.0.1:8080\"]\n\
-         allow_env = [\"CI_*\"]\n",
+         allow_env = [\"CI_*\"]\n\
+         close_fds = true\n",
     );
     std::fs::create_dir_all(w.path("home/cache")).unwrap();
     w
