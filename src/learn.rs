@@ -113,6 +113,10 @@ use crate::config::{Config, ConfigFile, Layer};
 use crate::exit::Outcome;
 use crate::policy::{Access, Kind, Policy, Request, Source, Surroundings};
 
+/// SIGHUP, SIGINT, SIGQUIT, SIGTERM (the same numbers on Linux and macOS):
+/// a command that died of one was stopped, not finished.
+const INTERRUPTS: [i32; 4] = [1, 2, 3, 15];
+
 /// The profile name when `-p` is not given and COMMAND's file name is not
 /// one (e.g. `python3.12`).
 const FALLBACK_NAME: &str = "learned";
@@ -162,6 +166,14 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
         "sbx learn: observed"
     );
     tracing::trace!("{observations:#?}");
+    // Interrupted (Ctrl-C, a kill): the run is not one to learn from, and
+    // the caller meant to stop — no profile, no second run.
+    if let Outcome::Signal(signal) = outcome {
+        if INTERRUPTS.contains(&signal) {
+            eprintln!("sbx learn: `{shown}` was interrupted (signal {signal}); no profile written");
+            return Ok(outcome);
+        }
+    }
     if observations == Observations::default() {
         // Never started (126/127 already reported).
         if let Outcome::Code(code @ (crate::exit::NOT_EXECUTABLE | crate::exit::NOT_FOUND)) = outcome {

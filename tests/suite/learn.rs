@@ -268,6 +268,17 @@ fn a_command_that_cannot_start_writes_no_profile() {
 }
 
 #[test]
+fn an_interrupted_learning_run_writes_no_profile_and_is_not_verified() {
+    let dir = tempdir();
+    let out =
+        sbx(["learn", "-o", "p.toml", "--verify", "--", "sh", "-c", "touch ran; kill -INT $$"]).cwd(dir.path()).run();
+    out.signal(libc::SIGINT).stderr_has("was interrupted (signal 2); no profile written");
+    assert!(!dir.path().join("p.toml").exists(), "{}", out.report());
+    assert!(dir.path().join("ran").exists(), "the command never ran: {}", out.report());
+    assert!(!out.stderr.contains("verifying"), "{}", out.report());
+}
+
+#[test]
 fn a_taken_profile_name_is_refused_before_the_command_runs() {
     let dir = tempdir();
     std::fs::write(dir.path().join("sbx.toml"), "[profile.touch]\ndeny = [\"net\"]\n").unwrap();
