@@ -367,3 +367,26 @@ fn a_unix_socket_outside_is_learned_one_the_command_binds_is_not() {
     // there, and no allow_unix entry.
     assert_eq!(list(&learned, "allow_write"), ["."], "{text}");
 }
+
+#[test]
+fn a_connection_to_an_address_is_learned_by_address() {
+    let Some(py) = python() else { return };
+    let server = listener("127.0.0.2");
+    let other = listener("127.0.0.3");
+    let dir = tempdir();
+    let py = py.to_str().unwrap();
+    let target = format!("127.0.0.2:{}", server.port());
+    let out = sbx(["learn", "-p", "client", "-o", "p.toml", "--verify", "--", py, "-c", CONNECT_PY, &target])
+        .cwd(dir.path())
+        .run();
+    out.success().stdout_is("ok 127.0.0.2\nok 127.0.0.2").stderr_has("sbx learn: verified");
+    let file = dir.path().join("p.toml");
+    assert_eq!(list(&profile_of(&file, "client"), "allow_net"), [target.as_str()]);
+    // Another address stays closed (ECONNREFUSED).
+    let other_target = format!("127.0.0.3:{}", other.port());
+    let out = sbx(["--config", "p.toml", "-p", "client", "--", py, "-c", CONNECT_PY, &target, &other_target])
+        .cwd(dir.path())
+        .run();
+    out.success().stdout_is("ok 127.0.0.2\nrefused").stderr_has("blocked connect to 127.0.0.3");
+    assert_eq!(other.accepted(), 0);
+}
