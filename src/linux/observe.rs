@@ -11,7 +11,7 @@
 //! itself is a connect to a nameserver: it goes to a DNS proxy that forwards
 //! every query and records the answers, so addresses map back to names.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -122,6 +122,10 @@ struct Log {
     files: HashMap<(PathBuf, FileUse), String>,
     net: HashMap<(SocketAddr, NetUse), (Vec<String>, String)>,
     unix: HashMap<PathBuf, (bool, String)>,
+    /// Abstract unix socket names: bound by the command, and reached
+    /// (with the program that reached it).
+    abstract_bound: BTreeSet<Vec<u8>>,
+    abstract_reached: BTreeMap<Vec<u8>, String>,
     gaps: BTreeSet<String>,
 }
 
@@ -269,6 +273,19 @@ impl Observer {
                     }
                     self.record_inet(tid, op, addr);
                 }
+                Target::UnixOther => {
+                    // An abstract name: a NUL, then the name (unnamed and
+                    // autobind addresses have none).
+                    if let Some(abstract_name) = name.get(3..).filter(|n| !n.is_empty() && name[2] == 0) {
+                        let mut log = self.log();
+                        if op == Op::Bind {
+                            log.abstract_bound.insert(abstract_name.to_vec());
+                        } else if log.abstract_reached.len() < MAX_PEERS {
+                            let program = comm(tid);
+                            log.abstract_reached.entry(abstract_name.to_vec()).or_insert(program);
+                        }
+                    }
+                }
                 Target::UnixPath(path) => {
                     if let Some(path) = resolve(tid, None, &path) {
                         let bound = op == Op::Bind;
@@ -326,7 +343,18 @@ impl Observer {
 
     /// Everything observed, in a stable order.
     fn observations(&self) -> Observations {
-        let log = std::mem::take(&mut *self.log());
+        let mut log = std::mem::take(&mut *self.log());
+        // Landlock scopes every sandbox to its own abstract sockets: one
+        // made outside can never be allowed.
+        for (abstract_name, program) in &log.abstract_reached {
+            if !log.abstract_bound.contains(abstract_name) {
+                log.gaps.insert(format!(
+                    "{program} reached the abstract unix socket @{} made outside: sbx confines every sandbox to \
+                     its own abstract sockets, so this fails under any profile",
+                    String::from_utf8_lossy(abstract_name)
+                ));
+            }
+        }
         let mut files: Vec<FileEvent> =
             log.files.into_iter().map(|((path, usage), program)| FileEvent { path, usage, program }).collect();
         files.sort_by(|a, b| (&a.path, a.usage).cmp(&(&b.path, b.usage)));

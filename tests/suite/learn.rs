@@ -390,3 +390,30 @@ fn a_connection_to_an_address_is_learned_by_address() {
     out.success().stdout_is("ok 127.0.0.2\nrefused").stderr_has("blocked connect to 127.0.0.3");
     assert_eq!(other.accepted(), 0);
 }
+
+#[test]
+fn an_abstract_socket_made_outside_is_named_as_never_allowed() {
+    use std::os::linux::net::SocketAddrExt;
+    let Some(py) = python() else { return };
+    let dir = tempdir();
+    let name = format!("sbx-test-learn-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let service = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    std::thread::spawn(move || {
+        while let Ok((mut conn, _)) = service.accept() {
+            let _ = std::io::Write::write_all(&mut conn, b"hi");
+        }
+    });
+    let script = "import socket, sys\n\
+        s = socket.socket(socket.AF_UNIX)\n\
+        try:\n s.connect('\\0' + sys.argv[1]); print(s.recv(2).decode())\n\
+        except OSError as e:\n print('errno', e.errno); sys.exit(3)\n";
+    let out =
+        sbx(["learn", "-p", "client", "-o", "p.toml", "--verify", "--", py.to_str().unwrap(), "-c", script, &name])
+            .cwd(dir.path())
+            .run();
+    // Learning reaches it; under any profile Landlock's scope refuses it.
+    out.code(1).stdout_is("hi\nerrno 1").stderr_has("NOT verified");
+    let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
+    assert!(text.contains(&format!("reached the abstract unix socket @{name} made outside")), "{text}");
+}
