@@ -278,8 +278,17 @@ fn default_name(command: &[OsString]) -> String {
         .map_or_else(|| FALLBACK_NAME.to_owned(), str::to_owned)
 }
 
+/// COMMAND for messages and the profile's header: one line (an argument
+/// with control characters, a newline say, is shown quoted and escaped).
 fn show_command(command: &[OsString]) -> String {
-    command.iter().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    let shown: Vec<String> = command
+        .iter()
+        .map(|a| {
+            let arg = a.to_string_lossy();
+            if arg.chars().any(char::is_control) { format!("{arg:?}") } else { arg.into_owned() }
+        })
+        .collect();
+    shown.join(" ")
 }
 
 /// "exited with status N" or "was killed by signal N".

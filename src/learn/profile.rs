@@ -683,11 +683,10 @@ fn learn_unix(obs: &Observations, ctx: &Context, fs: &dyn Fs, learned: &mut Lear
         };
         let Some(canonical) = canonical else {
             let why = connected_by(&[program]);
-            notes.push(not_written(
-                UNIX,
-                &format!("{:?}", event.path),
-                &why,
-                "neither it nor its directory exists now",
+            notes.push(format!(
+                "not written: {UNIX} {:?} ({why}): neither it nor its directory exists now — add it by hand once it \
+                 does",
+                event.path
             ));
             continue;
         };
@@ -833,7 +832,12 @@ fn value_of(path: &Path, ctx: &Context) -> Result<String, &'static str> {
 }
 
 fn not_written(key: &str, shown: &str, why: &str, problem: &str) -> String {
-    format!("not written: {key} {shown} ({why}): {problem} — add by hand")
+    let fix = match key {
+        ENV => "add a pattern that matches it by hand".to_owned(),
+        NET => "a profile cannot name it; give it on the command line (--allow-net=HOST)".to_owned(),
+        _ => format!("a profile cannot name it; give it on the command line (--{}=PATH)", key.replace('_', "-")),
+    };
+    format!("not written: {key} {shown} ({why}): {problem} — {fix}")
 }
 
 /// Text from the command made fit for a one-line comment: no control or

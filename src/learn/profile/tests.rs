@@ -538,9 +538,10 @@ fn paths_that_cannot_be_written_are_noted() {
     assert_eq!(
         learned.notes,
         [
-            "not written: allow_read \"/srv/${HOME}\" (read by cat): contains ${, which the loader would expand — add \
-             by hand",
-            "not written: allow_read \"/srv/\\xFF\" (read by cat): not UTF-8 — add by hand",
+            "not written: allow_read \"/srv/${HOME}\" (read by cat): contains ${, which the loader would expand — a \
+             profile cannot name it; give it on the command line (--allow-read=PATH)",
+            "not written: allow_read \"/srv/\\xFF\" (read by cat): not UTF-8 — a profile cannot name it; give it on \
+             the command line (--allow-read=PATH)",
         ]
     );
 }
@@ -666,7 +667,7 @@ fn unix_sockets_connected_to_are_allowed_unless_sensitive() {
         learned.notes,
         [
             "not written: allow_unix \"/gone/dir/s.sock\" (connected by x): neither it nor its directory exists now — add \
-          by hand"
+             it by hand once it does"
         ]
     );
 }
