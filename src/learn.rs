@@ -218,7 +218,11 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
         (None, None) => bail!("no file to write the profile to"),
     };
     write_file(&file, &text_for(&header))?;
-    check_loads(&file, &name, &args.command, ctx)?;
+    if let Err(err) = check_loads(&file, &name, &args.command, ctx) {
+        // Leave FILE as it was: a profile sbx would refuse is never handed out.
+        let _ = if existing.is_empty() { std::fs::remove_file(&file) } else { std::fs::write(&file, &existing) };
+        return Err(err);
+    }
     let mut status = Outcome::Code(0);
     if args.verify {
         if !args.quiet {
