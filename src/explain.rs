@@ -312,21 +312,34 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
     if let Some(refusal) = &resolved.refusal {
         refusals.push(refusal.to_string());
     }
-    // One variant only in a Linux build that is not a test.
-    #[cfg_attr(not(any(target_os = "macos", test)), allow(clippy::infallible_destructuring_match))]
-    let support = match platform {
-        Platform::Linux(support) => support,
-        #[cfg(any(target_os = "macos", test))]
-        Platform::Macos(mac) => {
-            return macos_explanation(
-                policy,
-                resolved,
-                mac,
-                &gaps,
-                Explained { restrictions, paths, created_when_run, network, environment, refusals, warnings },
-            );
+    let platform_out = match platform {
+        Platform::Linux(support) => {
+            kernel_verdict(policy, &gaps, &mut refusals, &mut warnings);
+            PlatformOut::Kernel(kernel_out(support, &gaps))
         }
+        #[cfg(any(target_os = "macos", test))]
+        Platform::Macos(mac) => macos_out(policy, mac, &gaps, &mut refusals, &mut warnings),
     };
+    Explanation {
+        command: policy.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        profile: resolved.profile.as_ref().map(profile_out),
+        config_files: config_files(resolved),
+        available_profiles: available_profiles(resolved),
+        restrictions,
+        paths,
+        created_when_run,
+        network,
+        environment,
+        best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
+        close_fds: policy.origins.close_fds.as_ref().map(SourceOut::from),
+        platform: platform_out,
+        verdict: VerdictOut { runs: refusals.is_empty(), refusals, warnings },
+    }
+}
+
+/// The verdict a run would reach on Linux: refused (or warned about, with
+/// --best-effort) for what the kernel does not enforce.
+fn kernel_verdict(policy: &Policy, gaps: &[Gap], refusals: &mut Vec<String>, warnings: &mut Vec<String>) {
     if !gaps.is_empty() {
         if policy.best_effort {
             warnings.push(
@@ -344,21 +357,6 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
         warnings.push(
             "nothing is restricted beyond the baseline (no_new_privs, signal and abstract socket scopes, no terminal injection, namespaces, mounts or kernel code)".to_owned(),
         );
-    }
-    Explanation {
-        command: policy.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
-        profile: resolved.profile.as_ref().map(profile_out),
-        config_files: config_files(resolved),
-        available_profiles: available_profiles(resolved),
-        restrictions,
-        paths,
-        created_when_run,
-        network,
-        environment,
-        best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
-        close_fds: policy.origins.close_fds.as_ref().map(SourceOut::from),
-        platform: PlatformOut::Kernel(kernel_out(support, &gaps)),
-        verdict: VerdictOut { runs: refusals.is_empty(), refusals, warnings },
     }
 }
 
@@ -389,31 +387,18 @@ fn limits_of(platform: &Platform, policy: &Policy, kind: Option<Kind>) -> Vec<Li
     }
 }
 
-/// The parts of an explanation that do not depend on the platform.
-#[cfg(any(target_os = "macos", test))]
-struct Explained {
-    restrictions: Vec<RestrictionOut>,
-    paths: Vec<PathOut>,
-    created_when_run: Vec<PathOut>,
-    network: NetworkOut,
-    environment: EnvironmentOut,
-    refusals: Vec<String>,
-    warnings: Vec<String>,
-}
-
-/// The rest of the explanation on macOS: the verdict a run would reach —
+/// The macOS part of the explanation, and the verdict a run would reach —
 /// sandbox-exec missing or nested, and [`crate::macos::profile::check_network`]'s
 /// refusal or `--best-effort` warning, word for word.
 #[cfg(any(target_os = "macos", test))]
-fn macos_explanation(
+fn macos_out(
     policy: &Policy,
-    resolved: &Resolved,
     mac: &crate::macos::enforcement::MacSupport,
     gaps: &[Gap],
-    parts: Explained,
-) -> Explanation {
+    refusals: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) -> PlatformOut {
     use crate::macos::enforcement::{Nesting, SandboxExec};
-    let Explained { restrictions, paths, created_when_run, network, environment, mut refusals, mut warnings } = parts;
     let unusable = mac.unusable();
     if let Some(why) = &unusable {
         refusals.push(format!("{why}; sbx will not run the command unsandboxed"));
@@ -428,37 +413,23 @@ fn macos_explanation(
             .push("nothing is restricted beyond the baseline (no signals to processes outside the sandbox)".to_owned());
     }
     let platform = Platform::Macos(mac.clone());
-    Explanation {
-        command: policy.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
-        profile: resolved.profile.as_ref().map(profile_out),
-        config_files: config_files(resolved),
-        available_profiles: available_profiles(resolved),
-        restrictions,
-        paths,
-        created_when_run,
-        network,
-        environment,
-        best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
-        close_fds: policy.origins.close_fds.as_ref().map(SourceOut::from),
-        platform: PlatformOut::Macos(MacosOut {
-            version: mac.version.clone(),
-            arch: mac.arch.to_owned(),
-            sandbox_exec: match &mac.sandbox_exec {
-                SandboxExec::Present => "present".to_owned(),
-                SandboxExec::Missing => "missing".to_owned(),
-                SandboxExec::NotExecutable(what) => format!("not executable ({what})"),
-            },
-            inside_sandbox: match mac.nesting {
-                Nesting::Outside => Some(false),
-                Nesting::Inside(_) => Some(true),
-                Nesting::Unknown(_) => None,
-            },
-            unusable,
-            unenforced: gaps.iter().map(GapOut::from).collect(),
-            limits: limits_of(&platform, policy, None),
-        }),
-        verdict: VerdictOut { runs: refusals.is_empty(), refusals, warnings },
-    }
+    PlatformOut::Macos(MacosOut {
+        version: mac.version.clone(),
+        arch: mac.arch.to_owned(),
+        sandbox_exec: match &mac.sandbox_exec {
+            SandboxExec::Present => "present".to_owned(),
+            SandboxExec::Missing => "missing".to_owned(),
+            SandboxExec::NotExecutable(what) => format!("not executable ({what})"),
+        },
+        inside_sandbox: match mac.nesting {
+            Nesting::Outside => Some(false),
+            Nesting::Inside(_) => Some(true),
+            Nesting::Unknown(_) => None,
+        },
+        unusable,
+        unenforced: gaps.iter().map(GapOut::from).collect(),
+        limits: limits_of(&platform, policy, None),
+    })
 }
 
 /// `policy` with only the restrictions in `deny` (and its network rules
