@@ -18,6 +18,19 @@ pub enum Outcome {
     Signal(i32),
 }
 
+impl Outcome {
+    /// How a child process ended, as sbx should end too. A status with
+    /// neither a code nor a signal (never from a plain wait) is sbx's failure.
+    pub fn of(status: std::process::ExitStatus) -> Self {
+        use std::os::unix::process::ExitStatusExt;
+        match (status.code(), status.signal()) {
+            (Some(code), _) => Outcome::Code(code),
+            (None, Some(signal)) => Outcome::Signal(signal),
+            (None, None) => Outcome::Code(SBX_FAILED),
+        }
+    }
+}
+
 /// Ends the process as `outcome` says. For a signal: reset its handler,
 /// unblock it, disable core dumps of sbx itself (the child already dumped, if
 /// it was going to), raise it; should the signal not be fatal, exit 128+N.

@@ -402,12 +402,7 @@ fn verify(file: &Path, name: &str, command: &[OsString]) -> Result<Outcome> {
         .args(command)
         .status()
         .with_context(|| format!("running {} to verify the profile", sbx.display()))?;
-    use std::os::unix::process::ExitStatusExt;
-    Ok(match (status.code(), status.signal()) {
-        (Some(code), _) => Outcome::Code(code),
-        (None, Some(signal)) => Outcome::Signal(signal),
-        (None, None) => Outcome::Code(crate::exit::SBX_FAILED),
-    })
+    Ok(Outcome::of(status))
 }
 
 /// A private temporary directory holding the profile while it is checked

@@ -257,20 +257,6 @@ impl Mediator {
         }))
     }
 
-    /// Blocks for the next notification. `None` when the waiting thread
-    /// went away before it could be received.
-    pub fn receive(&self) -> Result<Option<Notification>, Errno> {
-        match sys::notif_receive(self.listener.as_fd()) {
-            Ok(req) => Ok(Some(req)),
-            // ENOENT also answers every receive once no process uses the
-            // filter any more: then the listener reports a hang-up, and this
-            // receiver ends instead of spinning.
-            Err(Errno::ENOENT) if sys::hung_up(self.listener.as_fd()) => Err(Errno::ENOENT),
-            Err(Errno::ENOENT) => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
     /// Decides and performs `req`, then answers it.
     pub fn handle(&self, req: Notification) {
         let reply = self.serve(&req);
@@ -689,7 +675,7 @@ impl Mediator {
 
 impl super::workers::Serve for Arc<Mediator> {
     fn receive(&self) -> Result<Option<Notification>, Errno> {
-        Mediator::receive(self)
+        super::workers::receive_from(self.listener.as_fd())
     }
 
     fn handle(&self, req: Notification) {

@@ -374,12 +374,7 @@ impl Observer {
 
 impl workers::Serve for Arc<Observer> {
     fn receive(&self) -> Result<Option<Notification>, Errno> {
-        match sys::notif_receive(self.listener.as_fd()) {
-            Ok(req) => Ok(Some(req)),
-            Err(Errno::ENOENT) if sys::hung_up(self.listener.as_fd()) => Err(Errno::ENOENT),
-            Err(Errno::ENOENT) => Ok(None),
-            Err(e) => Err(e),
-        }
+        workers::receive_from(self.listener.as_fd())
     }
 
     fn handle(&self, req: Notification) {

@@ -366,15 +366,7 @@ pub fn learn_rules(envp_address: u64) -> Vec<Rule> {
     let mut rules = baseline();
     socket_limits(&Net::Allow(Vec::new()), &mut rules);
     inode_flag_rules(&mut rules);
-    for &syscall in METADATA_REFUSED.iter().filter(|s| known(s)) {
-        rules.push(Rule {
-            syscall,
-            when: When::Always,
-            action: Action::Errno(libc::EPERM),
-            entries: Entries::ALL,
-            reason: "sbx learn: refused as under the learned profile (a metadata write sbx does not mediate)",
-        });
-    }
+    refused_metadata_rules(&mut rules);
     for &syscall in OBSERVED.iter().filter(|s| known(s)) {
         let when = match syscall {
             "execve" => When::Arg(2, Cmp::Ne(envp_address)),
@@ -507,13 +499,20 @@ fn metadata_rules(rules: &mut Vec<Rule>) {
             "--deny-write: metadata writes of 32-bit programs are not mediated",
         ));
     }
+    refused_metadata_rules(rules);
+}
+
+/// [`METADATA_REFUSED`]: refused everywhere under --deny-write (and while
+/// learning, as under the learned profile).
+fn refused_metadata_rules(rules: &mut Vec<Rule>) {
     for &syscall in METADATA_REFUSED.iter().filter(|s| known(s)) {
-        rules.push(rule(
+        rules.push(Rule {
             syscall,
-            Action::Errno(libc::EPERM),
-            Entries::ALL,
-            "--deny-write: a metadata write the supervisor does not mediate",
-        ));
+            when: When::Always,
+            action: Action::Errno(libc::EPERM),
+            entries: Entries::ALL,
+            reason: "--deny-write: a metadata write the supervisor does not mediate",
+        });
     }
 }
 

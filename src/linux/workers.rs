@@ -6,6 +6,7 @@
 //! one; receivers beyond a few idle ones exit. Stacks are small to keep
 //! memory low.
 
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -29,6 +30,20 @@ pub trait Serve: Send + Sync + 'static {
 struct Shared<S> {
     server: S,
     idle: AtomicUsize,
+}
+
+/// Blocks for the next notification on `listener`. `None` when the waiting
+/// thread went away before it could be received.
+pub fn receive_from(listener: BorrowedFd<'_>) -> Result<Option<Notification>, Errno> {
+    match super::sys::notif_receive(listener) {
+        Ok(req) => Ok(Some(req)),
+        // ENOENT also answers every receive once no process uses the filter
+        // any more: then the listener reports a hang-up, and this receiver
+        // ends instead of spinning.
+        Err(Errno::ENOENT) if super::sys::hung_up(listener) => Err(Errno::ENOENT),
+        Err(Errno::ENOENT) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Starts the first receiver.

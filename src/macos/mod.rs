@@ -25,7 +25,6 @@ mod imp {
     use std::ffi::OsString;
     use std::os::unix::ffi::OsStrExt;
     use std::os::unix::fs::PermissionsExt;
-    use std::os::unix::process::ExitStatusExt;
     use std::path::{Path, PathBuf};
     use std::process::{Child, Command, ExitStatus, Stdio};
 
@@ -76,8 +75,7 @@ mod imp {
         drop(signals);
         match status.code() {
             Some(code @ (SANDBOX_APPLY_FAILED | PROFILE_REFUSED)) => diagnose(code, &profile, &policy),
-            Some(code) => Ok(Outcome::Code(code)),
-            None => Ok(Outcome::Signal(status.signal().unwrap_or(libc::SIGKILL))),
+            _ => Ok(Outcome::of(status)),
         }
     }
 
