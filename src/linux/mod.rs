@@ -72,9 +72,9 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
             Started::Failed(failure) => return report_failure(policy, &exec, failure),
             Started::Running { child, listener } => (child, listener),
         };
-    let mediator = match (supervising, listener) {
-        (false, _) => None,
-        (true, Some(listener)) => {
+    let mediator = match listener {
+        None => None,
+        Some(listener) => {
             let started = check_fd_access(child).and_then(|()| {
                 let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
                 mediate::Mediator::new(
@@ -98,11 +98,6 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                 }
             }
         }
-        (true, None) => {
-            sys::kill(child, libc::SIGKILL);
-            let _ = sys::wait(child);
-            bail!("the sandboxed child exec'd without a seccomp listener; report a bug");
-        }
     };
     drop(ruleset);
     let outcome = forwarding.supervise(child, mediator)?;
@@ -120,7 +115,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
 enum Started {
     /// It could not exec; the child is reaped.
     Failed(Failure),
-    /// It runs; its listener, if it installed one, is in sbx's table.
+    /// It runs; its listener, when one was asked for, is in sbx's table.
     Running { child: libc::pid_t, listener: Option<std::os::fd::OwnedFd> },
 }
 
@@ -132,7 +127,7 @@ fn start_child(
     landlock: Option<&std::os::fd::OwnedFd>,
     seccomp: Option<&sys::BpfProgram>,
     exec: &ExecPlan,
-    listener: bool,
+    want_listener: bool,
     close_fds: Option<u32>,
 ) -> Result<Started> {
     let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
@@ -143,7 +138,7 @@ fn start_child(
         seccomp,
         exec,
         report: report_write.as_fd(),
-        listener_slot: listener.then_some(&listener_slot),
+        listener_slot: want_listener.then_some(&listener_slot),
         close_fds,
     };
     let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
@@ -161,6 +156,11 @@ fn start_child(
         let _ = sys::wait(child);
         let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
         return Ok(Started::Failed(failure));
+    }
+    if want_listener && listener.is_none() {
+        sys::kill(child, libc::SIGKILL);
+        let _ = sys::wait(child);
+        bail!("the command exec'd without the seccomp listener it was to install; report a bug");
     }
     Ok(Started::Running { child, listener })
 }

@@ -466,12 +466,11 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
         super::Started::Failed(failure) => {
             return Ok((super::report_failure(policy, &exec, failure)?, Observations::default()));
         }
-        super::Started::Running { child, listener } => (child, listener),
-    };
-    let Some(listener) = listener else {
-        sys::kill(child, libc::SIGKILL);
-        let _ = sys::wait(child);
-        bail!("the command exec'd without a seccomp listener; report a bug");
+        // start_child ends the child and fails when the listener it was
+        // asked for is missing: here there is one.
+        super::Started::Running { child, listener } => {
+            (child, listener.context("the command exec'd without a seccomp listener; report a bug")?)
+        }
     };
     let observer = Arc::new(Observer::new(listener, names.clone()));
     if names.is_none() {
