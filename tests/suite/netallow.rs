@@ -9,12 +9,17 @@ use std::os::unix::net::UnixListener;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use super::util::{Listener, bare, listener, probe, sbx, tempdir};
+use super::util::{Listener, Output, bare, listener, probe, sbx, tempdir};
 
 /// Runs the probe bare and asserts `expected`, to show the probe works.
 #[track_caller]
 fn bare_probe(args: &[&str], expected: &str) {
     bare(probe()).args(args).run().success().stdout_is(expected);
+}
+
+/// `sbx FLAGS probe ARGS…`, run.
+fn sbx_probe(flags: &[&str], args: &[&str]) -> Output {
+    sbx(flags).arg(probe()).args(args).run()
 }
 
 #[test]
@@ -24,13 +29,8 @@ fn allowed_address_connects_denied_address_is_refused() {
     bare_probe(&["connect", &good.ip(), &good.port()], "ok");
     bare_probe(&["connect", &bad.ip(), &bad.port()], "ok");
     let before = bad.accepted();
-    sbx([good.allow().as_str(), "--"])
-        .arg(probe())
-        .args(["connect", &good.ip(), &good.port()])
-        .run()
-        .success()
-        .stdout_is("ok");
-    let out = sbx([good.allow().as_str(), "--"]).arg(probe()).args(["connect", &bad.ip(), &bad.port()]).run();
+    sbx_probe(&[good.allow().as_str(), "--"], &["connect", &good.ip(), &good.port()]).success().stdout_is("ok");
+    let out = sbx_probe(&[good.allow().as_str(), "--"], &["connect", &bad.ip(), &bad.port()]);
     out.success()
         .stdout_is("ECONNREFUSED")
         .stderr_has(&format!("sbx: blocked connect to {} — allow with --allow-net={}", bad.addr, bad.addr));
@@ -43,16 +43,11 @@ fn ports_are_part_of_the_rule() {
     let b = listener("127.0.0.1");
     bare_probe(&["connect", &b.ip(), &b.port()], "ok");
     let before = b.accepted();
-    sbx([a.allow().as_str()]).arg(probe()).args(["connect", &a.ip(), &a.port()]).run().success().stdout_is("ok");
-    sbx([a.allow().as_str()])
-        .arg(probe())
-        .args(["connect", &b.ip(), &b.port()])
-        .run()
-        .success()
-        .stdout_is("ECONNREFUSED");
+    sbx_probe(&[a.allow().as_str()], &["connect", &a.ip(), &a.port()]).success().stdout_is("ok");
+    sbx_probe(&[a.allow().as_str()], &["connect", &b.ip(), &b.port()]).success().stdout_is("ECONNREFUSED");
     assert_eq!(b.accepted(), before);
     // A host entry without a port allows every port.
-    sbx(["--allow-net=127.0.0.1"]).arg(probe()).args(["connect", &b.ip(), &b.port()]).run().success().stdout_is("ok");
+    sbx_probe(&["--allow-net=127.0.0.1"], &["connect", &b.ip(), &b.port()]).success().stdout_is("ok");
 }
 
 #[test]
@@ -62,12 +57,7 @@ fn cidr_ranges_match_their_addresses_only() {
     let five = listener("127.0.0.5");
     bare_probe(&["connect", &five.ip(), &five.port()], "ok");
     for (l, expected) in [(&one, "ok"), (&three, "ok"), (&five, "ECONNREFUSED")] {
-        sbx(["--allow-net=127.0.0.0/30"])
-            .arg(probe())
-            .args(["connect", &l.ip(), &l.port()])
-            .run()
-            .success()
-            .stdout_is(expected);
+        sbx_probe(&["--allow-net=127.0.0.0/30"], &["connect", &l.ip(), &l.port()]).success().stdout_is(expected);
     }
 }
 
@@ -79,26 +69,16 @@ fn ipv6_loopback_and_localhost() {
     let v4 = listener("127.0.0.1");
     bare_probe(&["connect", "::1", &v6.port()], "ok");
     let exact = format!("--allow-net=[::1]:{}", v6.port());
-    sbx([exact.as_str()]).arg(probe()).args(["connect", "::1", &v6.port()]).run().success().stdout_is("ok");
-    sbx([exact.as_str()])
-        .arg(probe())
-        .args(["connect", "127.0.0.1", &v4.port()])
-        .run()
-        .success()
-        .stdout_is("ECONNREFUSED");
-    let out = sbx([v4.allow().as_str()]).arg(probe()).args(["connect", "::1", &v6.port()]).run();
+    sbx_probe(&[exact.as_str()], &["connect", "::1", &v6.port()]).success().stdout_is("ok");
+    sbx_probe(&[exact.as_str()], &["connect", "127.0.0.1", &v4.port()]).success().stdout_is("ECONNREFUSED");
+    let out = sbx_probe(&[v4.allow().as_str()], &["connect", "::1", &v6.port()]);
     out.success().stdout_is("ECONNREFUSED").stderr_has(&format!("allow with --allow-net=[::1]:{}", v6.port()));
     // localhost is 127.0.0.0/8 and ::1.
     for (ip, port) in [("::1", v6.port()), ("127.0.0.1", v4.port())] {
-        sbx(["--allow-net=localhost"]).arg(probe()).args(["connect", ip, &port]).run().success().stdout_is("ok");
+        sbx_probe(&["--allow-net=localhost"], &["connect", ip, &port]).success().stdout_is("ok");
     }
     // An IPv4-mapped IPv6 address is the IPv4 host it reaches.
-    sbx([v4.allow().as_str()])
-        .arg(probe())
-        .args(["connect", "::ffff:127.0.0.1", &v4.port()])
-        .run()
-        .success()
-        .stdout_is("ok");
+    sbx_probe(&[v4.allow().as_str()], &["connect", "::ffff:127.0.0.1", &v4.port()]).success().stdout_is("ok");
 }
 
 #[test]
@@ -106,16 +86,10 @@ fn nonblocking_connects_keep_their_semantics() {
     let good = listener("127.0.0.1");
     let bad = listener("127.0.0.2");
     bare_probe(&["nonblock-connect", &good.ip(), &good.port()], "ok EINPROGRESS");
-    sbx([good.allow().as_str()])
-        .arg(probe())
-        .args(["nonblock-connect", &good.ip(), &good.port()])
-        .run()
+    sbx_probe(&[good.allow().as_str()], &["nonblock-connect", &good.ip(), &good.port()])
         .success()
         .stdout_is("ok EINPROGRESS");
-    sbx([good.allow().as_str()])
-        .arg(probe())
-        .args(["nonblock-connect", &bad.ip(), &bad.port()])
-        .run()
+    sbx_probe(&[good.allow().as_str()], &["nonblock-connect", &bad.ip(), &bad.port()])
         .success()
         .stdout_is("ECONNREFUSED");
 }
@@ -140,28 +114,17 @@ fn udp_sendto_allowed_arrives_denied_is_eacces() {
     bare_probe(&["udp-send", &b.ip().to_string(), &b.port().to_string()], "ok");
     assert_eq!(received(&bad).as_deref(), Some("sbx-probe"));
     let allow = format!("--allow-net={g}");
-    sbx([allow.as_str()])
-        .arg(probe())
-        .args(["udp-send", &g.ip().to_string(), &g.port().to_string()])
-        .run()
-        .success()
-        .stdout_is("ok");
+    sbx_probe(&[allow.as_str()], &["udp-send", &g.ip().to_string(), &g.port().to_string()]).success().stdout_is("ok");
     assert_eq!(received(&good).as_deref(), Some("sbx-probe"));
-    let out = sbx([allow.as_str()]).arg(probe()).args(["udp-send", &b.ip().to_string(), &b.port().to_string()]).run();
+    let out = sbx_probe(&[allow.as_str()], &["udp-send", &b.ip().to_string(), &b.port().to_string()]);
     out.success().stdout_is("EACCES").stderr_has(&format!("sbx: blocked sendto to {b}"));
     assert_eq!(received(&bad), None, "the denied datagram arrived{}", out.report());
     // sendmsg with a name and two iovecs.
-    sbx([allow.as_str()])
-        .arg(probe())
-        .args(["udp-sendmsg", &g.ip().to_string(), &g.port().to_string()])
-        .run()
+    sbx_probe(&[allow.as_str()], &["udp-sendmsg", &g.ip().to_string(), &g.port().to_string()])
         .success()
         .stdout_is("ok");
     assert_eq!(received(&good).as_deref(), Some("sbx-sendmsg"));
-    sbx([allow.as_str()])
-        .arg(probe())
-        .args(["udp-sendmsg", &b.ip().to_string(), &b.port().to_string()])
-        .run()
+    sbx_probe(&[allow.as_str()], &["udp-sendmsg", &b.ip().to_string(), &b.port().to_string()])
         .success()
         .stdout_is("EACCES");
     assert_eq!(received(&bad), None);
@@ -175,18 +138,12 @@ fn udp_sendmmsg_sends_each_message_and_reports_lengths() {
     bare_probe(&["udp-sendmmsg", &g.ip().to_string(), &g.port().to_string()], "ok 2 3 3");
     let _ = (received(&good), received(&good));
     let allow = format!("--allow-net={g}");
-    sbx([allow.as_str()])
-        .arg(probe())
-        .args(["udp-sendmmsg", &g.ip().to_string(), &g.port().to_string()])
-        .run()
+    sbx_probe(&[allow.as_str()], &["udp-sendmmsg", &g.ip().to_string(), &g.port().to_string()])
         .success()
         .stdout_is("ok 2 3 3");
     assert_eq!(received(&good).as_deref(), Some("one"));
     assert_eq!(received(&good).as_deref(), Some("two"));
-    sbx([allow.as_str()])
-        .arg(probe())
-        .args(["udp-sendmmsg", &b.ip().to_string(), &b.port().to_string()])
-        .run()
+    sbx_probe(&[allow.as_str()], &["udp-sendmmsg", &b.ip().to_string(), &b.port().to_string()])
         .success()
         .stdout_is("EACCES");
     assert_eq!(received(&bad), None);
@@ -199,19 +156,9 @@ fn tcp_fastopen_to_a_denied_address_fails() {
     bare_probe(&["fastopen", &bad.ip(), &bad.port()], "ok");
     let before = bad.accepted();
     assert!(before >= 1, "the bare fast-open send did not connect");
-    sbx([good.allow().as_str()])
-        .arg(probe())
-        .args(["fastopen", &bad.ip(), &bad.port()])
-        .run()
-        .success()
-        .stdout_is("EACCES");
+    sbx_probe(&[good.allow().as_str()], &["fastopen", &bad.ip(), &bad.port()]).success().stdout_is("EACCES");
     assert_eq!(bad.accepted(), before);
-    sbx([good.allow().as_str()])
-        .arg(probe())
-        .args(["fastopen", &good.ip(), &good.port()])
-        .run()
-        .success()
-        .stdout_is("ok");
+    sbx_probe(&[good.allow().as_str()], &["fastopen", &good.ip(), &good.port()]).success().stdout_is("ok");
 }
 
 #[test]
@@ -231,10 +178,10 @@ fn racing_threads_flipping_the_address_never_reach_the_denied_listener() {
     }
     assert!(bad_before > 0, "the bare race never hit the second listener, even with 5000 rounds");
     let start = Instant::now();
-    let out = sbx(["-q", good.allow().as_str(), "--"])
-        .arg(probe())
-        .args(["race", &good.ip(), &good.port(), &bad.ip(), &bad.port(), "4", "1500"])
-        .run();
+    let out = sbx_probe(
+        &["-q", good.allow().as_str(), "--"],
+        &["race", &good.ip(), &good.port(), &bad.ip(), &bad.port(), "4", "1500"],
+    );
     out.success().stdout_has("ok connected=");
     let connected: usize = out.stdout.trim().trim_start_matches("ok connected=").parse().unwrap();
     assert!(connected > 0, "no connect to the allowed listener succeeded{}", out.report());
@@ -255,9 +202,9 @@ fn binding_loopback_or_port_zero_is_allowed_fixed_ports_elsewhere_are_not() {
         ("0.0.0.0", "0", "ok"),
         ("0.0.0.0", &port, "EACCES"),
     ] {
-        sbx(["--allow-net=127.0.0.1:1"]).arg(probe()).args(["bind", ip, p]).run().success().stdout_is(expected);
+        sbx_probe(&["--allow-net=127.0.0.1:1"], &["bind", ip, p]).success().stdout_is(expected);
     }
-    let out = sbx(["--allow-net=127.0.0.1:1"]).arg(probe()).args(["bind", "0.0.0.0", &port]).run();
+    let out = sbx_probe(&["--allow-net=127.0.0.1:1"], &["bind", "0.0.0.0", &port]);
     out.stderr_has("allow with --allow-net='*'");
 }
 
@@ -269,7 +216,7 @@ fn reports_once_per_destination_and_quiet_silences_them() {
     let out = sbx(["--allow-net=127.0.0.1:1", "sh", "-c", &script]).run();
     out.success().stdout_is("ECONNREFUSED\nECONNREFUSED");
     assert_eq!(out.stderr.matches("blocked connect").count(), 1, "{}", out.report());
-    let out = sbx(["-q", "--allow-net=127.0.0.1:1"]).arg(probe()).args(["connect", &bad.ip(), &bad.port()]).run();
+    let out = sbx_probe(&["-q", "--allow-net=127.0.0.1:1"], &["connect", &bad.ip(), &bad.port()]);
     out.success().stdout_is("ECONNREFUSED").stderr_lacks("blocked");
 }
 
@@ -301,12 +248,7 @@ fn the_i386_entry_gets_no_network() {
     out.success().stdout_is("ok");
     let before = good.accepted();
     for flag in [good.allow(), "--deny-net".to_string()] {
-        sbx([flag.as_str()])
-            .arg(probe())
-            .args(["i386-connect", &good.ip(), &good.port()])
-            .run()
-            .success()
-            .stdout_is("EPERM");
+        sbx_probe(&[flag.as_str()], &["i386-connect", &good.ip(), &good.port()]).success().stdout_is("EPERM");
     }
     assert_eq!(good.accepted(), before);
 }
@@ -318,7 +260,7 @@ fn unix_sockets_outside_are_unreachable_inside_and_allowed_ones_are() {
     let _server = UnixListener::bind(&outside).unwrap();
     let outside_s = outside.to_str().unwrap();
     bare_probe(&["unix-connect", outside_s], "ok");
-    let out = sbx(["--deny-net"]).arg(probe()).args(["unix-connect", outside_s]).run();
+    let out = sbx_probe(&["--deny-net"], &["unix-connect", outside_s]);
     let canonical = std::fs::canonicalize(&outside).unwrap();
     out.success().stdout_is("ECONNREFUSED").stderr_has(&format!(
         "sbx: blocked connect to {} — allow with --allow-unix={}",
@@ -326,10 +268,10 @@ fn unix_sockets_outside_are_unreachable_inside_and_allowed_ones_are() {
         canonical.display()
     ));
     let allow = format!("--allow-unix={outside_s}");
-    sbx([allow.as_str()]).arg(probe()).args(["unix-connect", outside_s]).run().success().stdout_is("ok");
+    sbx_probe(&[allow.as_str()], &["unix-connect", outside_s]).success().stdout_is("ok");
     // A socket bound inside the sandbox is reachable, by absolute or relative path.
     let inside = dir.path().join("inside.sock");
-    sbx(["--deny-net"]).arg(probe()).args(["unix-self", inside.to_str().unwrap()]).run().success().stdout_is("ok");
+    sbx_probe(&["--deny-net"], &["unix-self", inside.to_str().unwrap()]).success().stdout_is("ok");
     sbx(["--deny-net"]).arg(probe()).args(["unix-self", "rel.sock"]).cwd(dir.path()).run().success().stdout_is("ok");
     sbx(["--allow-net=127.0.0.1"])
         .arg(probe())
@@ -345,7 +287,7 @@ fn unix_sockets_outside_are_unreachable_inside_and_allowed_ones_are() {
         .run()
         .success()
         .stdout_is("ok");
-    sbx(["--deny-net"]).arg(probe()).args(["socketpair", "unix"]).run().success().stdout_is("ok");
+    sbx_probe(&["--deny-net"], &["socketpair", "unix"]).success().stdout_is("ok");
 }
 
 #[test]
@@ -359,7 +301,7 @@ fn abstract_sockets_outside_stay_out_of_reach_when_sbx_connects() {
     let _server = UnixListener::bind_addr(&addr).unwrap();
     bare_probe(&["connect-abstract", &name], "ok");
     for flag in ["--deny-net", "--allow-net=127.0.0.1"] {
-        sbx([flag]).arg(probe()).args(["connect-abstract", &name]).run().success().stdout_is("EPERM");
+        sbx_probe(&[flag], &["connect-abstract", &name]).success().stdout_is("EPERM");
     }
 }
 
@@ -371,20 +313,10 @@ fn unix_binds_obey_the_write_rules() {
     std::fs::remove_file(&sock).unwrap();
     // The target dir is not writable under --deny-write: sbx must not create
     // the socket file for the command there.
-    sbx(["--deny-net", "--deny-write"])
-        .arg(probe())
-        .args(["unix-self", sock.to_str().unwrap()])
-        .run()
-        .success()
-        .stdout_is("EACCES");
+    sbx_probe(&["--deny-net", "--deny-write"], &["unix-self", sock.to_str().unwrap()]).success().stdout_is("EACCES");
     assert!(!sock.exists());
     let allow = format!("--allow-write={}", dir.path().display());
-    sbx(["--deny-net", allow.as_str()])
-        .arg(probe())
-        .args(["unix-self", sock.to_str().unwrap()])
-        .run()
-        .success()
-        .stdout_is("ok");
+    sbx_probe(&["--deny-net", allow.as_str()], &["unix-self", sock.to_str().unwrap()]).success().stdout_is("ok");
 }
 
 #[test]
@@ -392,25 +324,20 @@ fn nested_supervisors_are_refused_or_narrowed() {
     let good = listener("127.0.0.1");
     let sbx_path = super::util::sbx_path().to_str().unwrap().to_string();
     let outer = "--allow-net=127.0.0.0/24".to_string();
-    let out = sbx([outer.as_str(), "--", &sbx_path, &good.allow(), "--"])
-        .arg(probe())
-        .args(["connect", &good.ip(), &good.port()])
-        .run();
+    let out =
+        sbx_probe(&[outer.as_str(), "--", &sbx_path, &good.allow(), "--"], &["connect", &good.ip(), &good.port()]);
     out.code(125).stderr_has("enclosing sandbox");
     // --best-effort narrows the inner rules to no network at all.
-    sbx([outer.as_str(), "--", &sbx_path, "--best-effort", &good.allow(), "--"])
-        .arg(probe())
-        .args(["connect", &good.ip(), &good.port()])
-        .run()
-        .success()
-        .stdout_is("EPERM");
+    sbx_probe(
+        &[outer.as_str(), "--", &sbx_path, "--best-effort", &good.allow(), "--"],
+        &["connect", &good.ip(), &good.port()],
+    )
+    .success()
+    .stdout_is("EPERM");
     // An inner sandbox without network rules still runs under the outer one.
     let bad = listener("127.0.0.2");
     let outer = good.allow();
-    sbx([outer.as_str(), "--", &sbx_path, "--deny-env", "--"])
-        .arg(probe())
-        .args(["connect", &bad.ip(), &bad.port()])
-        .run()
+    sbx_probe(&[outer.as_str(), "--", &sbx_path, "--deny-env", "--"], &["connect", &bad.ip(), &bad.port()])
         .success()
         .stdout_is("ECONNREFUSED");
 }
@@ -435,7 +362,7 @@ fn a_symlink_to_an_outside_socket_is_still_outside() {
 fn fds_pass_through_sendmsg() {
     bare_probe(&["scm-rights", "/etc/hostname"], "ok");
     for flag in ["--deny-net", "--allow-net=127.0.0.1"] {
-        sbx([flag]).arg(probe()).args(["scm-rights", "/etc/hostname"]).run().success().stdout_is("ok");
+        sbx_probe(&[flag], &["scm-rights", "/etc/hostname"]).success().stdout_is("ok");
     }
 }
 
