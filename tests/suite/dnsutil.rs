@@ -391,6 +391,16 @@ pub fn with_private_etc(resolv_conf: &str, hosts: &str, env: &[(&str, &str)], cm
     Some(run.run())
 }
 
+/// An /etc/hosts with only localhost.
+pub const HOSTS: &str = "127.0.0.1 localhost\n::1 localhost\n";
+
+/// Runs `cmd` in a private namespace whose resolv.conf names only `server`
+/// (hosts file `hosts`).
+pub fn within(server: &TestDns, hosts: &str, env: &[(&str, &str)], cmd: &[&str]) -> Option<Output> {
+    let resolv_conf = format!("nameserver {}\noptions timeout:1 attempts:1\n", server.addr.ip());
+    with_private_etc(&resolv_conf, hosts, env, cmd)
+}
+
 /// Binds $1/{resolv.conf,hosts,nsswitch.conf} over /etc's, then runs the rest.
 const BIND_SCRIPT: &str = r#"dir=$1; shift
 for f in resolv.conf hosts nsswitch.conf; do mount --bind "$dir/$f" "/etc/$f" || exit 125; done

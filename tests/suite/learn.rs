@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use super::dnsutil::{self, Answer, CONNECT_PY, TestDns, with_private_etc};
+use super::dnsutil::{self, Answer, CONNECT_PY, TestDns};
 use super::util::{Output, bare, listener, make_reachable, probe, python, sbx, sbx_path, skip, tempdir};
 
 /// `make` on PATH, or a skip.
@@ -193,11 +193,11 @@ fn credentials_are_held_back_and_the_profile_is_then_not_verified() {
     }
 }
 
+/// Runs `cmd` in `cwd`, in the private namespace of `server`.
 fn in_namespace(server: &TestDns, cwd: &Path, cmd: &[&str]) -> Option<Output> {
-    let resolv = format!("nameserver {}\noptions timeout:1 attempts:1\n", server.addr.ip());
     let mut full = vec!["sh", "-c", "cd \"$0\" && exec \"$@\"", cwd.to_str().unwrap()];
     full.extend_from_slice(cmd);
-    with_private_etc(&resolv, "127.0.0.1 localhost\n::1 localhost\n", &[], &full)
+    dnsutil::within(server, dnsutil::HOSTS, &[], &full)
 }
 
 #[test]

@@ -11,7 +11,7 @@ use std::io::{BufRead, BufReader};
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
 
-use super::dnsutil::{self, Answer, CONNECT_PY, TestDns, with_private_etc};
+use super::dnsutil::{self, Answer, CONNECT_PY, HOSTS, TestDns, within};
 use super::util::{Listener, Output, listener, probe, python, sbx_path, skip};
 
 fn ip(s: &str) -> IpAddr {
@@ -28,17 +28,6 @@ fn listeners_on_one_port(ips: &[&str]) -> Vec<Listener> {
         }
     }
     panic!("no port free on all of {ips:?}");
-}
-
-const HOSTS: &str = "127.0.0.1 localhost\n::1 localhost\n";
-
-fn resolv_conf(server: &TestDns) -> String {
-    format!("nameserver {}\noptions timeout:1 attempts:1\n", server.addr.ip())
-}
-
-/// Runs `cmd` in the private namespace of `server` (hosts file `hosts`).
-fn within(server: &TestDns, hosts: &str, env: &[(&str, &str)], cmd: &[&str]) -> Option<Output> {
-    with_private_etc(&resolv_conf(server), hosts, env, cmd)
 }
 
 /// `sbx ARGS -- CMD…` in the namespace of `server`.
