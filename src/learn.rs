@@ -130,7 +130,7 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
     let output = args.output.as_ref().map(|o| crate::paths::absolute(o, ctx.home().as_deref(), &ctx.cwd));
     // What FILE holds already: checked before anything runs, so a broken
     // file or a name taken is refused without running the command.
-    let existing = match &output {
+    let (existing, existing_file) = match &output {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.is_dir()) {
                 bail!(
@@ -139,14 +139,14 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
                     dir.display()
                 );
             }
-            existing_text(path, &name)?
+            existing_config(path, &name)?
         }
-        None => String::new(),
+        None => (String::new(), None),
     };
     // The starting profile, found where the verifying run will look: FILE,
     // the user's config.toml, the built-ins.
     let base = match &args.extends {
-        Some(base) => Some(starting_profile(base, output.as_deref(), &existing, &args.command, ctx)?),
+        Some(base) => Some(starting_profile(base, existing_file, &args.command, ctx)?),
         None => None,
     };
     let mut request = Request::default();
@@ -303,12 +303,13 @@ fn describe(outcome: Outcome) -> String {
     }
 }
 
-/// The text of `path` if it exists (it must be a configuration sbx reads
-/// and must not have profile `name` yet); empty if it does not exist.
-fn existing_text(path: &Path, name: &str) -> Result<String> {
+/// The text of `path` and its configuration, if it exists (it must be a
+/// configuration sbx reads and must not have profile `name` yet); empty
+/// text and none if it does not exist.
+fn existing_config(path: &Path, name: &str) -> Result<(String, Option<ConfigFile>)> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(String::new()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok((String::new(), None)),
         Err(err) => return Err(err).with_context(|| format!("reading {}", path.display())),
     };
     let file = ConfigFile::parse(Layer::Named, Some(path.to_owned()), &text)
@@ -319,23 +320,20 @@ fn existing_text(path: &Path, name: &str) -> Result<String> {
             path.display()
         );
     }
-    Ok(text)
+    Ok((text, Some(file)))
 }
 
 /// The policy of profile `base` as `sbx --config FILE -p NAME` will load
-/// it: from `output` (its text `existing`), the user's config.toml or the
-/// built-ins. An unknown or broken profile is refused before anything runs.
+/// it: from FILE (`existing`, as read before the run), the user's
+/// config.toml or the built-ins. An unknown or broken profile is refused
+/// before anything runs.
 fn starting_profile(
     base: &str,
-    output: Option<&Path>,
-    existing: &str,
+    existing: Option<ConfigFile>,
     command: &[OsString],
     ctx: &Surroundings,
 ) -> Result<Policy> {
-    let mut files = Vec::new();
-    if let Some(path) = output.filter(|_| !existing.is_empty()) {
-        files.push(ConfigFile::parse(Layer::Named, Some(path.to_owned()), existing)?);
-    }
+    let mut files: Vec<ConfigFile> = existing.into_iter().collect();
     if let Some(user) = crate::config::user_config_path(ctx).filter(|p| p.exists()) {
         files.push(ConfigFile::read(Layer::User, &user)?);
     }
@@ -353,13 +351,7 @@ fn context(ctx: &Surroundings, relative_to: Option<std::path::PathBuf>) -> Resul
     request.deny(Kind::Write, Source::Default("sbx learn"));
     let defaults = Policy::build(&request, ctx)?;
     let of = |access: Option<Access>| -> Vec<std::path::PathBuf> {
-        defaults
-            .paths
-            .iter()
-            .filter(|r| matches!(r.source, Source::Default(_)))
-            .filter(|r| access.is_none_or(|a| r.access == a))
-            .map(|r| r.path.clone())
-            .collect()
+        defaults.paths.iter().filter(|r| access.is_none_or(|a| r.access == a)).map(|r| r.path.clone()).collect()
     };
     let mut env: Vec<String> = ctx.vars.iter().filter_map(|(k, _)| k.to_str().map(str::to_owned)).collect();
     env.sort();
