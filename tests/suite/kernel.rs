@@ -4,21 +4,22 @@
 //!
 //! A kernel without Landlock (or with a failing seccomp or no_new_privs) is
 //! simulated with a seccomp filter the test installs on sbx itself: built with
-//! libseccomp before spawning, installed in `pre_exec` with raw system calls.
+//! libseccomp before spawning, installed in `pre_exec` with sbx's own
+//! (async-signal-safe) no_new_privs and seccomp calls.
 
 use std::io::{Read, Seek, SeekFrom};
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::sync::Arc;
 
 use libseccomp::{ScmpAction, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
+use sbx::linux::sys::{self, BpfProgram};
 
 use super::process::{run_std, shared_tempdir};
 use super::util::{self, Cmd, Output, bare, probe, sbx};
 
 /// A compiled seccomp filter, ready to install.
 #[derive(Clone)]
-pub(super) struct Filter(Arc<Vec<libc::sock_filter>>);
+pub(super) struct Filter(Arc<BpfProgram>);
 
 /// One rule: `syscall` fails with `errno`, optionally only when argument 0 equals a value.
 pub(super) struct Deny {
@@ -48,27 +49,14 @@ impl Filter {
                     .unwrap(),
             };
         }
-        // SAFETY: memfd_create with a NUL-terminated name; a non-negative result is a new fd we own.
-        let fd = unsafe { libc::memfd_create(c"sbx-test-filter".as_ptr(), libc::MFD_CLOEXEC) };
-        assert!(fd >= 0, "memfd_create: {}", std::io::Error::last_os_error());
-        // SAFETY: fd was just created and is owned by nobody else.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        let fd = sys::memfd(c"sbx-test-filter").unwrap();
         ctx.export_bpf(&fd).unwrap();
         let mut file = std::fs::File::from(fd);
         file.seek(SeekFrom::Start(0)).unwrap();
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).unwrap();
-        const SIZE: usize = std::mem::size_of::<libc::sock_filter>();
-        assert!(!bytes.is_empty() && bytes.len() % SIZE == 0, "libseccomp exported {} bytes", bytes.len());
-        let program = bytes
-            .chunks_exact(SIZE)
-            .map(|c| libc::sock_filter {
-                code: u16::from_ne_bytes([c[0], c[1]]),
-                jt: c[2],
-                jf: c[3],
-                k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
-            })
-            .collect();
+        let program = BpfProgram::from_bytes(&bytes)
+            .unwrap_or_else(|| panic!("libseccomp exported {} bytes, not a filter", bytes.len()));
         Self(Arc::new(program))
     }
 
@@ -77,33 +65,11 @@ impl Filter {
         let program = Arc::clone(&self.0);
         let mut command = cmd.command();
         // SAFETY: the hook makes two system calls and allocates nothing: the
-        // program was built before fork, and sock_fprog lives on the stack.
+        // program was built before fork.
         unsafe {
             command.pre_exec(move || {
-                let prog = libc::sock_fprog {
-                    len: program.len() as libc::c_ushort,
-                    filter: program.as_ptr() as *mut libc::sock_filter,
-                };
-                if libc::prctl(
-                    libc::PR_SET_NO_NEW_PRIVS,
-                    1 as libc::c_ulong,
-                    0 as libc::c_ulong,
-                    0 as libc::c_ulong,
-                    0 as libc::c_ulong,
-                ) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if libc::syscall(
-                    libc::SYS_seccomp,
-                    libc::SECCOMP_SET_MODE_FILTER,
-                    0 as libc::c_uint,
-                    &prog as *const libc::sock_fprog,
-                ) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
+                sys::set_no_new_privs().map_err(std::io::Error::from)?;
+                sys::seccomp_install(&program).map_err(std::io::Error::from)
             });
         }
         run_std(command)
