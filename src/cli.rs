@@ -262,6 +262,13 @@ impl Cli {
         })
     }
 
+    /// `sbx ARGS…` parsed, for unit tests (a usage error panics).
+    #[cfg(test)]
+    pub fn for_test(args: &[&str]) -> Self {
+        let all = std::iter::once("sbx").chain(args.iter().copied()).map(OsString::from);
+        Self::parse_from_os(all).unwrap_or_else(|outcome| panic!("parsing {args:?} failed: {outcome:?}"))
+    }
+
     /// The clap definition, for the man page and shell completions.
     pub fn definition() -> clap::Command {
         Self::command()

@@ -718,12 +718,28 @@ fn denied_fs(e: &Explanation) -> &'static str {
     }
 }
 
+/// The explanation of `request` on `platform`, with no configuration file
+/// (in `/`): for tests of each platform's part.
+#[cfg(test)]
+pub(crate) fn explained(request: crate::policy::Request, platform: &Platform) -> Explanation {
+    let ctx = crate::policy::Surroundings { vars: Vec::new(), cwd: "/".into() };
+    let policy = Policy::build(&request, &ctx).unwrap_or_else(|e| panic!("{e:#}"));
+    let resolved = Resolved {
+        request,
+        profile: None,
+        refusal: None,
+        files: Vec::new(),
+        warnings: Vec::new(),
+        available: Vec::new(),
+    };
+    explain(&policy, &resolved, platform)
+}
+
 #[cfg(test)]
 #[cfg(target_os = "linux")]
 mod tests {
     use super::*;
-    use crate::config::Resolved;
-    use crate::policy::{Request, Surroundings};
+    use crate::policy::Request;
     use crate::support::{Ia32, Landlock, Listener};
 
     fn support(abi: u8, supervisor_missing: Option<&str>) -> Platform {
@@ -745,20 +761,6 @@ mod tests {
             PlatformOut::Kernel(k) => k,
             PlatformOut::Macos(_) => panic!("not Linux"),
         }
-    }
-
-    fn explained(request: Request, support: &Platform) -> Explanation {
-        let ctx = Surroundings { vars: Vec::new(), cwd: "/".into() };
-        let policy = Policy::build(&request, &ctx).unwrap();
-        let resolved = Resolved {
-            request,
-            profile: None,
-            refusal: None,
-            files: Vec::new(),
-            warnings: Vec::new(),
-            available: Vec::new(),
-        };
-        explain(&policy, &resolved, support)
     }
 
     fn denying(kinds: &[Kind]) -> Request {

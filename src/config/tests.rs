@@ -4,15 +4,6 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::policy::{Kind, Policy, Source};
 
-fn cli(args: &[&str]) -> Cli {
-    let mut all = vec!["sbx"];
-    all.extend_from_slice(args);
-    match Cli::parse_from_os(all.into_iter().map(OsString::from)) {
-        Ok(cli) => cli,
-        Err(outcome) => panic!("parsing {args:?} failed: {outcome:?}"),
-    }
-}
-
 /// A scratch tree: `home/`, `state/`, `config/`, `proj/sub/`; surroundings
 /// with HOME and XDG_* pointing into it and the current directory `proj/sub`.
 struct Scratch {
@@ -54,7 +45,7 @@ impl Scratch {
     }
 
     fn resolve(&self, args: &[&str]) -> Result<Resolved, ConfigError> {
-        let cli = cli(args);
+        let cli = Cli::for_test(args);
         Config::load(&cli, &self.ctx)?.resolve(&cli, &self.ctx)
     }
 
@@ -218,7 +209,7 @@ fn an_empty_variable_is_refused_not_expanded_to_nothing() {
 fn without_home_a_tilde_path_is_an_error() {
     let s = Scratch::new(&[]);
     let path = s.write("named.toml", "[profile.x]\nallow_read = [\"~/x\"]\n");
-    let cli = cli(&["--config", path.to_str().unwrap(), "-p", "x", "true"]);
+    let cli = Cli::for_test(&["--config", path.to_str().unwrap(), "-p", "x", "true"]);
     let mut ctx = s.ctx.clone();
     ctx.vars.retain(|(k, _)| k != "HOME");
     let err = Config::load(&cli, &ctx).unwrap().resolve(&cli, &ctx).unwrap_err().to_string();

@@ -3,15 +3,6 @@ use std::os::unix::ffi::OsStrExt;
 
 use super::*;
 
-fn cli(args: &[&str]) -> Cli {
-    let mut all = vec!["sbx"];
-    all.extend_from_slice(args);
-    match Cli::parse_from_os(all.into_iter().map(OsString::from)) {
-        Ok(cli) => cli,
-        Err(outcome) => panic!("parsing {args:?} failed: {outcome:?}"),
-    }
-}
-
 fn surroundings(dir: &Path, vars: &[(&str, &str)]) -> Surroundings {
     Surroundings {
         vars: vars.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect(),
@@ -31,16 +22,16 @@ fn scratch() -> tempfile::TempDir {
 fn allow_flags_imply_their_deny() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    let p = Policy::resolve(&cli(&["--allow-read=.", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-read=.", "true"]), &ctx).unwrap();
     assert_eq!(p.deny, Deny { read: true, write: false, net: false, env: false });
-    let p = Policy::resolve(&cli(&["--allow-write=.", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-write=.", "true"]), &ctx).unwrap();
     assert_eq!(p.deny, Deny { read: false, write: true, net: false, env: false });
-    let p = Policy::resolve(&cli(&["--allow-env=X", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-env=X", "true"]), &ctx).unwrap();
     assert_eq!(p.deny, Deny { read: false, write: false, net: false, env: true });
-    let p = Policy::resolve(&cli(&["--allow-net=*", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-net=*", "true"]), &ctx).unwrap();
     assert!(p.deny.net);
     assert_eq!(p.net, Net::Unrestricted);
-    let p = Policy::resolve(&cli(&["--deny-all", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--deny-all", "true"]), &ctx).unwrap();
     assert_eq!(p.deny, Deny { read: true, write: true, net: true, env: true });
     assert_eq!(p.net, Net::Denied);
 }
@@ -48,7 +39,7 @@ fn allow_flags_imply_their_deny() {
 #[test]
 fn no_flags_restrict_nothing() {
     let dir = scratch();
-    let p = Policy::resolve(&cli(&["true"]), &surroundings(dir.path(), &[])).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["true"]), &surroundings(dir.path(), &[])).unwrap();
     assert!(!p.restricts_anything());
     assert!(p.paths.is_empty(), "{}", show(&p));
 }
@@ -58,14 +49,14 @@ fn name_entries_make_an_allow_list_with_the_ip_entries() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
     let args = ["--allow-net=Example.com:443", "--allow-net=*.example.org", "--allow-net=127.0.0.1", "true"];
-    let p = Policy::resolve(&cli(&args), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&args), &ctx).unwrap();
     let Net::Allow(rules) = &p.net else { panic!("{:?}", p.net) };
     assert_eq!(rules.len(), 3);
     let names: Vec<String> = p.net.name_rules().iter().map(|r| r.to_string()).collect();
     assert_eq!(names, ["example.com:443", "*.example.org"]);
     assert!(Net::Denied.name_rules().is_empty() && Net::Unrestricted.name_rules().is_empty());
     // `*` still means all network.
-    let p = Policy::resolve(&cli(&["--allow-net=example.com", "--allow-net=*", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-net=example.com", "--allow-net=*", "true"]), &ctx).unwrap();
     assert_eq!(p.net, Net::Unrestricted);
 }
 
@@ -87,12 +78,13 @@ fn resolver_sockets_and_name_entries_exclude_each_other() {
 fn ip_entries_make_an_allow_list() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    let p = Policy::resolve(&cli(&["--allow-net=127.0.0.1:80", "--allow-net=localhost", "true"]), &ctx).unwrap();
+    let p =
+        Policy::resolve(&Cli::for_test(&["--allow-net=127.0.0.1:80", "--allow-net=localhost", "true"]), &ctx).unwrap();
     assert!(p.deny.net);
     let Net::Allow(rules) = &p.net else { panic!("{:?}", p.net) };
     assert_eq!(rules.len(), 2);
     // `*` anywhere means all network, whatever else is listed.
-    let p = Policy::resolve(&cli(&["--allow-net=127.0.0.1", "--allow-net=*", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-net=127.0.0.1", "--allow-net=*", "true"]), &ctx).unwrap();
     assert_eq!(p.net, Net::Unrestricted);
 }
 
@@ -101,7 +93,7 @@ fn malformed_entries_say_why() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
     for (entry, why) in [("1.2.3.4:70000", "1-65535"), ("10.0.0.0/40", "too long"), ("a..b", "empty label")] {
-        let err = Policy::resolve(&cli(&[&format!("--allow-net={entry}"), "true"]), &ctx).unwrap_err();
+        let err = Policy::resolve(&Cli::for_test(&[&format!("--allow-net={entry}"), "true"]), &ctx).unwrap_err();
         let msg = format!("{err:#}");
         assert!(msg.contains(entry) && msg.contains(why), "{msg}");
     }
@@ -112,12 +104,12 @@ fn allow_unix_paths_are_canonical_and_imply_deny_net() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
     std::fs::create_dir(dir.path().join("run")).unwrap();
-    let p = Policy::resolve(&cli(&["--allow-unix=run/../run/app.sock", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-unix=run/../run/app.sock", "true"]), &ctx).unwrap();
     assert!(p.deny.net);
     assert_eq!(p.net, Net::Denied);
     let canonical = std::fs::canonicalize(dir.path()).unwrap().join("run/app.sock");
     assert_eq!(p.unix_allow, [canonical]);
-    let err = Policy::resolve(&cli(&["--allow-unix=nodir/app.sock", "true"]), &ctx).unwrap_err();
+    let err = Policy::resolve(&Cli::for_test(&["--allow-unix=nodir/app.sock", "true"]), &ctx).unwrap_err();
     assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
 }
 
@@ -127,7 +119,7 @@ fn relative_and_tilde_paths_resolve() {
     let home = dir.path().join("home");
     std::fs::create_dir_all(home.join("proj")).unwrap();
     let ctx = surroundings(dir.path(), &[("HOME", home.to_str().unwrap())]);
-    let p = Policy::resolve(&cli(&["--allow-read=~/proj", "--allow-write=home/proj", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-read=~/proj", "--allow-write=home/proj", "true"]), &ctx).unwrap();
     let canonical = std::fs::canonicalize(home.join("proj")).unwrap();
     let flagged: Vec<_> = p.paths.iter().filter(|r| matches!(r.source, Source::Flag(_))).collect();
     // The same directory read and written: one rule, the stronger one.
@@ -141,7 +133,7 @@ fn relative_and_tilde_paths_resolve() {
 fn missing_allow_write_is_created_missing_allow_read_is_skipped() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    let mut p = Policy::resolve(&cli(&["--allow-write=out/a/b", "--allow-read=nope", "true"]), &ctx).unwrap();
+    let mut p = Policy::resolve(&Cli::for_test(&["--allow-write=out/a/b", "--allow-read=nope", "true"]), &ctx).unwrap();
     assert!(!dir.path().join("out").exists(), "resolving must not touch the disk");
     p.create_missing_dirs().unwrap();
     assert!(dir.path().join("out/a/b").is_dir());
@@ -156,7 +148,7 @@ fn symlinks_resolve_and_files_are_files() {
     let real = dir.path().join("real.txt");
     std::fs::write(&real, "x").unwrap();
     std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
-    let p = Policy::resolve(&cli(&["--allow-read=link", "true"]), &surroundings(dir.path(), &[])).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-read=link", "true"]), &surroundings(dir.path(), &[])).unwrap();
     let r = p.paths.iter().find(|r| r.source == Source::Flag("--allow-read")).unwrap();
     assert_eq!(r.path, std::fs::canonicalize(&real).unwrap());
     assert!(!r.is_dir);
@@ -189,7 +181,7 @@ fn read_defaults_never_grant_home_dot_dirs_whole() {
     let home_s = home.to_str().unwrap().to_owned();
     let path = format!("{home_s}/.cargo/bin:{home_s}:/:relative:/usr/bin:{home_s}/bin");
     let ctx = surroundings(dir.path(), &[("HOME", &home_s), ("PATH", &path)]);
-    let p = Policy::resolve(&cli(&["--deny-read", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--deny-read", "true"]), &ctx).unwrap();
     let listing = show(&p);
     let home = std::fs::canonicalize(&home).unwrap();
     for granted in [".cargo/bin", ".rustup/toolchains", ".pyenv/versions", ".pyenv/shims", "bin"] {
@@ -211,7 +203,7 @@ fn read_defaults_never_grant_home_dot_dirs_whole() {
 #[test]
 fn write_defaults_are_temp_and_safe_devices() {
     let dir = scratch();
-    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &surroundings(dir.path(), &[])).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--deny-write", "true"]), &surroundings(dir.path(), &[])).unwrap();
     let listing = show(&p);
     let paths: Vec<_> = p.paths.iter().map(|r| r.path.to_string_lossy().into_owned()).collect();
     for expected in ["/tmp", "/dev/null", "/dev/zero", "/dev/full", "/dev/pts", "/dev/shm"] {
@@ -228,14 +220,14 @@ fn tmpdir_containing_home_is_not_a_temp_dir() {
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).unwrap();
     let ctx = surroundings(dir.path(), &[("HOME", home.to_str().unwrap()), ("TMPDIR", dir.path().to_str().unwrap())]);
-    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--deny-write", "true"]), &ctx).unwrap();
     let tmp = std::fs::canonicalize(dir.path()).unwrap();
     assert!(!p.paths.iter().any(|r| r.path == tmp), "{}", show(&p));
 
     let tmpdir = dir.path().join("tmp");
     std::fs::create_dir_all(&tmpdir).unwrap();
     let ctx = surroundings(dir.path(), &[("HOME", home.to_str().unwrap()), ("TMPDIR", tmpdir.to_str().unwrap())]);
-    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--deny-write", "true"]), &ctx).unwrap();
     let tmpdir = std::fs::canonicalize(tmpdir).unwrap();
     assert!(p.paths.iter().any(|r| r.path == tmpdir && r.access == Access::Write), "{}", show(&p));
 }
@@ -244,10 +236,10 @@ fn tmpdir_containing_home_is_not_a_temp_dir() {
 fn child_env_is_filtered_under_deny_env() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[("PATH", "/bin"), ("SECRET", "s"), ("AWS_KEY", "k")]);
-    let p = Policy::resolve(&cli(&["--allow-env=AWS_*", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--allow-env=AWS_*", "true"]), &ctx).unwrap();
     let names: Vec<_> = p.child_env.iter().map(|(k, _)| k.to_string_lossy().into_owned()).collect();
     assert_eq!(names, ["PATH", "AWS_KEY"]);
-    let p = Policy::resolve(&cli(&["--deny-write", "true"]), &ctx).unwrap();
+    let p = Policy::resolve(&Cli::for_test(&["--deny-write", "true"]), &ctx).unwrap();
     assert_eq!(p.child_env.len(), 3);
 }
 
@@ -261,10 +253,10 @@ fn empty_values_are_usage_errors() {
 
 #[test]
 fn command_after_double_dash_is_taken_verbatim() {
-    let c = cli(&["--deny-net", "--", "--deny-read", "-v"]);
+    let c = Cli::for_test(&["--deny-net", "--", "--deny-read", "-v"]);
     assert!(!c.deny_read && !c.verbose);
     assert_eq!(c.command, [OsString::from("--deny-read"), OsString::from("-v")]);
-    let c = cli(&["ls", "-la", "--deny-read"]);
+    let c = Cli::for_test(&["ls", "-la", "--deny-read"]);
     assert!(!c.deny_read);
     assert_eq!(c.command.len(), 3);
 }
@@ -273,7 +265,7 @@ fn command_after_double_dash_is_taken_verbatim() {
 fn refused_policy_creates_nothing() {
     let dir = scratch();
     let ctx = surroundings(dir.path(), &[]);
-    assert!(Policy::resolve(&cli(&["--allow-write=made", "--allow-net=a..b", "true"]), &ctx).is_err());
+    assert!(Policy::resolve(&Cli::for_test(&["--allow-write=made", "--allow-net=a..b", "true"]), &ctx).is_err());
     assert!(!dir.path().join("made").exists());
 }
 
@@ -281,7 +273,8 @@ fn refused_policy_creates_nothing() {
 fn dangling_symlink_is_explained() {
     let dir = scratch();
     std::os::unix::fs::symlink(dir.path().join("nowhere"), dir.path().join("dangling")).unwrap();
-    let err = Policy::resolve(&cli(&["--allow-write=dangling", "true"]), &surroundings(dir.path(), &[])).unwrap_err();
+    let err = Policy::resolve(&Cli::for_test(&["--allow-write=dangling", "true"]), &surroundings(dir.path(), &[]))
+        .unwrap_err();
     let msg = format!("{err:#}");
     assert!(msg.contains("symlink") && msg.contains("nowhere"), "{msg}");
 }

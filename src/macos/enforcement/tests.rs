@@ -80,7 +80,7 @@ fn doctor_report() {
 
 /// `--explain` on macOS for `entries`: the explanation and its text.
 fn explained(entries: &[&str], best_effort: bool) -> (crate::explain::Explanation, String) {
-    use crate::policy::{Request, Source, Sourced, Surroundings};
+    use crate::policy::{Request, Source, Sourced};
     let mut request = Request::default();
     for e in entries {
         request.allow_net.push(Sourced::new((*e).to_owned(), Source::Flag("--allow-net")));
@@ -88,18 +88,8 @@ fn explained(entries: &[&str], best_effort: bool) -> (crate::explain::Explanatio
     if best_effort {
         request.best_effort = Some(Source::Flag("--best-effort"));
     }
-    let ctx = Surroundings { vars: Vec::new(), cwd: "/".into() };
-    let policy = Policy::build(&request, &ctx).unwrap();
-    let resolved = crate::config::Resolved {
-        request,
-        profile: None,
-        refusal: None,
-        files: Vec::new(),
-        warnings: Vec::new(),
-        available: Vec::new(),
-    };
     let platform = crate::support::Platform::Macos(mac(SandboxExec::Present, Nesting::Outside));
-    let e = crate::explain::explain(&policy, &resolved, &platform);
+    let e = crate::explain::explained(request, &platform);
     let text = crate::explain::render(&e, crate::cli::ExplainFormat::Text);
     (e, text)
 }
