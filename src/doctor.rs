@@ -13,16 +13,16 @@ use anyhow::Result;
 
 use crate::exit::Outcome;
 use crate::policy::{Kind, Policy, Request, Source, Sourced, Surroundings};
-use crate::support::{Gap, Ia32, Landlock, Listener, Support};
+use crate::support::{Coverage, How, Ia32, Landlock, Listener, Support};
 
 /// What each Landlock ABI adds, as sbx uses it.
 const ABI_LEVELS: &[(u8, &str, &str)] = &[
-    (1, "5.13", "files: read, list, execute, write, create, delete; no device nodes (--deny-read, --deny-write)"),
-    (2, "5.19", "files: rename and hard-link across directories (--deny-write)"),
-    (3, "6.2", "files: truncate (--deny-write)"),
-    (4, "6.7", "TCP bind and connect (--deny-net: a second layer under seccomp)"),
-    (5, "6.10", "ioctl on device files (--deny-write)"),
-    (6, "6.12", "scopes: signals (every run) and abstract unix sockets (every run; required by --deny-net)"),
+    (1, "5.13", "files: read, list, execute, write, create, delete; no device nodes; ptrace scope (every run)"),
+    (2, "5.19", "files: rename and hard-link across directories (below: refused outright under a domain)"),
+    (3, "6.2", "files: truncate (below: sbx's supervisor and filter)"),
+    (4, "6.7", "TCP bind and connect (--deny-net: a second layer under seccomp; below: that layer only)"),
+    (5, "6.10", "ioctl on device files (below: device files outside the write defaults cannot be opened)"),
+    (6, "6.12", "scopes: signals and abstract unix sockets (below: sbx's supervisor)"),
     (7, "6.15", "audit logging of denials (not used by sbx)"),
 ];
 
@@ -57,17 +57,15 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
         let linux = format!("(Linux {linux})");
         let _ = writeln!(out, "  {} ABI {level} {linux:<13} {adds}", if abi >= *level { "yes" } else { "no " });
     }
-    if abi > 0 && usize::from(abi) < ABI_LEVELS.len() {
-        let _ = writeln!(
-            out,
-            "  fix: Linux 6.12 or later (Landlock ABI 6) lets sbx enforce everything it offers; this kernel has ABI {abi}"
-        );
-    }
 
     let _ = writeln!(out, "\nseccomp");
     let _ = writeln!(out, "  {:<3} seccomp filters (Linux 3.5; CONFIG_SECCOMP_FILTER)", yes(s.seccomp_filter));
     let notif = s.user_notif && s.supervisor_missing.as_deref().is_none_or(|m| !m.contains("notification"));
-    let _ = writeln!(out, "  {:<3} user notification (Linux 5.0): the network supervisor's listener", yes(notif));
+    let _ = writeln!(
+        out,
+        "  {:<3} user notification (Linux 5.0): the supervisor's listener (process scope, network, metadata)",
+        yes(notif)
+    );
     let later = match s.supervisor_missing.as_deref() {
         None => "yes",
         Some(m) if m.contains("notification") => "?",
@@ -121,26 +119,32 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
         }
     );
 
-    let _ = writeln!(out, "\nwhat this means for each flag");
-    let baseline = s.gaps(&policy(Request::default())?);
-    let mut complete = baseline.is_empty();
-    flag_line(
-        &mut out,
-        "every run (baseline)",
-        &baseline,
-        "no_new_privs, signal and abstract socket scopes, the seccomp baseline",
-    );
-    let flags: [(&str, Request, &str); 5] = [
-        ("--deny-read", denying(Kind::Read, "--deny-read"), "Landlock"),
-        ("--deny-write", denying(Kind::Write, "--deny-write"), "Landlock, and the supervisor for metadata"),
-        ("--deny-net", denying(Kind::Net, "--deny-net"), "seccomp, Landlock TCP and scopes, the supervisor"),
-        ("--allow-net, --allow-unix", allowing_net(), "the network supervisor"),
-        ("--deny-env", denying(Kind::Env, "--deny-env"), "sbx builds the environment itself"),
+    let _ = writeln!(out, "\nwhat this means for each flag (and how each part is enforced here)");
+    let baseline = s.coverage(&policy(Request::default())?);
+    let mut complete = !baseline.iter().any(|c| matches!(c.how, How::Gap(_)));
+    flag_lines(&mut out, "every run (baseline)", &baseline);
+    let flags: [(&str, Request); 5] = [
+        ("--deny-read", denying(Kind::Read, "--deny-read")),
+        ("--deny-write", denying(Kind::Write, "--deny-write")),
+        ("--deny-net", denying(Kind::Net, "--deny-net")),
+        ("--allow-net, --allow-unix", allowing_net()),
+        ("--deny-env", denying(Kind::Env, "--deny-env")),
     ];
-    for (flag, request, how) in flags {
-        let gaps: Vec<Gap> = s.gaps(&policy(request)?).into_iter().filter(|g| !baseline.contains(g)).collect();
-        complete &= gaps.is_empty();
-        flag_line(&mut out, flag, &gaps, how);
+    for (flag, request) in flags {
+        let mut rows: Vec<Coverage> =
+            s.coverage(&policy(request)?).into_iter().filter(|c| !baseline.contains(c)).collect();
+        if flag == "--deny-env" {
+            rows.insert(
+                0,
+                Coverage {
+                    what: "variables outside the base set and --allow-env".into(),
+                    kind: Some(Kind::Env),
+                    how: How::Enforced("sbx builds the environment itself".into()),
+                },
+            );
+        }
+        complete &= !rows.iter().any(|c| matches!(c.how, How::Gap(_)));
+        flag_lines(&mut out, flag, &rows);
     }
     let _ = writeln!(out);
     if complete {
@@ -158,23 +162,31 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
     Ok((out, complete))
 }
 
-fn flag_line(out: &mut String, flag: &str, gaps: &[Gap], how: &str) {
-    if gaps.is_empty() {
-        let _ = writeln!(out, "  {flag:<26} enforced ({how})");
-        return;
-    }
-    let _ = writeln!(out, "  {flag:<26} NOT fully enforced; stays possible:");
-    for gap in gaps {
-        let _ = writeln!(out, "  {:<26} - {} (needs {})", "", gap.what, gap.needs);
+/// A flag's verdict, then each part of it and what enforces it here.
+fn flag_lines(out: &mut String, flag: &str, rows: &[Coverage]) {
+    let gaps = rows.iter().filter(|c| matches!(c.how, How::Gap(_))).count();
+    let verdict = if gaps == 0 { "enforced" } else { "NOT fully enforced" };
+    let _ = writeln!(out, "  {flag:<26} {verdict}");
+    for row in rows {
+        match &row.how {
+            How::Enforced(how) => {
+                let _ = writeln!(out, "      - {}: {how}", row.what);
+            }
+            How::Gap(needs) => {
+                let _ = writeln!(out, "      - {}: STAYS POSSIBLE (needs {needs})", row.what);
+            }
+            How::Open(why) => {
+                let _ = writeln!(out, "      - {}: open ({why})", row.what);
+            }
+        }
     }
 }
 
 fn landlock_fix(landlock: &Landlock) -> Option<String> {
     match landlock {
-        Landlock::Abi(v) if *v >= 6 => None,
-        Landlock::Abi(_) => Some("upgrade to Linux 6.12 or later (Landlock ABI 6)".into()),
+        Landlock::Abi(_) => None,
         Landlock::Disabled => Some("add `landlock` to the `lsm=` kernel boot parameter and reboot".into()),
-        Landlock::Missing(_) => Some("use Linux 6.12 or later built with CONFIG_SECURITY_LANDLOCK=y".into()),
+        Landlock::Missing(_) => Some("use Linux 5.13 or later built with CONFIG_SECURITY_LANDLOCK=y".into()),
     }
 }
 

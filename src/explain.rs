@@ -15,7 +15,7 @@ use crate::cli::ExplainFormat;
 use crate::config::{Chosen, Resolved};
 use crate::env::{BASE_VARS, EnvPolicy};
 use crate::policy::{Access, Deny, Kind, Net, Policy, Source};
-use crate::support::{Gap, Platform, Support};
+use crate::support::{Coverage, Gap, How, Platform, Support};
 use crate::trust::TrustStatus;
 
 /// The whole explanation; its JSON form is `--explain=json`.
@@ -210,6 +210,39 @@ pub struct KernelOut {
     pub supervisor_unavailable: Option<String>,
     /// What this kernel does not enforce of the policy, all restrictions together.
     pub unenforced: Vec<GapOut>,
+    /// How each restriction of the policy (and of every run) is enforced
+    /// on this kernel: the Landlock right, seccomp, sbx's supervisor — or
+    /// why not.
+    pub enforcement: Vec<EnforcementOut>,
+}
+
+/// One restriction and how this kernel enforces it.
+#[derive(Debug, Serialize)]
+pub struct EnforcementOut {
+    pub what: String,
+    /// `read`, `write`, `net`, `env`, or `null` for every run.
+    pub restriction: Option<String>,
+    /// `enforced`, `not enforced` (a gap: refused unless --best-effort) or
+    /// `open` (not asked for by the policy; said, not refused).
+    pub status: String,
+    /// The mechanism, what enforcing it needs, or why it stays open.
+    pub how: String,
+}
+
+impl From<&Coverage> for EnforcementOut {
+    fn from(c: &Coverage) -> Self {
+        let (status, how) = match &c.how {
+            How::Enforced(how) => ("enforced", how),
+            How::Gap(needs) => ("not enforced", needs),
+            How::Open(why) => ("open", why),
+        };
+        Self {
+            what: c.what.clone(),
+            restriction: c.kind.map(|k| k.name().to_owned()),
+            status: status.to_owned(),
+            how: how.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -315,7 +348,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
     let platform_out = match platform {
         Platform::Linux(support) => {
             kernel_verdict(policy, &gaps, &mut refusals, &mut warnings);
-            PlatformOut::Kernel(kernel_out(support, &gaps))
+            PlatformOut::Kernel(kernel_out(support, policy, &gaps))
         }
         #[cfg(any(target_os = "macos", test))]
         Platform::Macos(mac) => macos_out(policy, mac, &gaps, &mut refusals, &mut warnings),
@@ -360,8 +393,9 @@ fn kernel_verdict(policy: &Policy, gaps: &[Gap], refusals: &mut Vec<String>, war
     }
 }
 
-fn kernel_out(support: &Support, gaps: &[Gap]) -> KernelOut {
+fn kernel_out(support: &Support, policy: &Policy, gaps: &[Gap]) -> KernelOut {
     KernelOut {
+        enforcement: support.coverage(policy).iter().map(EnforcementOut::from).collect(),
         release: support.kernel.clone(),
         arch: support.arch.to_owned(),
         landlock_abi: support.landlock.version(),
@@ -662,6 +696,16 @@ fn text(e: &Explanation) -> String {
                     Some(why) => format!("unavailable ({why})"),
                 }
             );
+            let _ = writeln!(out, "  how each restriction is enforced here:");
+            for row in &k.enforcement {
+                let restriction = row.restriction.as_deref().unwrap_or("every run");
+                let how = match row.status.as_str() {
+                    "enforced" => row.how.clone(),
+                    "open" => format!("open — {}", row.how),
+                    _ => format!("NOT ENFORCED (needs {})", row.how),
+                };
+                let _ = writeln!(out, "  - [{restriction}] {}: {how}", row.what);
+            }
         }
         PlatformOut::Macos(m) => {
             let _ = writeln!(
@@ -773,12 +817,16 @@ mod tests {
 
     #[test]
     fn gaps_are_told_per_restriction_and_refuse_the_run() {
-        let e = explained(denying(&[Kind::Write, Kind::Net]), &support(2, None));
+        // ABI 2 without a supervisor (it covers these gaps where it can run).
+        let e = explained(denying(&[Kind::Write, Kind::Net]), &support(2, Some("pidfd_getfd (Linux 5.6)")));
         let write = &e.restrictions[1];
         assert!(write.unenforced.iter().any(|g| g.what.contains("truncating")), "{:?}", write.unenforced);
         let net = &e.restrictions[2];
         assert!(net.unenforced.iter().any(|g| g.what.contains("abstract unix sockets")), "{:?}", net.unenforced);
         assert!(!net.unenforced.iter().any(|g| g.what.contains("truncating")));
+        // With a supervisor the same kernel enforces all of it.
+        let e2 = explained(denying(&[Kind::Write, Kind::Net]), &support(2, None));
+        assert!(e2.verdict.runs && kernel(&e2).unenforced.is_empty(), "{:?}", kernel(&e2).unenforced);
         // The signal scope belongs to every run, not to a restriction.
         assert!(!e.restrictions.iter().any(|r| r.unenforced.iter().any(|g| g.what.contains("signals"))));
         assert!(kernel(&e).unenforced.iter().any(|g| g.what.contains("signals")));

@@ -135,6 +135,14 @@ impl Policy {
     }
 }
 
+impl Policy {
+    /// Every tree a write rule grants, the /dev defaults included: where
+    /// the command may truncate (as Landlock's TRUNCATE right is granted).
+    pub fn write_rule_paths(&self) -> Vec<PathBuf> {
+        self.paths.iter().filter(|r| r.access == Access::Write).map(|r| r.path.clone()).collect()
+    }
+}
+
 impl Deny {
     /// Whether any filesystem restriction is on.
     pub fn fs(&self) -> bool {

@@ -83,7 +83,11 @@ fn render(lines: &[(String, Option<u64>)], policy: &Policy) -> Option<String> {
     let _ = writeln!(
         out,
         "sbx: summary: the sandbox refused {attempts} {}attempt{} of {} kind{}:",
-        if lines.iter().any(|(l, _)| l.contains("— allow with --allow-write")) { "" } else { "network " },
+        if lines.iter().any(|(l, _)| l.contains("— allow with --allow-write") || l.ends_with("outside the sandbox")) {
+            ""
+        } else {
+            "network "
+        },
         if attempts == 1 { "" } else { "s" },
         lines.len(),
         if lines.len() == 1 { "" } else { "s" }

@@ -4,7 +4,7 @@
 //! policy. Used by `--explain` and `--doctor`; the backend makes the same
 //! decisions when it runs a command.
 
-use crate::policy::{Net, Policy};
+use crate::policy::{Kind, Policy};
 
 /// Landlock on this kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,40 +114,45 @@ impl Support {
         }
     }
 
+    /// How this machine enforces each restriction of `policy` (and of
+    /// every run): the mechanism, or what stays possible.
+    pub fn coverage(&self, policy: &Policy) -> Vec<Coverage> {
+        platform::coverage(policy, self)
+    }
+
     /// What this machine would leave unenforced of `policy`, each with
     /// what it needs: the same list the backend refuses (or, with
     /// `--best-effort`, warns) about.
     pub fn gaps(&self, policy: &Policy) -> Vec<Gap> {
-        let mut gaps: Vec<Gap> = platform::landlock_gaps(policy, self.landlock.version())
+        self.coverage(policy)
             .into_iter()
-            .map(|(what, needs)| Gap { what, needs })
-            .collect();
-        if policy.net.is_restricted() {
-            if let Some(why) = self.supervisor_unavailable() {
-                gaps.push(match &policy.net {
-                    Net::Allow(_) => Gap {
-                        what: "--allow-net rules (never widened: --best-effort gives the command no network at all)"
-                            .into(),
-                        needs: format!("the network supervisor, but {why}"),
-                    },
-                    _ => Gap {
-                        what: "connecting to unix sockets outside the sandbox".into(),
-                        needs: format!("the network supervisor, but {why}"),
-                    },
-                });
-            }
-        }
-        if policy.deny.write {
-            if let Some(why) = self.supervisor_unavailable() {
-                gaps.push(Gap {
-                    what: "changing modes, owners, times and extended attributes of files outside the writable paths"
-                        .into(),
-                    needs: format!("the supervisor, but {why}"),
-                });
-            }
-        }
-        gaps
+            .filter_map(|c| match c.how {
+                How::Gap(needs) => Some(Gap { what: c.what, needs }),
+                _ => None,
+            })
+            .collect()
     }
+}
+
+/// How one restriction is enforced on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Coverage {
+    /// The restriction, by what it keeps the command from doing.
+    pub what: String,
+    /// The restriction of the policy it belongs to (`None`: every run).
+    pub kind: Option<Kind>,
+    pub how: How,
+}
+
+/// By what a restriction is enforced, or why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum How {
+    /// Enforced by this mechanism.
+    Enforced(String),
+    /// Not enforced; a run refuses it unless --best-effort. What it needs.
+    Gap(String),
+    /// Not enforced, and not asked for by the policy: said, not refused. Why.
+    Open(String),
 }
 
 /// The platform sbx runs on and what it offers: what `--explain` describes
@@ -225,8 +230,9 @@ fn ia32() -> Ia32 {
 
 #[cfg(target_os = "linux")]
 mod platform {
-    use super::{Landlock, Listener};
-    use crate::linux::{landlock, sys};
+    use super::{Coverage, How, Landlock, Listener, Support};
+    use crate::linux::enforcement::{self, By, Kernel};
+    use crate::linux::sys;
     use crate::policy::Policy;
     use nix::errno::Errno;
 
@@ -257,15 +263,19 @@ mod platform {
         (landlock, missing, listener)
     }
 
-    pub(super) fn landlock_gaps(policy: &Policy, abi: u8) -> Vec<(String, String)> {
-        landlock::plan(policy, abi)
-            .unenforced
+    pub(super) fn coverage(policy: &Policy, s: &Support) -> Vec<Coverage> {
+        let kernel = Kernel { abi: s.landlock.version(), no_supervisor: s.supervisor_unavailable() };
+        enforcement::plan(policy, &kernel)
+            .covered
             .into_iter()
-            .map(|u| {
-                (
-                    u.what.clone(),
-                    format!("Landlock ABI {} (Linux {})", u.needs_abi, landlock::linux_version_of(u.needs_abi)),
-                )
+            .map(|c| Coverage {
+                what: c.what,
+                kind: c.kind,
+                how: match c.by {
+                    By::Enforced(how) => How::Enforced(how),
+                    By::Gap(needs) => How::Gap(needs),
+                    By::Open(why) => How::Open(why),
+                },
             })
             .collect()
     }
@@ -273,7 +283,7 @@ mod platform {
 
 #[cfg(not(target_os = "linux"))]
 mod platform {
-    use super::{Landlock, Listener};
+    use super::{Coverage, How, Landlock, Listener, Support};
     use crate::policy::Policy;
 
     pub(super) fn detect(_filtered: bool) -> (Landlock, Option<String>, Listener) {
@@ -284,7 +294,11 @@ mod platform {
         )
     }
 
-    pub(super) fn landlock_gaps(_policy: &Policy, _abi: u8) -> Vec<(String, String)> {
-        vec![("everything: sbx refuses to run anything on this system".into(), "Linux".into())]
+    pub(super) fn coverage(_policy: &Policy, _s: &Support) -> Vec<Coverage> {
+        vec![Coverage {
+            what: "everything: sbx refuses to run anything on this system".into(),
+            kind: None,
+            how: How::Gap("Linux".into()),
+        }]
     }
 }

@@ -5,7 +5,8 @@
 
 use std::fmt;
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use landlock::{
@@ -88,7 +89,15 @@ pub struct LandlockPlan {
     pub handled_net: BitFlags<AccessNet>,
     pub scopes: BitFlags<Scope>,
     pub rules: Vec<PlannedRule>,
+    /// What the policy asks of Landlock that this ABI lacks; the enforcement
+    /// plan ([`super::enforcement`]) decides what covers each, if anything.
     pub unenforced: Vec<Unenforced>,
+    /// ABI 1–4 under --deny-write without --deny-read: reading files is
+    /// handled too and granted beneath every entry of `/` but `/dev`, and on
+    /// the device files a sandbox needs ([`device_free_roots`]), so no other
+    /// device can be opened — and so receive an ioctl, which only ABI 5 can
+    /// deny on its own. Added by [`build`] (it reads `/` and `/dev`).
+    pub narrow_devices: bool,
 }
 
 impl LandlockPlan {
@@ -96,6 +105,15 @@ impl LandlockPlan {
     pub fn is_empty(&self) -> bool {
         self.handled_fs.is_empty() && self.handled_net.is_empty() && self.scopes.is_empty()
     }
+}
+
+/// What other mechanisms take over from Landlock, decided by
+/// [`super::enforcement::plan`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Choices {
+    /// sbx's filter and supervisor keep truncation inside the writable
+    /// paths, so TRUNCATE is not handled even where the ABI has it.
+    pub truncate_elsewhere: bool,
 }
 
 fn abi_enum(abi: u8) -> ABI {
@@ -118,15 +136,30 @@ fn fs_right_effect(right: AccessFs) -> &'static str {
         AccessFs::MakeDir | AccessFs::MakeReg | AccessFs::MakeSock | AccessFs::MakeFifo | AccessFs::MakeSym => {
             "creating files outside the writable paths"
         }
-        AccessFs::Refer => "renaming and hard-linking files across directories (refused outright below ABI 2)",
-        AccessFs::Truncate => "truncating files outside the writable paths",
-        AccessFs::IoctlDev => "ioctl on device files outside the writable paths",
+        AccessFs::Refer => "renaming and hard-linking files across directories",
+        AccessFs::Truncate => TRUNCATING,
+        AccessFs::IoctlDev => DEVICE_IOCTL,
         _ => "a filesystem access right",
     }
 }
 
+/// The effect of a missing TRUNCATE right.
+pub const TRUNCATING: &str = "truncating files outside the writable paths";
+/// The effect of a missing IOCTL_DEV right.
+pub const DEVICE_IOCTL: &str = "ioctl on device files outside the writable paths";
+/// The effect of missing scopes.
+pub const SIGNALS: &str = "sending signals to processes outside the sandbox";
+pub const ABSTRACT_SOCKETS: &str = "connecting to abstract unix sockets outside the sandbox";
+
 /// Translates `policy` for a kernel offering Landlock ABI `abi` (0: none).
-pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
+///
+/// Every run gets a domain where the kernel has Landlock: besides what the
+/// policy asks for, it keeps the command away from other processes'
+/// memory, fds and environment (Landlock's ptrace scope). A domain refuses
+/// renames and links across directories unless it grants REFER, even when
+/// it handles no file access, so where writing is not denied REFER is
+/// granted beneath `/` (ABI 2+; ABI 1 has no REFER and always refuses them).
+pub fn plan(policy: &Policy, abi: u8, choices: Choices) -> LandlockPlan {
     let abi = abi.min(7);
     let kernel_fs = if abi == 0 { BitFlags::EMPTY } else { AccessFs::from_all(abi_enum(abi)) };
 
@@ -136,11 +169,18 @@ pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
     }
     if policy.deny.write {
         wanted_fs |= write_rights();
+        if choices.truncate_elsewhere {
+            wanted_fs &= !AccessFs::Truncate;
+        }
     }
     if policy.deny.fs() {
         wanted_fs |= device_rights();
     }
-    let handled_fs = wanted_fs & kernel_fs;
+    let mut handled_fs = wanted_fs & kernel_fs;
+    let narrow_devices = policy.deny.write && !policy.deny.read && (1..5).contains(&abi);
+    if narrow_devices {
+        handled_fs |= AccessFs::ReadFile;
+    }
 
     let mut unenforced = Vec::new();
     let mut seen = Vec::new();
@@ -153,18 +193,14 @@ pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
     }
 
     // Scopes: signals always (sbx's baseline), abstract unix sockets always
-    // when available; required only under --deny-net, where they are part of
-    // "no connections to outside services".
+    // when available; below ABI 6 the enforcement plan says what covers them.
     let mut scopes = BitFlags::EMPTY;
     if abi >= 6 {
         scopes = Scope::Signal | Scope::AbstractUnixSocket;
     } else {
-        unenforced.push(Unenforced { what: "sending signals to processes outside the sandbox".into(), needs_abi: 6 });
+        unenforced.push(Unenforced { what: SIGNALS.into(), needs_abi: 6 });
         if policy.net.is_restricted() {
-            unenforced.push(Unenforced {
-                what: "connecting to abstract unix sockets outside the sandbox".into(),
-                needs_abi: 6,
-            });
+            unenforced.push(Unenforced { what: ABSTRACT_SOCKETS.into(), needs_abi: 6 });
         }
     }
 
@@ -195,8 +231,52 @@ pub fn plan(policy: &Policy, abi: u8) -> LandlockPlan {
             }
         }
     }
+    if abi >= 2 && !handled_fs.contains(AccessFs::Refer) {
+        handled_fs |= AccessFs::Refer;
+        rules.push(PlannedRule {
+            path: PathBuf::from("/"),
+            rights: AccessFs::Refer.into(),
+            source: Source::Default("renaming across directories is not restricted"),
+        });
+    } else if abi == 1 && handled_fs.is_empty() {
+        // Any right makes a domain; grant it everywhere.
+        handled_fs |= AccessFs::MakeBlock;
+        rules.push(PlannedRule {
+            path: PathBuf::from("/"),
+            rights: AccessFs::MakeBlock.into(),
+            source: Source::Default("a domain of its own, restricting no file access"),
+        });
+    }
 
-    LandlockPlan { abi, handled_fs, handled_net, scopes, rules, unenforced }
+    LandlockPlan { abi, handled_fs, handled_net, scopes, rules, unenforced, narrow_devices }
+}
+
+/// Where reading files stays allowed when [`LandlockPlan::narrow_devices`]
+/// is on: every entry of `/` except `/dev` (a file or directory; symlinks
+/// are left to their targets, device nodes out), and in `/dev` the device
+/// files every program may read — `random`, `urandom` — and the non-device
+/// mounts `shm`, `mqueue` and `hugepages`. The write defaults under `/dev`
+/// (`null`, `tty`, `pts`, …) are granted by their own rules.
+pub fn device_free_roots() -> Vec<PathBuf> {
+    let mut roots = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/") {
+        for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else { continue };
+            let path = entry.path();
+            if path == Path::new("/dev") || kind.is_symlink() || kind.is_block_device() || kind.is_char_device() {
+                continue;
+            }
+            roots.push(path);
+        }
+    }
+    for name in ["random", "urandom", "shm", "mqueue", "hugepages"] {
+        let path = Path::new("/dev").join(name);
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| !m.file_type().is_symlink()) {
+            roots.push(path);
+        }
+    }
+    roots.sort();
+    roots
 }
 
 /// Creates the ruleset described by `plan`; `None` when there is nothing to
@@ -223,6 +303,16 @@ pub fn build(plan: &LandlockPlan) -> Result<Option<OwnedFd>> {
         created = created
             .add_rule(PathBeneath::new(fd, rule.rights))
             .with_context(|| format!("Landlock: adding a rule for {} ({})", rule.path.display(), rule.source))?;
+    }
+    if plan.narrow_devices {
+        for root in device_free_roots() {
+            tracing::debug!("landlock: read {} (everything but device files outside the defaults)", root.display());
+            // Gone meanwhile: nothing to grant.
+            let Ok(fd) = PathFd::new(&root) else { continue };
+            created = created
+                .add_rule(PathBeneath::new(fd, AccessFs::ReadFile))
+                .with_context(|| format!("Landlock: adding a read rule for {}", root.display()))?;
+        }
     }
     Ok(Option::<OwnedFd>::from(created))
 }

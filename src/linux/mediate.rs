@@ -31,8 +31,10 @@ use super::sys::{self, Notification};
 use crate::dns::{NameFilter, QueryVerdict};
 
 mod meta;
+mod process;
 
 pub(crate) use meta::read_cstr;
+pub use process::Scope;
 
 /// `MSG_BATCH`: more messages of a sendmmsg batch follow.
 const MSG_BATCH: i32 = 0x40000;
@@ -60,6 +62,27 @@ pub struct Creds {
     gid: String,
     groups: String,
     cap_eff: String,
+}
+
+impl Creds {
+    /// Real, effective, saved and filesystem user ids.
+    fn ids(&self) -> [u32; 4] {
+        let mut ids = [u32::MAX; 4];
+        for (slot, word) in ids.iter_mut().zip(self.uid.split_whitespace()) {
+            *slot = word.parse().unwrap_or(u32::MAX);
+        }
+        ids
+    }
+
+    /// The effective capabilities as a bit set.
+    fn cap_eff_bits(&self) -> u64 {
+        u64::from_str_radix(&self.cap_eff, 16).unwrap_or(0)
+    }
+
+    #[cfg(test)]
+    fn for_test(uid: &str) -> Self {
+        Self { uid: uid.into(), gid: uid.into(), groups: String::new(), cap_eff: "0".into() }
+    }
 }
 
 /// What sbx needs from /proc/TID/status.
@@ -177,6 +200,17 @@ pub struct Mediator {
     /// Under --deny-write: the writable trees (canonical), where metadata
     /// writes are performed for the command.
     writable: Option<Vec<PathBuf>>,
+    /// Without Landlock's TRUNCATE right: every tree a write rule grants
+    /// (the /dev defaults too), where truncate(2) is performed.
+    truncatable: Option<Vec<PathBuf>>,
+    /// The process scope's calls, by syscall number.
+    process: process::Table,
+    /// Below Landlock ABI 6 under a network restriction: abstract unix
+    /// sockets are reached only if bound inside the sandbox.
+    abstract_check: bool,
+    /// Abstract names bound inside the sandbox → the inode of the socket
+    /// sbx bound (or saw bound) there.
+    abstract_bound: Mutex<HashMap<Vec<u8>, u64>>,
     /// Raw syscall number → metadata call (native numbers).
     meta_calls: Vec<(i32, meta::Meta)>,
     /// The DNS filter, when `--allow-net` has name entries.
@@ -196,20 +230,32 @@ pub struct Mediator {
     root: (u64, u64, u64),
 }
 
+/// What the supervisor mediates, and what it needs for it.
+pub struct Setup {
+    pub listener: OwnedFd,
+    /// The network mode; `None` when the network is not mediated.
+    pub mode: Option<Mode>,
+    /// Under --deny-write: the trees where metadata writes are performed.
+    pub writable: Option<Vec<PathBuf>>,
+    /// When the supervisor keeps truncation (no Landlock TRUNCATE): the
+    /// trees where truncate(2) is performed.
+    pub truncatable: Option<Vec<PathBuf>>,
+    pub process: Scope,
+    /// Decide abstract unix destinations here (no Landlock scope).
+    pub abstract_check: bool,
+    /// The DNS filter, when `--allow-net` has name entries.
+    pub names: Option<Arc<NameFilter>>,
+    pub unix_allow: Vec<PathBuf>,
+    pub quiet: bool,
+    /// The command's Landlock ruleset (for the unix-bind thread).
+    pub ruleset: Option<OwnedFd>,
+}
+
 impl Mediator {
-    /// Sets up the supervisor around `listener`. `names` filters DNS for
-    /// name entries; `ruleset` is the command's Landlock ruleset (for the
-    /// unix-bind thread).
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        listener: OwnedFd,
-        mode: Option<Mode>,
-        writable: Option<Vec<PathBuf>>,
-        names: Option<Arc<NameFilter>>,
-        unix_allow: Vec<PathBuf>,
-        quiet: bool,
-        ruleset: Option<OwnedFd>,
-    ) -> Result<Arc<Self>> {
+    /// Sets up the supervisor described by `setup`.
+    pub fn new(setup: Setup) -> Result<Arc<Self>> {
+        let Setup { listener, mode, writable, truncatable, process, abstract_check, names, unix_allow, quiet, ruleset } =
+            setup;
         let me = read_status(std::process::id() as i32).context("reading sbx's own /proc/self/status")?;
         let mut syscalls = Vec::new();
         let mut arches = vec![ScmpArch::native()];
@@ -240,11 +286,20 @@ impl Mediator {
                 }
             }
         }
+        if truncatable.is_some() {
+            if let Some(nr) = super::seccomp::native_number("truncate") {
+                meta_calls.push((nr, meta::Meta::Truncate));
+            }
+        }
         let root = root_of("/proc/self").context("reading sbx's own root directory")?;
         Ok(Arc::new(Self {
             listener,
             mode,
             writable,
+            truncatable,
+            process: process::Table::new(process),
+            abstract_check,
+            abstract_bound: Mutex::new(HashMap::new()),
             meta_calls,
             names,
             unix_allow,
@@ -257,6 +312,26 @@ impl Mediator {
         }))
     }
 
+    /// A supervisor with nothing to mediate and no listener worth the name,
+    /// for unit tests of its decisions.
+    #[cfg(test)]
+    pub(crate) fn for_test() -> Arc<Self> {
+        let listener = OwnedFd::from(std::fs::File::open("/dev/null").unwrap());
+        let setup = Setup {
+            listener,
+            mode: None,
+            writable: None,
+            truncatable: None,
+            process: Scope::default(),
+            abstract_check: false,
+            names: None,
+            unix_allow: Vec::new(),
+            quiet: true,
+            ruleset: None,
+        };
+        Self::new(setup).unwrap()
+    }
+
     /// Decides and performs `req`, then answers it.
     pub fn handle(&self, req: Notification) {
         let reply = self.serve(&req);
@@ -264,6 +339,11 @@ impl Mediator {
         let result = match reply {
             Reply::Value(v) => Ok(v),
             Reply::Error(e) => Err(e),
+            Reply::Continue => {
+                // Fails only if the thread is gone (killed) meanwhile.
+                let _ = sys::notif_continue(self.listener.as_fd(), req.id);
+                return;
+            }
             Reply::Gone => return,
         };
         // Fails only if the thread is gone (killed) meanwhile.
@@ -288,6 +368,9 @@ impl Mediator {
     }
 
     fn serve(&self, req: &Notification) -> Reply {
+        if self.process.handles(req) {
+            return self.serve_process(req);
+        }
         if req.arch == NATIVE_AUDIT_ARCH {
             if let Some(&(_, call)) = self.meta_calls.iter().find(|(n, _)| *n == req.nr) {
                 return self.serve_meta(req, call);
@@ -471,7 +554,26 @@ impl Mediator {
         let name: Vec<u8> = match &m.target {
             Target::Invalid(e) => return Err(*e),
             Target::OtherDomain => return Err(op.denied_errno()),
-            Target::None | Target::UnixOther => m.name.clone(),
+            Target::None => m.name.clone(),
+            Target::UnixOther => {
+                if let Some(name) = abstract_name(&m.name).filter(|_| self.abstract_check && op != Op::Bind) {
+                    if !self.abstract_bound_inside(name) {
+                        // As Landlock's scope: a name nobody holds is refused
+                        // as by the kernel, one held outside with EPERM.
+                        if !sys::abstract_name_in_use(name).unwrap_or(true) {
+                            return Err(Errno::ECONNREFUSED);
+                        }
+                        self.report(format!(
+                            "sbx: blocked {} to abstract unix socket @{} — only those bound inside the sandbox are \
+                             reachable",
+                            op.name(),
+                            String::from_utf8_lossy(&name[1..]).escape_debug()
+                        ));
+                        return Err(Errno::EPERM);
+                    }
+                }
+                m.name.clone()
+            }
             Target::Inet(addr) => {
                 let (name, lookup) = self.inet_destination(op, g, m, *addr)?;
                 shadow = lookup;
@@ -514,6 +616,9 @@ impl Mediator {
         };
         drop(held);
         tracing::trace!(op = op.name(), target = ?m.target, ?result, "performed");
+        if self.abstract_check && g.domain == libc::AF_UNIX && result.is_ok() {
+            self.record_abstract(sock);
+        }
         if let (Some(qname), Ok(_), Some(names)) = (shadow, &result, &self.names) {
             names.shadow(&qname);
         }
@@ -595,6 +700,27 @@ impl Mediator {
                 Err(op.denied_errno())
             }
         }
+    }
+
+    /// Whether abstract `name` is bound, now, by a socket the sandbox bound.
+    fn abstract_bound_inside(&self, name: &[u8]) -> bool {
+        let mut bound = self.abstract_bound.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(&ino) = bound.get(name) else { return false };
+        if sys::unix_socket_name(ino).ok().flatten().as_deref() == Some(name) {
+            return true;
+        }
+        bound.remove(name);
+        false
+    }
+
+    /// Records the abstract name `sock` is bound to now (an explicit bind,
+    /// or an autobind the kernel made during a call sbx performed), as the
+    /// sandbox's.
+    fn record_abstract(&self, sock: BorrowedFd<'_>) {
+        let Ok(addr) = sys::getsockname(sock) else { return };
+        let Some(name) = abstract_name(&addr) else { return };
+        let Ok(st) = sys::fstat(sock) else { return };
+        self.abstract_bound.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_vec(), st.st_ino);
     }
 
     /// Whether the socket file `fd` (O_PATH) may be reached: bound inside
@@ -688,6 +814,9 @@ impl super::workers::Serve for Arc<Mediator> {
 enum Reply {
     Value(i64),
     Error(Errno),
+    /// Let the call run as made: only where nothing outside the command
+    /// can be reached whatever its arguments say (its target is itself).
+    Continue,
     /// The waiting thread is gone: nothing to answer.
     Gone,
 }
@@ -781,6 +910,12 @@ fn root_of(proc: &str) -> std::io::Result<(u64, u64, u64)> {
     let root = std::fs::metadata(format!("{proc}/root"))?;
     let ns = std::fs::metadata(format!("{proc}/ns/mnt"))?;
     Ok((root.dev(), root.ino(), ns.ino()))
+}
+
+/// The abstract name in a unix address (the bytes after the family,
+/// starting with a NUL), if it is one.
+fn abstract_name(addr: &[u8]) -> Option<&[u8]> {
+    (addr.len() > 2 && addr[2] == 0).then(|| &addr[2..])
 }
 
 /// `sockaddr_un` for `/proc/self/fd/FD`.

@@ -3,6 +3,7 @@
 //! the child, then supervise it until it ends.
 
 pub mod child;
+pub mod enforcement;
 pub mod landlock;
 pub mod mediate;
 pub mod notify;
@@ -22,6 +23,7 @@ use nix::errno::Errno;
 use crate::exit::{NOT_EXECUTABLE, NOT_FOUND, Outcome, SBX_FAILED};
 use crate::policy::{Net, Policy};
 use child::{ChildSetup, ExecPlan, Failure, Stage};
+use enforcement::Kernel;
 
 pub use crate::unix_sys::die_of_signal;
 pub use observe::observe;
@@ -30,39 +32,41 @@ pub use sys::resolve_path;
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
-    let missing = supervisor_missing(policy);
-    let (mut policy, supervised) = network_support(policy, missing.as_deref())?;
-    // Metadata writes under --deny-write go through the supervisor; without
-    // one they would stay open (Landlock leaves them): refuse, or with
-    // --best-effort say what is lost.
-    if let (true, Some(missing)) = (policy.deny.write, missing.as_deref()) {
-        metadata_support(policy.best_effort, missing)?;
-    }
-    let supervisor = supervised || (policy.deny.write && missing.is_none());
-    let filter_names = supervised && !policy.net.name_rules().is_empty();
-    check_enforceable(&policy, &landlock::plan(&policy, abi.version()), &abi)?;
+    let kernel = Kernel { abi: abi.version(), no_supervisor: listener_missing() };
+    // Everything that can refuse is decided here, before anything changes.
+    check_enforceable(policy, &enforcement::plan(policy, &kernel), &abi)?;
+    let mut policy = narrowed(policy, &kernel);
     policy.create_missing_dirs()?;
     let policy = &policy;
-    let plan = landlock::plan(policy, abi.version());
+    let plan = enforcement::plan(policy, &kernel);
+    let m = plan.mediation;
     log_plan(policy, &plan);
-    let mut ruleset = landlock::build(&plan)?;
-    let seccomp_rules = seccomp::rules(policy, supervisor);
+    let mut ruleset = landlock::build(&plan.landlock)?;
+    let seccomp_rules = seccomp::rules(policy, &m);
     for rule in &seccomp_rules {
         tracing::debug!("seccomp: {rule}");
     }
     let filter = seccomp::compile(&seccomp_rules)?;
     let exec = ExecPlan::new(&policy.command, &policy.child_env)?;
     let supervising = seccomp::needs_supervisor(&seccomp_rules);
-    let mode = notify::Mode::from_policy(&policy.net).filter(|_| supervised && supervising);
+    let net_supervised = supervising && policy.net.is_restricted();
+    let mode = notify::Mode::from_policy(&policy.net).filter(|_| net_supervised);
     let writable = (policy.deny.write && supervising).then(|| policy.writable_paths());
+    let truncatable = m.truncate.then(|| policy.write_rule_paths());
+    let filter_names = net_supervised && !policy.net.name_rules().is_empty();
     if supervising {
         // Only network calls need the supervisor's own abstract-socket scope.
-        if mode.is_some() && plan.scopes.contains(::landlock::Scope::AbstractUnixSocket) {
+        if mode.is_some() && plan.landlock.scopes.contains(::landlock::Scope::AbstractUnixSocket) {
             landlock::confine_supervisor()?;
         }
-        // Orphaned descendants stay sbx's descendants, so it may keep
-        // reading their memory under ptrace restrictions (Yama scope 1).
+        // Orphaned descendants stay sbx's descendants: the process scope's
+        // "inside", and sbx may keep reading their memory under ptrace
+        // restrictions (Yama scope 1).
         sys::set_child_subreaper().context("becoming the sandbox's child subreaper")?;
+    }
+    if plan.landlock.abi == 0 {
+        // No Landlock domain keeps the command from sbx's /proc files.
+        sys::set_not_dumpable().context("making sbx non-dumpable")?;
     }
 
     let forwarding = supervisor::Signals::block()?;
@@ -75,17 +79,26 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let mediator = match listener {
         None => None,
         Some(listener) => {
-            let started = check_fd_access(child).and_then(|()| {
+            // Network and metadata calls act on the command's fds.
+            let takes_fds = mode.is_some() || writable.is_some();
+            let started = (if takes_fds { check_fd_access(child) } else { Ok(()) }).and_then(|()| {
                 let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
-                mediate::Mediator::new(
+                mediate::Mediator::new(mediate::Setup {
                     listener,
                     mode,
                     writable,
+                    truncatable,
+                    process: mediate::Scope {
+                        signals: m.signals,
+                        pid_calls: m.pid_calls_supervised,
+                        ptrace_calls: m.ptrace_calls,
+                    },
+                    abstract_check: m.abstract_sockets,
                     names,
-                    policy.unix_allow.clone(),
-                    policy.quiet,
-                    ruleset.take(),
-                )
+                    unix_allow: policy.unix_allow.clone(),
+                    quiet: policy.quiet,
+                    ruleset: ruleset.take(),
+                })
             });
             match started {
                 Ok(m) => Some(m),
@@ -216,14 +229,6 @@ fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameF
     Ok(filter)
 }
 
-/// What the kernel lacks for the network supervisor `policy` needs, if anything.
-fn supervisor_missing(policy: &Policy) -> Option<String> {
-    if !policy.net.is_restricted() && !policy.deny.write {
-        return None;
-    }
-    listener_missing()
-}
-
 /// What keeps sbx from supervising a child through a seccomp listener:
 /// what the kernel lacks, or an enclosing filter that already holds one.
 fn listener_missing() -> Option<String> {
@@ -276,56 +281,15 @@ fn check_fd_access(child: libc::pid_t) -> Result<()> {
     }
 }
 
-/// Whether the kernel can run the network supervisor the policy needs.
-/// Without it, per-address rules are refused (or, with --best-effort,
-/// narrowed to no network at all — never widened), and --deny-net cannot
-/// keep the command from unix sockets outside the sandbox.
-/// `missing` names what the kernel lacks, if anything.
-fn network_support(policy: &Policy, missing: Option<&str>) -> Result<(Policy, bool)> {
-    if !policy.net.is_restricted() {
-        return Ok((policy.clone(), false));
-    }
-    let Some(missing) = missing else { return Ok((policy.clone(), true)) };
+/// `policy` as it can run on `kernel`: without a supervisor, `--allow-net`
+/// rules cannot be enforced and become no network at all — never more
+/// (a run gets here only with --best-effort, after the warning).
+fn narrowed(policy: &Policy, kernel: &Kernel) -> Policy {
     let mut narrowed = policy.clone();
-    match (&policy.net, policy.best_effort) {
-        (Net::Allow(_), false) => bail!(
-            "--allow-net rules cannot be enforced: {missing}; sbx will not widen them to all network — pass \
-             --best-effort to run with no network at all"
-        ),
-        (Net::Allow(_), true) => {
-            eprintln!(
-                "sbx: warning: --best-effort: --allow-net rules cannot be enforced: {missing}; the command gets \
-                 NO network (as with --deny-net), and unix sockets outside the sandbox stay reachable"
-            );
-            narrowed.net = Net::Denied;
-        }
-        (_, false) => bail!(
-            "--deny-net cannot keep the command from unix sockets outside the sandbox: {missing}; pass \
-             --best-effort to run with unix sockets unrestricted"
-        ),
-        (_, true) => eprintln!(
-            "sbx: warning: --best-effort: {missing}, so unix sockets outside the sandbox stay reachable for the \
-             command"
-        ),
+    if matches!(policy.net, Net::Allow(_)) && kernel.no_supervisor.is_some() {
+        narrowed.net = Net::Denied;
     }
-    Ok((narrowed, false))
-}
-
-/// Without a supervisor, --deny-write cannot keep the command from changing
-/// the mode, owner, times and extended attributes of files outside the
-/// writable paths: refused, or with `best_effort` a warning naming the loss.
-fn metadata_support(best_effort: bool, missing: &str) -> Result<()> {
-    if !best_effort {
-        bail!(
-            "--deny-write cannot keep the command from changing modes, owners, times and extended attributes of \
-             files outside the writable paths: {missing}; pass --best-effort to run with those changes unchecked"
-        );
-    }
-    eprintln!(
-        "sbx: warning: --best-effort: {missing}, so the command can still change modes, owners, times and \
-         extended attributes (chmod, chown, touch, setfattr) of files outside the writable paths"
-    );
-    Ok(())
+    narrowed
 }
 
 /// The Landlock ABI on this kernel, or why there is none.
@@ -352,8 +316,9 @@ fn detect_landlock() -> LandlockSupport {
 }
 
 /// Refuses (or, with `--best-effort`, warns about) what this kernel cannot enforce.
-fn check_enforceable(policy: &Policy, plan: &landlock::LandlockPlan, abi: &LandlockSupport) -> Result<()> {
-    if plan.unenforced.is_empty() {
+fn check_enforceable(policy: &Policy, plan: &enforcement::Plan, abi: &LandlockSupport) -> Result<()> {
+    let gaps: Vec<(&str, &str)> = plan.gaps().collect();
+    if gaps.is_empty() {
         return Ok(());
     }
     let kernel = match abi {
@@ -369,21 +334,27 @@ fn check_enforceable(policy: &Policy, plan: &landlock::LandlockPlan, abi: &Landl
         }
     };
     let mut list = String::new();
-    for item in &plan.unenforced {
-        let _ = write!(list, "\n  - {item}");
+    for (what, needs) in &gaps {
+        let _ = write!(list, "\n  - {what} (needs {needs})");
     }
     if policy.best_effort {
         eprintln!("sbx: warning: --best-effort: {kernel}, so these stay possible for the command:{list}");
-        Ok(())
-    } else {
-        bail!(
-            "{kernel}, which cannot enforce part of the policy; the command could still do:{list}\n\
-             Upgrade the kernel, or pass --best-effort to run without these restrictions."
-        )
+        return Ok(());
     }
+    let landlock = gaps.iter().any(|(_, needs)| needs.starts_with("Landlock"));
+    let fix =
+        if landlock { "Upgrade the kernel (or enable Landlock)" } else { "Run sbx where it can supervise (see above)" };
+    bail!(
+        "{kernel}, which cannot enforce part of the policy; the command could still do:{list}\n\
+         {fix}, or pass --best-effort to run without these restrictions."
+    )
 }
 
-fn log_plan(policy: &Policy, plan: &landlock::LandlockPlan) {
+fn log_plan(policy: &Policy, plan: &enforcement::Plan) {
+    for covered in &plan.covered {
+        tracing::debug!("enforcement: {}: {:?}", covered.what, covered.by);
+    }
+    let plan = &plan.landlock;
     tracing::debug!(abi = plan.abi, handled = ?plan.handled_fs, net = ?plan.handled_net, scopes = ?plan.scopes, "landlock");
     for rule in &plan.rules {
         tracing::debug!("landlock: {} {} ({})", landlock::describe(rule.rights), rule.path.display(), rule.source);
@@ -465,22 +436,21 @@ mod tests {
     }
 
     #[test]
-    fn without_user_notification_allow_lists_are_refused_or_narrowed_never_widened() {
+    fn without_a_supervisor_allow_lists_are_narrowed_never_widened() {
         let allow = Net::Allow(vec![NetRule::parse("127.0.0.1:80").unwrap()]);
-        let missing = Some("this kernel lacks pidfd_getfd (Linux 5.6)");
-        let err = network_support(&policy(allow.clone(), false), missing).unwrap_err();
-        assert!(format!("{err:#}").contains("pidfd_getfd") && format!("{err:#}").contains("--best-effort"));
-        let (narrowed, supervised) = network_support(&policy(allow.clone(), true), missing).unwrap();
-        assert_eq!(narrowed.net, Net::Denied);
-        assert!(!supervised);
-        assert!(network_support(&policy(Net::Denied, false), missing).is_err());
-        let (same, supervised) = network_support(&policy(Net::Denied, true), missing).unwrap();
-        assert_eq!((same.net, supervised), (Net::Denied, false));
-        // With support, nothing changes; without restriction, nothing is needed.
-        let (same, supervised) = network_support(&policy(allow.clone(), false), None).unwrap();
-        assert_eq!((same.net, supervised), (allow, true));
-        let (_, supervised) = network_support(&policy(Net::Unrestricted, false), missing).unwrap();
-        assert!(!supervised);
+        let without = Kernel { abi: 7, no_supervisor: Some("this kernel lacks pidfd_getfd (Linux 5.6)".into()) };
+        assert_eq!(narrowed(&policy(allow.clone(), true), &without).net, Net::Denied);
+        assert_eq!(narrowed(&policy(Net::Denied, true), &without).net, Net::Denied);
+        // With a supervisor, nothing changes.
+        let with = Kernel { abi: 7, no_supervisor: None };
+        assert_eq!(narrowed(&policy(allow.clone(), false), &with).net, allow);
+        // And the plan names the loss, so a run refuses it without --best-effort.
+        let plan = enforcement::plan(&policy(allow, false), &without);
+        let gaps: Vec<_> = plan.gaps().collect();
+        assert!(
+            gaps.iter().any(|(what, needs)| what.contains("--allow-net") && needs.contains("pidfd_getfd")),
+            "{gaps:?}"
+        );
     }
 
     #[test]

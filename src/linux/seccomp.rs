@@ -11,6 +11,7 @@ use std::io::{Read, Seek, SeekFrom};
 use anyhow::{Context, Result, anyhow};
 use libseccomp::{ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall};
 
+use super::enforcement::Mediation;
 use super::sys::{self, BpfProgram};
 use crate::policy::{Net, Policy};
 
@@ -34,6 +35,8 @@ pub enum When {
     Always,
     /// When argument `n` compares as given.
     Arg(u32, Cmp),
+    /// When both arguments compare as given.
+    Both((u32, Cmp), (u32, Cmp)),
 }
 
 /// What a rule does.
@@ -112,6 +115,9 @@ impl fmt::Display for Rule {
             When::Arg(n, Cmp::Gt(v)) => write!(f, "(arg{n} > {v})")?,
             When::Arg(n, Cmp::MaskedEq { mask: u64::MAX, value }) => write!(f, "(arg{n} == {value})")?,
             When::Arg(n, Cmp::MaskedEq { mask, value }) => write!(f, "(arg{n} & {mask:#x} == {value})")?,
+            When::Both((n, a), (m, b)) => {
+                write!(f, "(arg{n} {} && arg{m} {})", CmpText(a), CmpText(b))?;
+            }
         }
         match self.action {
             Action::Errno(e) => write!(f, " → {:?}", nix::errno::Errno::from_raw(e))?,
@@ -121,6 +127,20 @@ impl fmt::Display for Rule {
             write!(f, " [{} entry]", self.entries)?;
         }
         write!(f, " ({})", self.reason)
+    }
+}
+
+/// A comparison as text, for [`Rule`]'s `Display`.
+struct CmpText(Cmp);
+
+impl fmt::Display for CmpText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Cmp::Eq(v) => write!(f, "== {v}"),
+            Cmp::Ne(v) => write!(f, "!= {v}"),
+            Cmp::Gt(v) => write!(f, "> {v}"),
+            Cmp::MaskedEq { mask, value } => write!(f, "& {mask:#x} == {value}"),
+        }
     }
 }
 
@@ -285,21 +305,208 @@ fn baseline() -> Vec<Rule> {
     rules
 }
 
-/// The rule table for `policy`: the [`baseline`], the network rules, then
-/// (under --deny-write) the [`METADATA`] rules. Without
-/// `supervisor` (a kernel lacking user notification, accepted with
-/// --best-effort), no call is handed to a supervisor: `Net::Allow` must
-/// already have been narrowed to `Net::Denied`.
-pub fn rules(policy: &Policy, supervisor: bool) -> Vec<Rule> {
+/// The rule table for `policy` with the mediation the enforcement plan
+/// chose: the [`baseline`], the network rules, under --deny-write the
+/// [`METADATA`] rules, inode flags and io_uring, then the process scope,
+/// truncation and device ioctl rules. Without a supervisor (a kernel lacking
+/// user notification, or an enclosing sandbox holding the listener), no call
+/// is handed to one: `Net::Allow` must already have been narrowed to
+/// `Net::Denied`.
+pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
     let mut rules = baseline();
-    network_rules(policy, supervisor, &mut rules);
-    if policy.deny.write && supervisor {
+    network_rules(policy, m.supervisor, &mut rules);
+    if policy.deny.write && m.supervisor {
         metadata_rules(&mut rules);
     }
     if policy.deny.write {
         inode_flag_rules(&mut rules);
+        if !policy.net.is_restricted() {
+            io_uring_rules(
+                "--deny-write: io_uring operations (setxattr, open with O_TRUNC, …) bypass seccomp",
+                &mut rules,
+            );
+        }
+    }
+    process_rules(m, &mut rules);
+    if m.truncate {
+        truncate_rules(&mut rules);
+    }
+    if m.random_ioctls {
+        random_ioctl_rules(&mut rules);
     }
     rules
+}
+
+/// Calls that change another process named by pid, with the argument that
+/// holds it: 0 there means the caller (and passes the filter); any other
+/// target goes to the supervisor, or without one is refused.
+pub const PID_TARGETED: &[(&str, &str)] = &[
+    ("setpriority", "its nice value (which/who: PRIO_PROCESS 0 is the caller)"),
+    ("ioprio_set", "its I/O priority (which/who: IOPRIO_WHO_PROCESS 0 is the caller)"),
+    ("prlimit64", "its resource limits (reading them is not restricted)"),
+    ("sched_setaffinity", "the CPUs it may run on"),
+    ("sched_setscheduler", "its scheduling policy"),
+    ("sched_setparam", "its scheduling priority"),
+    ("sched_setattr", "its scheduling attributes"),
+];
+
+/// Signal calls, handed to the supervisor below Landlock ABI 6.
+pub const SIGNAL_CALLS: &[&str] =
+    &["kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal"];
+
+/// Without a Landlock domain (ABI 0): ptrace-like calls, allowed on the
+/// caller itself only (by the supervisor), or refused outright.
+pub const PTRACE_SELF_ONLY: &[&str] =
+    &["process_vm_readv", "process_vm_writev", "move_pages", "migrate_pages", "get_robust_list"];
+pub const PTRACE_REFUSED: &[&str] = &["kcmp", "pidfd_getfd", "process_madvise"];
+
+/// `fcntl` commands and `ioctl` requests that choose who gets SIGIO/SIGURG
+/// (and any signal F_SETSIG picks) for a file.
+const F_SETOWN: u64 = 8;
+const F_SETOWN_EX: u64 = 15;
+const FIOSETOWN: u64 = 0x8901;
+const SIOCSPGRP: u64 = 0x8902;
+
+fn process_rules(m: &Mediation, rules: &mut Vec<Rule>) {
+    let notify = |syscall, when, entries, reason| Rule { syscall, when, action: Action::Notify, entries, reason };
+    let eperm =
+        |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
+    // setpriority/ioprio_set: (which, who) other than (self kind, 0).
+    let (action, reason) = if m.pid_calls_supervised {
+        (Action::Notify, "process scope: a target other than the caller goes to the supervisor")
+    } else {
+        (Action::Errno(libc::EPERM), "process scope, no supervisor: only the caller itself")
+    };
+    let rule = |syscall, when| Rule { syscall, when, action, entries: Entries::ALL, reason };
+    for &(syscall, _) in PID_TARGETED.iter().filter(|(s, _)| known(s)) {
+        match syscall {
+            "setpriority" => {
+                rules.push(rule(syscall, When::Arg(0, Cmp::Ne(0))));
+                rules.push(rule(syscall, When::Arg(1, Cmp::Ne(0))));
+            }
+            "ioprio_set" => {
+                rules.push(rule(syscall, When::Arg(0, Cmp::Ne(1))));
+                rules.push(rule(syscall, When::Arg(1, Cmp::Ne(0))));
+            }
+            "prlimit64" => rules.push(rule(syscall, When::Both((0, Cmp::Ne(0)), (2, Cmp::Ne(0))))),
+            _ => rules.push(rule(syscall, When::Arg(0, Cmp::Ne(0)))),
+        }
+    }
+    if m.signals {
+        let why = "process scope without Landlock ABI 6: signals reach only the sandbox's processes";
+        for &syscall in SIGNAL_CALLS.iter().filter(|s| known(s)) {
+            rules.push(notify(syscall, When::Always, Entries::ALL, why));
+        }
+        for cmd in [F_SETOWN, F_SETOWN_EX] {
+            rules.push(notify("fcntl", When::Arg(1, Cmp::Eq(cmd)), Entries::ALL, why));
+            rules.push(notify("fcntl64", When::Arg(1, Cmp::Eq(cmd)), Entries::COMPAT, why));
+        }
+        for request in [FIOSETOWN, SIOCSPGRP] {
+            rules.push(notify(
+                "ioctl",
+                When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: request }),
+                Entries::ALL,
+                why,
+            ));
+        }
+    }
+    if m.ptrace_calls {
+        let why = "no Landlock domain: ptrace-like calls only on the caller itself";
+        for &syscall in PTRACE_SELF_ONLY.iter().filter(|s| known(s)) {
+            let when = match syscall {
+                "process_vm_readv" | "process_vm_writev" => When::Always,
+                _ => When::Arg(0, Cmp::Ne(0)),
+            };
+            rules.push(if m.supervisor {
+                notify(syscall, when, Entries::ALL, why)
+            } else {
+                eperm(syscall, when, Entries::ALL, why)
+            });
+        }
+        for &syscall in PTRACE_REFUSED.iter().filter(|s| known(s)) {
+            rules.push(eperm(syscall, When::Always, Entries::ALL, why));
+        }
+        for request in [PTRACE_ATTACH, PTRACE_SEIZE] {
+            rules.push(eperm("ptrace", When::Arg(0, Cmp::Eq(request)), Entries::ALL, why));
+        }
+    }
+}
+
+const PTRACE_ATTACH: u64 = 16;
+const PTRACE_SEIZE: u64 = 0x4206;
+
+/// Truncation without Landlock's TRUNCATE right (ABI < 3, under
+/// --deny-write): truncate(2) goes to the supervisor; a read-only open with
+/// O_TRUNC — the one open that truncates without write access, which
+/// Landlock's write right does not cover — fails with EACCES; openat2,
+/// whose flags lie in memory, fails with ENOSYS (libc falls back to openat).
+fn truncate_rules(rules: &mut Vec<Rule>) {
+    let truncating = Cmp::MaskedEq { mask: (libc::O_ACCMODE | libc::O_TRUNC) as u64, value: libc::O_TRUNC as u64 };
+    let rule = |syscall, when, action, entries, reason| Rule { syscall, when, action, entries, reason };
+    let eacces = Action::Errno(libc::EACCES);
+    rules.push(rule(
+        "truncate",
+        When::Always,
+        Action::Notify,
+        Entries::NATIVE,
+        "--deny-write without Landlock TRUNCATE: the supervisor truncates inside the writable paths only",
+    ));
+    for syscall in ["truncate", "truncate64"] {
+        let entries = if syscall == "truncate" { Entries::X32.union(Entries::COMPAT) } else { Entries::COMPAT };
+        rules.push(rule(
+            syscall,
+            When::Always,
+            eacces,
+            entries,
+            "--deny-write: truncate of 32-bit programs is not mediated",
+        ));
+    }
+    let why = "--deny-write without Landlock TRUNCATE: a read-only open with O_TRUNC truncates without write access";
+    rules.push(rule("open", When::Arg(1, truncating), eacces, Entries::ALL, why));
+    rules.push(rule("openat", When::Arg(2, truncating), eacces, Entries::ALL, why));
+    rules.push(rule(
+        "openat2",
+        When::Always,
+        Action::Errno(libc::ENOSYS),
+        Entries::ALL,
+        "--deny-write without Landlock TRUNCATE: openat2's flags lie in memory, out of seccomp's reach (ENOSYS: libc \
+         falls back to openat)",
+    ));
+}
+
+/// ioctl requests of the random devices (readable by default) that change
+/// the kernel's entropy pool (root only): refused under --deny-write where
+/// Landlock cannot deny ioctl on device files (ABI < 5).
+const RANDOM_IOCTLS: &[(u64, &str)] = &[
+    (0x4004_5201, "RNDADDTOENTCNT"),
+    (0x4008_5203, "RNDADDENTROPY"),
+    (0x5204, "RNDZAPENTCNT"),
+    (0x5206, "RNDCLEARPOOL"),
+    (0x5207, "RNDRESEEDCRNG"),
+];
+
+fn random_ioctl_rules(rules: &mut Vec<Rule>) {
+    for &(request, _) in RANDOM_IOCTLS {
+        rules.push(Rule {
+            syscall: "ioctl",
+            when: When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: request }),
+            action: Action::Errno(libc::EPERM),
+            entries: Entries::ALL,
+            reason: "--deny-write without Landlock IOCTL_DEV: the random devices' pool-changing ioctls",
+        });
+    }
+}
+
+fn io_uring_rules(reason: &'static str, rules: &mut Vec<Rule>) {
+    for syscall in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
+        rules.push(Rule {
+            syscall,
+            when: When::Always,
+            action: Action::Errno(libc::EPERM),
+            entries: Entries::ALL,
+            reason,
+        });
+    }
 }
 
 /// What `sbx learn` observes on the native entry: file opens, execs,
@@ -548,9 +755,7 @@ fn socket_limits(net: &Net, rules: &mut Vec<Rule>) -> bool {
         }
     }
     rules.push(deny("socketpair", When::Arg(0, Cmp::Ne(af_unix)), Entries::ALL, "no network: only unix socket pairs"));
-    for syscall in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
-        rules.push(deny(syscall, When::Always, Entries::ALL, "io_uring socket operations bypass seccomp"));
-    }
+    io_uring_rules("io_uring operations (sockets, setxattr, open with O_TRUNC, …) bypass seccomp", rules);
     true
 }
 
@@ -613,6 +818,9 @@ fn entry_filter(arch: Option<ScmpArch>, entry: Entry, rules: &[Rule]) -> Result<
             (Ok(syscall), _) => match rule.when {
                 When::Always => filter.add_rule(action, syscall),
                 When::Arg(n, cmp) => filter.add_rule_conditional(action, syscall, &[compare(n, cmp)]),
+                When::Both((n, a), (m, b)) => {
+                    filter.add_rule_conditional(action, syscall, &[compare(n, a), compare(m, b)])
+                }
             },
             // A syscall this libseccomp does not know: its native number as
             // is. libseccomp cannot place such a number on the other
@@ -621,6 +829,9 @@ fn entry_filter(arch: Option<ScmpArch>, entry: Entry, rules: &[Rule]) -> Result<
                 When::Always => filter.add_rule_exact(action, ScmpSyscall::from(nr)),
                 When::Arg(n, cmp) => {
                     filter.add_rule_conditional_exact(action, ScmpSyscall::from(nr), &[compare(n, cmp)])
+                }
+                When::Both((n, a), (m, b)) => {
+                    filter.add_rule_conditional_exact(action, ScmpSyscall::from(nr), &[compare(n, a), compare(m, b)])
                 }
             },
             (Err(_), Some(_)) => {

@@ -808,10 +808,48 @@ pub fn wait_any() -> Result<Option<(libc::pid_t, ChildEnd)>, Errno> {
 /// asked of the kernel's sock_diag: `Some((st_dev, inode & 0xffff_ffff))`,
 /// `None` if the socket is gone or not bound to a path.
 pub fn unix_socket_file(sock_ino: u64) -> Result<Option<(u64, u32)>, Errno> {
-    const SOCK_DIAG_BY_FAMILY: u16 = 20;
     const UDIAG_SHOW_VFS: u32 = 0x2;
     const UNIX_DIAG_VFS: u16 = 1;
+    let Some(vfs) = unix_diag(sock_ino, UDIAG_SHOW_VFS, UNIX_DIAG_VFS)? else { return Ok(None) };
+    if vfs.len() < 8 {
+        return Ok(None);
+    }
+    let vfs_ino = u32::from_ne_bytes([vfs[0], vfs[1], vfs[2], vfs[3]]);
+    let kdev = u32::from_ne_bytes([vfs[4], vfs[5], vfs[6], vfs[7]]);
+    // The kernel-internal dev_t (major << 20 | minor) as stat reports it.
+    let dev = libc::makedev(kdev >> 20, kdev & 0xf_ffff);
+    Ok(Some((dev, vfs_ino)))
+}
+
+/// The address the unix socket with inode `sock_ino` is bound to, as
+/// sock_diag reports it (the bytes after `sun_family`; an abstract name
+/// starts with a NUL), `None` if the socket is gone or unbound.
+pub fn unix_socket_name(sock_ino: u64) -> Result<Option<Vec<u8>>, Errno> {
+    const UDIAG_SHOW_NAME: u32 = 0x1;
+    const UNIX_DIAG_NAME: u16 = 0;
+    unix_diag(sock_ino, UDIAG_SHOW_NAME, UNIX_DIAG_NAME)
+}
+
+/// Asks sock_diag about the unix socket with inode `sock_ino`, showing
+/// `show`; returns the payload of attribute `attr`.
+fn unix_diag(sock_ino: u64, show: u32, attr: u16) -> Result<Option<Vec<u8>>, Errno> {
     let Ok(ino) = u32::try_from(sock_ino) else { return Ok(None) };
+    let sock = unix_diag_request(ino, show, 0)?;
+    let mut buf = [0u64; 128];
+    // SAFETY: buf is a live writable buffer of 1024 bytes.
+    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), 1024, 0) };
+    if n < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: buf holds 1024 initialised bytes; viewing them as u8 is fine.
+    let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
+    parse_unix_diag(bytes, ino, attr)
+}
+
+/// Sends a sock_diag request about unix socket `ino` (0 with `NLM_F_DUMP`:
+/// every one), showing `show`; returns the netlink socket to read from.
+fn unix_diag_request(ino: u32, show: u32, flags: u16) -> Result<OwnedFd, Errno> {
+    const SOCK_DIAG_BY_FAMILY: u16 = 20;
     // SAFETY: socket() with integer arguments returns a new fd we own.
     let raw = unsafe { libc::socket(libc::AF_NETLINK, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, libc::NETLINK_SOCK_DIAG) };
     if raw < 0 {
@@ -823,30 +861,21 @@ pub fn unix_socket_file(sock_ino: u64) -> Result<Option<(u64, u32)>, Errno> {
     let mut req = [0u8; 40];
     req[0..4].copy_from_slice(&40u32.to_ne_bytes());
     req[4..6].copy_from_slice(&SOCK_DIAG_BY_FAMILY.to_ne_bytes());
-    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16 | flags).to_ne_bytes());
     req[8..12].copy_from_slice(&1u32.to_ne_bytes());
     req[16] = libc::AF_UNIX as u8;
     req[20..24].copy_from_slice(&u32::MAX.to_ne_bytes()); // every state
     req[24..28].copy_from_slice(&ino.to_ne_bytes());
-    req[28..32].copy_from_slice(&UDIAG_SHOW_VFS.to_ne_bytes());
+    req[28..32].copy_from_slice(&show.to_ne_bytes());
     req[32..40].copy_from_slice(&[0xff; 8]); // no cookie
     // SAFETY: req is a live buffer of its length.
-    let n = unsafe { libc::send(sock.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) };
-    if n < 0 {
+    if unsafe { libc::send(sock.as_raw_fd(), req.as_ptr().cast(), req.len(), 0) } < 0 {
         return Err(Errno::last());
     }
-    let mut buf = [0u64; 128];
-    // SAFETY: buf is a live writable buffer of 1024 bytes.
-    let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), 1024, 0) };
-    if n < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: buf holds 1024 initialised bytes; viewing them as u8 is fine.
-    let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
-    parse_unix_diag(bytes, ino, UNIX_DIAG_VFS)
+    Ok(sock)
 }
 
-fn parse_unix_diag(bytes: &[u8], ino: u32, vfs_attr: u16) -> Result<Option<(u64, u32)>, Errno> {
+fn parse_unix_diag(bytes: &[u8], ino: u32, want: u16) -> Result<Option<Vec<u8>>, Errno> {
     let u32_at = |at: usize| u32::from_ne_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]);
     let u16_at = |at: usize| u16::from_ne_bytes([bytes[at], bytes[at + 1]]);
     if bytes.len() < 16 {
@@ -869,16 +898,75 @@ fn parse_unix_diag(bytes: &[u8], ino: u32, vfs_attr: u16) -> Result<Option<(u64,
         if rta_len < 4 || at + rta_len > len {
             break;
         }
-        if rta_type == vfs_attr && rta_len >= 12 {
-            let vfs_ino = u32_at(at + 4);
-            let kdev = u32_at(at + 8);
-            // The kernel-internal dev_t (major << 20 | minor) as stat reports it.
-            let dev = libc::makedev(kdev >> 20, kdev & 0xf_ffff);
-            return Ok(Some((dev, vfs_ino)));
+        if rta_type == want {
+            return Ok(Some(bytes[at + 4..at + rta_len].to_vec()));
         }
         at += rta_len.div_ceil(4) * 4;
     }
     Ok(None)
+}
+
+/// Whether any unix socket on the machine is bound to the abstract `name`
+/// (the bytes after `sun_family`, starting with a NUL): a sock_diag dump of
+/// every unix socket's name.
+pub fn abstract_name_in_use(name: &[u8]) -> Result<bool, Errno> {
+    const UDIAG_SHOW_NAME: u32 = 0x1;
+    const UNIX_DIAG_NAME: u16 = 0;
+    let sock = unix_diag_request(0, UDIAG_SHOW_NAME, libc::NLM_F_DUMP as u16)?;
+    let mut buf = vec![0u64; 8192];
+    loop {
+        // SAFETY: buf is a live writable buffer of 64 KiB.
+        let n = unsafe { libc::recv(sock.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len() * 8, 0) };
+        if n < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: buf holds at least n initialised bytes.
+        let bytes = unsafe { std::slice::from_raw_parts(buf.as_ptr().cast::<u8>(), n as usize) };
+        let mut at = 0;
+        while at + 16 <= bytes.len() {
+            let len = u32::from_ne_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+            let kind = u16::from_ne_bytes([bytes[at + 4], bytes[at + 5]]);
+            if kind == libc::NLMSG_DONE as u16 {
+                return Ok(false);
+            }
+            if kind == libc::NLMSG_ERROR as u16 || len < 16 || at + len > bytes.len() {
+                return Err(Errno::EIO);
+            }
+            let msg = &bytes[at..at + len];
+            let mut attr = 32;
+            while attr + 4 <= msg.len() {
+                let rta_len = u16::from_ne_bytes([msg[attr], msg[attr + 1]]) as usize;
+                let rta_type = u16::from_ne_bytes([msg[attr + 2], msg[attr + 3]]);
+                if rta_len < 4 || attr + rta_len > msg.len() {
+                    break;
+                }
+                if rta_type == UNIX_DIAG_NAME && &msg[attr + 4..attr + rta_len] == name {
+                    return Ok(true);
+                }
+                attr += rta_len.div_ceil(4) * 4;
+            }
+            at += len.div_ceil(4) * 4;
+        }
+        if n == 0 {
+            return Ok(false);
+        }
+    }
+}
+
+/// getsockname(fd): the bound address (family first), empty if unbound.
+pub fn getsockname(fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    let mut storage: libc::sockaddr_storage = zeroed_storage();
+    let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+    // SAFETY: storage and len are live and sized for any address.
+    let ret =
+        unsafe { libc::getsockname(fd.as_raw_fd(), (&mut storage as *mut libc::sockaddr_storage).cast(), &mut len) };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    let len = (len as usize).min(std::mem::size_of::<libc::sockaddr_storage>());
+    // SAFETY: storage holds `len` initialised bytes.
+    let bytes = unsafe { std::slice::from_raw_parts((&storage as *const libc::sockaddr_storage).cast::<u8>(), len) };
+    Ok(bytes.to_vec())
 }
 
 /// `struct seccomp_notif`: one notification.
@@ -1026,6 +1114,23 @@ pub fn utimens_inode(fd: BorrowedFd<'_>, times: Option<&[libc::timespec; 2]>) ->
     ret0(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times, 0) })
 }
 
+/// Truncates the regular file behind `fd` (any fd, O_PATH too) to `length`:
+/// opened for writing through /proc/self/fd (the kernel checks write
+/// permission as truncate(2) does), then ftruncate.
+pub fn truncate_inode(fd: BorrowedFd<'_>, length: i64) -> Result<i64, Errno> {
+    let path = proc_fd_path(fd);
+    // SAFETY: path is NUL-terminated; the fd returned is new and ours.
+    let raw =
+        unsafe { libc::open(path.as_ptr(), libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY) };
+    if raw < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: raw was just opened and is owned by nobody else.
+    let file = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: integer arguments on an fd we own.
+    ret0(unsafe { libc::ftruncate(file.as_raw_fd(), length) })
+}
+
 /// Sets (`value` Some) or removes extended attribute `name` of the open file
 /// `fd` (fsetxattr/fremovexattr), or with `by_path`, of the inode behind it
 /// through /proc/self/fd (O_PATH fds too).
@@ -1043,4 +1148,122 @@ pub fn xattr(fd: BorrowedFd<'_>, by_path: bool, name: &CStr, value: Option<(&[u8
         }
     };
     ret0(ret)
+}
+
+// ---------------------------------------------------------------------------
+// Acting on other processes for the command (process scope): by pidfd where
+// the kernel has a pidfd form, else by pid.
+
+/// `siginfo_t` as the kernel copies it from user space (128 bytes).
+pub type SigInfo = [u8; 128];
+
+/// pidfd_send_signal(pidfd, sig, info, flags): `info` `None` lets the kernel
+/// fill in sbx as the sender (SI_USER).
+pub fn pidfd_send_signal(pidfd: BorrowedFd<'_>, sig: i32, info: Option<&SigInfo>, flags: u32) -> Result<i64, Errno> {
+    let info = info.map_or(std::ptr::null(), |i| i.as_ptr());
+    // SAFETY: info is null or points to 128 readable bytes that outlive the
+    // call; the kernel copies them.
+    let ret = unsafe { libc::syscall(libc::SYS_pidfd_send_signal, pidfd.as_raw_fd(), sig, info, flags) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// Whether the process behind `pidfd` still runs (or is an unreaped
+/// zombie): signal 0 fails with ESRCH only once it is gone.
+pub fn pidfd_alive(pidfd: BorrowedFd<'_>) -> bool {
+    !matches!(pidfd_send_signal(pidfd, 0, None, 0), Err(Errno::ESRCH))
+}
+
+/// tgkill(tgid, tid, sig).
+pub fn tgkill(tgid: i32, tid: i32, sig: i32) -> Result<i64, Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_tgkill, tgid, tid, sig) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// setpriority(which, who, prio).
+pub fn setpriority(which: i32, who: i32, prio: i32) -> Result<i64, Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_setpriority, which, who, prio) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// ioprio_set(which, who, ioprio).
+pub fn ioprio_set(which: i32, who: i32, ioprio: i32) -> Result<i64, Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::syscall(libc::SYS_ioprio_set, which, who, ioprio) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// prlimit64(pid, resource, new, old) with sbx's copies.
+pub fn prlimit(pid: i32, resource: u32, new: &[u64; 2], old: Option<&mut [u64; 2]>) -> Result<i64, Errno> {
+    let old = old.map_or(std::ptr::null_mut(), |o| o.as_mut_ptr());
+    // SAFETY: new points to two readable u64 (struct rlimit64); old is null
+    // or points to two writable u64.
+    let ret = unsafe { libc::syscall(libc::SYS_prlimit64, pid, resource, new.as_ptr(), old) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// sched_setaffinity(pid, mask.len(), mask).
+pub fn sched_setaffinity(pid: i32, mask: &[u8]) -> Result<i64, Errno> {
+    // SAFETY: mask points to mask.len() readable bytes.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setaffinity, pid, mask.len(), mask.as_ptr()) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// sched_setscheduler(pid, policy, param) (`policy` `None`: sched_setparam).
+pub fn sched_setscheduler(pid: i32, policy: Option<i32>, priority: i32) -> Result<i64, Errno> {
+    let param = priority;
+    // SAFETY: param is a live int (struct sched_param has one int).
+    let ret = unsafe {
+        match policy {
+            Some(policy) => libc::syscall(libc::SYS_sched_setscheduler, pid, policy, &param as *const i32),
+            None => libc::syscall(libc::SYS_sched_setparam, pid, &param as *const i32),
+        }
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// sched_setattr(pid, attr, flags) with sbx's copy of `struct sched_attr`.
+pub fn sched_setattr(pid: i32, attr: &[u8], flags: u32) -> Result<i64, Errno> {
+    // The kernel reads the size from the struct's first field, which the
+    // copy carries; align the copy for the struct's u64 fields.
+    let mut aligned = vec![0u64; attr.len().div_ceil(8)];
+    // SAFETY: aligned has at least attr.len() bytes.
+    unsafe { std::ptr::copy_nonoverlapping(attr.as_ptr(), aligned.as_mut_ptr().cast::<u8>(), attr.len()) };
+    // SAFETY: aligned points to a live struct sched_attr of the size it states.
+    let ret = unsafe { libc::syscall(libc::SYS_sched_setattr, pid, aligned.as_ptr(), flags) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// fcntl(fd, F_SETOWN, owner).
+pub fn set_owner(fd: BorrowedFd<'_>, owner: i32) -> Result<i64, Errno> {
+    // SAFETY: integer arguments only.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETOWN, owner) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// `F_SETOWN_EX`: set a file's owner (a thread, process or group) by struct.
+pub const F_SETOWN_EX: i32 = 15;
+
+/// fcntl(fd, F_SETOWN_EX, {kind, pid}).
+pub fn set_owner_ex(fd: BorrowedFd<'_>, kind: i32, pid: i32) -> Result<i64, Errno> {
+    /// `struct f_owner_ex`.
+    #[repr(C)]
+    struct OwnerEx {
+        kind: i32,
+        pid: i32,
+    }
+    let owner = OwnerEx { kind, pid };
+    // SAFETY: owner is a live struct f_owner_ex the kernel reads.
+    let ret = unsafe { libc::fcntl(fd.as_raw_fd(), F_SETOWN_EX, &owner as *const OwnerEx) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(0) }
+}
+
+/// prctl(PR_SET_DUMPABLE, 0): /proc/PID files of sbx (memory, environment,
+/// fds) become root's, so a process of the same user without CAP_SYS_PTRACE
+/// cannot open them.
+pub fn set_not_dumpable() -> Result<(), Errno> {
+    // SAFETY: integer arguments.
+    let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
 }

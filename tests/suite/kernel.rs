@@ -76,21 +76,12 @@ impl Filter {
     }
 }
 
-/// Landlock absent: every Landlock syscall fails with `errno` (ENOSYS: not
-/// built in; EOPNOTSUPP: built in but disabled at boot).
-pub(super) fn no_landlock(errno: i32) -> Filter {
-    Filter::new(&[
-        deny("landlock_create_ruleset", errno),
-        deny("landlock_add_rule", errno),
-        deny("landlock_restrict_self", errno),
-    ])
-}
-
-/// Premise: the filter really hides Landlock from the probe, which sees it without the filter.
+/// Premise of the tests that hide Landlock: the shim (see
+/// [`util::Simulated`]) really hides it from a program, which sees it without.
 #[track_caller]
-pub(super) fn assert_hides_landlock(filter: &Filter, errno_name: &str) {
-    bare(probe()).arg("landlock-abi").run().success().stdout_is("ok");
-    filter.run(&bare(probe()).arg("landlock-abi")).success().stdout_is(errno_name);
+pub(super) fn assert_shim_hides_landlock(value: &str, errno_name: &str) {
+    bare(probe()).arg("landlock-abi").landlock("").run().success().stdout_is("ok");
+    bare(probe()).arg("landlock-abi").landlock(value).run().success().stdout_is(errno_name);
 }
 
 fn users() -> Vec<bool> {
@@ -102,104 +93,100 @@ fn maybe_nobody(cmd: Cmd, nobody: bool) -> Cmd {
 }
 
 #[test]
-fn without_landlock_sbx_refuses_and_names_what_is_unenforced() {
-    if !util::need_abi(1) {
+fn without_landlock_file_restrictions_and_deny_env_are_refused_and_named() {
+    if !util::need_real_abi(1) {
         return;
     }
-    let filter = no_landlock(libc::ENOSYS);
-    assert_hides_landlock(&filter, "ENOSYS");
+    assert_shim_hides_landlock("none", "ENOSYS");
     let cases: &[(&[&str], &[&str])] = &[
-        (&["--deny-write"], &["writing files outside the writable paths", "sending signals to processes outside"]),
+        (&["--deny-write"], &["writing files outside the writable paths", "truncating files outside"]),
         (&["--deny-read"], &["reading files outside the readable paths", "executing files outside the readable paths"]),
-        (&["--deny-net"], &["connecting to abstract unix sockets outside", "sending signals to processes outside"]),
-        // Even with no restriction asked for, the baseline's signal scope is refused, not dropped.
-        (&[], &["sending signals to processes outside"]),
+        // Other processes' /proc/PID/environ: only Landlock keeps it closed.
+        (&["--deny-env"], &["/proc/PID/environ"]),
     ];
     for nobody in users() {
         for (flags, lost) in cases {
-            let out = filter.run(&maybe_nobody(sbx(*flags).args(["--", "sh", "-c", "echo ran"]), nobody));
+            let out = filter_free(sbx(*flags).args(["--", "sh", "-c", "echo ran"]), "none", nobody);
             out.code(125).stderr_has("this kernel has no Landlock").stderr_has("--best-effort");
             for what in *lost {
                 out.stderr_has(what);
             }
             assert!(out.stdout.is_empty(), "the command ran{}", out.report());
         }
+        // The baseline (signals too) and the network need no Landlock.
+        for flags in [&["--deny-net"][..], &[], &["--allow-net=127.0.0.1:9"]] {
+            filter_free(sbx(flags).args(["--", "sh", "-c", "echo ran"]), "none", nobody)
+                .success()
+                .stdout_is("ran")
+                .stderr_lacks("warning: --best-effort");
+        }
     }
+}
+
+/// Runs `cmd` (an sbx command) seeing the Landlock `value` through the shim.
+fn filter_free(cmd: Cmd, value: &str, nobody: bool) -> Output {
+    maybe_nobody(cmd.landlock(value), nobody).run()
 }
 
 #[test]
 fn landlock_disabled_at_boot_is_named_as_such() {
-    if !util::need_abi(1) {
+    if !util::need_real_abi(1) {
         return;
     }
-    let filter = no_landlock(libc::EOPNOTSUPP);
-    assert_hides_landlock(&filter, "EOPNOTSUPP");
-    let out = filter.run(&sbx(["--deny-write", "--", "sh", "-c", "echo ran"]));
+    assert_shim_hides_landlock("disabled", "EOPNOTSUPP");
+    let out = sbx(["--deny-write", "--", "sh", "-c", "echo ran"]).landlock("disabled").run();
     out.code(125).stderr_has("not enabled").stderr_has("lsm=").stderr_has("--best-effort");
     assert!(out.stdout.is_empty(), "the command ran{}", out.report());
 }
 
 #[test]
 fn best_effort_without_landlock_runs_and_warns() {
-    if !util::need_abi(1) {
+    if !util::need_real_abi(1) {
         return;
     }
-    let filter = no_landlock(libc::ENOSYS);
-    assert_hides_landlock(&filter, "ENOSYS");
     let dir = shared_tempdir();
     for nobody in users() {
-        let out =
-            filter.run(&maybe_nobody(sbx(["--best-effort", "--deny-write", "--", "sh", "-c", "echo ran"]), nobody));
+        let out = filter_free(sbx(["--best-effort", "--deny-write", "--", "sh", "-c", "echo ran"]), "none", nobody);
         out.success()
             .stdout_is("ran")
             .stderr_has("sbx: warning: --best-effort")
             .stderr_has("writing files outside the writable paths")
-            .stderr_has("sending signals to processes outside");
+            .stderr_lacks("sending signals to processes outside");
     }
     // The warning tells the truth: the write it names as possible is possible.
     let target = dir.path().join("written");
-    let out = filter.run(&sbx(["--best-effort", "--deny-write", "--"]).arg(probe()).arg("write").arg(&target));
+    let out =
+        sbx(["--best-effort", "--deny-write", "--"]).arg(probe()).arg("write").arg(&target).landlock("none").run();
     out.success().stdout_is("ok").stderr_has("--best-effort");
     assert!(target.exists());
 }
 
 #[test]
-fn deny_net_without_landlock_still_blocks_inet_via_seccomp() {
-    if !util::need_abi(1) {
+fn deny_net_without_landlock_is_enforced_whole() {
+    if !util::need_real_abi(1) {
         return;
     }
-    let filter = no_landlock(libc::ENOSYS);
-    assert_hides_landlock(&filter, "ENOSYS");
     for nobody in users() {
-        let run = |flags: &[&str], family: &str| {
-            filter.run(&maybe_nobody(sbx(flags).arg("--").arg(probe()).args(["socket", family]), nobody))
-        };
-        // Premise: the filter itself leaves sockets alone.
-        filter.run(&maybe_nobody(bare(probe()).args(["socket", "inet"]), nobody)).success().stdout_is("ok");
-        run(&["--best-effort", "--deny-net"], "inet")
-            .success()
-            .stdout_is("EPERM")
-            .stderr_has("--best-effort")
-            .stderr_has("connecting to abstract unix sockets outside");
-        run(&["--best-effort", "--deny-net"], "inet6").success().stdout_is("EPERM");
-        run(&["--best-effort", "--deny-net"], "unix").success().stdout_is("ok");
-        // Without --best-effort it does not run at all.
-        let out = run(&["--deny-net"], "inet");
-        out.code(125);
-        assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+        let run =
+            |family: &str| filter_free(sbx(["--deny-net", "--"]).arg(probe()).args(["socket", family]), "none", nobody);
+        // Premise: without sbx, sockets of every family can be made.
+        maybe_nobody(bare(probe()).args(["socket", "inet"]), nobody).run().success().stdout_is("ok");
+        run("inet").success().stdout_is("EPERM").stderr_lacks("--best-effort");
+        run("inet6").success().stdout_is("EPERM");
+        run("unix").success().stdout_is("ok");
     }
 }
 
 #[test]
 fn failing_landlock_restrict_self_is_fatal_even_with_best_effort() {
-    if !util::need_abi(1) {
+    if !util::need_real_abi(1) {
         return;
     }
     // Landlock is there (the ABI query works) but applying the ruleset fails.
     let filter = Filter::new(&[deny("landlock_restrict_self", libc::EPERM)]);
     filter.run(&bare(probe()).arg("landlock-abi")).success().stdout_is("ok");
     for flags in [&["--deny-write"][..], &["--best-effort", "--deny-write"]] {
-        let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]));
+        let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]).landlock(""));
         out.code(125).stderr_has("applying the Landlock ruleset failed").stderr_has("EPERM");
         assert!(out.stdout.is_empty(), "the command ran{}", out.report());
     }
@@ -215,15 +202,15 @@ fn failing_seccomp_install_is_fatal_even_with_best_effort() {
     }]);
     // --deny-net needs a supervisor (a seccomp listener): sbx finds out
     // before starting the command and names the cause.
-    let out = filter.run(&sbx(["--deny-net", "--", "sh", "-c", "echo ran"]));
+    let out = filter.run(&sbx(["--deny-net", "--", "sh", "-c", "echo ran"]).landlock(""));
     out.code(125).stderr_has("seccomp filter with a listener fails").stderr_has("EINVAL");
     assert!(out.stdout.is_empty(), "the command ran{}", out.report());
     // --best-effort gives up the supervisor, not the filter: still fatal.
-    let out = filter.run(&sbx(["--best-effort", "--deny-net", "--", "sh", "-c", "echo ran"]));
+    let out = filter.run(&sbx(["--best-effort", "--deny-net", "--", "sh", "-c", "echo ran"]).landlock(""));
     out.code(125).stderr_has("installing the seccomp filter failed");
     assert!(out.stdout.is_empty(), "the command ran{}", out.report());
     // Every sandbox installs the baseline filter, so any run fails the same way.
-    let out = filter.run(&sbx(["--deny-env", "--", "sh", "-c", "echo ran"]));
+    let out = filter.run(&sbx(["--deny-env", "--", "sh", "-c", "echo ran"]).landlock(""));
     out.code(125).stderr_has("installing the seccomp filter failed");
     assert!(out.stdout.is_empty(), "the command ran{}", out.report());
     // Premise: the filter breaks only seccomp; the command itself runs under it.
@@ -236,7 +223,7 @@ fn failing_no_new_privs_is_fatal() {
         Filter::new(&[Deny { syscall: "prctl", errno: libc::EPERM, arg0: Some(libc::PR_SET_NO_NEW_PRIVS as u64) }]);
     // (--deny-read: no supervisor needed, so nothing is refused before the child.)
     for flags in [&["--deny-read"][..], &["--best-effort", "--deny-read"], &[]] {
-        let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]));
+        let out = filter.run(&sbx(flags).args(["--", "sh", "-c", "echo ran"]).landlock(""));
         out.code(125).stderr_has("setting no_new_privs failed");
         assert!(out.stdout.is_empty(), "the command ran{}", out.report());
     }

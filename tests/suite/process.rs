@@ -173,7 +173,7 @@ fn stderr_all_sbx(out: &Output) {
 fn exit_status_passes_through() {
     for code in [0, 1, 7, 126, 127, 255] {
         let script = format!("exit {code}");
-        for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", "sh", "-c", &script])) {
+        for cmd in as_root_and_nobody(|| sbx([util::any_restriction(), "--", "sh", "-c", &script])) {
             let out = cmd.run();
             out.code(code);
             assert!(out.stderr.is_empty(), "sbx said something about a normal exit{}", out.report());
@@ -199,7 +199,7 @@ fn signal_death_is_reraised_on_sbx() {
     ] {
         let script = format!("ulimit -c 0; kill -{name} $$; echo not-reached");
         bare("sh").args(["-c", &script]).cwd(dir.path()).run().signal(signal);
-        for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", "sh", "-c", &script]).cwd("/")) {
+        for cmd in as_root_and_nobody(|| sbx([util::any_restriction(), "--", "sh", "-c", &script]).cwd("/")) {
             let out = cmd.run();
             out.signal(signal);
             assert!(!out.stdout.contains("not-reached"), "{}", out.report());
@@ -214,20 +214,20 @@ fn not_executable_is_126_with_message() {
     let dir = shared_tempdir();
     let path = script(dir.path(), "plain", "echo ran", 0o644);
     let path_env = format!("{}:/usr/bin:/bin", dir.path().display());
-    for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--"]).arg(&path)) {
+    for cmd in as_root_and_nobody(|| sbx([util::any_restriction(), "--"]).arg(&path)) {
         let out = cmd.run();
         out.code(126).stderr_has(&format!("sbx: {}: cannot execute: Permission denied", path.display()));
         stderr_all_sbx(&out);
         assert!(out.stdout.is_empty(), "{}", out.report());
     }
     // Found through PATH: still 126, not 127.
-    for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", "plain"]).env("PATH", &path_env)) {
+    for cmd in as_root_and_nobody(|| sbx([util::any_restriction(), "--", "plain"]).env("PATH", &path_env)) {
         let out = cmd.run();
         out.code(126).stderr_has("sbx: plain: cannot execute: Permission denied");
         stderr_all_sbx(&out);
     }
     // A directory is found but not executable either.
-    let out = sbx(["--deny-write", "--"]).arg(dir.path()).run();
+    let out = sbx([util::any_restriction(), "--"]).arg(dir.path()).run();
     out.code(126).stderr_has("cannot execute");
     stderr_all_sbx(&out);
 }
@@ -238,7 +238,7 @@ fn exec_format_error_is_126_with_cause() {
     let path = dir.path().join("garbage");
     std::fs::write(&path, b"\x7fELF not really\n").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = sbx(["--deny-write", "--"]).arg(&path).run();
+    let out = sbx([util::any_restriction(), "--"]).arg(&path).run();
     out.code(126).stderr_has("not a valid executable").stderr_has("exec format error");
     stderr_all_sbx(&out);
 }
@@ -246,14 +246,14 @@ fn exec_format_error_is_126_with_cause() {
 #[test]
 fn not_found_is_127_with_message() {
     let name = format!("sbx-no-such-command-{}", std::process::id());
-    for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", &name]).env("PATH", "/usr/bin:/bin")) {
+    for cmd in as_root_and_nobody(|| sbx([util::any_restriction(), "--", &name]).env("PATH", "/usr/bin:/bin")) {
         let out = cmd.run();
         out.code(127).stderr_has(&format!("sbx: {name}: command not found"));
         stderr_all_sbx(&out);
     }
     let dir = tempdir();
     let missing = dir.path().join("missing");
-    let out = sbx(["--deny-write", "--"]).arg(&missing).run();
+    let out = sbx([util::any_restriction(), "--"]).arg(&missing).run();
     out.code(127).stderr_has(&format!("sbx: {}: no such file or directory", missing.display()));
     stderr_all_sbx(&out);
 }
@@ -271,7 +271,7 @@ fn not_found_with_an_unsearchable_path_dir_is_127() {
     let name = format!("sbx-no-such-command-{}", std::process::id());
     // Premise: uid 65534 cannot search `locked`, and no PATH entry holds `name`.
     bare("ls").arg(&locked).nobody().run().code(2);
-    let out = sbx(["--deny-write", "--", &name]).env("PATH", &path_env).nobody().run();
+    let out = sbx([util::any_restriction(), "--", &name]).env("PATH", &path_env).nobody().run();
     out.code(127).stderr_has(&format!("sbx: {name}: command not found"));
 }
 
@@ -279,7 +279,7 @@ fn not_found_with_an_unsearchable_path_dir_is_127() {
 fn empty_command_name_is_127() {
     // execvp(3) and env(1) answer ENOENT / 127 for an empty name.
     bare("env").arg("").run().code(127);
-    let out = sbx(["--deny-write", "--", ""]).env("PATH", "/usr/bin:/bin").run();
+    let out = sbx([util::any_restriction(), "--", ""]).env("PATH", "/usr/bin:/bin").run();
     out.code(127);
     stderr_all_sbx(&out);
 }
@@ -290,7 +290,7 @@ fn usage_errors_are_125() {
     let out = sbx::<[&str; 0], &str>([]).run();
     out.code(125).stderr_has("COMMAND");
     assert!(out.stderr.starts_with("sbx: "), "{}", out.report());
-    let out = sbx(["--deny-write"]).run();
+    let out = sbx([util::any_restriction()]).run();
     out.code(125);
     assert!(out.stderr.starts_with("sbx: "), "{}", out.report());
     // An empty path value.
@@ -323,12 +323,13 @@ fn command_named_like_a_flag_or_subcommand_runs_after_double_dash() {
     }
     let path_env = format!("{}:/usr/bin:/bin", dir.path().display());
     for name in ["trust", "--weird", "-v", "help", "--help"] {
-        for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", name, "--x", "y"]).env("PATH", &path_env)) {
+        for cmd in as_root_and_nobody(|| sbx([util::any_restriction(), "--", name, "--x", "y"]).env("PATH", &path_env))
+        {
             cmd.run().success().stdout_is(&format!("{name} ran --x y"));
         }
     }
     // Flags after COMMAND belong to COMMAND, not to sbx.
-    sbx(["--deny-write", "--", "trust", "--deny-net", "--help"])
+    sbx([util::any_restriction(), "--", "trust", "--deny-net", "--help"])
         .env("PATH", &path_env)
         .run()
         .success()
@@ -355,7 +356,7 @@ fn trapping_shell(signals: &[&str]) -> String {
 /// echoes `got-NAME` for the other trapped signals.
 fn spawn_trapping(nobody: bool, signals: &[&str]) -> Running {
     let script = trapping_shell(signals);
-    let mut cmd = sbx(["--deny-write", "--", "sh", "-c", &script]);
+    let mut cmd = sbx([util::any_restriction(), "--", "sh", "-c", &script]);
     if nobody {
         cmd = cmd.nobody();
     }
@@ -420,7 +421,7 @@ fn sigint_to_sbx_alone_is_not_forwarded() {
 #[test]
 fn stdin_passes_through() {
     let input: Vec<u8> = b"line one\n\x00\xff\xfe binary\nlast line without newline".to_vec();
-    for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", "cat"]).stdin(input.clone())) {
+    for cmd in as_root_and_nobody(|| sbx([util::any_restriction(), "--", "cat"]).stdin(input.clone())) {
         let out = cmd.run();
         out.success();
         assert_eq!(out.stdout_bytes, input, "stdin did not reach cat unchanged{}", out.report());
@@ -429,7 +430,9 @@ fn stdin_passes_through() {
 
 #[test]
 fn stdout_and_stderr_pass_through() {
-    for cmd in as_root_and_nobody(|| sbx(["--deny-write", "--", "sh", "-c", "echo to-out; echo to-err >&2; exit 4"])) {
+    for cmd in
+        as_root_and_nobody(|| sbx([util::any_restriction(), "--", "sh", "-c", "echo to-out; echo to-err >&2; exit 4"]))
+    {
         let out = cmd.run();
         out.code(4).stdout_is("to-out");
         assert_eq!(out.stderr, "to-err\n", "{}", out.report());
@@ -468,12 +471,11 @@ fn no_fd_leaks_into_the_command() {
     let file: OwnedFd = std::fs::File::create(dir.path().join("inherited")).unwrap().into();
     let probe = probe();
     let probe_dir = probe.parent().unwrap().to_owned();
-    let flag_sets: Vec<Vec<String>> = vec![
-        vec![],
-        vec!["--deny-write".into()],
-        vec!["--deny-net".into()],
-        vec!["--deny-all".into(), format!("--allow-read={}", probe_dir.display())],
-    ];
+    let mut flag_sets: Vec<Vec<String>> = vec![vec![], vec!["--deny-net".into()]];
+    if util::files_enforced() {
+        flag_sets.push(vec!["--deny-write".into()]);
+        flag_sets.push(vec!["--deny-all".into(), format!("--allow-read={}", probe_dir.display())]);
+    }
     for nobody in root_and_nobody_flags() {
         let with = |c: Cmd| if nobody { c.nobody() } else { c };
         let bare_out = run_with_only_fd(&with(bare(probe).arg("fds")), &file);
@@ -495,12 +497,17 @@ fn close_fds_gives_a_clean_slate() {
         let with = |c: Cmd| if nobody { c.nobody() } else { c };
         // Premise: the caller's fd reaches the command, bare and under sbx.
         run_with_only_fd(&with(bare(probe).arg("fds")), &file).success().stdout_is(&format!("{INHERITED_FD}\nend"));
-        run_with_only_fd(&with(sbx(["--deny-write", "--"]).arg(probe).arg("fds")), &file)
+        run_with_only_fd(&with(sbx([util::any_restriction(), "--"]).arg(probe).arg("fds")), &file)
             .success()
             .stdout_is(&format!("{INHERITED_FD}\nend"));
         // The supervisor's listener and sbx's own fds stay out too.
         let deny_all = format!("--allow-read={}", probe.parent().unwrap().display());
-        for flags in [&["--close-fds"][..], &["--close-fds", "--deny-net"], &["--close-fds", "--deny-all", &deny_all]] {
+        let mut sets = vec![&["--close-fds"][..], &["--close-fds", "--deny-net"]];
+        let all = ["--close-fds", "--deny-all", &deny_all];
+        if util::files_enforced() {
+            sets.push(&all);
+        }
+        for flags in sets {
             let out = run_with_only_fd(&with(sbx(flags).arg("--").arg(probe).arg("fds")), &file);
             out.success().stdout_is("end");
         }
@@ -548,6 +555,9 @@ fn close_fds_works_without_close_range() {
 
 #[test]
 fn unreadable_program_under_deny_read_is_126_naming_allow_read() {
+    if !util::files_enforced() {
+        return;
+    }
     let dir = shared_tempdir();
     let path = script(dir.path(), "tool", "echo tool-ran", 0o755);
     for cmd in as_root_and_nobody(|| bare(&path)) {
@@ -568,6 +578,9 @@ fn unreadable_program_under_deny_read_is_126_naming_allow_read() {
 
 #[test]
 fn not_executable_under_deny_read_is_not_blamed_on_the_sandbox() {
+    if !util::files_enforced() {
+        return;
+    }
     let dir = shared_tempdir();
     let path = script(dir.path(), "plain", "echo ran", 0o644);
     let allow = format!("--allow-read={}", dir.path().display());
@@ -585,12 +598,15 @@ fn script_without_shebang_runs_with_sh() {
     std::fs::write(&path, "echo ran-with-sh \"$1\"\n").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     bare("env").arg(&path).arg("arg1").run().success().stdout_is("ran-with-sh arg1");
-    let out = sbx(["--deny-write", "--"]).arg(&path).arg("arg1").run();
+    let out = sbx([util::any_restriction(), "--"]).arg(&path).arg("arg1").run();
     out.success().stdout_is("ran-with-sh arg1");
 }
 
 #[test]
 fn a_failing_command_under_a_file_restriction_gets_a_hint_on_a_terminal_only() {
+    if !util::files_enforced() {
+        return;
+    }
     // Landlock tells sbx nothing about the accesses it refused, so sbx says
     // where to look — when the command failed in front of a person (stderr
     // a terminal: run under script(1)'s pty), never with -q, never in logs.

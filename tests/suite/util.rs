@@ -23,6 +23,12 @@ pub struct Cmd {
     env_clear: bool,
     stdin: Option<Vec<u8>>,
     as_nobody: bool,
+    /// Pass the simulated kernel on (see [`simulated`]) although the
+    /// program is not sbx itself (a shell that runs sbx).
+    simulate: bool,
+    /// This Landlock for sbx (`SBX_SHIM_LANDLOCK` value), whatever the
+    /// suite simulates; `Some("")`: the real kernel's.
+    landlock: Option<String>,
 }
 
 /// `sbx ARGS...`.
@@ -49,6 +55,8 @@ impl Cmd {
             env_clear: false,
             stdin: None,
             as_nobody: false,
+            simulate: false,
+            landlock: None,
         }
     }
 
@@ -92,6 +100,21 @@ impl Cmd {
         self
     }
 
+    /// Let the sbx this command runs (through a shell, say) see the
+    /// simulated kernel too.
+    pub fn simulated(mut self) -> Self {
+        self.simulate = true;
+        self
+    }
+
+    /// Make sbx see this Landlock (`none`, `disabled`, or an ABI `1`–`7`)
+    /// through the shim, whatever the suite simulates; `""`: the real
+    /// kernel's (for tests that simulate something of their own).
+    pub fn landlock(mut self, value: &str) -> Self {
+        self.landlock = Some(value.to_owned());
+        self
+    }
+
     /// Run as uid/gid 65534 with no supplementary groups (via setpriv).
     pub fn nobody(mut self) -> Self {
         self.as_nobody = true;
@@ -109,9 +132,22 @@ impl Cmd {
                 None => parts.push(format!("-u {}", k.to_string_lossy())),
             }
         }
+        for (k, v) in self.shim_env() {
+            parts.push(format!("{k}={v:?}"));
+        }
         parts.push(self.program.to_string_lossy().into_owned());
         parts.extend(self.args.iter().map(|a| format!("{a:?}")));
         parts.join(" ")
+    }
+
+    /// The environment that puts the Landlock shim in front of sbx.
+    fn shim_env(&self) -> Vec<(&'static str, String)> {
+        match self.landlock.as_deref() {
+            Some("") => Vec::new(),
+            Some(value) => vec![("LD_PRELOAD", shim().display().to_string()), ("SBX_SHIM_LANDLOCK", value.to_owned())],
+            None if self.program == sbx_path().as_os_str() || self.simulate => simulation_env(),
+            None => Vec::new(),
+        }
     }
 
     /// Builds the std Command (for tests that need to spawn and interact).
@@ -132,6 +168,9 @@ impl Cmd {
                 Some(v) => cmd.env(k, v),
                 None => cmd.env_remove(k),
             };
+        }
+        for (k, v) in self.shim_env() {
+            cmd.env(k, v);
         }
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
@@ -245,24 +284,30 @@ impl Output {
 /// The C probe (tests/probes/probe.c), compiled once per test run.
 pub fn probe() -> &'static Path {
     static PROBE: OnceLock<PathBuf> = OnceLock::new();
-    PROBE.get_or_init(|| {
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes/probe.c");
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        std::fs::create_dir_all(dir).unwrap();
-        let out = dir.join("sbx-probe");
-        let tmp = dir.join(format!("sbx-probe.{}", std::process::id()));
-        let status = Command::new("cc")
-            .args(["-O1", "-Wall", "-Werror", "-o"])
-            .arg(&tmp)
-            .arg(&src)
-            .status()
-            .unwrap_or_else(|e| panic!("the tests need a C compiler (cc) to build {}: {e}", src.display()));
-        assert!(status.success(), "compiling {} failed", src.display());
-        std::fs::rename(&tmp, &out).unwrap();
-        // World-readable and executable (tests also run it as uid 65534).
-        make_reachable(&out);
-        out
-    })
+    PROBE.get_or_init(|| compile("probe.c", "sbx-probe", &[], &[]))
+}
+
+/// Compiles tests/probes/`source` into the target dir as `name`.
+fn compile(source: &str, name: &str, flags: &[&str], libs: &[&str]) -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes").join(source);
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    std::fs::create_dir_all(dir).unwrap();
+    let out = dir.join(name);
+    let tmp = dir.join(format!("{name}.{}", std::process::id()));
+    let status = Command::new("cc")
+        .args(["-O1", "-Wall", "-Werror"])
+        .args(flags)
+        .arg("-o")
+        .arg(&tmp)
+        .arg(&src)
+        .args(libs)
+        .status()
+        .unwrap_or_else(|e| panic!("the tests need a C compiler (cc) to build {}: {e}", src.display()));
+    assert!(status.success(), "compiling {} failed", src.display());
+    std::fs::rename(&tmp, &out).unwrap();
+    // World-readable and executable (tests also run it as uid 65534).
+    make_reachable(&out);
+    out
 }
 
 /// Makes `path` and its ancestors traversable/readable by any user (for
@@ -335,17 +380,91 @@ pub fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-/// The Landlock ABI of this kernel (0 if none).
+/// The Landlock ABI sbx sees (0 if none): the simulated one (see
+/// [`simulated`]), else this kernel's.
 pub fn landlock_abi() -> i32 {
+    match simulated() {
+        Some(Simulated::Abi(v)) => v,
+        Some(Simulated::None | Simulated::Disabled) => 0,
+        None => real_landlock_abi(),
+    }
+}
+
+/// This kernel's Landlock ABI (0 if none), whatever is simulated.
+pub fn real_landlock_abi() -> i32 {
     // SAFETY: landlock_create_ruleset(NULL, 0, VERSION) only returns a number.
     let v = unsafe { libc::syscall(libc::SYS_landlock_create_ruleset, std::ptr::null::<u8>(), 0usize, 1u32) };
     if v < 0 { 0 } else { v as i32 }
+}
+
+/// An older kernel the tests make sbx see: `SBX_TEST_LANDLOCK_ABI=N` (1–7),
+/// `none` (no Landlock, ENOSYS) or `disabled` (EOPNOTSUPP). sbx then runs
+/// with tests/probes/landlock_shim.c preloaded, which answers the ABI query
+/// with N and refuses what an ABI-N kernel would; the real kernel enforces
+/// what sbx asks for. sbx itself has no such knob.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Simulated {
+    Abi(i32),
+    None,
+    Disabled,
+}
+
+pub fn simulated() -> Option<Simulated> {
+    static SIM: OnceLock<Option<Simulated>> = OnceLock::new();
+    *SIM.get_or_init(|| {
+        let value = std::env::var("SBX_TEST_LANDLOCK_ABI").ok()?;
+        Some(match value.as_str() {
+            "none" => Simulated::None,
+            "disabled" => Simulated::Disabled,
+            n => match n.parse::<i32>() {
+                Ok(v @ 1..=7) => {
+                    assert!(
+                        v <= real_landlock_abi(),
+                        "cannot simulate Landlock ABI {v} on a kernel with ABI {}",
+                        real_landlock_abi()
+                    );
+                    Simulated::Abi(v)
+                }
+                _ => panic!("SBX_TEST_LANDLOCK_ABI={value}: want 1 to 7, none or disabled"),
+            },
+        })
+    })
+}
+
+/// The environment that makes sbx see the simulated kernel (empty when
+/// nothing is simulated).
+pub fn simulation_env() -> Vec<(&'static str, String)> {
+    let Some(sim) = simulated() else { return Vec::new() };
+    let value = match sim {
+        Simulated::Abi(v) => v.to_string(),
+        Simulated::None => "none".into(),
+        Simulated::Disabled => "disabled".into(),
+    };
+    vec![("LD_PRELOAD", shim().display().to_string()), ("SBX_SHIM_LANDLOCK", value)]
+}
+
+/// The Landlock shim (tests/probes/landlock_shim.c), compiled once per test run.
+pub fn shim() -> &'static Path {
+    static SHIM: OnceLock<PathBuf> = OnceLock::new();
+    SHIM.get_or_init(|| compile("landlock_shim.c", "sbx-landlock-shim.so", &["-shared", "-fPIC"], &["-ldl"]))
 }
 
 /// Skips (see [`skip`]) unless Landlock offers at least `abi`; returns whether to go on.
 #[track_caller]
 pub fn need_abi(abi: i32) -> bool {
     let have = landlock_abi();
+    if have < abi {
+        skip(&format!("needs Landlock ABI {abi}, this kernel has {have}"));
+        return false;
+    }
+    true
+}
+
+/// Like [`need_abi`], for this kernel's own Landlock (tests that run sbx on
+/// it with [`Cmd::landlock`]`("")`, whatever the suite simulates).
+#[track_caller]
+pub fn need_real_abi(abi: i32) -> bool {
+    let have = real_landlock_abi();
     if have < abi {
         skip(&format!("needs Landlock ABI {abi}, this kernel has {have}"));
         return false;
@@ -433,4 +552,39 @@ pub fn python() -> Option<PathBuf> {
         skip("needs python3 in /usr/bin or /usr/local/bin");
     }
     found
+}
+
+/// A restriction every (simulated) kernel enforces, for tests about
+/// something else (exit status, exec, signals): `--deny-write` where there
+/// is Landlock, else `--deny-net`.
+pub fn any_restriction() -> &'static str {
+    if landlock_abi() > 0 { "--deny-write" } else { "--deny-net" }
+}
+
+/// Whether sbx can run under `flags` on the (simulated) kernel. Without
+/// Landlock it cannot enforce file restrictions or `--deny-env` (other
+/// processes' /proc/PID/environ): then this asserts that sbx refuses them
+/// before the command starts — exit 125, the reason, `--best-effort`
+/// named, nothing run — and returns false: the caller has nothing more to
+/// check there.
+#[track_caller]
+pub fn enforceable(flags: &[&str]) -> bool {
+    let needs_landlock = flags.iter().any(|f| {
+        ["--deny-read", "--deny-write", "--deny-all", "--deny-env"].contains(f)
+            || ["--allow-read=", "--allow-write=", "--allow-env="].iter().any(|p| f.starts_with(p))
+    });
+    if landlock_abi() > 0 || !needs_landlock {
+        return true;
+    }
+    let out = sbx(flags).args(["--", "sh", "-c", "echo ran"]).run();
+    let reason = if simulated() == Some(Simulated::Disabled) { "not enabled" } else { "no Landlock" };
+    out.code(125).stderr_has(reason).stderr_has("--best-effort");
+    assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+    false
+}
+
+/// [`enforceable`] for both file restrictions.
+#[track_caller]
+pub fn files_enforced() -> bool {
+    enforceable(&["--deny-write"]) & enforceable(&["--deny-read"])
 }

@@ -15,6 +15,16 @@ fn file(path: &str, access: PathAccess) -> PathRule {
     PathRule { path: PathBuf::from(path), is_dir: false, access, source: Source::Flag("--test") }
 }
 
+fn plan(p: &Policy, abi: u8) -> LandlockPlan {
+    super::plan(p, abi, Choices::default())
+}
+
+/// The rule granting REFER beneath `/` (renames across directories where
+/// writing is not denied), if the plan has one.
+fn refer_root(plan: &LandlockPlan) -> bool {
+    plan.rules.iter().any(|r| r.path == std::path::Path::new("/") && r.rights == AccessFs::Refer)
+}
+
 const WRITE_ONLY: Deny = Deny { read: false, write: true, net: false, env: false };
 const READ_ONLY: Deny = Deny { read: true, write: false, net: false, env: false };
 
@@ -27,9 +37,20 @@ fn deny_write_handles_every_write_right_at_abi7() {
     assert!(plan.unenforced.is_empty(), "{plan:#?}");
     assert_eq!(plan.scopes, Scope::Signal | Scope::AbstractUnixSocket);
     assert!(plan.handled_net.is_empty());
+    assert!(!plan.narrow_devices);
     // The read rule means nothing without --deny-read and is dropped.
     assert_eq!(plan.rules.len(), 1, "{plan:#?}");
     assert_eq!(plan.rules[0].rights, write_rights() & !device_rights(), "{plan:#?}");
+    assert!(!refer_root(&plan), "writing is denied: REFER only where writable");
+}
+
+#[test]
+fn truncation_can_be_left_to_the_supervisor() {
+    let p = policy(WRITE_ONLY, Net::Unrestricted, vec![dir("/w", PathAccess::Write)]);
+    let plan = super::plan(&p, 7, Choices { truncate_elsewhere: true });
+    assert!(!plan.handled_fs.contains(AccessFs::Truncate), "{plan:#?}");
+    assert!(plan.rules.iter().all(|r| !r.rights.contains(AccessFs::Truncate)), "{plan:#?}");
+    assert!(plan.unenforced.is_empty(), "{plan:#?}");
 }
 
 #[test]
@@ -43,13 +64,15 @@ fn devices_are_never_creatable() {
 }
 
 #[test]
-fn deny_read_only_handles_reads_and_devices() {
+fn deny_read_only_handles_reads_and_devices_and_keeps_renames() {
     let p = policy(READ_ONLY, Net::Unrestricted, vec![dir("/r", PathAccess::Read), file("/f", PathAccess::Read)]);
     let plan = plan(&p, 7);
-    assert_eq!(plan.handled_fs, read_rights() | device_rights(), "{plan:#?}");
+    assert_eq!(plan.handled_fs, read_rights() | device_rights() | AccessFs::Refer, "{plan:#?}");
     assert_eq!(plan.rules[0].rights, read_rights(), "{plan:#?}");
     // A file rule carries only file rights (no ReadDir).
     assert_eq!(plan.rules[1].rights, AccessFs::ReadFile | AccessFs::Execute, "{plan:#?}");
+    // Every layer refuses renames across directories unless it grants REFER.
+    assert!(refer_root(&plan), "{plan:#?}");
 }
 
 #[test]
@@ -69,6 +92,46 @@ fn old_abis_name_what_they_cannot_enforce() {
 }
 
 #[test]
+fn below_abi_5_deny_write_keeps_device_files_closed() {
+    let p = policy(WRITE_ONLY, Net::Unrestricted, vec![dir("/w", PathAccess::Write)]);
+    for abi in 1..=4 {
+        let plan = plan(&p, abi);
+        assert!(plan.narrow_devices, "ABI {abi}: {plan:#?}");
+        assert!(plan.handled_fs.contains(AccessFs::ReadFile), "ABI {abi}: {plan:#?}");
+        // The writable tree stays readable.
+        assert!(plan.rules[0].rights.contains(AccessFs::ReadFile), "ABI {abi}: {plan:#?}");
+    }
+    assert!(!plan(&p, 5).narrow_devices);
+    // Under --deny-read the read rules already keep /dev narrow.
+    let p = policy(Deny { read: true, write: true, ..Deny::default() }, Net::Unrestricted, vec![]);
+    assert!(!plan(&p, 3).narrow_devices);
+    let roots = device_free_roots();
+    assert!(
+        roots.iter().all(|r| !r.starts_with("/dev")
+            || r.ends_with("random")
+            || r.ends_with("urandom")
+            || r.ends_with("shm")
+            || r.ends_with("mqueue")
+            || r.ends_with("hugepages")),
+        "{roots:?}"
+    );
+    assert!(roots.iter().any(|r| r == std::path::Path::new("/usr")), "{roots:?}");
+}
+
+#[test]
+fn every_abi_gets_a_domain_that_keeps_renames() {
+    let p = policy(Deny::default(), Net::Unrestricted, vec![]);
+    for abi in 2..=5 {
+        let plan = plan(&p, abi);
+        assert!(!plan.is_empty() && refer_root(&plan), "ABI {abi}: {plan:#?}");
+    }
+    // ABI 1 has no REFER: any domain refuses renames across directories.
+    let plan = plan(&p, 1);
+    assert!(!plan.is_empty(), "{plan:#?}");
+    assert!(plan.rules.iter().all(|r| r.path == std::path::Path::new("/")), "{plan:#?}");
+}
+
+#[test]
 fn no_landlock_means_everything_unenforced() {
     let p = policy(Deny { read: true, write: true, net: true, env: true }, Net::Denied, vec![]);
     let plan = plan(&p, 0);
@@ -85,9 +148,9 @@ fn deny_net_adds_tcp_layer() {
     let p = policy(Deny { net: true, ..Deny::default() }, Net::Denied, vec![]);
     let plan = plan(&p, 4);
     assert_eq!(plan.handled_net, AccessNet::BindTcp | AccessNet::ConnectTcp);
-    assert!(plan.handled_fs.is_empty());
+    assert_eq!(plan.handled_fs, AccessFs::Refer);
     let p = policy(Deny { net: true, ..Deny::default() }, Net::Unrestricted, vec![]);
-    assert!(super::plan(&p, 7).handled_net.is_empty());
+    assert!(super::plan(&p, 7, Choices::default()).handled_net.is_empty());
 }
 
 #[test]
@@ -100,12 +163,13 @@ fn allow_net_keeps_the_tcp_layer_for_the_command() {
 }
 
 #[test]
-fn baseline_is_scopes_only() {
+fn baseline_is_scopes_and_a_rename_grant() {
     let p = policy(Deny::default(), Net::Unrestricted, vec![]);
     let plan = plan(&p, 7);
-    assert!(plan.handled_fs.is_empty() && plan.handled_net.is_empty());
-    assert!(!plan.is_empty());
-    let plan_old = super::plan(&p, 5);
+    assert!(plan.handled_net.is_empty());
+    assert_eq!(plan.handled_fs, AccessFs::Refer);
+    assert!(refer_root(&plan));
+    let plan_old = super::plan(&p, 5, Choices::default());
     assert_eq!(plan_old.unenforced.len(), 1, "{plan_old:#?}");
 }
 

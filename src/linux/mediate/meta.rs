@@ -45,6 +45,8 @@ pub enum Meta {
     Removexattr,
     Lremovexattr,
     Fremovexattr,
+    /// truncate(2), where Landlock lacks TRUNCATE.
+    Truncate,
 }
 
 impl Meta {
@@ -96,6 +98,8 @@ enum Change {
         flags: i32,
     },
     RemoveXattr(CString),
+    /// The new length.
+    Truncate(i64),
 }
 
 impl Change {
@@ -106,6 +110,7 @@ impl Change {
             Change::Times(_) => "utimes",
             Change::SetXattr { .. } => "setxattr",
             Change::RemoveXattr(_) => "removexattr",
+            Change::Truncate(_) => "truncate",
         }
     }
 
@@ -116,6 +121,8 @@ impl Change {
         match self {
             Change::Times(None) => Errno::EACCES,
             Change::Times(Some(t)) if t.iter().all(|t| t.tv_nsec == libc::UTIME_NOW) => Errno::EACCES,
+            // What Landlock answers for a truncation it does not allow.
+            Change::Truncate(_) => Errno::EACCES,
             _ => Errno::EPERM,
         }
     }
@@ -196,6 +203,7 @@ fn parse(meta: Meta, tid: i32, a: [u64; 6]) -> Result<(Subject, Change), Errno> 
             };
             (subject, change)
         }
+        Meta::Truncate => (path(cwd, a[0], false, false), Change::Truncate(a[1] as i64)),
         Meta::Removexattr | Meta::Lremovexattr | Meta::Fremovexattr => {
             let change = Change::RemoveXattr(read_xattr_name(tid, a[1])?);
             let subject = match meta {
@@ -267,7 +275,8 @@ struct Opened {
 
 impl Mediator {
     pub(super) fn serve_meta(&self, req: &Notification, meta: Meta) -> Reply {
-        let Some(writable) = &self.writable else { return self.fail(req.id, Errno::ENOSYS) };
+        let trees = if meta == Meta::Truncate { &self.truncatable } else { &self.writable };
+        let Some(writable) = trees else { return self.fail(req.id, Errno::ENOSYS) };
         let tid = req.pid as i32;
         let gathered = (|| {
             let (subject, change) = parse(meta, tid, req.args)?;
@@ -353,6 +362,18 @@ fn perform(opened: &Opened, change: &Change) -> Result<i64, Errno> {
         Change::Times(times) => sys::futimens(fd, times.as_ref()),
         Change::SetXattr { name, value, flags } => sys::xattr(fd, opened.by_path, name, Some((value, *flags))),
         Change::RemoveXattr(name) => sys::xattr(fd, opened.by_path, name, None),
+        Change::Truncate(length) => {
+            // What truncate(2) says for what is not a regular file.
+            match sys::fstat(fd)?.st_mode & libc::S_IFMT {
+                libc::S_IFREG => {}
+                libc::S_IFDIR => return Err(Errno::EISDIR),
+                _ => return Err(Errno::EINVAL),
+            }
+            if *length < 0 {
+                return Err(Errno::EINVAL);
+            }
+            sys::truncate_inode(fd, *length)
+        }
     }
 }
 

@@ -9,8 +9,13 @@ fn allow(entries: &[&str]) -> Net {
     Net::Allow(entries.iter().map(|e| NetRule::parse(e).unwrap()).collect())
 }
 
+/// The mediation of a kernel with Landlock ABI 7 and a supervisor (or none).
+fn mediation(supervisor: bool) -> Mediation {
+    Mediation { supervisor, pid_calls_supervised: supervisor, ..Mediation::default() }
+}
+
 fn rules_for(policy: &Policy) -> Vec<Rule> {
-    rules(policy, true)
+    rules(policy, &mediation(true))
 }
 
 fn table(rules: &[Rule]) -> String {
@@ -37,6 +42,7 @@ fn socket_denied(rules: &[Rule], args: [u64; 3]) -> bool {
                 Cmp::MaskedEq { mask, value } => a & mask == value,
             }
         }
+        When::Both(..) => panic!("socket rules compare one argument: {r}"),
     })
 }
 
@@ -108,16 +114,22 @@ fn per_address_socket_rules_allow_exactly_unix_inet_stream_dgram() {
 
 #[test]
 fn without_a_supervisor_nothing_notifies() {
-    let rules = rules(&policy(Net::Denied), false);
+    let rules = rules(&policy(Net::Denied), &mediation(false));
     assert!(!needs_supervisor(&rules), "{}", table(&rules));
     assert!(rules.iter().any(|r| r.syscall == "socket"), "{}", table(&rules));
 }
 
 #[test]
-fn without_restrictions_only_the_baseline() {
-    let rules = rules_for(&policy(Net::Unrestricted));
-    assert_eq!(rules, baseline(), "{}", table(&rules));
-    assert!(!needs_supervisor(&rules));
+fn without_restrictions_only_the_baseline_and_the_process_scope() {
+    let table_ = rules_for(&policy(Net::Unrestricted));
+    let rules = table_;
+    assert_eq!(rules[..baseline().len()], baseline()[..], "{}", table(&rules));
+    let rest = &rules[baseline().len()..];
+    assert!(rest.iter().all(|r| PID_TARGETED.iter().any(|(s, _)| *s == r.syscall)), "{}", table(rest));
+    assert!(rest.iter().all(|r| r.action == Action::Notify), "{}", table(rest));
+    // Without a supervisor the same calls are refused for any other process.
+    let strict = super::rules(&policy(Net::Unrestricted), &mediation(false));
+    assert!(!needs_supervisor(&strict), "{}", table(&strict));
     assert!(compile(&rules).unwrap().is_some(), "every sandbox gets the baseline filter");
     assert!(compile(&[]).unwrap().is_none());
 }
@@ -126,7 +138,7 @@ fn without_restrictions_only_the_baseline() {
 fn every_policy_starts_with_the_baseline() {
     for net in [Net::Unrestricted, Net::Denied, allow(&["127.0.0.1"])] {
         for supervisor in [true, false] {
-            let rules = rules(&policy(net.clone()), supervisor);
+            let rules = rules(&policy(net.clone()), &mediation(supervisor));
             assert_eq!(rules[..baseline().len()], baseline()[..], "{}", table(&rules));
         }
     }
