@@ -55,7 +55,7 @@ pub struct Mediation {
     /// reach only abstract unix sockets bound inside the sandbox.
     pub abstract_sockets: bool,
     /// Below ABI 5 under --deny-write: the random devices stay readable, so
-    /// their ioctls that change the kernel's entropy pool are refused.
+    /// their ioctls are refused by request.
     pub random_ioctls: bool,
 }
 
@@ -175,7 +175,7 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
                 } else {
                     By::Enforced(
                         "Landlock READ_FILE (ABI 1): device files outside the write defaults cannot be opened at \
-                         all; seccomp refuses the random devices' pool-changing ioctls"
+                         all; seccomp refuses the ioctls of the random devices, which stay readable"
                             .into(),
                     )
                 },

@@ -41,6 +41,8 @@
 #include <linux/bpf.h>
 #include <linux/perf_event.h>
 #include <linux/sched.h>
+#include <dirent.h>
+#include <sys/resource.h>
 
 static const char *errname(int e) {
     switch (e) {
@@ -210,7 +212,7 @@ static void *race_path_flipper(void *arg) {
     }
     return NULL;
 }
-static int race_path_op; /* 0 chmod 0600, 1 chown to uid/gid 1234, 2 utimes to 1000000000, 3 setxattr user.sbx */
+static int race_path_op; /* 0 chmod 0600, 1 chown to uid/gid 1234, 2 utimes to 1000000000, 3 setxattr user.sbx, 4 truncate */
 static void *race_chmodder(void *arg) {     /* the metadata write through the flipping path */
     (void)arg;
     long ok = 0;
@@ -221,6 +223,7 @@ static void *race_chmodder(void *arg) {     /* the metadata write through the fl
         case 0: r = syscall(SYS_chmod, race_path, 0600); break;
         case 1: r = syscall(SYS_chown, race_path, 1234, 1234); break;
         case 2: r = syscall(SYS_utimes, race_path, tv); break;
+        case 4: r = syscall(SYS_truncate, race_path, 0); break;
         default: r = syscall(SYS_setxattr, race_path, "user.sbx", "raced", 5, 0); break;
         }
         if (r == 0) ok++;
@@ -230,6 +233,7 @@ static void *race_chmodder(void *arg) {     /* the metadata write through the fl
 }
 
 static void *race_flipper_noop(void *arg) { return arg; }
+static void *sleeper(void *arg) { for (;;) pause(); return arg; }
 
 /* i386 syscall through int 0x80 with five arguments. */
 static long int80_5(long nr, long a, long b, long c, long d, long e) {
@@ -450,9 +454,11 @@ int main(int argc, char **argv) {
         printf("ok bad=%ld\n", race_bad_binds); return 0;
     }
     if (!strcmp(op, "race-chmod") || !strcmp(op, "race-chown") || !strcmp(op, "race-utimes")
-        || !strcmp(op, "race-setxattr")) {   /* race-OP OK_PATH BAD_PATH THREADS ITERS (paths of one length) */
+        || !strcmp(op, "race-setxattr") || !strcmp(op, "race-truncate")) {
+        /* race-OP OK_PATH BAD_PATH THREADS ITERS (paths of one length) */
         NEED(4);
-        race_path_op = !strcmp(op, "race-chmod") ? 0 : !strcmp(op, "race-chown") ? 1 : !strcmp(op, "race-utimes") ? 2 : 3;
+        race_path_op = !strcmp(op, "race-chmod") ? 0 : !strcmp(op, "race-chown") ? 1 : !strcmp(op, "race-utimes") ? 2
+                     : !strcmp(op, "race-truncate") ? 4 : 3;
         race_path_len = strlen(argv[2]) + 1;
         if (race_path_len != strlen(argv[3]) + 1 || race_path_len > sizeof race_path) {
             fprintf(stderr, "probe race-chmod: both paths must have one length\n"); return 2;
@@ -686,6 +692,152 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "vmread-parent")) {    /* EFAULT still means access was granted (the address is ours) */
         char buf[8]; struct iovec local = {buf, sizeof buf}, remote = {buf, sizeof buf};
         return report(process_vm_readv(getppid(), &local, 1, &remote, 1, 0));
+    }
+    /* ---- process scope: acting on another process by pid ---- */
+    if (!strcmp(op, "pidfd-kill")) {       /* pidfd_send_signal(pidfd_open(PID), SIG) */
+        NEED(2); int fd = syscall(SYS_pidfd_open, atoi(a), 0); if (fd < 0) return report(-1);
+        return report(syscall(SYS_pidfd_send_signal, fd, atoi(b), NULL, 0));
+    }
+    if (!strcmp(op, "procfd-kill")) {      /* pidfd_send_signal on an open /proc/PID directory */
+        NEED(2); char path[64]; snprintf(path, sizeof path, "/proc/%s", a);
+        int fd = open(path, O_RDONLY | O_DIRECTORY); if (fd < 0) return report(-1);
+        return report(syscall(SYS_pidfd_send_signal, fd, atoi(b), NULL, 0));
+    }
+    if (!strcmp(op, "sigqueue")) {         /* sigqueue(PID, SIG, 7): rt_sigqueueinfo */
+        NEED(2); union sigval v = { .sival_int = 7 }; return report(sigqueue(atoi(a), atoi(b), v));
+    }
+    if (!strcmp(op, "tgkill")) {           /* tgkill(TGID, TID, SIG) */
+        NEED(3); return report(syscall(SYS_tgkill, atoi(a), atoi(b), atoi(argv[4])));
+    }
+    if (!strcmp(op, "tkill")) {            /* tkill(TID, SIG) */
+        NEED(2); return report(syscall(SYS_tkill, atoi(a), atoi(b)));
+    }
+    if (!strcmp(op, "kill-parent-threads")) { /* tgkill(PPID, TID, 0) for every thread of the parent */
+        char path[64]; snprintf(path, sizeof path, "/proc/%d/task", getppid());
+        DIR *d = opendir(path); if (!d) return report(-1);
+        struct dirent *e; long ret = -1; int tried = 0;
+        while ((e = readdir(d))) {
+            if (e->d_name[0] == '.') continue;
+            tried++;
+            ret = syscall(SYS_tgkill, getppid(), atoi(e->d_name), 0);
+            if (ret == 0) break; /* one thread reached is enough to fail the test */
+        }
+        if (!tried) { errno = ENOENT; return report(-1); }
+        return report(ret);
+    }
+    if (!strcmp(op, "sigio-to")) {         /* make SIGNAL (default SIGKILL) go to PID when a pipe is written */
+        NEED(1); int p[2]; if (pipe(p) < 0) return report(-1);
+        if (fcntl(p[0], F_SETOWN, atoi(a)) < 0) return report(-1);
+        if (fcntl(p[0], F_SETSIG, b ? atoi(b) : SIGKILL) < 0) return report(-1);
+        if (fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_ASYNC) < 0) return report(-1);
+        return report(write(p[1], "x", 1));
+    }
+    if (!strcmp(op, "setown-ex")) {        /* fcntl(F_SETOWN_EX, {F_OWNER_PID, PID}) on a pipe */
+        NEED(1); int p[2]; if (pipe(p) < 0) return report(-1);
+        struct f_owner_ex o = { F_OWNER_PID, atoi(a) }; return report(fcntl(p[0], F_SETOWN_EX, &o));
+    }
+    if (!strcmp(op, "fiosetown")) {        /* ioctl(FIOSETOWN, &PID) on a socket */
+        NEED(1); int fd = socket(AF_UNIX, SOCK_STREAM, 0); int pid = atoi(a);
+        return report(ioctl(fd, FIOSETOWN, &pid));
+    }
+    if (!strcmp(op, "setpriority")) {      /* setpriority(PRIO_PROCESS, PID, NICE) */
+        NEED(2); return report(setpriority(PRIO_PROCESS, atoi(a), atoi(b)));
+    }
+    if (!strcmp(op, "setpriority-pgrp")) { /* setpriority(PRIO_PGRP, 0 (own group), NICE) */
+        NEED(1); return report(setpriority(PRIO_PGRP, 0, atoi(a)));
+    }
+    if (!strcmp(op, "getpriority")) {      /* the nice value of PID */
+        NEED(1); errno = 0; int n = getpriority(PRIO_PROCESS, atoi(a));
+        if (n == -1 && errno) return report(-1);
+        printf("%d\n", n); return 0;
+    }
+    if (!strcmp(op, "prlimit-cpu")) {      /* prlimit(PID, RLIMIT_CPU, {SECONDS, unlimited}) */
+        NEED(2); struct rlimit r = { (rlim_t)atol(b), RLIM_INFINITY }, old;
+        return report(prlimit(atoi(a), RLIMIT_CPU, &r, &old));
+    }
+    if (!strcmp(op, "setaffinity")) {      /* sched_setaffinity(PID, the CPUs it has now) */
+        NEED(1); cpu_set_t set; if (sched_getaffinity(atoi(a), sizeof set, &set) < 0) return report(-1);
+        return report(sched_setaffinity(atoi(a), sizeof set, &set));
+    }
+    if (!strcmp(op, "setscheduler")) {     /* sched_setscheduler(PID, SCHED_BATCH) */
+        NEED(1); struct sched_param sp = { 0 }; return report(sched_setscheduler(atoi(a), SCHED_BATCH, &sp));
+    }
+    if (!strcmp(op, "ioprio")) {           /* ioprio_set(IOPRIO_WHO_PROCESS, PID, best effort 7) */
+        NEED(1); return report(syscall(SYS_ioprio_set, 1, atoi(a), (2 << 13) | 7));
+    }
+    if (!strcmp(op, "thread-affinity")) {  /* pthread_setaffinity_np on a second thread, and on itself */
+        pthread_t t; if (pthread_create(&t, NULL, sleeper, NULL)) return report(-1);
+        cpu_set_t set; sched_getaffinity(0, sizeof set, &set);
+        int e = pthread_setaffinity_np(t, sizeof set, &set);
+        if (!e) e = pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+        if (e) { errno = e; return report(-1); }
+        return report(0);
+    }
+    if (!strcmp(op, "child-renice")) {     /* fork a child and renice it: inside the sandbox */
+        pid_t c = fork(); if (c == 0) { pause(); _exit(0); }
+        long r = setpriority(PRIO_PROCESS, c, 5);
+        int saved = errno; int n = getpriority(PRIO_PROCESS, c);
+        kill(c, SIGKILL); waitpid(c, NULL, 0);
+        errno = saved; if (r < 0) return report(-1);
+        printf("%d\n", n); return 0;
+    }
+    if (!strcmp(op, "child-signals")) {    /* signal a child through every call; it must die each time */
+        const char *ways[] = { "kill", "pidfd", "sigqueue", "tgkill", NULL };
+        for (int i = 0; ways[i]; i++) {
+            pid_t c = fork(); if (c == 0) { pause(); _exit(0); }
+            long r;
+            if (i == 0) r = kill(c, SIGTERM);
+            else if (i == 1) { int fd = syscall(SYS_pidfd_open, c, 0); r = syscall(SYS_pidfd_send_signal, fd, SIGTERM, NULL, 0); }
+            else if (i == 2) { union sigval v = { .sival_int = 1 }; r = sigqueue(c, SIGTERM, v); }
+            else r = syscall(SYS_tgkill, c, c, SIGTERM);
+            int st = 0; waitpid(c, &st, 0);
+            if (r < 0 || !WIFSIGNALED(st) || WTERMSIG(st) != SIGTERM) { printf("%s failed\n", ways[i]); return 0; }
+        }
+        return report(0);
+    }
+    if (!strcmp(op, "kill-group") || !strcmp(op, "kill-all")) {
+        /* kill(0 or -1, SIG) with SIG ignored here (a signal this probe can ignore), after forking a child
+           that keeps the default: prints the call's result and whether the child died of it */
+        NEED(1); int sig = atoi(a);
+        if (sig != SIGKILL) signal(sig, SIG_IGN);
+        int ready[2]; if (pipe(ready) < 0) return report(-1);
+        pid_t c = fork();
+        if (c == 0) { signal(sig, SIG_DFL); if (write(ready[1], "r", 1) != 1) _exit(1); for (;;) pause(); }
+        char byte; if (read(ready[0], &byte, 1) != 1) return report(-1);
+        long r = kill(!strcmp(op, "kill-group") ? 0 : -1, sig);
+        int saved = errno;
+        if (sig == 0) kill(c, SIGKILL);
+        int st = 0; waitpid(c, &st, 0);
+        errno = saved; report(r);
+        printf("child %s\n", WIFSIGNALED(st) && WTERMSIG(st) == (sig ? sig : SIGKILL) ? "killed" : "lived");
+        return 0;
+    }
+    /* ---- truncation and devices ---- */
+    if (!strcmp(op, "open-trunc-ro")) {    /* open(PATH, O_RDONLY | O_TRUNC): truncates without write access */
+        NEED(1); return report(open(a, O_RDONLY | O_TRUNC));
+    }
+    if (!strcmp(op, "openat2-trunc")) {    /* openat2(PATH, O_WRONLY | O_TRUNC) */
+        NEED(1); struct { uint64_t flags, mode, resolve; } how = { O_WRONLY | O_TRUNC, 0, 0 };
+        return report(syscall(SYS_openat2, AT_FDCWD, a, &how, sizeof how));
+    }
+    if (!strcmp(op, "openat2-read")) {     /* openat2(PATH, O_RDONLY) */
+        NEED(1); struct { uint64_t flags, mode, resolve; } how = { O_RDONLY, 0, 0 };
+        return report(syscall(SYS_openat2, AT_FDCWD, a, &how, sizeof how));
+    }
+    if (!strcmp(op, "blk-ioctl")) {        /* open the block device PATH read-only, then BLKGETSIZE64 */
+        NEED(1); int fd = open(a, O_RDONLY);
+        if (fd < 0) { printf("open %s\n", errname(errno)); return 0; }
+        uint64_t size; return report(ioctl(fd, _IOR(0x12, 114, size_t), &size));
+    }
+    if (!strcmp(op, "rnd-count")) {        /* RNDGETENTCNT on /dev/urandom: reads the entropy count */
+        int fd = open("/dev/urandom", O_RDONLY);
+        if (fd < 0) { printf("open %s\n", errname(errno)); return 0; }
+        int count; return report(ioctl(fd, 0x80045200, &count));
+    }
+    if (!strcmp(op, "rnd-credit")) {       /* RNDADDTOENTCNT of 0 bits on /dev/urandom (root; changes nothing) */
+        int fd = open("/dev/urandom", O_RDONLY);
+        if (fd < 0) { printf("open %s\n", errname(errno)); return 0; }
+        int zero = 0; return report(ioctl(fd, 0x40045201, &zero));
     }
     fprintf(stderr, "probe: unknown op %s\n", op);
     return 2;

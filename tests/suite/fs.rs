@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
-use super::util::{Cmd, Output, bare, files_enforced, make_reachable, need_root, probe, sbx, skip, tempdir};
+use super::util::{
+    Cmd, Output, bare, files_enforced, landlock_abi, make_reachable, need_root, probe, sbx, skip, tempdir,
+};
 
 /// `vec![OsString, ...]` from anything `OsString::from` takes (`&str`, `&Path`, `OsString`…).
 macro_rules! argv {
@@ -202,7 +204,7 @@ fn check(
 /// What a rename across directories inside the writable paths gives: ok,
 /// or below Landlock ABI 2, EXDEV.
 fn across_dirs() -> &'static str {
-    if super::util::landlock_abi() >= 2 { "ok" } else { "EXDEV" }
+    if landlock_abi() >= 2 { "ok" } else { "EXDEV" }
 }
 
 /// `--deny-write --allow-write=<tree>/in`.
@@ -303,6 +305,60 @@ as_both_users! {
     fn truncate_outside_denied(user: User) {
         let t = check(user, write_in, |t| argv!["truncate", t.p("out/file")], "EACCES");
         assert_eq!(t.read("out/file"), "out\n");
+    }
+}
+
+as_both_users! {
+    /// A read-only open with O_TRUNC truncates without any write access:
+    /// Landlock's TRUNCATE right (ABI 3) refuses it outside the writable
+    /// paths; below, seccomp refuses it everywhere (inside too: sbx cannot
+    /// see the path there), with the same errno.
+    fn read_only_open_with_o_trunc_outside_denied(user: User) {
+        let t = check(user, write_in, |t| argv!["open-trunc-ro", t.p("out/file")], "EACCES");
+        assert_eq!(t.read("out/file"), "out\n");
+        let inside = if landlock_abi() >= 3 { "ok" } else { "EACCES" };
+        check(user, write_in, |t| argv!["open-trunc-ro", t.p("in/file")], inside);
+    }
+}
+
+as_both_users! {
+    /// openat2 with O_TRUNC: Landlock checks it like open; below ABI 3 its
+    /// flags (in memory, out of seccomp's reach) cannot be checked, so
+    /// openat2 fails with ENOSYS and libc falls back to openat.
+    fn openat2_cannot_truncate_outside(user: User) {
+        let abi3 = landlock_abi() >= 3;
+        let t = check(user, write_in, |t| argv!["openat2-trunc", t.p("out/file")], if abi3 { "EACCES" } else { "ENOSYS" });
+        assert_eq!(t.read("out/file"), "out\n");
+        check(user, write_in, |t| argv!["openat2-read", t.p("in/file")], if abi3 { "ok" } else { "ENOSYS" });
+    }
+}
+
+as_both_users! {
+    /// Without --deny-write, truncating is not restricted (and openat2 works).
+    fn truncation_is_free_without_deny_write(user: User) {
+        check(user, deny_read_tree, |t| argv!["truncate", t.p("out/file")], "ok");
+        check(user, deny_read_tree, |t| argv!["openat2-read", t.p("out/file")], "ok");
+    }
+}
+
+/// `--deny-read --allow-read=<tree>` (plus the probe): reading the whole
+/// tree is allowed, writing is not restricted.
+fn deny_read_tree(t: &Tree) -> Vec<OsString> {
+    argv!["--deny-read", allow_probe(), flag("--allow-read", t.dir.path())]
+}
+
+as_both_users! {
+    /// Renaming across directories where writing is not denied: every
+    /// Landlock layer refuses it unless it grants REFER, so sbx grants it
+    /// beneath `/` (ABI 2+); ABI 1 has no REFER and refuses it (EXDEV).
+    fn renames_across_directories_work_where_writing_is_not_denied(user: User) {
+        let abi = landlock_abi();
+        let expected = if abi == 1 { "EXDEV" } else { "ok" };
+        check(user, deny_read_tree, |t| argv!["rename", t.p("out/file"), t.p("in/sub/moved")], expected);
+        for flags in [&["--deny-net"][..], &[], &["--deny-env"]] {
+            let flags: Vec<OsString> = flags.iter().map(OsString::from).collect();
+            check(user, |_| flags.clone(), |t| argv!["rename", t.p("out/file"), t.p("in/sub/moved")], expected);
+        }
     }
 }
 
@@ -851,4 +907,32 @@ fn cargo_runs_under_deny_read() {
     runs_under_deny_read("cargo", &["--version"], |out| {
         assert!(out.stdout.starts_with("cargo "), "not a cargo version{}", out.report());
     });
+}
+
+as_both_users! {
+    /// The random devices stay readable under --deny-write, their ioctls do
+    /// not: Landlock's IOCTL_DEV (ABI 5), below that seccomp, by request.
+    fn random_device_ioctls_are_denied_under_deny_write(user: User) {
+        check(user, write_in, |_| argv!["rnd-count"], "EACCES");
+        check(user, write_in, |_| argv!["read", "/dev/urandom"], "ok");
+    }
+}
+
+#[test]
+fn a_device_outside_the_write_defaults_gets_no_ioctl() {
+    if !files_enforced() || !need_root() {
+        return;
+    }
+    // A block device opened read-only, then an ioctl on it (BLKGETSIZE64,
+    // harmless; a root command could as well discard or rewrite the disk).
+    let dev = "/dev/loop0";
+    if !Path::new(dev).exists() {
+        return skip("needs /dev/loop0 (a block device root may open)");
+    }
+    bare(probe()).args(["blk-ioctl", dev]).run().success().stdout_is("ok");
+    // ABI 5: the ioctl is refused. Below: the device cannot even be opened.
+    let expected = if landlock_abi() >= 5 { "EACCES" } else { "open EACCES" };
+    sbx(["--deny-write", "--"]).arg(probe()).args(["blk-ioctl", dev]).run().success().stdout_is(expected);
+    // Without --deny-write nothing is restricted.
+    sbx(["--deny-net", "--"]).arg(probe()).args(["blk-ioctl", dev]).run().success().stdout_is("ok");
 }

@@ -351,6 +351,16 @@ fn racing_threads_flipping_a_setxattr_path_never_change_the_file_outside() {
     race_path("race-setxattr", |_| false);
 }
 
+#[test]
+fn racing_threads_flipping_a_truncate_path_never_truncate_the_file_outside() {
+    // Landlock's TRUNCATE right decides on the path the kernel resolves;
+    // below ABI 3 sbx's supervisor does, on its own copy of the path.
+    if !super::util::enforceable(&["--deny-write"]) {
+        return;
+    }
+    race_path("race-truncate", |m| m.len() == 0);
+}
+
 /// Whether `f` carries the xattr `user.sbx` (what `race-setxattr` sets).
 fn has_sbx_xattr(f: &std::path::Path) -> bool {
     use std::os::unix::ffi::OsStrExt;

@@ -15,7 +15,7 @@ use std::os::unix::net::{SocketAddr, UnixListener};
 use std::os::unix::process::CommandExt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::process::{Running, as_root_and_nobody, run_std, shared_tempdir};
+use super::process::{run_std, shared_tempdir};
 use super::util::{self, Cmd, Output, bare, probe, sbx};
 
 /// The probe's answer, bare and under sbx with `flags`, as root and (when
@@ -239,111 +239,6 @@ fn deny_net_refuses_tcp_connect_and_bind_on_an_inherited_socket() {
     }
 }
 
-// ---------------------------------------------------------------- Landlock scopes: signals
-
-/// `sleep 30` outside any sandbox, as root or uid 65534; killed on drop.
-struct Outsider(Running);
-
-impl Outsider {
-    fn start(nobody: bool) -> Self {
-        let mut cmd = bare("sh").args(["-c", "echo ready; exec sleep 30"]);
-        if nobody {
-            cmd = cmd.nobody();
-        }
-        let mut running = Running::spawn(&cmd);
-        // Once `ready` is out, setpriv has switched users and exec'd.
-        running.wait_for_line("ready");
-        Self(running)
-    }
-
-    fn pid(&self) -> String {
-        self.0.pid().to_string()
-    }
-}
-
-impl Drop for Outsider {
-    fn drop(&mut self) {
-        self.0.signal(libc::SIGKILL);
-        let out = self.0.finish();
-        if !std::thread::panicking() {
-            // It was still alive for the SIGKILL: nothing the sandbox did reached it.
-            out.signal(libc::SIGKILL);
-        }
-    }
-}
-
-/// Policies to run the process-scope tests under: every run has the scope,
-/// whatever the restrictions (and files need Landlock).
-fn any_policy() -> Vec<&'static [&'static str]> {
-    let mut flags: Vec<&'static [&'static str]> = vec![&["--deny-net"], &[]];
-    if util::landlock_abi() > 0 {
-        flags.insert(0, &["--deny-write"]);
-        flags.push(&["--deny-env"]);
-    }
-    flags
-}
-
-#[test]
-fn no_signals_to_processes_outside() {
-    for nobody in users(false) {
-        let outsider = Outsider::start(nobody);
-        let pid = outsider.pid();
-        let mut b = bare(probe()).args(["kill", &pid, "0"]);
-        if nobody {
-            b = b.nobody();
-        }
-        b.run().success().stdout_is("ok");
-        for flags in any_policy() {
-            for sig in ["0", "15", "9"] {
-                let mut s = sbx(flags).arg("--").arg(probe()).args(["kill", &pid, sig]);
-                if nobody {
-                    s = s.nobody();
-                }
-                s.run().success().stdout_is("EPERM");
-            }
-        }
-        // The drop asserts the outsider survived until killed by the test.
-        drop(outsider);
-    }
-}
-
-#[test]
-fn no_signals_to_sbx_itself() {
-    let probe = probe().display().to_string();
-    // Premise: bare, a process may signal its parent of the same user (here
-    // an outer shell standing in for sbx) — checked with signal 0 only.
-    let nested = format!("sh -c 'exec {probe} kill $PPID 0'; true");
-    for cmd in as_root_and_nobody(|| bare("sh").args(["-c", &nested])) {
-        cmd.run().success().stdout_is("ok");
-    }
-    // Under sbx the parent is sbx, outside the sandbox: even SIGKILL is refused,
-    // and sbx lives on to report the command's exit.
-    for sig in ["0", "15", "9"] {
-        let script = format!("exec {probe} kill $PPID {sig}");
-        for cmd in as_root_and_nobody(|| sbx(["--deny-net", "--", "sh", "-c", &script])) {
-            cmd.run().success().stdout_is("EPERM");
-        }
-    }
-    // The shell's own `kill` builtin fails the same way.
-    for cmd in as_root_and_nobody(|| {
-        sbx(["--deny-net", "--", "sh", "-c", "kill -TERM $PPID 2>/dev/null && echo sent || echo refused"])
-    }) {
-        cmd.run().success().stdout_is("refused");
-    }
-}
-
-#[test]
-fn signals_inside_the_sandbox_still_work() {
-    let probe = probe().display().to_string();
-    let script = format!("sleep 30 & {probe} kill $! 9; wait $!; echo status=$?");
-    for flags in any_policy() {
-        for cmd in as_root_and_nobody(|| sbx(flags).args(["--", "sh", "-c", &script])) {
-            // 137 = 128 + SIGKILL: the sandboxed sleep died of the sandboxed kill.
-            cmd.run().success().stdout_is("ok\nstatus=137");
-        }
-    }
-}
-
 // ---------------------------------------------------------------- Landlock scopes: abstract unix sockets
 
 fn abstract_listener() -> (UnixListener, String) {
@@ -359,7 +254,7 @@ fn no_connect_to_abstract_sockets_outside() {
     assert_denied(&["--deny-net"], &["connect-abstract", &name], &["ok"], "EPERM", false);
     // Landlock ABI 6 scopes them on every run; below, only a network
     // restriction does (without one the command may reach any service).
-    for flags in any_policy().into_iter().filter(|f| !f.contains(&"--deny-net")) {
+    for flags in super::scope::policies().into_iter().filter(|f| !f.contains(&"--deny-net")) {
         if util::landlock_abi() >= 6 {
             assert_denied(flags, &["connect-abstract", &name], &["ok"], "EPERM", false);
         } else {
@@ -375,7 +270,7 @@ fn no_connect_to_abstract_sockets_outside() {
 fn abstract_sockets_inside_the_sandbox_still_work() {
     // The probe binds an abstract listener and connects to it itself.
     let name = format!("sbx-test-self-{}", std::process::id());
-    for flags in any_policy() {
+    for flags in super::scope::policies() {
         assert_allowed(flags, &["abstract-self", &name], "ok");
     }
 }

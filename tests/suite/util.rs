@@ -412,7 +412,7 @@ pub enum Simulated {
 pub fn simulated() -> Option<Simulated> {
     static SIM: OnceLock<Option<Simulated>> = OnceLock::new();
     *SIM.get_or_init(|| {
-        let value = std::env::var("SBX_TEST_LANDLOCK_ABI").ok()?;
+        let value = std::env::var("SBX_TEST_LANDLOCK_ABI").ok().filter(|v| !v.is_empty())?;
         Some(match value.as_str() {
             "none" => Simulated::None,
             "disabled" => Simulated::Disabled,

@@ -188,8 +188,9 @@ fn pin(id: i32) -> Result<Pinned, Errno> {
     }
     match sys::pidfd_open(id) {
         Ok(fd) => Ok(Pinned { fd, pid: id }),
-        // Not a process id: a thread of some process.
-        Err(Errno::EINVAL) => {
+        // Not a process id: a thread of some process (EINVAL before Linux
+        // 6.9, ENOENT since).
+        Err(Errno::EINVAL | Errno::ENOENT) => {
             let tgid = read_status(id).ok_or(Errno::ESRCH)?.tgid;
             let fd = sys::pidfd_open(tgid)?;
             let pinned = Pinned { fd, pid: tgid };
@@ -481,7 +482,7 @@ impl Mediator {
         }
         let process = match sys::pidfd_open(tgid) {
             Ok(fd) => Pinned { fd, pid: tgid },
-            Err(e) => return Reply::Error(if e == Errno::EINVAL { Errno::ESRCH } else { e }),
+            Err(e) => return Reply::Error(if matches!(e, Errno::EINVAL | Errno::ENOENT) { Errno::ESRCH } else { e }),
         };
         match self.inside(&process) {
             Ok(true) => {}
@@ -584,12 +585,19 @@ impl Mediator {
     }
 
     /// fcntl(fd, F_SETOWN/F_SETOWN_EX, …): the owner gets SIGIO (or the
-    /// F_SETSIG signal) later; only the caller itself (or nobody) may be it.
+    /// F_SETSIG signal) later. The caller itself (or nobody) may be it; a
+    /// process inside the sandbox too, set by sbx (the kernel keeps the
+    /// process itself, not its pid, so a pid reused later changes nothing);
+    /// a process outside, or a process group (whose members are looked up
+    /// only when the signal is sent), not.
     fn fcntl_owner(&self, caller: &Caller, fd: i32, cmd: i32, arg: u64) -> Reply {
         match cmd {
             libc::F_SETOWN => {
                 let owner = arg as i32;
-                if owner == 0 || caller.is_self(owner) { Reply::Continue } else { self.refuse("F_SETOWN", owner.abs()) }
+                if owner == 0 || caller.is_self(owner) {
+                    return Reply::Continue;
+                }
+                self.owner(caller, fd, "F_SETOWN", owner, |file| sys::set_owner(file, owner))
             }
             sys::F_SETOWN_EX => {
                 let raw = match copy(caller.tid, arg, 8, 8) {
@@ -598,40 +606,75 @@ impl Mediator {
                 };
                 let kind = i32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]);
                 let pid = i32::from_ne_bytes([raw[4], raw[5], raw[6], raw[7]]);
-                let own = pid == 0
-                    || (kind == F_OWNER_TID && pid == caller.tid)
-                    || (kind == F_OWNER_PID && pid == caller.tgid());
-                if !own {
-                    return self.refuse("F_SETOWN_EX", pid.abs());
-                }
                 // Performed with sbx's copy: the struct may change meanwhile.
-                match self.caller_fd(caller, fd) {
-                    Ok(file) => into_reply(sys::set_owner_ex(file.as_fd(), kind, pid)),
-                    Err(e) => Reply::Error(e),
+                let set = |file: std::os::fd::BorrowedFd<'_>| sys::set_owner_ex(file, kind, pid);
+                match kind {
+                    _ if pid == 0 || (kind == F_OWNER_TID && pid == caller.tid) => self.owner(caller, fd, "", 0, set),
+                    F_OWNER_PID if pid == caller.tgid() => self.owner(caller, fd, "", 0, set),
+                    F_OWNER_TID | F_OWNER_PID => self.owner(caller, fd, "F_SETOWN_EX", pid, set),
+                    _ => self.owner(caller, fd, "F_SETOWN_EX", -pid.abs().max(1), set),
                 }
             }
             _ => Reply::Error(Errno::ENOSYS),
         }
     }
 
-    /// ioctl(fd, FIOSETOWN/SIOCSPGRP, &owner): like F_SETOWN.
+    /// ioctl(fd, FIOSETOWN/SIOCSPGRP, &owner): as F_SETOWN.
     fn ioctl_owner(&self, caller: &Caller, fd: i32, request: u32, arg: u64) -> Reply {
         let owner = match copy(caller.tid, arg, 4, 4) {
             Ok(raw) => i32::from_ne_bytes([raw[0], raw[1], raw[2], raw[3]]),
             Err(e) => return Reply::Error(e),
         };
-        if owner != 0 && !caller.is_self(owner) {
-            return self.refuse(if request == 0x8901 { "FIOSETOWN" } else { "SIOCSPGRP" }, owner.abs());
-        }
+        let what = if request == 0x8901 { "FIOSETOWN" } else { "SIOCSPGRP" };
+        let target = if owner == 0 || caller.is_self(owner) { 0 } else { owner };
+        self.owner(caller, fd, what, target, |file| {
+            // SIOCSPGRP is a socket request.
+            if request == 0x8902 && sys::socket_kind(file).is_err() {
+                return Err(Errno::ENOTTY);
+            }
+            sys::set_owner(file, owner)
+        })
+    }
+
+    /// Sets the owner of the caller's fd `fd` with `set`, on sbx's
+    /// duplicate of it: `target` 0 for the caller itself or nobody, a pid
+    /// (checked to be inside the sandbox, and alive around the call), or a
+    /// negative process group (refused).
+    fn owner(
+        &self,
+        caller: &Caller,
+        fd: i32,
+        what: &str,
+        target: i32,
+        set: impl FnOnce(std::os::fd::BorrowedFd<'_>) -> Result<i64, Errno>,
+    ) -> Reply {
+        let pinned = match target {
+            0 => None,
+            t if t < 0 => {
+                self.report(format!(
+                    "sbx: blocked {what} of process group {} — without Landlock ABI 6 sbx cannot keep the signals it \
+                     gets to the sandbox's members",
+                    -t
+                ));
+                return Reply::Error(Errno::EPERM);
+            }
+            t => match pin(t) {
+                Ok(p) => match self.inside(&p) {
+                    Ok(true) => Some(p),
+                    Ok(false) => return self.refuse(what, t),
+                    Err(e) => return Reply::Error(e),
+                },
+                Err(e) => return Reply::Error(e),
+            },
+        };
         let file = match self.caller_fd(caller, fd) {
             Ok(f) => f,
             Err(e) => return Reply::Error(e),
         };
-        // SIOCSPGRP is a socket request.
-        if request == 0x8902 && sys::socket_kind(file.as_fd()).is_err() {
-            return Reply::Error(Errno::ENOTTY);
+        if pinned.as_ref().is_some_and(|p| !p.alive()) {
+            return Reply::Error(Errno::ESRCH);
         }
-        into_reply(sys::set_owner(file.as_fd(), owner))
+        into_reply(set(file.as_fd()))
     }
 
     /// sbx's duplicate of the caller's fd `fd`.
