@@ -413,7 +413,7 @@ fn limits_of(platform: &Platform, policy: &Policy, kind: Option<Kind>) -> Vec<Li
             Vec::new()
         }
         #[cfg(any(target_os = "macos", test))]
-        Platform::Macos(_) => crate::macos::enforcement::limits(policy)
+        Platform::Macos(mac) => crate::macos::enforcement::limits(policy, mac)
             .into_iter()
             .filter(|l| l.kind == kind)
             .map(|l| LimitOut { what: l.what, why: l.why })
@@ -443,8 +443,7 @@ fn macos_out(
         Err(refusal) => refusals.push(refusal.to_string()),
     }
     if !policy.restricts_anything() {
-        warnings
-            .push("nothing is restricted beyond the baseline (no signals to processes outside the sandbox)".to_owned());
+        warnings.push(format!("nothing is restricted beyond the baseline ({})", crate::macos::enforcement::BASELINE));
     }
     let platform = Platform::Macos(mac.clone());
     PlatformOut::Macos(MacosOut {

@@ -14,7 +14,7 @@ use crate::cli::Cli;
 use crate::env::EnvPolicy;
 use crate::paths;
 
-mod defaults;
+pub(crate) mod defaults;
 pub mod net;
 mod request;
 
@@ -185,6 +185,9 @@ pub const RESOLVER_SOCKETS: &[&str] = &[
     "/var/run/nscd/socket",
     "/run/systemd/resolve/io.systemd.Resolve",
     "/var/run/systemd/resolve/io.systemd.Resolve",
+    // macOS's resolver (mDNSResponder), canonical and as usually written.
+    "/private/var/run/mDNSResponder",
+    "/var/run/mDNSResponder",
 ];
 
 /// A validated, resolved sandbox policy.
@@ -394,13 +397,18 @@ impl Policy {
         if !self.restricts_anything() {
             eprintln!(
                 "sbx: warning: no --deny-* or --allow-* flag or profile restricts anything: the command runs with \
-                 only the baseline (no_new_privs, no signals to or abstract sockets of processes outside the \
-                 sandbox, no terminal injection, namespaces, mounts or kernel code); files, network and \
-                 environment are not restricted"
+                 only the baseline ({BASELINE}); files, network and environment are not restricted"
             );
         }
     }
 }
+
+/// What every run restricts, on this platform.
+#[cfg(target_os = "macos")]
+const BASELINE: &str = crate::macos::enforcement::BASELINE;
+#[cfg(not(target_os = "macos"))]
+const BASELINE: &str = "no_new_privs, no signals to or abstract sockets of processes outside the sandbox, no \
+                        terminal injection, namespaces, mounts or kernel code";
 
 fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
     if !deny {

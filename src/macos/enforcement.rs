@@ -9,16 +9,23 @@
 //!   these are the `--allow-net` entries SBPL cannot name — exactly those
 //!   [`super::profile::check_network`] refuses.
 //! - a **limit** ([`limits`]) holds for every run of the policy on macOS and
-//!   refuses nothing: Mach/XPC services, unix sockets, `localhost`, and that
-//!   nothing here was verified on a real Mac.
+//!   refuses nothing: Mach/XPC services, unix sockets, `localhost`, what this
+//!   macOS's SBPL cannot name, and that nothing here was verified on a real
+//!   Mac. The ones that depend on the run (a resolver socket allowed, `DYLD_*`
+//!   variables) are also printed as warnings when it starts ([`warnings`]).
 
 use std::fmt::Write as _;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use super::machine::Dialect;
 use super::profile::{SANDBOX_EXEC, split_rules};
 use crate::policy::net::{Host, IpNet};
 use crate::policy::{Kind, Net, Policy};
 use crate::support::Gap;
+
+/// What every run restricts on macOS (the warning for a run that restricts
+/// nothing else, and `--explain`).
+pub const BASELINE: &str = "no signals to processes outside the sandbox, no terminal injection (TIOCSTI)";
 
 /// `/usr/bin/sandbox-exec` on this Mac.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,6 +55,9 @@ pub struct MacSupport {
     pub arch: &'static str,
     pub sandbox_exec: SandboxExec,
     pub nesting: Nesting,
+    /// The SBPL forms this macOS accepts (`None`: not probed, because
+    /// sandbox-exec cannot be used here).
+    pub dialect: Option<Dialect>,
 }
 
 impl MacSupport {
@@ -139,21 +149,36 @@ pub struct Limit {
 pub const UNVERIFIED: &str = "nothing of the macOS backend has been verified on a real Mac: its profiles are \
                               golden-tested and its code type-checked on Linux only";
 
-/// The limits of the macOS sandbox for `policy`.
-pub fn limits(policy: &Policy) -> Vec<Limit> {
+/// The limits of the macOS sandbox for `policy` on this Mac (`mac.dialect`:
+/// what its SBPL can name, when known).
+pub fn limits(policy: &Policy, mac: &MacSupport) -> Vec<Limit> {
     let mut limits = vec![Limit { kind: None, what: UNVERIFIED.to_owned(), why: "see docs/macos.md".to_owned() }];
+    if policy.restricts_anything() {
+        limits.push(Limit {
+            kind: None,
+            what: "Mach and XPC services other than LaunchServices and AppleEvents are not restricted: the command \
+                   can still use the pasteboard (pbcopy, pbpaste), read keychain items its user may read without a \
+                   prompt (security find-generic-password), search Spotlight (mdfind), which indexes the files \
+                   --deny-read hides, and ask other system services to act for it"
+                .to_owned(),
+            why: "the profile starts from (allow default); sbx denies only the services that start or script apps \
+                  outside the sandbox"
+                .to_owned(),
+        });
+    }
     if policy.net.is_restricted() {
         limits.push(Limit {
             kind: Some(Kind::Net),
-            what: "Mach and XPC services are not restricted: the command can ask system services to act for it, \
-                   and some of them reach the network"
+            what: "some Mach and XPC services reach the network for the command (the URL-loading and software-update \
+                   daemons)"
                 .to_owned(),
-            why: "the profile starts from (allow default) and sbx writes no mach-lookup rules".to_owned(),
+            why: "--deny-net stops the command's own sockets; sbx writes no mach-lookup rules for them".to_owned(),
         });
         limits.push(Limit {
             kind: Some(Kind::Net),
             what: "connecting to any pathname unix socket needs --allow-unix, even one the command bound itself \
-                   (stricter than Linux); /private/var/run/mDNSResponder is shut too, so host names do not resolve"
+                   (stricter than Linux); /private/var/run/mDNSResponder is shut too unless --allow-unix names it, \
+                   so host names do not resolve"
                 .to_owned(),
             why: "SBPL cannot tell who bound a socket".to_owned(),
         });
@@ -169,6 +194,77 @@ pub fn limits(policy: &Policy) -> Vec<Limit> {
             });
         }
     }
+    limits.extend(situational(policy, mac.dialect.as_ref()));
+    limits
+}
+
+/// The warnings a run of `policy` prints when it starts on a Mac whose SBPL
+/// accepts `dialect`: the limits that depend on the run.
+pub fn warnings(policy: &Policy, dialect: &Dialect) -> Vec<String> {
+    situational(policy, Some(dialect)).into_iter().map(|l| format!("{} ({})", l.what, l.why)).collect()
+}
+
+/// The limits that depend on this run: a resolver socket allowed, `DYLD_*`
+/// variables, and what this macOS's SBPL cannot name.
+fn situational(policy: &Policy, dialect: Option<&Dialect>) -> Vec<Limit> {
+    let mut limits = Vec::new();
+    if policy.net.is_restricted() {
+        let resolver = policy
+            .unix_allow
+            .iter()
+            .find(|p| crate::policy::RESOLVER_SOCKETS.iter().any(|r| std::path::Path::new(r) == p.as_path()));
+        if let Some(socket) = resolver {
+            limits.push(Limit {
+                kind: Some(Kind::Net),
+                what: format!(
+                    "--allow-unix={} opens DNS: the command can resolve any host name, and what it puts in a \
+                     name leaves the machine in the resolver's queries",
+                    socket.display()
+                ),
+                why: "the system resolver does the lookups outside the sandbox; the command still connects only \
+                      to the --allow-net destinations"
+                    .to_owned(),
+            });
+        }
+    }
+    let dyld: Vec<String> = policy
+        .child_env
+        .iter()
+        .map(|(k, _)| k.to_string_lossy())
+        .filter(|k| k.starts_with("DYLD_"))
+        .map(|k| k.into_owned())
+        .collect();
+    if !dyld.is_empty() {
+        limits.push(Limit {
+            kind: None,
+            what: format!("{} do not reach the command", dyld.join(", ")),
+            why: "macOS's System Integrity Protection removes DYLD_* variables when it starts /usr/bin/sandbox-exec, \
+                  a protected binary; see docs/macos.md"
+                .to_owned(),
+        });
+    }
+    if let Some(dialect) = dialect {
+        if dialect.new_session() {
+            limits.push(Limit {
+                kind: None,
+                what: "the command runs in a new session, without a controlling terminal (no /dev/tty, no job \
+                       control; sbx passes Ctrl-C and Ctrl-\\ on)"
+                    .to_owned(),
+                why: "this macOS's SBPL cannot name TIOCSTI, and without a controlling terminal the command cannot \
+                      inject input into yours"
+                    .to_owned(),
+            });
+        }
+        if policy.deny.write && dialect.protection_class.is_none() {
+            limits.push(Limit {
+                kind: Some(Kind::Write),
+                what: "the command can change the data-protection class of files it can open \
+                       (fcntl F_SETPROTECTIONCLASS)"
+                    .to_owned(),
+                why: "this macOS's SBPL cannot name F_SETPROTECTIONCLASS".to_owned(),
+            });
+        }
+    }
     limits
 }
 
@@ -177,11 +273,22 @@ pub fn limits(policy: &Policy) -> Vec<Limit> {
 const FLAGS: &[(&str, &str, &[&str])] = &[
     (
         "every run (baseline)",
-        "enforced (Seatbelt: no signals to processes outside the sandbox)",
-        &["Mach and XPC services are not restricted"],
+        "enforced (Seatbelt: no signals to processes outside the sandbox, no TIOCSTI terminal injection)",
+        &["under any restriction LaunchServices (open -a) and AppleEvents are denied; other Mach and XPC \
+           services are not restricted (the pasteboard, keychain items, Spotlight)"],
     ),
-    ("--deny-read", "enforced (Seatbelt file-read*; metadata stays readable, as under Landlock)", &[]),
-    ("--deny-write", "enforced (Seatbelt file-write*; also denies chmod, chown, xattrs, device nodes)", &[]),
+    (
+        "--deny-read",
+        "enforced (Seatbelt file-read*; metadata and / itself stay readable, as under Landlock; what is outside \
+         the readable paths cannot be moved, deleted, hard-linked or cloned either)",
+        &["Spotlight (mdfind) can still report what it indexed of the hidden files"],
+    ),
+    (
+        "--deny-write",
+        "enforced (Seatbelt file-write*, hard links, preferences through cfprefsd, F_SETPROTECTIONCLASS, unix \
+         sockets outside the writable paths; also chmod, chown, xattrs, device nodes)",
+        &[],
+    ),
     (
         "--deny-net",
         "enforced for the command's own sockets (Seatbelt network*)",
@@ -199,9 +306,17 @@ const FLAGS: &[(&str, &str, &[&str])] = &[
     (
         "--allow-unix",
         "enforced (Seatbelt network-outbound to the socket path)",
-        &["connecting to a socket the command bound itself needs --allow-unix too (stricter than Linux)"],
+        &[
+            "connecting to a socket the command bound itself needs --allow-unix too (stricter than Linux)",
+            "--allow-unix=/private/var/run/mDNSResponder resolves any name for the command (DNS leaves the machine)",
+        ],
     ),
-    ("--deny-env", "enforced (sbx builds the environment itself)", &[]),
+    (
+        "--deny-env",
+        "enforced (sbx builds the environment itself; other processes' arguments and environment, \
+         kern.procargs2, are denied)",
+        &["DYLD_* variables never reach the command (SIP strips them from /usr/bin/sandbox-exec)"],
+    ),
 ];
 
 /// The `--doctor` report for `s`, and whether sbx can sandbox here (its
@@ -240,6 +355,18 @@ pub fn report(s: &MacSupport) -> (String, bool) {
             Nesting::Unknown(why) => format!(" — not checked: {why}"),
         }
     );
+    if let Some(dialect) = &s.dialect {
+        let _ = writeln!(out, "  -   terminal injection (TIOCSTI): {}", dialect.describe_tiocsti());
+        let _ = writeln!(
+            out,
+            "  -   F_SETPROTECTIONCLASS under --deny-write: {}",
+            match dialect.protection_class {
+                Some(super::machine::Form::Symbolic) => "denied by the profile",
+                Some(super::machine::Form::Numeric) => "denied by the profile, by number",
+                None => "NOT restricted: this macOS's SBPL cannot name it",
+            }
+        );
+    }
     let _ = writeln!(out, "  -   {UNVERIFIED}");
 
     let _ = writeln!(out, "\nwhat this means for each flag");
@@ -271,10 +398,9 @@ mod detect {
     use std::os::unix::fs::PermissionsExt;
     use std::process::{Command, Stdio};
 
-    use super::{MacSupport, Nesting, SANDBOX_EXEC, SandboxExec};
+    use super::{Dialect, MacSupport, Nesting, SANDBOX_EXEC, SandboxExec};
 
-    /// sandbox-exec's status when it cannot apply a profile (`EX_OSERR`).
-    const APPLY_FAILED: i32 = 71;
+    use crate::macos::diagnose::APPLY_FAILED;
 
     impl MacSupport {
         /// Looks at this Mac: runs `/usr/bin/sw_vers -productVersion` and, when
@@ -282,7 +408,9 @@ mod detect {
         /// /usr/bin/true` once (a few milliseconds): an allow-everything
         /// profile fails to apply (71) only because sbx is inside a sandbox
         /// already. `APP_SANDBOX_CONTAINER_ID` alone would only tell the App
-        /// Sandbox, not an outer sandbox-exec or sbx.
+        /// Sandbox, not an outer sandbox-exec or sbx. Outside a sandbox it
+        /// also finds the SBPL forms this macOS accepts ([`Dialect::detect`],
+        /// cached).
         pub fn detect() -> Self {
             let version = Command::new("/usr/bin/sw_vers")
                 .arg("-productVersion")
@@ -306,7 +434,9 @@ mod detect {
             } else {
                 nesting()
             };
-            Self { version, arch: std::env::consts::ARCH, sandbox_exec, nesting }
+            // The forms can be probed only where a profile can be applied.
+            let dialect = if nesting == Nesting::Outside { Dialect::detect() } else { None };
+            Self { version, arch: std::env::consts::ARCH, sandbox_exec, nesting, dialect }
         }
     }
 

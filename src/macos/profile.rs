@@ -2,33 +2,96 @@
 //! SBPL profile, its `-D NAME=value` parameters and the whole argv. Compiled
 //! and tested on every platform.
 //!
-//! Guarantee: the profile text depends only on the *shape* of the policy
-//! (which denies are on, how many rules of each kind, ports); every path
-//! reaches sandbox-exec as a parameter value and is referenced in the text as
+//! Guarantee: the profile text depends only on the *shape* of the policy and
+//! of the machine (which denies are on, how many rules of each kind and
+//! whether each is a device node, ports, how many terminals, which SBPL forms
+//! this macOS accepts); every path of the policy or the machine reaches
+//! sandbox-exec as a parameter value and is referenced in the text as
 //! `(param "NAME")`, so no byte of a path (quote, backslash, parenthesis,
-//! newline, invalid UTF-8) can change what the profile means.
+//! newline, invalid UTF-8) can change what the profile means. The only paths
+//! in the text are fixed system paths written in this file and the `.sbpl`
+//! files.
 
+use std::borrow::Cow;
 use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
 
 use anyhow::{Result, bail};
 
+use super::machine::{Dialect, Form, HID_CONTROL, Machine};
+use crate::policy::defaults::DEVICE_NODE;
 use crate::policy::net::{Host, IpNet};
-use crate::policy::{Access, Net, NetRule, Policy};
+use crate::policy::{Access, Net, NetRule, Policy, Source};
 
 /// sandbox-exec, by absolute path: never one found on `PATH`.
 pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
 
 /// The base of every profile.
 const BASE: &str = include_str!("base.sbpl");
+/// Under any restriction: LaunchServices and AppleEvents.
+const HOST_SERVICES: &str = include_str!("host_services.sbpl");
 /// The fixed part of the `--deny-read` section.
 const DENY_READ: &str = include_str!("deny_read.sbpl");
 /// The fixed part of the `--deny-write` section.
 const DENY_WRITE: &str = include_str!("deny_write.sbpl");
 /// The fixed part of the network section.
 const DENY_NET: &str = include_str!("deny_net.sbpl");
+/// The fixed part of the unix-socket binding section (`--deny-write`).
+const UNIX_BIND: &str = include_str!("unix_bind.sbpl");
+/// The fixed part of the data-volume alias section.
+const ALIASES: &str = include_str!("aliases.sbpl");
+/// The `--deny-env` section.
+const DENY_ENV: &str = include_str!("deny_env.sbpl");
+
+/// `/System/Volumes` and below, whatever the case of its letters: the
+/// second spelling of the data volume (and the other system volumes).
+const SYSTEM_VOLUMES: &str = r#"(regex #"^/[Ss][Yy][Ss][Tt][Ee][Mm]/[Vv][Oo][Ll][Uu][Mm][Ee][Ss](/|$)")"#;
+
+/// What a `--deny-read` exception allows: reading, and moving, linking or
+/// cloning what it holds.
+const READ_OPERATIONS: &str = "file-read* file-write-unlink file-link file-clone";
+/// What a `--deny-write` exception allows: everything but creating device
+/// nodes, which no rule grants (`file-write*` includes `file-write-unlink`).
+const WRITE_OPERATIONS: &str = "file-write* file-link";
+
+/// Firmlinks from the data volume into the system volume
+/// (`/usr/share/firmlinks`): `/System/Volumes/Data/X` is `/X` for these.
+const FIRMLINKS: &[&str] = &[
+    "AppleInternal",
+    "Applications",
+    "Library",
+    "System/Library/Caches",
+    "System/Library/Assets",
+    "System/Library/PreinstalledAssets",
+    "System/Library/AssetsV2",
+    "System/Library/PreinstalledAssetsV2",
+    "System/Library/CoreServices/CoreTypes.bundle/Contents/Library",
+    "System/Library/Speech",
+    "Users",
+    "Volumes",
+    "cores",
+    "opt",
+    "private",
+    "usr/local",
+    "usr/libexec/cups",
+    "usr/share/snmp",
+];
+
+/// The spelling Seatbelt matches for `path`: a path given through the data
+/// volume (`/System/Volumes/Data/Users/me/x`) is matched as its firmlinked
+/// spelling (`/Users/me/x`), since the profile denies the
+/// `/System/Volumes` spelling. Any other path is returned as it is.
+pub fn seatbelt_spelling(path: &Path) -> Cow<'_, Path> {
+    let Ok(rest) = path.strip_prefix("/System/Volumes/Data") else { return Cow::Borrowed(path) };
+    if FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
+        Cow::Owned(Path::new("/").join(rest))
+    } else {
+        Cow::Borrowed(path)
+    }
+}
 
 /// A profile ready for sandbox-exec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +100,9 @@ pub struct Profile {
     pub text: String,
     /// `(NAME, value)` for each `-D NAME=value`, in the order they are passed.
     pub params: Vec<(String, OsString)>,
+    /// Start the command in a new session (`setsid`): this macOS cannot
+    /// name TIOCSTI in SBPL (see [`Dialect::new_session`]).
+    pub new_session: bool,
 }
 
 /// A remote endpoint SBPL can name: its host must be `*` or `localhost`, its
@@ -126,38 +192,142 @@ pub fn check_network(policy: &Policy) -> Result<(Policy, Option<String>)> {
     Ok((narrowed, Some(warning)))
 }
 
-/// Translates `policy` into a profile. Call [`check_network`] first: `--allow-net`
-/// entries SBPL cannot express are refused here too.
-pub fn build(policy: &Policy) -> Result<Profile> {
+/// Translates `policy` into a profile for this Mac (`machine`: its
+/// terminals and the SBPL forms it accepts). Call [`check_network`] first:
+/// `--allow-net` entries SBPL cannot express are refused here too.
+///
+/// The sections, in order (a later rule wins over an earlier one): the base
+/// (signals, terminal injection); LaunchServices and AppleEvents under any
+/// restriction; `--deny-read`; `--deny-write`; the network; unix-socket
+/// binding under `--deny-write`; the `/System/Volumes` spelling of the data
+/// volume under either file restriction, after every grant; `--deny-env`.
+pub fn build(policy: &Policy, machine: &Machine) -> Result<Profile> {
     let mut text = String::from(BASE);
-    let mut params: Vec<(String, OsString)> = Vec::new();
-    let mut param = |prefix: &str, value: &std::path::Path| {
-        let name = format!("{prefix}_{}", params.iter().filter(|(n, _)| n.starts_with(prefix)).count());
-        params.push((name.clone(), value.as_os_str().to_owned()));
-        name
-    };
-    let filter = |is_dir: bool, name: &str| {
-        if is_dir { format!("(subpath (param \"{name}\"))") } else { format!("(literal (param \"{name}\"))") }
-    };
-
+    let mut params = Params::default();
+    terminal_injection(&mut text, &machine.dialect);
+    if policy.restricts_anything() {
+        text.push_str(HOST_SERVICES);
+    }
+    let files = policy.deny.read || policy.deny.write;
+    let terminals: Vec<String> =
+        if files { machine.terminals.iter().map(|t| params.add("TTY", t)).collect() } else { Vec::new() };
     if policy.deny.read {
-        text.push_str(DENY_READ);
-        // Everything a rule grants includes reading it.
-        for rule in &policy.paths {
-            let name = param("READ", &rule.path);
-            let _ = writeln!(text, "(allow file-read* {})", filter(rule.is_dir, &name));
-        }
+        read_section(&mut text, &mut params, policy, &terminals);
     }
+    let roots = if policy.deny.write {
+        write_section(&mut text, &mut params, policy, &machine.dialect, &terminals)
+    } else {
+        Vec::new()
+    };
+    network_section(&mut text, &mut params, policy)?;
     if policy.deny.write {
-        text.push_str(DENY_WRITE);
-        for rule in policy.paths.iter().filter(|r| r.access == Access::Write) {
-            let name = param("WRITE", &rule.path);
-            let _ = writeln!(text, "(allow file-write* {})", filter(rule.is_dir, &name));
+        text.push_str(UNIX_BIND);
+        for (name, _) in roots.iter().filter(|(_, is_dir)| *is_dir) {
+            let _ = writeln!(text, "(allow network-bind {})", filter(true, name));
         }
     }
+    if files {
+        alias_section(&mut text, policy.deny.read, policy.deny.write);
+    }
+    if policy.deny.env {
+        text.push_str(DENY_ENV);
+    }
+    Ok(Profile { text, params: params.0, new_session: machine.dialect.new_session() })
+}
+
+/// The parameters of a profile, each named `PREFIX_n` (numbered per prefix)
+/// and holding the path in the spelling Seatbelt matches.
+#[derive(Default)]
+struct Params(Vec<(String, OsString)>);
+
+impl Params {
+    /// Adds `value` and returns its name.
+    fn add(&mut self, prefix: &str, value: &Path) -> String {
+        let name = format!("{prefix}_{}", self.0.iter().filter(|(n, _)| n.starts_with(prefix)).count());
+        self.0.push((name.clone(), seatbelt_spelling(value).as_os_str().to_owned()));
+        name
+    }
+}
+
+/// `(subpath (param "NAME"))` for a directory, `(literal …)` for a file.
+fn filter(is_dir: bool, name: &str) -> String {
+    if is_dir { format!("(subpath (param \"{name}\"))") } else { format!("(literal (param \"{name}\"))") }
+}
+
+/// `--deny-read`: the fixed part, the command's terminals, then every path
+/// rule (everything a rule grants includes reading it).
+fn read_section(text: &mut String, params: &mut Params, policy: &Policy, terminals: &[String]) {
+    text.push_str(DENY_READ);
+    if !terminals.is_empty() {
+        text.push_str("; the command's own terminal (on sbx's stdin, stdout or stderr), no other;\n");
+    }
+    for name in terminals {
+        let _ = writeln!(text, "(allow file-read* {})", filter(false, name));
+    }
+    text.push_str("; and the paths below, each a parameter (every rule grants reading):\n");
+    for rule in &policy.paths {
+        let name = params.add("READ", &rule.path);
+        let _ = writeln!(text, "(allow {READ_OPERATIONS} {})", filter(rule.is_dir, &name));
+    }
+}
+
+/// `--deny-write`: the fixed part, F_SETPROTECTIONCLASS as this macOS names
+/// it, data writes to the terminals and device nodes, the writable paths,
+/// and no unlinking of a writable root itself. Returns the writable roots
+/// other than device nodes: (parameter, is a directory).
+fn write_section(
+    text: &mut String,
+    params: &mut Params,
+    policy: &Policy,
+    dialect: &Dialect,
+    terminals: &[String],
+) -> Vec<(String, bool)> {
+    text.push_str(DENY_WRITE);
+    match dialect.protection_class_rule() {
+        Some(rule) => {
+            text.push_str("; ... nor a file's data-protection class be changed (F_SETPROTECTIONCLASS) ...\n");
+            let _ = writeln!(text, "{rule}");
+        }
+        None => text.push_str(
+            "; (this macOS's SBPL cannot name F_SETPROTECTIONCLASS: changing a file's\n\
+             ; data-protection class stays possible)\n",
+        ),
+    }
+    if !terminals.is_empty() {
+        text.push_str("; ... except writing data to the command's own terminal (no chmod, no unlink);\n");
+    }
+    for name in terminals {
+        let _ = writeln!(text, "(allow file-write-data {})", filter(false, name));
+    }
+    text.push_str("; and the paths below, each a parameter (device nodes: data only):\n");
+    let mut roots = Vec::new();
+    for rule in policy.paths.iter().filter(|r| r.access == Access::Write) {
+        let name = params.add("WRITE", &rule.path);
+        if rule.source == Source::Default(DEVICE_NODE) {
+            let _ = writeln!(text, "(allow file-write-data {})", filter(rule.is_dir, &name));
+        } else {
+            let _ = writeln!(text, "(allow {WRITE_OPERATIONS} {})", filter(rule.is_dir, &name));
+            roots.push((name, rule.is_dir));
+        }
+    }
+    if !roots.is_empty() {
+        text.push_str(
+            "; A writable root itself may not be deleted or renamed (on Linux that needs\n\
+             ; write access to its parent).\n",
+        );
+    }
+    for (name, _) in &roots {
+        let _ = writeln!(text, "(deny file-write-unlink {})", filter(false, name));
+    }
+    roots
+}
+
+/// The network section, when the network is restricted: the fixed part,
+/// the `--allow-unix` sockets and the destinations SBPL can name.
+fn network_section(text: &mut String, params: &mut Params, policy: &Policy) -> Result<()> {
     let remotes = match &policy.net {
-        Net::Unrestricted => None,
-        Net::Denied => Some(Vec::new()),
+        Net::Unrestricted => return Ok(()),
+        Net::Denied => Vec::new(),
         Net::Allow(rules) => {
             let (remotes, rest) = split_rules(rules);
             if let Some(rule) = rest.first() {
@@ -165,25 +335,74 @@ pub fn build(policy: &Policy) -> Result<Profile> {
                     "--allow-net={rule}: cannot be expressed in a macOS sandbox profile (report a bug: it should have been refused earlier)"
                 );
             }
-            Some(remotes)
+            remotes
         }
     };
-    if let Some(remotes) = remotes {
-        text.push_str(DENY_NET);
-        for socket in &policy.unix_allow {
-            let name = param("UNIX", socket);
-            let _ = writeln!(text, "(allow network-outbound (remote unix-socket (path-literal (param \"{name}\"))))");
-        }
-        for remote in remotes {
-            let address = remote.address();
-            let _ = writeln!(text, "(allow network-outbound (remote ip \"{address}\"))");
-            if let Remote::Localhost(_) = remote {
-                // A loopback server on that port, too.
-                let _ = writeln!(text, "(allow network-bind network-inbound (local ip \"{address}\"))");
-            }
+    text.push_str(DENY_NET);
+    for socket in &policy.unix_allow {
+        let name = params.add("UNIX", socket);
+        let _ = writeln!(text, "(allow network-outbound (remote unix-socket (path-literal (param \"{name}\"))))");
+    }
+    for remote in remotes {
+        let address = remote.address();
+        let _ = writeln!(text, "(allow network-outbound (remote ip \"{address}\"))");
+        if let Remote::Localhost(_) = remote {
+            // A loopback server on that port, too.
+            let _ = writeln!(text, "(allow network-bind network-inbound (local ip \"{address}\"))");
         }
     }
-    Ok(Profile { text, params })
+    Ok(())
+}
+
+/// After every grant: the `/System/Volumes` spelling of the data volume,
+/// denied for the operations of the restrictions that are on; under
+/// `--deny-read` its metadata and the OS's cryptexes stay readable.
+fn alias_section(text: &mut String, read: bool, write: bool) {
+    text.push_str(ALIASES);
+    let operations: Vec<&str> = [
+        (read, "file-read*"),
+        (write, "file-write*"),
+        (read && !write, "file-write-unlink"),
+        (true, "file-link"),
+        (read, "file-clone"),
+    ]
+    .into_iter()
+    .filter_map(|(on, operation)| on.then_some(operation))
+    .collect();
+    let _ = writeln!(text, "(deny {} {SYSTEM_VOLUMES})", operations.join(" "));
+    if read {
+        let _ = writeln!(text, "(allow file-read-metadata {SYSTEM_VOLUMES})");
+        text.push_str(
+            "; Except the operating system's own cryptexes (dyld's shared cache and\n\
+             ; Safari's frameworks on macOS 13 and later), read-only.\n\
+             (allow file-read* (subpath \"/System/Volumes/Preboot/Cryptexes\"))\n",
+        );
+    }
+}
+
+/// The always-on terminal-injection rules this macOS can name, or the
+/// comment saying that the command runs in a new session instead.
+fn terminal_injection(text: &mut String, dialect: &Dialect) {
+    match (dialect.tiocsti, dialect.tiocsti_rule()) {
+        (Some(Form::Numeric), Some(rule)) => {
+            text.push_str(
+                "; (This macOS does not bind the name TIOCSTI in SBPL: by its number,\n; _IOW('t', 114, char).)\n",
+            );
+            let _ = writeln!(text, "{rule}");
+        }
+        (_, Some(rule)) => {
+            let _ = writeln!(text, "{rule}");
+        }
+        (_, None) => text.push_str(
+            "; This macOS's SBPL can name TIOCSTI in no form sbx knows: sbx starts the\n\
+             ; command in a new session (setsid), without a controlling terminal to\n\
+             ; inject into.\n",
+        ),
+    }
+    if dialect.hid_control {
+        text.push_str("; No synthetic keyboard or mouse events either.\n");
+        let _ = writeln!(text, "{}", HID_CONTROL.rule);
+    }
 }
 
 /// sandbox-exec's arguments (after its own name): `-p PROFILE`, `-D NAME=value`
@@ -205,9 +424,13 @@ pub fn argv(profile: &Profile, command: &[OsString]) -> Vec<OsString> {
 
 /// The profile and parameters as one text, for `-v` and the golden tests:
 /// the profile, then `; -D NAME=value` per parameter (values shown with
-/// Rust's escapes, so the text stays one line per parameter).
+/// Rust's escapes, so the text stays one line per parameter), and whether
+/// the command starts in a new session.
 pub fn render(profile: &Profile) -> String {
     let mut out = profile.text.clone();
+    if profile.new_session {
+        out.push_str("\n; started in a new session (setsid)\n");
+    }
     out.push_str("\n; parameters\n");
     for (name, value) in &profile.params {
         let _ = writeln!(out, "; -D {name}={:?}", value);

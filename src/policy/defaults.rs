@@ -10,10 +10,12 @@ use crate::paths;
 
 use super::{Access, PathRule, Source, Surroundings, covers_home, rule};
 
-// The platform's paths: system trees, kernel interfaces, device nodes and
-// essential files. Only that platform's module is compiled.
-#[cfg(target_os = "macos")]
-mod macos;
+// The platform's paths: system trees, kernel interfaces, device nodes,
+// essential files and the defaults that depend on the machine. Only that
+// platform's module is used; macOS's is also compiled in tests, for the
+// macOS golden profiles.
+#[cfg(any(target_os = "macos", test))]
+pub(crate) mod macos;
 #[cfg(target_os = "macos")]
 use macos as platform;
 #[cfg(not(target_os = "macos"))]
@@ -22,6 +24,10 @@ mod linux;
 use linux as platform;
 
 use platform::{DEV_READ, DEV_WRITE, ESSENTIAL_FILES, KERNEL_TREES, SYSTEM_TREES};
+
+/// The source of the device-node defaults (the macOS profile grants them data
+/// writes only).
+pub(crate) const DEVICE_NODE: &str = "device node";
 
 /// Install roots of version managers, relative to their home: `(variable that
 /// overrides the root, default root under $HOME, entries to grant)`. Only
@@ -61,10 +67,13 @@ pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
         add(Path::new(tree), Source::Default("kernel interface"));
     }
     for node in DEV_READ {
-        add(Path::new(node), Source::Default("device node"));
+        add(Path::new(node), Source::Default(DEVICE_NODE));
     }
     for dir in temp_dirs(ctx) {
         add(&dir, Source::Default("temporary directory"));
+    }
+    for (path, _, why) in platform::extra(ctx) {
+        add(&path, Source::Default(why));
     }
     for file in ESSENTIAL_FILES {
         add(Path::new(file), ESSENTIAL);
@@ -100,9 +109,14 @@ pub(super) fn write(ctx: &Surroundings) -> Vec<PathRule> {
             out.push(rule(resolved, Access::Write, Source::Default("temporary directory")));
         }
     }
+    for (path, _, why) in platform::extra(ctx).into_iter().filter(|(_, access, _)| *access == Access::Write) {
+        if let Ok(resolved) = paths::resolve(&path) {
+            out.push(rule(resolved, Access::Write, Source::Default(why)));
+        }
+    }
     for node in DEV_WRITE {
         if let Ok(resolved) = paths::resolve(Path::new(node)) {
-            out.push(rule(resolved, Access::Write, Source::Default("device node")));
+            out.push(rule(resolved, Access::Write, Source::Default(DEVICE_NODE)));
         }
     }
     out

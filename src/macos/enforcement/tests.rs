@@ -1,7 +1,11 @@
 //! The macOS gaps and limits for given policies, and the doctor's report:
 //! pure, run on every platform.
 
+use std::ffi::OsString;
+use std::path::PathBuf;
+
 use super::*;
+use crate::macos::machine::{Dialect, Form};
 use crate::policy::{Deny, NetRule};
 
 fn allowing(entries: &[&str], best_effort: bool) -> Policy {
@@ -24,7 +28,7 @@ fn a_host_name_is_refused() {
 fn localhost_and_every_host_on_a_port_are_enforced() {
     assert_eq!(gaps(&allowing(&["localhost:5432"], false)), Vec::new());
     assert_eq!(gaps(&allowing(&["0.0.0.0/0:443", "[::/0]:443"], false)), Vec::new());
-    let limits = limits(&allowing(&["localhost:5432"], false));
+    let limits = limits(&allowing(&["localhost:5432"], false), &today());
     assert!(limits.iter().any(|l| l.what.contains("127.0.0.1 and ::1 only")), "{limits:?}");
 }
 
@@ -43,18 +47,75 @@ fn best_effort_narrows_and_says_what_is_left() {
 #[test]
 fn limits_follow_the_policy() {
     let open = Policy::for_test(Deny::default(), Net::Unrestricted, Vec::new());
-    let limits = limits(&open);
+    let limits = limits(&open, &today());
     assert_eq!(limits.len(), 1);
     assert_eq!((limits[0].kind, limits[0].what.as_str()), (None, UNVERIFIED));
     let denied = Policy::for_test(Deny { net: true, ..Deny::default() }, Net::Denied, Vec::new());
-    let limits = super::limits(&denied);
-    assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("Mach and XPC")));
+    let limits = super::limits(&denied, &today());
+    assert!(limits.iter().any(|l| l.kind.is_none() && l.what.contains("other than LaunchServices and AppleEvents")));
+    assert!(limits.iter().any(|l| l.kind.is_none() && l.what.contains("pasteboard") && l.what.contains("Spotlight")));
+    assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("reach the network")));
     assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("--allow-unix")));
     assert!(gaps(&denied).is_empty());
 }
 
+#[test]
+fn what_this_macos_cannot_name_is_a_limit_and_a_warning() {
+    let write = Policy::for_test(Deny { write: true, ..Deny::default() }, Net::Unrestricted, Vec::new());
+    assert!(warnings(&write, &Dialect::BY_NAME).is_empty());
+    let old = Dialect { hid_control: false, tiocsti: None, protection_class: None };
+    let said = warnings(&write, &old);
+    assert_eq!(said.len(), 2, "{said:?}");
+    assert!(said[0].contains("new session") && said[0].contains("cannot name TIOCSTI"), "{said:?}");
+    assert!(said[1].contains("F_SETPROTECTIONCLASS"), "{said:?}");
+    let mut mac = today();
+    mac.dialect = Some(old);
+    let limits = limits(&write, &mac);
+    assert!(limits.iter().any(|l| l.kind == Some(Kind::Write) && l.what.contains("data-protection class")));
+    // By number is as good as by name: nothing to say.
+    let numeric = Dialect { hid_control: false, tiocsti: Some(Form::Numeric), protection_class: Some(Form::Numeric) };
+    assert!(warnings(&write, &numeric).is_empty());
+    // F_SETPROTECTIONCLASS only matters under --deny-write.
+    let net = Policy::for_test(Deny { net: true, ..Deny::default() }, Net::Denied, Vec::new());
+    assert_eq!(warnings(&net, &Dialect { tiocsti: Some(Form::Symbolic), ..old }), Vec::<String>::new());
+}
+
+#[test]
+fn allowing_the_resolver_socket_warns_that_it_opens_dns() {
+    let mut p = Policy::for_test(Deny { net: true, ..Deny::default() }, Net::Denied, Vec::new());
+    p.unix_allow = vec![PathBuf::from("/private/var/run/mDNSResponder")];
+    let said = warnings(&p, &Dialect::BY_NAME);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with("--allow-unix=/private/var/run/mDNSResponder opens DNS"), "{said:?}");
+    assert!(limits(&p, &today()).iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("opens DNS")));
+    p.unix_allow = vec![PathBuf::from("/private/var/run/docker.sock")];
+    assert!(warnings(&p, &Dialect::BY_NAME).is_empty());
+}
+
+#[test]
+fn dyld_variables_are_said_not_to_reach_the_command() {
+    let mut p = Policy::for_test(Deny::default(), Net::Unrestricted, Vec::new());
+    p.child_env = vec![
+        (OsString::from("PATH"), OsString::from("/usr/bin")),
+        (OsString::from("DYLD_LIBRARY_PATH"), OsString::from("/opt/lib")),
+        (OsString::from("DYLD_INSERT_LIBRARIES"), OsString::from("/opt/x.dylib")),
+    ];
+    let said = warnings(&p, &Dialect::BY_NAME);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(said[0].starts_with("DYLD_LIBRARY_PATH, DYLD_INSERT_LIBRARIES do not reach the command"), "{said:?}");
+    assert!(said[0].contains("System Integrity Protection"), "{said:?}");
+    p.child_env.truncate(1);
+    assert!(warnings(&p, &Dialect::BY_NAME).is_empty());
+}
+
 fn mac(sandbox_exec: SandboxExec, nesting: Nesting) -> MacSupport {
-    MacSupport { version: Some("14.5".into()), arch: "aarch64", sandbox_exec, nesting }
+    let dialect = (nesting == Nesting::Outside).then_some(Dialect::BY_NAME);
+    MacSupport { version: Some("14.5".into()), arch: "aarch64", sandbox_exec, nesting, dialect }
+}
+
+/// A Mac of today, outside any sandbox.
+fn today() -> MacSupport {
+    mac(SandboxExec::Present, Nesting::Outside)
 }
 
 #[test]
@@ -65,6 +126,11 @@ fn doctor_report() {
     assert!(out.contains("yes /usr/bin/sandbox-exec present and executable\n"), "{out}");
     assert!(out.contains("no  sbx itself already runs inside a macOS sandbox\n"), "{out}");
     assert!(out.contains(UNVERIFIED) && out.contains("Mach and XPC"), "{out}");
+    assert!(
+        out.contains("\n  -   terminal injection (TIOCSTI): denied by the profile ((ioctl-command TIOCSTI))\n"),
+        "{out}"
+    );
+    assert!(out.contains("\n  -   F_SETPROTECTIONCLASS under --deny-write: denied by the profile\n"), "{out}");
     assert!(!out.contains("Landlock ABI") && !out.contains("seccomp"), "{out}");
     for flag in ["--deny-read", "--deny-write", "--deny-net", "--allow-net", "--allow-unix", "--deny-env"] {
         assert!(out.contains(&format!("\n  {flag} ")), "{flag} missing:\n{out}");
@@ -76,6 +142,12 @@ fn doctor_report() {
     assert!(!ok && out.contains("yes sbx itself already runs inside") && out.contains("every run exits 125"), "{out}");
     let (out, ok) = report(&mac(SandboxExec::Missing, Nesting::Unknown("sandbox-exec is not usable".into())));
     assert!(!ok && out.contains("no  /usr/bin/sandbox-exec") && out.contains("?   sbx itself"), "{out}");
+    assert!(!out.contains("TIOCSTI):"), "not probed without sandbox-exec:\n{out}");
+    let mut old = today();
+    old.dialect = Some(Dialect { hid_control: false, tiocsti: None, protection_class: None });
+    let (out, ok) = report(&old);
+    assert!(ok && out.contains("cannot name TIOCSTI: commands run in a new session"), "{out}");
+    assert!(out.contains("F_SETPROTECTIONCLASS under --deny-write: NOT restricted"), "{out}");
 }
 
 /// `--explain` on macOS for `entries`: the explanation and its text.
@@ -100,7 +172,8 @@ fn explain_names_sbpl_limits_not_linux_mechanisms() {
     assert!(!e.verdict.runs, "{text}");
     assert!(e.verdict.refusals[0].contains("cannot be enforced on macOS"), "{:?}", e.verdict.refusals);
     assert!(text.contains("NOT ENFORCED here: --allow-net=example.com:443, a host name (refused"), "{text}");
-    assert!(text.contains("LIMIT on macOS: Mach and XPC services are not restricted"), "{text}");
+    assert!(text.contains("LIMIT on macOS: some Mach and XPC services reach the network"), "{text}");
+    assert!(text.contains("limit: Mach and XPC services other than LaunchServices and AppleEvents"), "{text}");
     assert!(text.contains("this system: macOS 14.5 (aarch64), /usr/bin/sandbox-exec present"), "{text}");
     assert!(text.contains("limit: nothing of the macOS backend has been verified on a real Mac"), "{text}");
     assert!(!text.contains("Landlock") && !text.contains("seccomp") && !text.contains("this kernel"), "{text}");

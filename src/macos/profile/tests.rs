@@ -7,7 +7,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use super::*;
-use crate::policy::{Deny, PathRule, Source};
+use crate::macos::machine::{Dialect, Form, Machine};
+use crate::policy::{Deny, PathRule};
 
 fn rule(path: &[u8], is_dir: bool, access: Access) -> PathRule {
     PathRule { path: PathBuf::from(OsStr::from_bytes(path)), is_dir, access, source: Source::Flag("--allow-read") }
@@ -30,7 +31,12 @@ fn usual_paths() -> Vec<PathRule> {
         rule(b"/private/etc/hosts", false, Access::Read),
         rule(b"/Users/me/project", true, Access::Write),
         rule(b"/private/var/folders/xy/T", true, Access::Write),
-        rule(b"/dev/null", false, Access::Write),
+        PathRule {
+            path: PathBuf::from("/dev/null"),
+            is_dir: false,
+            access: Access::Write,
+            source: Source::Default(crate::policy::defaults::DEVICE_NODE),
+        },
     ]
 }
 
@@ -52,10 +58,69 @@ fn golden(name: &str, actual: &str) {
     );
 }
 
-fn rendered(policy: &Policy) -> String {
+/// A Mac of today, run from a terminal: every SBPL form by name, the
+/// command's terminal on stdin, stdout and stderr.
+fn mac() -> Machine {
+    Machine { terminals: vec![PathBuf::from("/dev/ttys003")], dialect: Dialect::BY_NAME }
+}
+
+/// The profile text for `policy` on [`mac`].
+fn text(policy: &Policy) -> String {
+    build(policy, &mac()).unwrap().text
+}
+
+fn rendered_on(policy: &Policy, machine: &Machine) -> String {
     let (policy, warning) = check_network(policy).unwrap();
     assert_eq!(warning, None);
-    render(&build(&policy).unwrap())
+    render(&build(&policy, machine).unwrap())
+}
+
+fn rendered(policy: &Policy) -> String {
+    rendered_on(policy, &mac())
+}
+
+/// macOS's default paths as `Policy::build` lists them on a Mac (before
+/// resolving; `/dev/fd` is a directory, the essential files are files), with
+/// this Mac's facts given.
+fn macos_defaults() -> Vec<PathRule> {
+    use crate::policy::defaults::{DEVICE_NODE, macos as d};
+    let default = |path: &str, is_dir: bool, access: Access, why: &'static str| PathRule {
+        path: PathBuf::from(path),
+        is_dir,
+        access,
+        source: Source::Default(why),
+    };
+    let mut rules = Vec::new();
+    for tree in d::SYSTEM_TREES {
+        rules.push(default(tree, true, Access::Read, "system tree"));
+    }
+    for tree in d::KERNEL_TREES {
+        rules.push(default(tree, true, Access::Read, "kernel interface"));
+    }
+    for node in d::DEV_READ.iter().filter(|n| !d::DEV_WRITE.contains(n)) {
+        rules.push(default(node, false, Access::Read, DEVICE_NODE));
+    }
+    rules.push(default("/private/tmp", true, Access::Write, "temporary directory"));
+    let facts = d::Facts {
+        user_temp: Some(PathBuf::from("/private/var/folders/xy/abc123/T")),
+        user_cache: Some(PathBuf::from("/private/var/folders/xy/abc123/C")),
+        developer_dir: Some(PathBuf::from("/Applications/Xcode.app/Contents/Developer")),
+        home: Some(PathBuf::from("/Users/me")),
+    };
+    for (path, access, why) in d::extra_paths(&facts) {
+        rules.push(PathRule { path, is_dir: true, access, source: Source::Default(why) });
+    }
+    // Essential files a tree already covers are dropped (a symlinked one,
+    // such as resolv.conf, appears on a Mac as its target instead); the
+    // developer directory's link is covered by its bundle.
+    let covered = |file: &str| d::SYSTEM_TREES.iter().any(|t| Path::new(file).starts_with(t));
+    for file in d::ESSENTIAL_FILES.iter().filter(|f| !covered(f) && !f.ends_with("xcode_select_link")) {
+        rules.push(default(file, false, Access::Read, "target of an essential /etc file"));
+    }
+    for node in d::DEV_WRITE {
+        rules.push(default(node, *node == "/dev/fd", Access::Write, DEVICE_NODE));
+    }
+    rules
 }
 
 #[test]
@@ -63,12 +128,15 @@ fn golden_profiles() {
     let read = Deny { read: true, ..Deny::default() };
     let write = Deny { write: true, ..Deny::default() };
     let net_only = Deny { net: true, ..Deny::default() };
+    let env_only = Deny { env: true, ..Deny::default() };
     let all = Deny { read: true, write: true, net: true, env: false };
+    let everything = Deny { read: true, write: true, net: true, env: true };
     let cases: Vec<(&str, Policy)> = vec![
         ("unrestricted", policy(Deny::default(), Net::Unrestricted, Vec::new(), &[])),
         ("deny-read", policy(read, Net::Unrestricted, usual_paths(), &[])),
         ("deny-write", policy(write, Net::Unrestricted, usual_paths(), &[])),
         ("deny-net", policy(net_only, Net::Denied, Vec::new(), &[])),
+        ("deny-env", policy(env_only, Net::Unrestricted, Vec::new(), &[])),
         (
             "allow-net-localhost",
             policy(net_only, net(&["localhost:5432", "LOCALHOST:8080", "localhost:5432"]), Vec::new(), &[]),
@@ -80,32 +148,288 @@ fn golden_profiles() {
             policy(net_only, Net::Denied, Vec::new(), &["/private/var/run/docker.sock", "/Users/me/.ssh/agent"]),
         ),
         ("deny-all-with-exceptions", policy(all, net(&["localhost:3000"]), usual_paths(), &["/private/tmp/app.sock"])),
+        ("macos-defaults", policy(everything, Net::Denied, macos_defaults(), &[])),
+        (
+            "data-volume-spelling",
+            policy(
+                all,
+                Net::Denied,
+                vec![
+                    rule(b"/System/Volumes/Data/Users/me/project", true, Access::Write),
+                    rule(b"/System/Volumes/Data/private/etc/hosts", false, Access::Read),
+                    rule(b"/System/Volumes/Data/.Spotlight-V100", true, Access::Read),
+                ],
+                &["/System/Volumes/Data/Users/me/app.sock"],
+            ),
+        ),
     ];
     for (name, policy) in &cases {
         golden(name, &rendered(policy));
     }
+    // Older macOS versions: TIOCSTI and F_SETPROTECTIONCLASS only by number
+    // (macOS 14.2), or not at all (a new session instead); no terminal
+    // (stdio are pipes, as in CI).
+    let by_number = Dialect { hid_control: false, tiocsti: Some(Form::Numeric), protection_class: Some(Form::Numeric) };
+    let nameless = Dialect { hid_control: false, tiocsti: None, protection_class: None };
+    let older = |dialect| Machine { terminals: Vec::new(), dialect };
+    let p = policy(write, Net::Unrestricted, usual_paths(), &[]);
+    golden("dialect-by-number", &rendered_on(&p, &older(by_number)));
+    golden("dialect-none-new-session", &rendered_on(&p, &older(nameless)));
+}
+
+/// The section of `text` that starts at `start` (up to the next blank line).
+fn section<'a>(text: &'a str, start: &str) -> &'a str {
+    let at = text.find(start).unwrap_or_else(|| panic!("{start} missing:\n{text}"));
+    let rest = &text[at..];
+    &rest[..rest.find("\n\n").unwrap_or(rest.len())]
+}
+
+fn rules_of(text: &str) -> Vec<&str> {
+    text.lines().filter(|l| !l.starts_with(';') && !l.is_empty()).collect()
 }
 
 #[test]
-fn base_profile_is_allow_default_with_the_signal_scope() {
-    let text = build(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[])).unwrap().text;
+fn base_profile_is_allow_default_with_signal_and_terminal_scopes() {
+    let text = text(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]));
     assert!(text.starts_with("; sbx base profile"), "{text}");
-    assert!(text.contains("(version 1)") && text.contains("(allow default)"), "{text}");
-    assert!(text.contains("(deny signal)\n"), "{text}");
-    assert!(!text.contains("file-read") && !text.contains("network"), "{text}");
+    assert_eq!(
+        rules_of(&text),
+        [
+            "(version 1)",
+            "(allow default)",
+            "(deny signal)",
+            "(allow signal (target same-sandbox))",
+            "(deny file-ioctl (ioctl-command TIOCSTI))",
+            "(deny hid-control)",
+        ]
+    );
+}
+
+#[test]
+fn terminal_injection_is_denied_in_the_form_this_macos_accepts_or_a_new_session() {
+    let p = policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]);
+    let on = |dialect: Dialect| build(&p, &Machine { terminals: Vec::new(), dialect }).unwrap();
+    let by_name = on(Dialect::BY_NAME);
+    assert!(by_name.text.contains("\n(deny file-ioctl (ioctl-command TIOCSTI))\n") && !by_name.new_session);
+    let numeric = on(Dialect { tiocsti: Some(Form::Numeric), ..Dialect::BY_NAME });
+    assert!(numeric.text.contains("\n(deny file-ioctl (ioctl-command 2147578994))\n"), "{}", numeric.text);
+    assert!(!numeric.text.contains("ioctl-command TIOCSTI") && !numeric.new_session);
+    let none = on(Dialect { hid_control: false, tiocsti: None, protection_class: None });
+    assert!(none.new_session && !none.text.contains("ioctl-command") && !none.text.contains("hid-control"));
+    assert!(render(&none).contains("; started in a new session (setsid)"));
+}
+
+#[test]
+fn any_restriction_closes_launchservices_and_appleevents() {
+    let services = "(deny mach-lookup\n    (global-name \"com.apple.coreservices.launchservicesd\")\n    \
+                    (global-name \"com.apple.coreservices.quarantine-resolver\")\n    \
+                    (global-name \"com.apple.runningboard\"))\n";
+    let open = text(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]));
+    assert!(!open.contains("launchservicesd") && !open.contains("appleevent-send"), "{open}");
+    for deny in [
+        Deny { read: true, ..Deny::default() },
+        Deny { write: true, ..Deny::default() },
+        Deny { net: true, ..Deny::default() },
+        Deny { env: true, ..Deny::default() },
+    ] {
+        let net = if deny.net { Net::Denied } else { Net::Unrestricted };
+        let text = text(&policy(deny, net, Vec::new(), &[]));
+        assert!(text.contains(services) && text.contains("\n(deny appleevent-send)\n"), "{deny:?}:\n{text}");
+    }
+    let mut fds = policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]);
+    fds.close_fds = true;
+    assert!(text(&fds).contains(services));
+}
+
+#[test]
+fn deny_write_also_denies_preferences_protection_classes_links_and_foreign_sockets() {
+    let text = text(&policy(Deny { write: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]));
+    let write = section(&text, "; --deny-write: nothing may be created");
+    let rules = rules_of(write);
+    assert_eq!(rules[..3], ["(deny file-write* file-link)", "(deny user-preference-write)", PROTECTION_CLASS]);
+    assert!(rules.contains(&"(allow file-write* file-link (subpath (param \"WRITE_0\")))"), "{write}");
+    let bind = section(&text, "; --deny-write: a unix socket is a file");
+    assert_eq!(
+        rules_of(bind),
+        [
+            "(deny network-bind (local unix-socket))",
+            "(allow network-bind (subpath (param \"WRITE_0\")))",
+            "(allow network-bind (subpath (param \"WRITE_1\")))",
+        ]
+    );
+    // Reading is not restricted: nothing about moving unreadable files.
+    assert!(!text.contains("file-clone"), "{text}");
+}
+
+const PROTECTION_CLASS: &str = "(deny system-fcntl (fcntl-command F_SETPROTECTIONCLASS))";
+
+#[test]
+fn deny_read_blocks_moving_linking_and_cloning_what_is_not_readable() {
+    let text = text(&policy(Deny { read: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]));
+    let read = section(&text, "; --deny-read:");
+    let rules = rules_of(read);
+    assert_eq!(rules[0], "(deny file-read* file-write-unlink file-link file-clone)");
+    for (i, rule) in usual_paths().iter().enumerate() {
+        let kind = if rule.is_dir { "subpath" } else { "literal" };
+        let expected =
+            format!("(allow file-read* file-write-unlink file-link file-clone ({kind} (param \"READ_{i}\")))");
+        assert!(rules.contains(&expected.as_str()), "{expected} missing:\n{read}");
+    }
+    // Writing stays unrestricted: unlink is denied by the read section only.
+    assert!(!text.contains("(deny file-write*"), "{text}");
+}
+
+#[test]
+fn deny_read_allows_the_root_directory_itself_not_below_it() {
+    let text = text(&policy(Deny { read: true, ..Deny::default() }, Net::Unrestricted, Vec::new(), &[]));
+    assert!(text.contains("\n(allow file-read* (literal \"/\"))\n"), "{text}");
+    assert!(!text.contains("(subpath \"/\")"), "{text}");
+}
+
+#[test]
+fn the_data_volume_spelling_is_denied_after_every_grant_whatever_the_case() {
+    let everything = vec![rule(b"/", true, Access::Write), rule(b"/System", true, Access::Read)];
+    let text = text(&policy(Deny { read: true, write: true, ..Deny::default() }, Net::Unrestricted, everything, &[]));
+    let deny = format!("(deny file-read* file-write* file-link file-clone {SYSTEM_VOLUMES})");
+    let at = text.find(&deny).unwrap_or_else(|| panic!("{deny} missing:\n{text}"));
+    assert!(text.rfind("(param \"READ_").unwrap() < at && text.rfind("(param \"WRITE_").unwrap() < at, "{text}");
+    let after: Vec<&str> = rules_of(&text[at..]);
+    assert_eq!(
+        after[..3],
+        [
+            deny.as_str(),
+            &format!("(allow file-read-metadata {SYSTEM_VOLUMES})"),
+            "(allow file-read* (subpath \"/System/Volumes/Preboot/Cryptexes\"))",
+        ]
+    );
+    // The regex matches every spelling of /System/Volumes, and nothing else.
+    let pattern = SYSTEM_VOLUMES.trim_start_matches("(regex #\"").trim_end_matches("\")");
+    for (path, matches) in [
+        ("/System/Volumes", true),
+        ("/System/Volumes/Data/Users/me/.ssh/id_ed25519", true),
+        ("/system/volumes/data/users", true),
+        ("/SYSTEM/VOLUMES/Data", true),
+        ("/System/VolumesX", false),
+        ("/System/Library", false),
+        ("/Users/me/System/Volumes", false),
+    ] {
+        assert_eq!(regex_matches(pattern, path), matches, "{path}");
+    }
+    // Only the restriction that is on is named.
+    let write_only = text_of(Deny { write: true, ..Deny::default() });
+    assert!(write_only.contains(&format!("(deny file-write* file-link {SYSTEM_VOLUMES})")), "{write_only}");
+    assert!(!write_only.contains("Preboot") && !write_only.contains("file-read-metadata"), "{write_only}");
+    let read_only = text_of(Deny { read: true, ..Deny::default() });
+    let expected = format!("(deny file-read* file-write-unlink file-link file-clone {SYSTEM_VOLUMES})");
+    assert!(read_only.contains(&expected), "{read_only}");
+    assert!(!text_of(Deny { net: true, ..Deny::default() }).contains("Volumes"));
+}
+
+fn text_of(deny: Deny) -> String {
+    let net = if deny.net { Net::Denied } else { Net::Unrestricted };
+    text(&policy(deny, net, Vec::new(), &[]))
+}
+
+/// Whether `pattern` — only `^`, `$`, literal characters, `[Xx]` classes and
+/// one `(/|$)` group, as in [`SYSTEM_VOLUMES`] — matches `path`.
+fn regex_matches(pattern: &str, path: &str) -> bool {
+    let body = pattern.strip_prefix('^').and_then(|p| p.strip_suffix("(/|$)")).unwrap();
+    let mut rest = path;
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        let class: Vec<char> = if c == '[' { chars.by_ref().take_while(|&c| c != ']').collect() } else { vec![c] };
+        let Some(first) = rest.chars().next() else { return false };
+        if !class.contains(&first) {
+            return false;
+        }
+        rest = &rest[first.len_utf8()..];
+    }
+    rest.is_empty() || rest.starts_with('/')
+}
+
+#[test]
+fn only_the_commands_own_terminal_data_only_and_device_nodes_data_only() {
+    let all = Deny { read: true, write: true, net: false, env: false };
+    let text = text(&policy(all, Net::Unrestricted, usual_paths(), &[]));
+    assert!(!text.contains("ttys"), "no terminal by name or pattern:\n{text}");
+    assert!(text.contains("\n(allow file-read* (literal (param \"TTY_0\")))\n"), "{text}");
+    assert!(text.contains("\n(allow file-write-data (literal (param \"TTY_0\")))\n"), "{text}");
+    // /dev/null (a device-node default) gets data writes only; a user's
+    // writable file gets everything but deleting or renaming it.
+    let dev_null =
+        usual_paths().iter().filter(|r| r.access == Access::Write).position(|r| r.path == Path::new("/dev/null"));
+    let name = format!("WRITE_{}", dev_null.unwrap());
+    assert!(text.contains(&format!("\n(allow file-write-data (literal (param \"{name}\")))\n")), "{text}");
+    assert!(!text.contains(&format!("(allow file-write* file-link (literal (param \"{name}\")))")), "{text}");
+    assert!(!text.contains(&format!("(deny file-write-unlink (literal (param \"{name}\")))")), "{text}");
+    // Not a terminal (pipes): no terminal rule at all.
+    let piped = build(
+        &policy(all, Net::Unrestricted, usual_paths(), &[]),
+        &Machine { terminals: Vec::new(), dialect: Dialect::BY_NAME },
+    )
+    .unwrap();
+    assert!(!piped.text.contains("TTY_") && !piped.params.iter().any(|(n, _)| n.starts_with("TTY")));
+    // Files unrestricted: the terminal is no parameter either.
+    let net_only = build(&policy(Deny { net: true, ..Deny::default() }, Net::Denied, Vec::new(), &[]), &mac()).unwrap();
+    assert!(net_only.params.is_empty(), "{:?}", net_only.params);
+}
+
+#[test]
+fn writable_roots_themselves_cannot_be_deleted_or_renamed() {
+    let text = text(&policy(Deny { write: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]));
+    let allow = text.find("(allow file-write* file-link (subpath (param \"WRITE_1\")))").unwrap();
+    let deny = text.find("(deny file-write-unlink (literal (param \"WRITE_1\")))").unwrap();
+    assert!(allow < deny, "{text}");
+    for i in 0..2 {
+        assert!(text.contains(&format!("(deny file-write-unlink (literal (param \"WRITE_{i}\")))")), "{text}");
+    }
+}
+
+#[test]
+fn deny_env_hides_other_processes_environments() {
+    let rule = "(deny sysctl-read (sysctl-name \"kern.procargs\") (sysctl-name \"kern.procargs2\"))";
+    assert!(text_of(Deny { env: true, ..Deny::default() }).contains(rule));
+    assert!(!text_of(Deny { read: true, write: true, net: true, env: false }).contains("procargs"));
+}
+
+#[test]
+fn data_volume_spellings_become_their_firmlinked_spelling() {
+    for (given, matched) in [
+        ("/System/Volumes/Data/Users/me/project", "/Users/me/project"),
+        ("/System/Volumes/Data/private/etc/hosts", "/private/etc/hosts"),
+        ("/System/Volumes/Data/usr/local/bin", "/usr/local/bin"),
+        ("/System/Volumes/Data/Applications", "/Applications"),
+        // Not firmlinked: stays as it is (and stays denied).
+        ("/System/Volumes/Data/.Spotlight-V100", "/System/Volumes/Data/.Spotlight-V100"),
+        ("/System/Volumes/Data/usr/bin", "/System/Volumes/Data/usr/bin"),
+        ("/System/Volumes/Data/Usersx", "/System/Volumes/Data/Usersx"),
+        ("/System/Volumes/Preboot/Cryptexes", "/System/Volumes/Preboot/Cryptexes"),
+        ("/Users/me", "/Users/me"),
+    ] {
+        assert_eq!(seatbelt_spelling(Path::new(given)), Path::new(matched), "{given}");
+    }
 }
 
 #[test]
 fn every_rule_of_a_section_follows_its_deny() {
     let p = policy(Deny { read: true, write: true, net: true, env: false }, Net::Denied, usual_paths(), &["/s"]);
-    let text = build(&p).unwrap().text;
+    let text = text(&p);
     let pos = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing:\n{text}"));
-    assert!(pos("(deny file-read*)") < pos("(allow file-read* (subpath (param \"READ_0\")))"), "{text}");
-    assert!(pos("(deny file-write*)") < pos("(allow file-write* (subpath (param \"WRITE_0\")))"), "{text}");
+    let read = pos("(deny file-read* file-write-unlink file-link file-clone)");
+    assert!(read < pos("(allow file-read* file-write-unlink file-link file-clone (subpath (param \"READ_0\")))"));
+    let write = pos("(deny file-write* file-link)");
+    assert!(read < write && write < pos("(allow file-write* file-link (subpath (param \"WRITE_0\")))"), "{text}");
     assert!(pos("(deny network*)") < pos("(param \"UNIX_0\")"), "{text}");
+    // The unix-socket binding section comes after the network section's
+    // general allow, which it narrows.
+    assert!(
+        pos("(allow network-bind network-inbound (local unix-socket))")
+            < pos("(deny network-bind (local unix-socket))")
+    );
     // Read rules never become write rules.
-    assert_eq!(text.matches("(allow file-write* (").count(), 1 + 3, "{text}");
-    assert_eq!(text.matches("(allow file-read* (").count(), 1 + 5, "{text}");
+    assert_eq!(text.matches("(allow file-write* file-link (").count(), 2, "{text}");
+    assert_eq!(text.matches("(allow file-write-data (").count(), 1 + 1, "{text}");
+    assert_eq!(text.matches("(allow file-read* file-write-unlink file-link file-clone (").count(), 5, "{text}");
 }
 
 /// Paths that would break out of a string literal, a comment or an
@@ -137,9 +461,12 @@ fn hostile_paths_only_change_the_parameters() {
         p.unix_allow = vec![PathBuf::from(OsStr::from_bytes(path))];
         p
     };
-    let reference = build(&shape(b"/plain")).unwrap();
+    // The terminal's name, too, only ever reaches the parameters.
+    let on =
+        |path: &[u8]| Machine { terminals: vec![PathBuf::from(OsStr::from_bytes(path))], dialect: Dialect::BY_NAME };
+    let reference = build(&shape(b"/plain"), &on(b"/plain")).unwrap();
     for path in HOSTILE {
-        let profile = build(&shape(path)).unwrap();
+        let profile = build(&shape(path), &on(path)).unwrap();
         assert_eq!(profile.text, reference.text, "the path {:?} changed the profile text", OsStr::from_bytes(path));
         if *path != b"/plain" {
             assert!(
@@ -149,8 +476,8 @@ fn hostile_paths_only_change_the_parameters() {
                 profile.text
             );
         }
-        // READ_0, READ_1, WRITE_0, UNIX_0: each the exact bytes.
-        assert_eq!(profile.params.len(), 4, "{:?}", profile.params);
+        // TTY_0, READ_0, READ_1, WRITE_0, UNIX_0: each the exact bytes.
+        assert_eq!(profile.params.len(), 5, "{:?}", profile.params);
         for (name, value) in &profile.params {
             assert_eq!(value.as_bytes(), *path, "{name}");
             assert!(reference.params.iter().any(|(n, _)| n == name), "{name}");
@@ -183,7 +510,7 @@ fn random_byte_paths_never_reach_the_profile_text() {
     let mut rng = Rng(0x5b5_dead_beef);
     let all = Deny { read: true, write: true, net: true, env: false };
     for round in 0..500 {
-        let paths: Vec<Vec<u8>> = (0..4).map(|_| rng.path()).collect();
+        let paths: Vec<Vec<u8>> = (0..5).map(|_| rng.path()).collect();
         let rules = vec![
             rule(&paths[0], true, Access::Read),
             rule(&paths[1], false, Access::Read),
@@ -195,10 +522,11 @@ fn random_byte_paths_never_reach_the_profile_text() {
             vec![rule(b"/r", true, Access::Read), rule(b"/f", false, Access::Read), rule(b"/w", true, Access::Write)];
         let mut reference = policy(all, Net::Denied, reference_rules, &[]);
         reference.unix_allow = vec![PathBuf::from("/u")];
-        let profile = build(&p).unwrap();
-        assert_eq!(profile.text, build(&reference).unwrap().text, "round {round}: {paths:?}");
+        let terminal = Machine { terminals: vec![PathBuf::from(OsStr::from_bytes(&paths[4]))], ..mac() };
+        let profile = build(&p, &terminal).unwrap();
+        assert_eq!(profile.text, text(&reference), "round {round}: {paths:?}");
         let values: Vec<&[u8]> = profile.params.iter().map(|(_, v)| v.as_bytes()).collect();
-        let expected: Vec<&[u8]> = vec![&paths[0], &paths[1], &paths[2], &paths[2], &paths[3]];
+        let expected: Vec<&[u8]> = vec![&paths[4], &paths[0], &paths[1], &paths[2], &paths[2], &paths[3]];
         assert_eq!(values, expected, "round {round}");
         // And each reaches sandbox-exec as one argument, byte for byte.
         let args = argv(&profile, &[OsString::from("true")]);
@@ -213,12 +541,14 @@ fn random_byte_paths_never_reach_the_profile_text() {
 #[test]
 fn argv_is_profile_definitions_separator_command() {
     let p = policy(Deny { write: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]);
-    let profile = build(&p).unwrap();
+    let profile = build(&p, &mac()).unwrap();
     let command = [OsString::from("make"), OsString::from("-j2"), OsString::from("--"), OsString::from("-p")];
     let args = argv(&profile, &command);
     let expected: Vec<OsString> = [
         "-p",
         profile.text.as_str(),
+        "-D",
+        "TTY_0=/dev/ttys003",
         "-D",
         "WRITE_0=/Users/me/project",
         "-D",
@@ -239,7 +569,7 @@ fn argv_is_profile_definitions_separator_command() {
 
 #[test]
 fn argv_keeps_non_utf8_arguments() {
-    let profile = build(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[])).unwrap();
+    let profile = build(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]), &mac()).unwrap();
     let arg = OsStr::from_bytes(b"\xff\xfe").to_owned();
     let args = argv(&profile, &[OsString::from("cat"), arg.clone()]);
     assert_eq!(args.last(), Some(&arg));
@@ -282,7 +612,7 @@ fn unexpressible_entries_are_refused_with_exit_125_reasons() {
     assert!(!err.contains("localhost:80,"), "only the unexpressible entry is named: {err}");
     assert!(err.contains("`localhost`") && err.contains("--best-effort"), "{err}");
     // build() refuses too, should a caller skip the check.
-    assert!(build(&p).is_err());
+    assert!(build(&p, &mac()).is_err());
 }
 
 #[test]
@@ -298,7 +628,7 @@ fn best_effort_narrows_never_widens() {
     let (narrowed, warning) = check_network(&p).unwrap();
     assert_eq!(narrowed.net, Net::Denied);
     assert!(warning.unwrap().contains("no network at all"));
-    let text = build(&narrowed).unwrap().text;
+    let text = text(&narrowed);
     assert!(text.contains("(deny network*)") && !text.contains("remote ip"), "{text}");
 }
 

@@ -1,5 +1,9 @@
 //! Linux's default paths (also the fallback of platforms without their own).
 
+use std::path::PathBuf;
+
+use crate::policy::{Access, Surroundings};
+
 /// System trees: programs, libraries, configuration.
 pub(super) const SYSTEM_TREES: &[&str] =
     &["/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/nix/store", "/snap"];
@@ -39,3 +43,8 @@ pub(super) const ESSENTIAL_FILES: &[&str] = &[
     "/etc/ld.so.cache",
     "/etc/ssl/certs/ca-certificates.crt",
 ];
+
+/// Defaults that depend on the machine beyond the environment: none here.
+pub(super) fn extra(_ctx: &Surroundings) -> Vec<(PathBuf, Access, &'static str)> {
+    Vec::new()
+}
