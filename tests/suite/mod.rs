@@ -15,3 +15,4 @@ mod netallow;
 mod netnames;
 mod process;
 mod profiles;
+mod release;
