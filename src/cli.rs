@@ -68,11 +68,15 @@ const USAGE: &str = "sbx [OPTIONS] [--] COMMAND [ARGS]...
        sbx trust [FILE]
        sbx learn [-p NAME] [-o FILE] [--verify] [--extends PROFILE] [--] COMMAND [ARGS]...";
 
+/// What `sbx --version` prints after the name: the package version and the
+/// commit it was built from (see build.rs), e.g. `0.1.0 (commit 0123456789ab)`.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("SBX_BUILD_COMMIT"), ")");
+
 /// Run COMMAND in a sandbox enforced by the kernel (Landlock, seccomp, no_new_privs).
 #[derive(Debug, Parser)]
 #[command(
     name = "sbx",
-    version,
+    version = VERSION,
     about,
     after_help = AFTER_HELP,
     after_long_help = AFTER_LONG_HELP,
@@ -269,9 +273,10 @@ impl Cli {
         Self::parse_from_os(all).unwrap_or_else(|outcome| panic!("parsing {args:?} failed: {outcome:?}"))
     }
 
-    /// The clap definition, for the man page and shell completions.
+    /// The clap definition, for the man page and shell completions (which
+    /// name the release, not the commit: they are checked in).
     pub fn definition() -> clap::Command {
-        Self::command()
+        Self::command().version(env!("CARGO_PKG_VERSION"))
     }
 }
 

@@ -992,9 +992,11 @@ struct NotificationResponse {
     flags: u32,
 }
 
-const SECCOMP_IOCTL_NOTIF_RECV: libc::c_ulong = 0xc050_2100;
-const SECCOMP_IOCTL_NOTIF_SEND: libc::c_ulong = 0xc018_2101;
-const SECCOMP_IOCTL_NOTIF_ID_VALID: libc::c_ulong = 0x4008_2102;
+// ioctl's request is a c_ulong in glibc and a c_int in musl (`libc::Ioctl`);
+// the kernel reads 32 bits of it either way, so the cast keeps the number.
+const SECCOMP_IOCTL_NOTIF_RECV: libc::Ioctl = 0xc050_2100_u32 as libc::Ioctl;
+const SECCOMP_IOCTL_NOTIF_SEND: libc::Ioctl = 0xc018_2101_u32 as libc::Ioctl;
+const SECCOMP_IOCTL_NOTIF_ID_VALID: libc::Ioctl = 0x4008_2102_u32 as libc::Ioctl;
 
 /// Whether `fd` reports a hang-up right now (poll with no wait): for a
 /// seccomp listener, that no process uses its filter any more.

@@ -15,4 +15,5 @@ mod netallow;
 mod netnames;
 mod process;
 mod profiles;
+mod release;
 mod scope;
