@@ -709,6 +709,12 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "tgkill")) {           /* tgkill(TGID, TID, SIG) */
         NEED(3); return report(syscall(SYS_tgkill, atoi(a), atoi(b), atoi(argv[4])));
     }
+    if (!strcmp(op, "i386-kill")) {        /* kill(PID, SIG) through int 0x80 (i386 __NR_kill 37) */
+        NEED(2); return report(int80(37, atoi(a), atoi(b), 0));
+    }
+    if (!strcmp(op, "i386-setpriority")) { /* setpriority(PRIO_PROCESS, PID, NICE) through int 0x80 (97) */
+        NEED(2); return report(int80(97, PRIO_PROCESS, atoi(a), atoi(b)));
+    }
     if (!strcmp(op, "tkill")) {            /* tkill(TID, SIG) */
         NEED(2); return report(syscall(SYS_tkill, atoi(a), atoi(b)));
     }

@@ -76,6 +76,8 @@ fn signals_reach_no_process_outside_by_any_call() {
             vec!["sigqueue", &pid, "9"],
             vec!["tgkill", &pid, &pid, "9"],
             vec!["tkill", &pid, "9"],
+            // The 32-bit entry (int 0x80 from this 64-bit probe).
+            vec!["i386-kill", &pid, "9"],
         ];
         for op in &ops {
             // Premise (with signal 0, to keep the outsider): the call reaches it bare.
@@ -235,6 +237,7 @@ fn priority_limits_and_scheduling_of_processes_outside_cannot_be_changed() {
             vec!["setaffinity", &pid],
             vec!["setscheduler", &pid],
             vec!["ioprio", &pid],
+            vec!["i386-setpriority", &pid, "5"],
         ];
         for op in &ops {
             as_user(bare(probe()).args(op), nobody).run().success().stdout_is("ok");
