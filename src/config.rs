@@ -603,6 +603,26 @@ pub fn find_project_file(dir: &Path) -> Option<PathBuf> {
     dir.ancestors().map(|d| d.join(PROJECT_FILE)).find(|p| std::fs::symlink_metadata(p).is_ok())
 }
 
+/// sbx's own files for this run: the configuration files read, the user
+/// configuration directory and the record of trusted files (see
+/// [`crate::policy::OwnFiles`]).
+pub fn own_files(resolved: &Resolved, ctx: &Surroundings) -> crate::policy::OwnFiles {
+    let mut own = crate::policy::OwnFiles::default();
+    if let Some(dir) = user_config_path(ctx).as_deref().and_then(Path::parent) {
+        own.add(dir, "sbx's user configuration directory", true);
+    }
+    if let Some(dir) = crate::trust::record_path(ctx).ok().as_deref().and_then(Path::parent) {
+        own.add(dir, "sbx's record of trusted project files", true);
+    }
+    for (layer, path, _) in &resolved.files {
+        // A project file's trust record notices any change to it.
+        if *layer == Layer::Named {
+            own.add(path, "the configuration file given with --config", false);
+        }
+    }
+    own
+}
+
 /// `$XDG_CONFIG_HOME/sbx/config.toml`, else `~/.config/sbx/config.toml`.
 pub fn user_config_path(ctx: &Surroundings) -> Option<PathBuf> {
     let base = ctx.var_path("XDG_CONFIG_HOME").or_else(|| ctx.home().map(|h| h.join(".config")))?;

@@ -74,9 +74,17 @@ fn dispatch(cli: &cli::Cli) -> anyhow::Result<Outcome> {
     }
     let config = config::Config::load(cli, &ctx)?;
     let resolved = config.resolve(cli, &ctx)?;
+    let own = config::own_files(&resolved, &ctx);
     if let Some(format) = cli.explain {
         let policy = policy::Policy::build(&resolved.request, &ctx)?;
-        let explanation = explain::explain(&policy, &resolved, &support::Platform::detect());
+        let mut explanation = explain::explain(&policy, &resolved, &support::Platform::detect());
+        match policy.refuse_writable_own_files(&own, ctx.home().as_deref()) {
+            Ok(warnings) => explanation.verdict.warnings.extend(warnings),
+            Err(refusal) => {
+                explanation.verdict.refusals.push(format!("{refusal:#}"));
+                explanation.verdict.runs = false;
+            }
+        }
         print!("{}", explain::render(&explanation, format));
         return Ok(Outcome::Code(0));
     }
@@ -87,6 +95,9 @@ fn dispatch(cli: &cli::Cli) -> anyhow::Result<Outcome> {
         return Err(refusal.into());
     }
     let policy = policy::Policy::build(&resolved.request, &ctx)?;
+    for warning in policy.refuse_writable_own_files(&own, ctx.home().as_deref())? {
+        eprintln!("sbx: warning: {warning}");
+    }
     policy.warn_if_unrestricted();
     backend::run(&policy)
 }

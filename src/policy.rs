@@ -482,6 +482,103 @@ fn dedup(rules: Vec<PathRule>) -> Vec<PathRule> {
     out
 }
 
+/// sbx's own files, which no write rule may reach: the configuration files
+/// a run read, the user configuration directory and the record of trusted
+/// files. A command that could rewrite them would choose the sandbox of the
+/// next run.
+#[derive(Debug, Clone, Default)]
+pub struct OwnFiles {
+    /// (canonical path, what it is, whether a rule reaching it is refused
+    /// rather than warned about).
+    pub paths: Vec<(PathBuf, &'static str, bool)>,
+}
+
+impl OwnFiles {
+    /// `path` (canonical where it exists: its nearest existing ancestor is
+    /// resolved and the rest appended) as `what`; a rule that reaches it is
+    /// refused if `refuse`, else warned about.
+    pub fn add(&mut self, path: &Path, what: &'static str, refuse: bool) {
+        let mut existing = path;
+        let mut rest = Vec::new();
+        while !existing.exists() {
+            let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else { break };
+            rest.push(name.to_owned());
+            existing = parent;
+        }
+        let mut canonical = crate::paths::resolve(existing).map(|r| r.path).unwrap_or_else(|_| existing.to_path_buf());
+        for name in rest.iter().rev() {
+            canonical.push(name);
+        }
+        if !self.paths.iter().any(|(p, _, _)| *p == canonical) {
+            self.paths.push((canonical, what, refuse));
+        }
+    }
+}
+
+impl Policy {
+    /// Refuses a policy whose write rules reach sbx's user configuration or
+    /// its record of trusted files (the command could rewrite the next
+    /// run's sandbox), and returns warnings for the other configuration
+    /// files it read (a `--config FILE` a later run would read again; a
+    /// project file is covered by its trust record, which notices any
+    /// change). Landlock cannot carve a path out of a writable tree, so the
+    /// rule itself is refused, with the path it would expose and what to do.
+    pub fn refuse_writable_own_files(&self, own: &OwnFiles, home: Option<&Path>) -> Result<Vec<String>> {
+        let mut warnings = Vec::new();
+        if !self.deny.write {
+            // Nothing is write-restricted: not a sandbox for files at all
+            // (sbx says so when nothing is restricted).
+            return Ok(warnings);
+        }
+        for rule in self.paths.iter().filter(|r| r.access == Access::Write) {
+            for (path, what, refuse) in own
+                .paths
+                .iter()
+                .filter(|(p, _, _)| if rule.is_dir { p.starts_with(&rule.path) } else { *p == rule.path })
+            {
+                let shown = rule.path.display().to_string();
+                let hint = if rule.path == Path::new("/") {
+                    " (it is the whole file system: a relative `.` resolved there? run sbx from the project's directory)"
+                } else if home.is_some_and(|h| h == rule.path) {
+                    " (it is your home directory: a relative `.` resolved there? run sbx from the project's directory)"
+                } else {
+                    ""
+                };
+                let fix = if matches!(rule.source, Source::Default(_)) {
+                    "keep sbx's configuration and state outside the directories writable by default \
+                     (set XDG_CONFIG_HOME and XDG_STATE_HOME elsewhere)"
+                } else {
+                    "allow the directories the command needs instead, below or beside it"
+                };
+                if !refuse {
+                    warnings.push(format!(
+                        "{} lets the command rewrite {} — {what} — which a later run with the same \
+                         --config would read again: keep it outside the writable paths",
+                        rule.source.entry(&shown),
+                        path.display()
+                    ));
+                    continue;
+                }
+                bail!(
+                    "{} would let the command rewrite {} — {what} — and so choose the sandbox of the next run{hint}; {fix}",
+                    rule.source.entry(&shown),
+                    path.display()
+                );
+            }
+            if covers_home(&rule.path, home) {
+                let what =
+                    if rule.path == Path::new("/") { "the whole file system" } else { "your whole home directory" };
+                warnings.push(format!(
+                    "{} makes {what} writable (shell start-up files such as ~/.bashrc included): \
+                     if a relative `.` resolved there, run sbx from the project's directory",
+                    rule.source.entry(&rule.path.display().to_string()),
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+}
+
 /// Whether `dir` is `/`, or is `home` or one of its ancestors: granting it
 /// would grant the whole home directory.
 pub(crate) fn covers_home(dir: &Path, home: Option<&Path>) -> bool {

@@ -83,7 +83,10 @@ fn render(lines: &[(String, Option<u64>)], policy: &Policy) -> Option<String> {
     let _ = writeln!(
         out,
         "sbx: summary: the sandbox refused {attempts} {}attempt{} of {} kind{}:",
-        if lines.iter().any(|(l, _)| l.contains("— allow with --allow-write") || l.ends_with("outside the sandbox")) {
+        if lines.iter().any(|(l, _)| l.contains("— allow with --allow-write")
+            || l.contains("— allow with --allow-read")
+            || l.ends_with("outside the sandbox"))
+        {
             ""
         } else {
             "network "

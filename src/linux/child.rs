@@ -29,6 +29,7 @@ pub enum Stage {
     Landlock = 2,
     Seccomp = 3,
     Exec = 4,
+    Capabilities = 5,
 }
 
 /// What the child sends the parent when it cannot exec: stage and errno.
@@ -54,6 +55,7 @@ impl Failure {
             2 => Stage::Landlock,
             3 => Stage::Seccomp,
             4 => Stage::Exec,
+            5 => Stage::Capabilities,
             _ => return None,
         };
         let errno = Errno::from_raw(i32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]));
@@ -201,6 +203,8 @@ pub struct ChildSetup<'a> {
     /// With a supervisor: where the child stores the listener's fd number
     /// (sbx reads it once the child has exec'd).
     pub listener_slot: Option<&'a AtomicI32>,
+    /// For a command started with capabilities (root): what it loses.
+    pub capabilities: Option<&'a super::capabilities::Drop>,
 }
 
 /// Runs in the child (see [`sys::spawn`]): applies the sandbox and execs. Never returns.
@@ -218,6 +222,11 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
     };
     if let Err(errno) = sys::set_no_new_privs() {
         fail(Stage::NoNewPrivs, errno);
+    }
+    if let Some(drop) = setup.capabilities {
+        if let Err(errno) = sys::drop_capabilities(drop) {
+            fail(Stage::Capabilities, errno);
+        }
     }
     if let Some(ruleset) = setup.landlock {
         if let Err(errno) = sys::landlock_restrict_self(ruleset.as_fd(), 0) {
@@ -253,7 +262,7 @@ mod tests {
 
     #[test]
     fn reports_round_trip() {
-        for stage in [Stage::NoNewPrivs, Stage::Landlock, Stage::Seccomp, Stage::Exec] {
+        for stage in [Stage::NoNewPrivs, Stage::Landlock, Stage::Seccomp, Stage::Exec, Stage::Capabilities] {
             let f = Failure { stage, errno: Errno::EACCES };
             assert_eq!(Failure::decode(f.encode()), Some(f));
         }

@@ -57,6 +57,10 @@ pub struct Mediation {
     /// Below ABI 5 under --deny-write: the random devices stay readable, so
     /// their ioctls are refused by request.
     pub random_ioctls: bool,
+    /// Under a file restriction, where /dev/pts holds only sbx's own
+    /// terminals: the slave of a pseudo-terminal the command made is opened
+    /// by the supervisor through its master (TIOCGPTPEER).
+    pub pty_peers: bool,
 }
 
 /// How one restriction is enforced here.
@@ -124,6 +128,7 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         truncate,
         abstract_sockets: abi < 6 && restricted && sup,
         random_ioctls: write && abi < 5,
+        pty_peers: policy.deny.fs() && abi >= 1 && sup,
     };
 
     let mut covered = Vec::new();
@@ -141,6 +146,15 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
     } else {
         if policy.deny.read {
             add(READING, Some(Kind::Read), ll("file rights", 1));
+            add(
+                WATCHING,
+                Some(Kind::Read),
+                if sup {
+                    supervisor("an inotify watch is added only where the command may read")
+                } else {
+                    By::Enforced("seccomp refuses inotify watches (EACCES; no supervisor to check them here)".into())
+                },
+            );
         }
         if write {
             add(WRITING, Some(Kind::Write), ll("file rights", 1));
@@ -187,6 +201,26 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
     }
     if write {
         add(
+            IO_URING,
+            Some(Kind::Write),
+            By::Enforced("seccomp refuses io_uring (its operations run where seccomp cannot see them)".into()),
+        );
+        if abi >= 1 && write {
+            add(
+                TERMINALS,
+                Some(Kind::Write),
+                By::Enforced(if sup {
+                    "Landlock (ABI 1): /dev/pts holds sbx's own terminals only; the slave of a new pseudo-terminal \
+                     is opened by sbx's supervisor (TIOCGPTPEER)"
+                        .into()
+                } else {
+                    "Landlock (ABI 1): /dev/pts holds sbx's own terminals only (new pseudo-terminals' slaves cannot \
+                     be opened: no supervisor here)"
+                        .into()
+                }),
+            );
+        }
+        add(
             METADATA,
             Some(Kind::Write),
             if sup {
@@ -204,7 +238,10 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             (Net::Allow(_), true) => add(
                 ALLOW_LIST,
                 Some(Kind::Net),
-                supervisor("connect, bind and sends are checked on its own copy of the address and performed by sbx"),
+                supervisor(
+                    "connect, bind and sends are checked on its own copy of the address and performed by sbx; \
+                     source routing (IP options, IPv6 routing headers, next hops) is refused",
+                ),
             ),
             (Net::Allow(_), false) => {
                 add(ALLOW_LIST_LOST, Some(Kind::Net), By::Gap(format!("the network supervisor, but {why_not}")));
@@ -294,13 +331,22 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             )
         },
     );
+    add(
+        CAPABILITIES,
+        None,
+        By::Enforced(format!(
+            "a root command keeps only {} (bounding, permitted, effective, inheritable and ambient sets)",
+            crate::linux::capabilities::names(crate::linux::capabilities::kept_mask()).join(", ")
+        )),
+    );
     if abi == 0 {
         add(
             PROC_FILES,
             None,
             By::Open(
                 "only Landlock can close them; without it the kernel's ptrace rules (same user; Yama) decide — sbx \
-                 makes itself non-dumpable, so a command not running as root cannot read sbx's own"
+                 makes itself non-dumpable and a root command holds no CAP_SYS_PTRACE, so the command cannot read \
+                 sbx's own"
                     .into(),
             ),
         );
@@ -308,6 +354,10 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
     Plan { landlock, mediation, covered }
 }
 
+pub const WATCHING: &str = "watching directories outside the readable paths for new names (inotify)";
+pub const IO_URING: &str = "io_uring operations that would write past the supervisor's checks";
+pub const TERMINALS: &str = "writing other sessions' terminals";
+pub const CAPABILITIES: &str = "capabilities beyond what builds need (root)";
 pub const READING: &str = "reading, listing and executing outside the readable paths";
 pub const WRITING: &str = "writing, creating and deleting outside the writable paths";
 pub const RENAMING: &str = "renaming and hard-linking files across directories";

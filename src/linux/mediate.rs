@@ -145,7 +145,7 @@ struct BindJob {
 /// (unshare(CLONE_FS)) set to the command's for each bind, and is confined
 /// by the command's own Landlock ruleset, so a bind creates a socket file
 /// only where the command could.
-fn start_binder(ruleset: Option<OwnedFd>) -> Result<mpsc::Sender<BindJob>> {
+fn start_binder(ruleset: Option<OwnedFd>, caps: Option<u64>) -> Result<mpsc::Sender<BindJob>> {
     let (jobs_tx, jobs_rx) = mpsc::channel::<BindJob>();
     let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
     std::thread::Builder::new()
@@ -153,6 +153,12 @@ fn start_binder(ruleset: Option<OwnedFd>) -> Result<mpsc::Sender<BindJob>> {
         .stack_size(128 * 1024)
         .spawn(move || {
             let setup = (|| {
+                if let Some(effective) = caps {
+                    let (_, permitted, inheritable) =
+                        sys::capabilities().map_err(|e| format!("capget: {}", e.desc()))?;
+                    sys::set_capabilities(effective, permitted, inheritable)
+                        .map_err(|e| format!("capset: {}", e.desc()))?;
+                }
                 sys::unshare_fs().map_err(|e| format!("unshare(CLONE_FS): {}", e.desc()))?;
                 sys::set_no_new_privs().map_err(|e| format!("no_new_privs: {}", e.desc()))?;
                 if let Some(ruleset) = &ruleset {
@@ -203,6 +209,11 @@ pub struct Mediator {
     /// Without Landlock's TRUNCATE right: every tree a write rule grants
     /// (the /dev defaults too), where truncate(2) is performed.
     truncatable: Option<Vec<PathBuf>>,
+    /// Under --deny-read: what the command may read (path, is a directory),
+    /// where inotify watches are added for it.
+    readable: Option<Vec<(PathBuf, bool)>>,
+    /// Open new pseudo-terminals' slaves for the command (TIOCGPTPEER).
+    pty_peers: bool,
     /// The process scope's calls, by syscall number.
     process: process::Table,
     /// Below Landlock ABI 6 under a network restriction: abstract unix
@@ -228,6 +239,8 @@ pub struct Mediator {
     syscalls: Vec<(i32, Op)>,
     /// This process's root (dev, ino) and mount namespace inode.
     root: (u64, u64, u64),
+    /// The command's effective capabilities, when sbx dropped some.
+    command_effective_caps: Option<u64>,
 }
 
 /// What the supervisor mediates, and what it needs for it.
@@ -240,6 +253,10 @@ pub struct Setup {
     /// When the supervisor keeps truncation (no Landlock TRUNCATE): the
     /// trees where truncate(2) is performed.
     pub truncatable: Option<Vec<PathBuf>>,
+    /// Under --deny-read: what the command may read, for inotify watches.
+    pub readable: Option<Vec<(PathBuf, bool)>>,
+    /// Open new pseudo-terminals' slaves for the command (TIOCGPTPEER).
+    pub pty_peers: bool,
     pub process: Scope,
     /// Decide abstract unix destinations here (no Landlock scope).
     pub abstract_check: bool,
@@ -249,14 +266,34 @@ pub struct Setup {
     pub quiet: bool,
     /// The command's Landlock ruleset (for the unix-bind thread).
     pub ruleset: Option<OwnedFd>,
+    /// The command's effective capabilities when sbx dropped some (root):
+    /// sbx's threads act with these, and only for a command that has them.
+    pub command_effective_caps: Option<u64>,
 }
 
 impl Mediator {
     /// Sets up the supervisor described by `setup`.
     pub fn new(setup: Setup) -> Result<Arc<Self>> {
-        let Setup { listener, mode, writable, truncatable, process, abstract_check, names, unix_allow, quiet, ruleset } =
-            setup;
-        let me = read_status(std::process::id() as i32).context("reading sbx's own /proc/self/status")?;
+        let Setup {
+            listener,
+            mode,
+            writable,
+            truncatable,
+            readable,
+            pty_peers,
+            process,
+            abstract_check,
+            names,
+            unix_allow,
+            quiet,
+            ruleset,
+            command_effective_caps,
+        } = setup;
+        let mut me = read_status(std::process::id() as i32).context("reading sbx's own /proc/self/status")?;
+        // The command's credentials are sbx's, but for what it dropped.
+        if let Some(effective) = command_effective_caps {
+            me.creds.cap_eff = format!("{effective:016x}");
+        }
         let mut syscalls = Vec::new();
         let mut arches = vec![ScmpArch::native()];
         if cfg!(target_arch = "x86_64") {
@@ -297,6 +334,8 @@ impl Mediator {
             mode,
             writable,
             truncatable,
+            readable,
+            pty_peers,
             process: process::Table::new(process),
             abstract_check,
             abstract_bound: Mutex::new(HashMap::new()),
@@ -309,7 +348,24 @@ impl Mediator {
             binder: Mutex::new(Binder::NotStarted(ruleset)),
             syscalls,
             root,
+            command_effective_caps,
         }))
+    }
+
+    /// Makes the calling thread act with the command's capabilities, plus
+    /// CAP_SYS_PTRACE to go on reading a command that changed its user (and
+    /// then refuse it by its credentials): no call sbx makes for the command
+    /// is decided by that one. Its permitted set stays sbx's.
+    fn act_as_the_command(&self) {
+        const CAP_SYS_PTRACE: u64 = 1 << 19;
+        if let Some(effective) = self.command_effective_caps {
+            if let Ok((_, permitted, inheritable)) = sys::capabilities() {
+                let effective = (effective | CAP_SYS_PTRACE) & permitted;
+                if let Err(e) = sys::set_capabilities(effective, permitted, inheritable) {
+                    tracing::warn!("cannot lower a supervisor thread's capabilities: {}", e.desc());
+                }
+            }
+        }
     }
 
     /// A supervisor with nothing to mediate and no listener worth the name,
@@ -322,12 +378,15 @@ impl Mediator {
             mode: None,
             writable: None,
             truncatable: None,
+            readable: None,
+            pty_peers: false,
             process: Scope::default(),
             abstract_check: false,
             names: None,
             unix_allow: Vec::new(),
             quiet: true,
             ruleset: None,
+            command_effective_caps: None,
         };
         Self::new(setup).unwrap()
     }
@@ -368,12 +427,22 @@ impl Mediator {
     }
 
     fn serve(&self, req: &Notification) -> Reply {
+        if req.arch == NATIVE_AUDIT_ARCH
+            && self.pty_peers
+            && Some(req.nr) == super::seccomp::native_number("ioctl")
+            && req.args[1] & 0xffff_ffff == super::seccomp::TIOCGPTPEER
+        {
+            return self.serve_pty_peer(req);
+        }
         if self.process.handles(req) {
             return self.serve_process(req);
         }
         if req.arch == NATIVE_AUDIT_ARCH {
             if let Some(&(_, call)) = self.meta_calls.iter().find(|(n, _)| *n == req.nr) {
                 return self.serve_meta(req, call);
+            }
+            if self.readable.is_some() && Some(req.nr) == super::seccomp::native_number("inotify_add_watch") {
+                return self.serve_watch(req);
             }
         }
         if self.mode.is_none() {
@@ -635,6 +704,22 @@ impl Mediator {
         m: &Message,
         addr: std::net::SocketAddr,
     ) -> Result<(Vec<u8>, Option<String>), Errno> {
+        if let (Op::Bind, Some(names)) = (op, &self.names) {
+            // A socket of the command on a nameserver's DNS port would get
+            // the queries sbx's forwarder sends there (and answer them).
+            let ip = addr.ip().to_canonical();
+            if names
+                .nameservers()
+                .iter()
+                .any(|ns| ns.port() == addr.port() && (ns.ip().to_canonical() == ip || ip.is_unspecified()))
+            {
+                self.report(format!(
+                    "sbx: blocked bind to {} — a nameserver's address: DNS goes through sbx's filter",
+                    notify::show_inet(addr)
+                ));
+                return Err(Errno::EACCES);
+            }
+        }
         let names = self.names.as_ref().filter(|_| op != Op::Bind);
         if let Some(names) = names {
             if names.is_nameserver(addr) {
@@ -766,7 +851,7 @@ impl Mediator {
         {
             let mut binder = self.binder.lock().unwrap_or_else(PoisonError::into_inner);
             if let Binder::NotStarted(ruleset) = &mut *binder {
-                *binder = match start_binder(ruleset.take()) {
+                *binder = match start_binder(ruleset.take(), self.command_effective_caps) {
                     Ok(jobs) => Binder::Running(jobs),
                     Err(err) => {
                         // Fails closed: no unix bind is made for the command.
@@ -800,6 +885,10 @@ impl Mediator {
 }
 
 impl super::workers::Serve for Arc<Mediator> {
+    fn thread_start(&self) {
+        self.act_as_the_command();
+    }
+
     fn receive(&self) -> Result<Option<Notification>, Errno> {
         super::workers::receive_from(self.listener.as_fd())
     }

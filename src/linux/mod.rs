@@ -2,6 +2,7 @@
 //! argv/envp), refuse what this kernel cannot enforce, fork, sandbox and exec
 //! the child, then supervise it until it ends.
 
+pub mod capabilities;
 pub mod child;
 pub mod enforcement;
 pub mod landlock;
@@ -53,6 +54,8 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let mode = notify::Mode::from_policy(&policy.net).filter(|_| net_supervised);
     let writable = (policy.deny.write && supervising).then(|| policy.writable_paths());
     let truncatable = m.truncate.then(|| policy.write_rule_paths());
+    let readable = (policy.deny.read && supervising)
+        .then(|| policy.paths.iter().map(|r| (r.path.clone(), r.is_dir)).collect::<Vec<_>>());
     let filter_names = net_supervised && !policy.net.name_rules().is_empty();
     if supervising {
         // Only network calls need the supervisor's own abstract-socket scope.
@@ -69,18 +72,22 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         sys::set_not_dumpable().context("making sbx non-dumpable")?;
     }
 
+    let caps = command_capabilities()?;
+    if let Some(drop) = &caps {
+        tracing::debug!("capabilities: the command keeps {}", capabilities::names(drop.effective).join(" "));
+    }
     let forwarding = supervisor::Signals::block()?;
     let close_fds = policy.close_fds.then(sys::fd_limit);
-    let (child, listener) =
-        match start_child(&forwarding, ruleset.as_ref(), filter.as_ref(), &exec, supervising, close_fds)? {
-            Started::Failed(failure) => return report_failure(policy, &exec, failure),
-            Started::Running { child, listener } => (child, listener),
-        };
+    let start = Start { landlock: ruleset.as_ref(), seccomp: filter.as_ref(), listener: supervising, close_fds };
+    let (child, listener) = match start_child(&forwarding, &start, &exec, caps.as_ref())? {
+        Started::Failed(failure) => return report_failure(policy, &exec, failure),
+        Started::Running { child, listener } => (child, listener),
+    };
     let mediator = match listener {
         None => None,
         Some(listener) => {
             // Network and metadata calls act on the command's fds.
-            let takes_fds = mode.is_some() || writable.is_some();
+            let takes_fds = mode.is_some() || writable.is_some() || readable.is_some() || m.pty_peers;
             let started = (if takes_fds { check_fd_access(child) } else { Ok(()) }).and_then(|()| {
                 let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
                 mediate::Mediator::new(mediate::Setup {
@@ -88,6 +95,8 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                     mode,
                     writable,
                     truncatable,
+                    readable,
+                    pty_peers: m.pty_peers,
                     process: mediate::Scope {
                         signals: m.signals,
                         pid_calls: m.pid_calls_supervised,
@@ -98,6 +107,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                     unix_allow: policy.unix_allow.clone(),
                     quiet: policy.quiet,
                     ruleset: ruleset.take(),
+                    command_effective_caps: caps.map(|d| d.effective),
                 })
             });
             match started {
@@ -132,17 +142,36 @@ enum Started {
     Running { child: libc::pid_t, listener: Option<std::os::fd::OwnedFd> },
 }
 
-/// Starts the child: it restores the signal mask, applies `landlock` and
-/// `seccomp` (with a listener if `listener`), and execs `exec`. Returns once
-/// it has exec'd or failed (it shares sbx's memory and file table until then).
+/// How the child is to be sandboxed.
+struct Start<'a> {
+    landlock: Option<&'a std::os::fd::OwnedFd>,
+    seccomp: Option<&'a sys::BpfProgram>,
+    /// Install the filter with a listener (for a supervisor).
+    listener: bool,
+    /// `--close-fds`, and the highest fd number to try.
+    close_fds: Option<u32>,
+}
+
+/// The capabilities a command started by this sbx loses (`None`: sbx has
+/// none to lose — not root).
+fn command_capabilities() -> Result<Option<capabilities::Drop>> {
+    let (effective, permitted, inheritable) = sys::capabilities().context("reading sbx's capabilities")?;
+    let (bounding, last) = sys::bounding_set();
+    Ok(capabilities::Drop::of(effective, permitted, inheritable, bounding, last))
+}
+
+/// Starts the child: it restores the signal mask, sheds `caps`, applies
+/// the Landlock ruleset and the seccomp filter (with a listener if asked),
+/// and execs `exec`. Returns once it has exec'd or failed (it shares sbx's
+/// memory and file table until then).
 fn start_child(
     forwarding: &supervisor::Signals,
-    landlock: Option<&std::os::fd::OwnedFd>,
-    seccomp: Option<&sys::BpfProgram>,
+    start: &Start<'_>,
     exec: &ExecPlan,
-    want_listener: bool,
-    close_fds: Option<u32>,
+    caps: Option<&capabilities::Drop>,
 ) -> Result<Started> {
+    let (landlock, seccomp, want_listener, close_fds) =
+        (start.landlock, start.seccomp, start.listener, start.close_fds);
     let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
     let listener_slot = AtomicI32::new(-1);
     let setup = ChildSetup {
@@ -153,6 +182,7 @@ fn start_child(
         report: report_write.as_fd(),
         listener_slot: want_listener.then_some(&listener_slot),
         close_fds,
+        capabilities: caps,
     };
     let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
     drop(report_write);
@@ -374,6 +404,10 @@ fn report_failure(policy: &Policy, exec: &ExecPlan, failure: Failure) -> Result<
     let errno = failure.errno;
     match failure.stage {
         Stage::NoNewPrivs => bail!("setting no_new_privs failed: {}", errno.desc()),
+        Stage::Capabilities => bail!(
+            "dropping the command's capabilities failed: {} ({errno:?}); run sbx as an ordinary user, or report a bug",
+            errno.desc()
+        ),
         Stage::Landlock => bail!(
             "applying the Landlock ruleset failed: {} ({errno:?}); run with -v to see the rules, or report a bug",
             errno.desc()

@@ -317,9 +317,26 @@ pub enum CmsgFix {
     Credentials { at: usize },
 }
 
+/// Control messages that send a packet somewhere else than its destination
+/// address says — source routing (IPv4 options, the IPv6 routing header)
+/// and the IPv6 next hop: refused (EPERM), so only the checked address is
+/// reached. Choosing the source address (`IP_PKTINFO`, `IPV6_PKTINFO`) is fine.
+pub const ROUTING_CMSGS: &[(i32, i32, &str)] = &[
+    (libc::IPPROTO_IP, libc::IP_RETOPTS, "IP_RETOPTS"),
+    (libc::IPPROTO_IP, libc::IP_OPTIONS, "IP_OPTIONS"),
+    (libc::IPPROTO_IPV6, IPV6_RTHDR, "IPV6_RTHDR"),
+    (libc::IPPROTO_IPV6, IPV6_2292RTHDR, "IPV6_2292RTHDR"),
+    (libc::IPPROTO_IPV6, IPV6_NEXTHOP, "IPV6_NEXTHOP"),
+];
+pub const IPV6_2292RTHDR: i32 = 5;
+pub const IPV6_2292PKTOPTIONS: i32 = 6;
+pub const IPV6_NEXTHOP: i32 = 9;
+pub const IPV6_RTHDR: i32 = 57;
+
 /// Walks a control buffer exactly as the kernel's `for_each_cmsghdr` and
 /// `CMSG_OK` do, returning what must be translated. EINVAL where the kernel
-/// would refuse the buffer; every SCM_RIGHTS the kernel would read is listed.
+/// would refuse the buffer; every SCM_RIGHTS the kernel would read is listed;
+/// EPERM for a [`ROUTING_CMSGS`] one.
 pub fn walk_cmsgs(control: &[u8]) -> Result<Vec<CmsgFix>, Errno> {
     let mut fixes = Vec::new();
     let mut pos = 0usize;
@@ -344,6 +361,9 @@ pub fn walk_cmsgs(control: &[u8]) -> Result<Vec<CmsgFix>, Errno> {
                 }
                 _ => {}
             }
+        }
+        if ROUTING_CMSGS.iter().any(|&(l, k, _)| l == level && k == kind) {
+            return Err(Errno::EPERM);
         }
         pos += len.div_ceil(8) * 8;
     }

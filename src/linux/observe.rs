@@ -462,7 +462,9 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
             None
         }
     };
-    let (child, listener) = match super::start_child(&forwarding, None, filter.as_ref(), &exec, true, None)? {
+    let caps = super::command_capabilities()?;
+    let start = super::Start { landlock: None, seccomp: filter.as_ref(), listener: true, close_fds: None };
+    let (child, listener) = match super::start_child(&forwarding, &start, &exec, caps.as_ref())? {
         super::Started::Failed(failure) => {
             return Ok((super::report_failure(policy, &exec, failure)?, Observations::default()));
         }

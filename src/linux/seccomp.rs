@@ -245,6 +245,10 @@ pub const DENIED_ALWAYS: &[(&str, &str)] = &[
     ("reboot", "reboots or halts the machine, or replaces the kernel"),
     ("settimeofday", "sets the clock every process (and every TLS certificate check) relies on"),
     ("clock_settime", "sets the clock every process (and every TLS certificate check) relies on"),
+    ("adjtimex", "steers the clock (ADJ_SETOFFSET jumps it); its flags lie in memory, so reading it is refused too"),
+    ("clock_adjtime", "steers a clock (ADJ_SETOFFSET jumps it); its flags lie in memory, so reading it is refused too"),
+    ("fanotify_init", "watches other processes' file accesses (root: every file name; permission events block them)"),
+    ("vhangup", "hangs up the terminal of the shell that started sbx"),
     ("sethostname", "renames the machine for every process outside the sandbox"),
     ("setdomainname", "renames the machine's NIS domain for every process outside the sandbox"),
     ("acct", "turns process accounting on or off for the whole machine, writing to a file of its choosing"),
@@ -302,8 +306,34 @@ fn baseline() -> Vec<Rule> {
         entries: Entries::COMPAT,
         reason: "unmounts what the policy relies on (the 32-bit entry's old umount)",
     });
+    for &(syscall, reason) in DENIED_COMPAT {
+        rules.push(Rule {
+            syscall,
+            when: When::Always,
+            action: Action::Errno(libc::EPERM),
+            entries: Entries::COMPAT,
+            reason,
+        });
+    }
+    for &(request, _, reason) in TERMINAL_IOCTLS {
+        rules.push(eperm("ioctl", When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: request }), reason));
+    }
     rules
 }
+
+/// The 32-bit entry's own calls that change the clock.
+pub const DENIED_COMPAT: &[(&str, &str)] = &[
+    ("stime", "sets the clock (the 32-bit entry's old call)"),
+    ("clock_settime64", "sets the clock (the 32-bit entry's 64-bit-time call)"),
+    ("clock_adjtime64", "steers a clock (the 32-bit entry's 64-bit-time call)"),
+];
+
+/// `ioctl` requests on a terminal that reach beyond the command.
+pub const TERMINAL_IOCTLS: &[(u64, &str, &str)] = &[
+    (0x5423, "TIOCSETD", "changes the terminal's line discipline, which stays changed for the shell after sbx ends"),
+    (0x541d, "TIOCCONS", "redirects the console's output to this terminal (root)"),
+    (0x5437, "TIOCVHANGUP", "hangs up the terminal of the shell that started sbx (root)"),
+];
 
 /// The rule table for `policy` with the mediation the enforcement plan
 /// chose: the [`baseline`], the network rules, under --deny-write the
@@ -327,6 +357,9 @@ pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
             );
         }
     }
+    if policy.deny.read {
+        watch_rules(m.supervisor, &mut rules);
+    }
     process_rules(m, &mut rules);
     if m.truncate {
         truncate_rules(&mut rules);
@@ -334,7 +367,34 @@ pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
     if m.random_ioctls {
         random_ioctl_rules(&mut rules);
     }
+    if m.pty_peers {
+        pty_peer_rules(&mut rules);
+    }
     rules
+}
+
+/// inotify watches under --deny-read (Landlock does not check them): with a
+/// supervisor, added by it where the command may read; without one, and on
+/// the 32-bit entries, refused.
+fn watch_rules(supervisor: bool, rules: &mut Vec<Rule>) {
+    let why = "--deny-read: a watch reports the names of files in directories the command may not list";
+    if supervisor {
+        rules.push(Rule {
+            syscall: "inotify_add_watch",
+            when: When::Always,
+            action: Action::Notify,
+            entries: Entries::NATIVE,
+            reason: why,
+        });
+    }
+    let entries = if supervisor { Entries::X32.union(Entries::COMPAT) } else { Entries::ALL };
+    rules.push(Rule {
+        syscall: "inotify_add_watch",
+        when: When::Always,
+        action: Action::Errno(libc::EACCES),
+        entries,
+        reason: why,
+    });
 }
 
 /// Calls that change another process named by pid, with the argument that
@@ -704,6 +764,23 @@ fn metadata_rules(rules: &mut Vec<Rule>) {
     refused_metadata_rules(rules);
 }
 
+/// A new pseudo-terminal's slave, opened through its master: Landlock
+/// checks that open against /dev/pts, which file restrictions keep closed
+/// but for sbx's own terminals; the supervisor opens it.
+fn pty_peer_rules(rules: &mut Vec<Rule>) {
+    rules.push(Rule {
+        syscall: "ioctl",
+        when: When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: TIOCGPTPEER }),
+        action: Action::Notify,
+        entries: Entries::NATIVE,
+        reason: "the slave of a pseudo-terminal the command made is opened by the supervisor (other sessions' \
+                 terminals stay closed)",
+    });
+}
+
+/// `ioctl(master, TIOCGPTPEER, flags)`: opens a pseudo-terminal's slave.
+pub const TIOCGPTPEER: u64 = 0x5441;
+
 /// [`METADATA_REFUSED`]: refused everywhere under --deny-write (and while
 /// learning, as under the learned profile).
 fn refused_metadata_rules(rules: &mut Vec<Rule>) {
@@ -717,6 +794,18 @@ fn refused_metadata_rules(rules: &mut Vec<Rule>) {
         });
     }
 }
+
+/// Socket options that route packets past their destination address:
+/// IPv4 source routing (`IP_OPTIONS`), the IPv6 routing header (also the old
+/// RFC 2292 one and its "packet options" buffer, which can carry one) and the
+/// IPv6 next hop. Refused by (level, option) under `--allow-net`.
+pub const ROUTING_OPTIONS: &[(i32, i32, &str)] = &[
+    (libc::IPPROTO_IP, libc::IP_OPTIONS, "IP_OPTIONS"),
+    (libc::IPPROTO_IPV6, super::notify::IPV6_RTHDR, "IPV6_RTHDR"),
+    (libc::IPPROTO_IPV6, super::notify::IPV6_2292RTHDR, "IPV6_2292RTHDR"),
+    (libc::IPPROTO_IPV6, super::notify::IPV6_2292PKTOPTIONS, "IPV6_2292PKTOPTIONS"),
+    (libc::IPPROTO_IPV6, super::notify::IPV6_NEXTHOP, "IPV6_NEXTHOP"),
+];
 
 /// The socket limits of `net` (families, types, protocols; socket pairs;
 /// io_uring, whose socket operations seccomp cannot see); whether `net` is
@@ -736,6 +825,14 @@ fn socket_limits(net: &Net, rules: &mut Vec<Rule>) -> bool {
             ));
         }
         Net::Allow(_) => {
+            for &(level, option, _) in ROUTING_OPTIONS {
+                rules.push(deny(
+                    "setsockopt",
+                    When::Both((1, Cmp::Eq(level as u64)), (2, Cmp::Eq(option as u64))),
+                    Entries::ALL,
+                    "--allow-net: source routing and next hops send packets past the checked destination",
+                ));
+            }
             let reason =
                 "--allow-net: only unix/inet/inet6 stream and datagram sockets with the default, TCP or UDP protocol";
             for when in outside(0, FAMILIES, 10, u64::MAX) {

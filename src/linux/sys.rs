@@ -1116,6 +1116,59 @@ pub fn utimens_inode(fd: BorrowedFd<'_>, times: Option<&[libc::timespec; 2]>) ->
     ret0(unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times, 0) })
 }
 
+/// inotify_add_watch(instance, /proc/self/fd/FD, mask): a watch on the
+/// inode behind `fd` (any fd, O_PATH too); the watch descriptor.
+pub fn inotify_add_watch_inode(instance: BorrowedFd<'_>, fd: BorrowedFd<'_>, mask: u32) -> Result<i64, Errno> {
+    let path = proc_fd_path(fd);
+    // SAFETY: path is NUL-terminated; integer arguments otherwise.
+    let wd = unsafe { libc::inotify_add_watch(instance.as_raw_fd(), path.as_ptr(), mask) };
+    if wd < 0 { Err(Errno::last()) } else { Ok(i64::from(wd)) }
+}
+
+/// `ioctl(master, TIOCGPTPEER, flags)`: the slave of the pseudo-terminal
+/// whose master is `master`, opened with `flags` (always O_NOCTTY and
+/// O_CLOEXEC here: it is sbx's fd until handed on, and no terminal of the
+/// command's may become sbx's controlling terminal).
+pub fn pty_peer(master: BorrowedFd<'_>, flags: i32) -> Result<OwnedFd, Errno> {
+    const TIOCGPTPEER: libc::Ioctl = 0x5441;
+    let flags = flags | libc::O_NOCTTY | libc::O_CLOEXEC;
+    // SAFETY: an integer ioctl on a live fd; the fd returned is new and ours.
+    let raw = unsafe { libc::ioctl(master.as_raw_fd(), TIOCGPTPEER, flags as libc::c_ulong) };
+    if raw < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: raw was just opened and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// struct seccomp_notif_addfd.
+#[repr(C)]
+struct NotificationAddFd {
+    id: u64,
+    flags: u32,
+    srcfd: u32,
+    newfd: u32,
+    newfd_flags: u32,
+}
+
+/// Installs a copy of `fd` in the table of the process waiting in
+/// notification `id` (SECCOMP_IOCTL_NOTIF_ADDFD, Linux 5.9), with O_CLOEXEC
+/// if `cloexec`; the number it got there, for the call to return.
+pub fn notif_add_fd(listener: BorrowedFd<'_>, id: u64, fd: BorrowedFd<'_>, cloexec: bool) -> Result<i64, Errno> {
+    const SECCOMP_IOCTL_NOTIF_ADDFD: libc::Ioctl = 0x4018_2103_u32 as libc::Ioctl;
+    const _: () = assert!(std::mem::size_of::<NotificationAddFd>() == 24);
+    let add = NotificationAddFd {
+        id,
+        flags: 0,
+        srcfd: fd.as_raw_fd() as u32,
+        newfd: 0,
+        newfd_flags: if cloexec { libc::O_CLOEXEC as u32 } else { 0 },
+    };
+    // SAFETY: add is a live struct seccomp_notif_addfd the kernel reads.
+    let ret = unsafe { libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_ADDFD, &add as *const NotificationAddFd) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(i64::from(ret)) }
+}
+
 /// Truncates the regular file behind `fd` (any fd, O_PATH too) to `length`:
 /// opened for writing through /proc/self/fd (the kernel checks write
 /// permission as truncate(2) does), then ftruncate.
@@ -1268,4 +1321,96 @@ pub fn set_not_dumpable() -> Result<(), Errno> {
     // SAFETY: integer arguments.
     let ret = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
     if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+// ---------------------------------------------------------------------------
+// Capabilities (a root command keeps only a few: see capabilities.rs).
+
+/// `_LINUX_CAPABILITY_VERSION_3`: two 32-bit words per set.
+const CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// This thread's effective, permitted and inheritable capability sets.
+pub fn capabilities() -> Result<(u64, u64, u64), Errno> {
+    let mut header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header and data are live; v3 fills two CapData.
+    let ret = unsafe { libc::syscall(libc::SYS_capget, &mut header as *mut CapHeader, data.as_mut_ptr()) };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    Ok((
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+        join(data[0].inheritable, data[1].inheritable),
+    ))
+}
+
+/// The bounding set of this process, and the highest capability number the
+/// kernel knows (/proc/sys/kernel/cap_last_cap).
+pub fn bounding_set() -> (u64, u32) {
+    let last = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(40)
+        .min(63);
+    let mut mask = 0u64;
+    for cap in 0..=last {
+        // SAFETY: integer arguments only.
+        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap as libc::c_ulong, 0, 0, 0) } == 1 {
+            mask |= 1 << cap;
+        }
+    }
+    (mask, last)
+}
+
+/// Async-signal-safe. Sets this thread's capability sets (v3).
+pub fn set_capabilities(effective: u64, permitted: u64, inheritable: u64) -> Result<(), Errno> {
+    let header = CapHeader { version: CAPABILITY_VERSION_3, pid: 0 };
+    let split = |m: u64| (m as u32, (m >> 32) as u32);
+    let (e, e2) = split(effective);
+    let (p, p2) = split(permitted);
+    let (i, i2) = split(inheritable);
+    let data = [
+        CapData { effective: e, permitted: p, inheritable: i },
+        CapData { effective: e2, permitted: p2, inheritable: i2 },
+    ];
+    // SAFETY: header and data are live and laid out as v3 expects.
+    let ret = unsafe { libc::syscall(libc::SYS_capset, &header as *const CapHeader, data.as_ptr()) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
+/// Async-signal-safe. Drops `drop` from the bounding set (capabilities up
+/// to `last`), then sets the three sets, then clears the ambient set.
+pub fn drop_capabilities(drop: &super::capabilities::Drop) -> Result<(), Errno> {
+    for cap in 0..=drop.last {
+        if drop.dropped & (1 << cap) != 0 {
+            // SAFETY: integer arguments only.
+            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong, 0, 0, 0) } < 0 {
+                return Err(Errno::last());
+            }
+        }
+    }
+    set_capabilities(drop.effective, drop.permitted, drop.inheritable)?;
+    // SAFETY: integer arguments only. EINVAL on kernels before 4.3 (no
+    // ambient set: nothing to clear).
+    let ret = unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong, 0, 0, 0) };
+    if ret < 0 && Errno::last() != Errno::EINVAL {
+        return Err(Errno::last());
+    }
+    Ok(())
 }

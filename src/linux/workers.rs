@@ -3,7 +3,10 @@
 //! one wake-up per call, no hand-off between threads. Whenever the last idle
 //! receiver takes a notification it first starts another, so a call that
 //! blocks (a connect to a host that does not answer) never delays the next
-//! one; receivers beyond a few idle ones exit. Stacks are small to keep
+//! one — up to [`MAX_THREADS`] receivers: a command that keeps more calls
+//! blocked at once (a flood of connects to a black hole) makes its further
+//! calls wait in the kernel until one returns, instead of growing sbx without
+//! end. Receivers beyond a few idle ones exit. Stacks are small to keep
 //! memory low.
 
 use std::os::fd::BorrowedFd;
@@ -16,11 +19,17 @@ use super::sys::Notification;
 
 /// Receivers kept waiting at most; more exit when done.
 const MAX_IDLE: usize = 4;
+/// Receivers at most (each may be blocked in a call it performs): about
+/// 16 MiB of stacks.
+pub const MAX_THREADS: usize = 64;
 /// Stack size of a receiver (handlers keep their buffers on the heap).
 const STACK: usize = 256 * 1024;
 
 /// What the receivers serve.
 pub trait Serve: Send + Sync + 'static {
+    /// Runs first on every receiver thread.
+    fn thread_start(&self) {}
+
     /// Blocks for the next notification; `Ok(None)` if it vanished.
     fn receive(&self) -> Result<Option<Notification>, Errno>;
     /// Decides, performs and answers one notification.
@@ -30,6 +39,8 @@ pub trait Serve: Send + Sync + 'static {
 struct Shared<S> {
     server: S,
     idle: AtomicUsize,
+    /// Receivers running (idle or handling a call).
+    running: AtomicUsize,
 }
 
 /// Blocks for the next notification on `listener`. `None` when the waiting
@@ -48,15 +59,21 @@ pub fn receive_from(listener: BorrowedFd<'_>) -> Result<Option<Notification>, Er
 
 /// Starts the first receiver.
 pub fn start<S: Serve>(server: S) -> std::io::Result<()> {
-    spawn(Arc::new(Shared { server, idle: AtomicUsize::new(0) }))
+    spawn(Arc::new(Shared { server, idle: AtomicUsize::new(0), running: AtomicUsize::new(0) }))
 }
 
 fn spawn<S: Serve>(shared: Arc<Shared<S>>) -> std::io::Result<()> {
     shared.idle.fetch_add(1, Ordering::SeqCst);
+    shared.running.fetch_add(1, Ordering::SeqCst);
     let s = Arc::clone(&shared);
-    let started = std::thread::Builder::new().name("sbx-receiver".into()).stack_size(STACK).spawn(move || receive(&s));
+    let started = std::thread::Builder::new().name("sbx-receiver".into()).stack_size(STACK).spawn(move || {
+        s.server.thread_start();
+        receive(&s);
+        s.running.fetch_sub(1, Ordering::SeqCst);
+    });
     if started.is_err() {
         shared.idle.fetch_sub(1, Ordering::SeqCst);
+        shared.running.fetch_sub(1, Ordering::SeqCst);
     }
     started.map(drop)
 }
@@ -68,7 +85,7 @@ fn receive<S: Serve>(shared: &Arc<Shared<S>>) {
         let was_idle = shared.idle.fetch_sub(1, Ordering::SeqCst);
         match got {
             Ok(Some(req)) => {
-                if was_idle == 1 {
+                if was_idle == 1 && shared.running.load(Ordering::SeqCst) < MAX_THREADS {
                     // Out of memory or processes: this thread stays the only
                     // receiver, and calls wait behind this one.
                     if let Err(err) = spawn(Arc::clone(shared)) {
@@ -119,6 +136,31 @@ mod tests {
                 let _ = self.release.lock().unwrap().recv();
             }
             let _ = self.done.lock().unwrap().send(req.id);
+        }
+    }
+
+    #[test]
+    fn receivers_stay_bounded_and_queued_calls_run_once_one_frees() {
+        let (tx, rx) = channel();
+        let (release_tx, release_rx) = channel();
+        let (done_tx, done_rx) = channel();
+        let fake = Fake { rx: Mutex::new(rx), release: Mutex::new(release_rx), done: Mutex::new(done_tx) };
+        let shared = Arc::new(Shared { server: fake, idle: AtomicUsize::new(0), running: AtomicUsize::new(0) });
+        spawn(Arc::clone(&shared)).unwrap();
+        // Every call blocks (id 0) until released: more than MAX_THREADS of them.
+        for _ in 0..MAX_THREADS + 20 {
+            tx.send(0).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let running = shared.running.load(Ordering::SeqCst);
+        assert!(running <= MAX_THREADS, "{running} receivers");
+        assert_eq!(running, MAX_THREADS, "fewer receivers than blocked calls allow");
+        // Released one by one, all of them run.
+        for _ in 0..MAX_THREADS + 20 {
+            release_tx.send(()).unwrap();
+        }
+        for _ in 0..MAX_THREADS + 20 {
+            assert_eq!(done_rx.recv_timeout(Duration::from_secs(5)), Ok(0));
         }
     }
 

@@ -559,9 +559,9 @@ fn connect(addr: &str, names: &[&str], program: &str) -> NetEvent {
 fn connections_become_name_or_address_entries() {
     let obs = Observations {
         net: vec![
-            connect("93.184.216.34:443", &["example.com"], "curl"),
-            connect("[2606:2800::1]:443", &["example.com"], "curl"),
-            connect("140.82.112.3:443", &["github.com", "www.github.com"], "git"),
+            connect("192.0.2.34:443", &["example.com"], "curl"),
+            connect("[2001:db8::1]:443", &["example.com"], "curl"),
+            connect("198.51.100.3:443", &["git.example.com", "www.git.example.com"], "git"),
             connect("127.0.0.2:8080", &[], "curl"),
             connect("[::1]:80", &[], "wget"),
             connect("[::ffff:10.0.0.1]:22", &[], "ssh"),
@@ -576,9 +576,9 @@ fn connections_become_name_or_address_entries() {
             ("10.0.0.1:22", "connected by ssh (10.0.0.1:22)"),
             ("127.0.0.2:8080", "connected by curl (127.0.0.2:8080)"),
             ("[::1]:80", "connected by wget ([::1]:80)"),
-            ("example.com:443", "connected by curl (93.184.216.34:443, [2606:2800::1]:443)"),
-            ("github.com:443", "connected by git (140.82.112.3:443)"),
-            ("www.github.com:443", "connected by git (140.82.112.3:443)"),
+            ("example.com:443", "connected by curl (192.0.2.34:443, [2001:db8::1]:443)"),
+            ("git.example.com:443", "connected by git (198.51.100.3:443)"),
+            ("www.git.example.com:443", "connected by git (198.51.100.3:443)"),
         ]
     );
     assert!(learned.notes.is_empty(), "{learned:#?}");

@@ -47,6 +47,7 @@ fn each_missing_right_is_covered_by_the_supervisor_or_the_filter() {
             truncate: true,
             abstract_sockets: true,
             random_ioctls: true,
+            pty_peers: true,
         }
     );
     // ABI 1: renames across directories are refused outright.

@@ -273,7 +273,102 @@ struct Opened {
     by_path: bool,
 }
 
+/// `IN_DONT_FOLLOW`: watch a final symlink itself.
+const IN_DONT_FOLLOW: u32 = 0x0200_0000;
+
+/// Whether `path` (canonical) is readable by `rules`: beneath a directory
+/// rule, or a file rule's very file.
+pub fn readable(path: &Path, rules: &[(PathBuf, bool)]) -> bool {
+    path.is_absolute() && rules.iter().any(|(rule, is_dir)| if *is_dir { path.starts_with(rule) } else { path == rule })
+}
+
 impl Mediator {
+    /// inotify_add_watch(fd, path, mask) under --deny-read: Landlock does
+    /// not check a watch, which reports the names of files created,
+    /// changed and removed in a directory the command may not list. The
+    /// path is resolved as the command would, the watch added by sbx on
+    /// that very inode — only where the command may read.
+    pub(super) fn serve_watch(&self, req: &Notification) -> Reply {
+        let Some(readable_rules) = &self.readable else { return self.fail(req.id, Errno::ENOSYS) };
+        let tid = req.pid as i32;
+        let mask = req.args[2] as u32;
+        let subject =
+            Subject::Path { dirfd: AT_FDCWD, ptr: req.args[1], nofollow: mask & IN_DONT_FOLLOW != 0, empty: false };
+        let opened = match self.open_subject(tid, &subject) {
+            Ok(o) => o,
+            Err(e) => return self.fail(req.id, e),
+        };
+        let Some(status) = read_status(tid) else { return self.fail(req.id, Errno::EPERM) };
+        if !self.still_valid(req.id) {
+            return Reply::Gone;
+        }
+        let Ok(shown) = std::fs::read_link(sys::proc_fd_path(opened.fd.as_fd()).to_string_lossy().as_ref()) else {
+            return Reply::Error(Errno::EACCES);
+        };
+        if !readable(&shown, readable_rules) {
+            self.report(format!(
+                "sbx: blocked inotify watch of {} — allow with --allow-read={}",
+                shown.display(),
+                shown.display()
+            ));
+            return Reply::Error(Errno::EACCES);
+        }
+        if status.creds != self.creds {
+            self.report(format!(
+                "sbx: blocked inotify watch of {} — the command changed its user, groups or capabilities, and sbx \
+                 acts on its behalf only with its own",
+                shown.display()
+            ));
+            return Reply::Error(Errno::EACCES);
+        }
+        let instance = match sys::pidfd_open_thread(tid)
+            .or_else(|_| sys::pidfd_open(status.tgid))
+            .and_then(|p| sys::pidfd_getfd(p.as_fd(), req.args[0] as i32))
+        {
+            Ok(fd) => fd,
+            Err(e) => return Reply::Error(e),
+        };
+        // The fd already names the symlink itself where asked to.
+        match sys::inotify_add_watch_inode(instance.as_fd(), opened.fd.as_fd(), mask & !IN_DONT_FOLLOW) {
+            Ok(wd) => Reply::Value(wd),
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// `ioctl(master, TIOCGPTPEER, flags)` under --deny-write: opens the
+    /// slave of the command's own pseudo-terminal (the master fd is the
+    /// command's, so the terminal is one it made or was given — holding a
+    /// master already means typing into that terminal) and installs it in
+    /// the command's fd table. Never the controlling terminal of anyone.
+    pub(super) fn serve_pty_peer(&self, req: &Notification) -> Reply {
+        let tid = req.pid as i32;
+        let master = match sys::pidfd_open_thread(tid)
+            .or_else(|_| read_status(tid).map(|s| s.tgid).ok_or(Errno::ESRCH).and_then(sys::pidfd_open))
+            .and_then(|p| sys::pidfd_getfd(p.as_fd(), req.args[0] as i32))
+        {
+            Ok(fd) => fd,
+            Err(e) => return self.fail(req.id, e),
+        };
+        // Only on a pseudo-terminal master (opened through /dev/ptmx or
+        // devpts' ptmx, character device 5:2): the request number means
+        // other things to other drivers.
+        let is_master = sys::fstat(master.as_fd())
+            .is_ok_and(|st| st.st_mode & libc::S_IFMT == libc::S_IFCHR && st.st_rdev == libc::makedev(5, 2));
+        if !is_master {
+            return self.fail(req.id, Errno::ENOTTY);
+        }
+        let flags = req.args[2] as i32;
+        let slave = match sys::pty_peer(master.as_fd(), flags & !libc::O_CLOEXEC) {
+            Ok(fd) => fd,
+            Err(e) => return self.fail(req.id, e),
+        };
+        match sys::notif_add_fd(self.listener.as_fd(), req.id, slave.as_fd(), flags & libc::O_CLOEXEC != 0) {
+            Ok(number) => Reply::Value(number),
+            Err(Errno::ENOENT) => Reply::Gone,
+            Err(e) => Reply::Error(e),
+        }
+    }
+
     pub(super) fn serve_meta(&self, req: &Notification, meta: Meta) -> Reply {
         let trees = if meta == Meta::Truncate { &self.truncatable } else { &self.writable };
         let Some(writable) = trees else { return self.fail(req.id, Errno::ENOSYS) };

@@ -12,7 +12,11 @@ pub(super) const SYSTEM_TREES: &[&str] =
 pub(super) const KERNEL_TREES: &[&str] = &["/proc", "/sys"];
 
 /// The device nodes a command needs. Deliberately not all of /dev: a root
-/// command must not read (or write) raw disks or memory devices.
+/// command must not read (or write) raw disks or memory devices — nor the
+/// other terminals of /dev/pts (typing into another session, reading its
+/// keystrokes): only the one sbx runs on ([`extra`]) and `ptmx`, which
+/// makes new ones (a program opens its new terminal through the master,
+/// TIOCGPTPEER, as glibc's openpty does).
 pub(super) const DEV_READ: &[&str] = &[
     "/dev/null",
     "/dev/zero",
@@ -21,13 +25,13 @@ pub(super) const DEV_READ: &[&str] = &[
     "/dev/urandom",
     "/dev/tty",
     "/dev/ptmx",
-    "/dev/pts",
+    "/dev/pts/ptmx",
     "/dev/shm",
 ];
 
 /// The device nodes that stay writable under `--deny-write`.
 pub(super) const DEV_WRITE: &[&str] =
-    &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts", "/dev/shm"];
+    &["/dev/null", "/dev/zero", "/dev/full", "/dev/tty", "/dev/ptmx", "/dev/pts/ptmx", "/dev/shm"];
 
 /// Files in /etc that are often symlinks out of the system trees (to /run,
 /// /var, …): their targets must be readable too.
@@ -44,7 +48,22 @@ pub(super) const ESSENTIAL_FILES: &[&str] = &[
     "/etc/ssl/certs/ca-certificates.crt",
 ];
 
-/// Defaults that depend on the machine beyond the environment: none here.
+/// Defaults that depend on the process beyond its environment: the
+/// terminals sbx's stdin, stdout and stderr are (the command gets those fds
+/// anyway; this lets it open them again by name, as `/dev/stderr` and
+/// programs that look up their tty do).
 pub(super) fn extra(_ctx: &Surroundings) -> Vec<(PathBuf, Access, &'static str)> {
-    Vec::new()
+    let mut out: Vec<(PathBuf, Access, &'static str)> = Vec::new();
+    for fd in 0..3 {
+        let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else { continue };
+        let terminal = target.starts_with("/dev/pts/") && target != std::path::Path::new("/dev/pts/ptmx")
+            || target.to_str().is_some_and(|t| t.starts_with("/dev/tty") || t == "/dev/console");
+        if terminal && !out.iter().any(|(p, _, _)| *p == target) {
+            out.push((target, Access::Write, TERMINAL));
+        }
+    }
+    out
 }
+
+/// The source of the rule for sbx's own terminal.
+pub(crate) const TERMINAL: &str = "the terminal sbx runs on";
