@@ -42,6 +42,10 @@
 #include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <dirent.h>
+#include <net/if.h>
+#include <pty.h>
+#include <sys/inotify.h>
+#include <sys/timex.h>
 #include <sys/resource.h>
 
 static const char *errname(int e) {
@@ -84,6 +88,31 @@ static int report(long ret) {
     if (ret < 0) printf("%s\n", errname(errno));
     else printf("ok\n");
     return 0;
+}
+
+/* One IORING_OP_FSETXATTR of NAME=VALUE on fd, done inside the kernel by
+ * io_uring (no fsetxattr system call): 0, or -errno. */
+static long uring_fsetxattr(int fd, const char *name, const char *value) {
+    struct io_uring_params p; memset(&p, 0, sizeof p);
+    int ring = syscall(__NR_io_uring_setup, 1, &p);
+    if (ring < 0) return -errno;
+    size_t sq_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+    size_t cq_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+    char *sq = mmap(NULL, sq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQ_RING);
+    char *cq = mmap(NULL, cq_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_CQ_RING);
+    struct io_uring_sqe *sqes = mmap(NULL, p.sq_entries * sizeof *sqes, PROT_READ | PROT_WRITE,
+                                     MAP_SHARED | MAP_POPULATE, ring, IORING_OFF_SQES);
+    if (sq == MAP_FAILED || cq == MAP_FAILED || sqes == MAP_FAILED) return -errno;
+    struct io_uring_sqe *e = &sqes[0]; memset(e, 0, sizeof *e);
+    e->opcode = IORING_OP_FSETXATTR; e->fd = fd;
+    e->addr = (unsigned long)name; e->addr2 = (unsigned long)value; e->len = strlen(value);
+    unsigned *tail = (unsigned *)(sq + p.sq_off.tail), *array = (unsigned *)(sq + p.sq_off.array);
+    array[*tail & *(unsigned *)(sq + p.sq_off.ring_mask)] = 0;
+    __atomic_store_n(tail, *tail + 1, __ATOMIC_RELEASE);
+    if (syscall(__NR_io_uring_enter, ring, 1, 1, IORING_ENTER_GETEVENTS, NULL, 0) < 0) return -errno;
+    unsigned head = __atomic_load_n((unsigned *)(cq + p.cq_off.head), __ATOMIC_ACQUIRE);
+    struct io_uring_cqe *cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+    return cqes[head & *(unsigned *)(cq + p.cq_off.ring_mask)].res;
 }
 
 static int family(const char *name) {
@@ -234,6 +263,13 @@ static void *race_chmodder(void *arg) {     /* the metadata write through the fl
 
 static void *race_flipper_noop(void *arg) { return arg; }
 static void *sleeper(void *arg) { for (;;) pause(); return arg; }
+static const char *flood_addr, *flood_port;
+static void *flood_connect(void *arg) {
+    struct sockaddr_storage ss; socklen_t len = inaddr(flood_addr, flood_port, &ss);
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    connect(fd, (struct sockaddr *)&ss, len);
+    return arg;
+}
 
 /* i386 syscall through int 0x80 with five arguments. */
 static long int80_5(long nr, long a, long b, long c, long d, long e) {
@@ -817,6 +853,119 @@ int main(int argc, char **argv) {
         errno = saved; report(r);
         printf("child %s\n", WIFSIGNALED(st) && WTERMSIG(st) == (sig ? sig : SIGKILL) ? "killed" : "lived");
         return 0;
+    }
+    /* ---- hardening, round two ---- */
+    if (!strcmp(op, "udp-bind")) {         /* udp-bind ADDR PORT */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        return report(bind(fd, (struct sockaddr *)&ss, len));
+    }
+    if (!strcmp(op, "ip-options")) {       /* setsockopt(IP_OPTIONS) with one NOP option on a UDP socket */
+        int fd = socket(AF_INET, SOCK_DGRAM, 0); unsigned char opt[4] = {1, 1, 1, 0};
+        return report(setsockopt(fd, IPPROTO_IP, IP_OPTIONS, opt, sizeof opt));
+    }
+    if (!strcmp(op, "ipv6-rthdr")) {       /* ipv6-rthdr [OPT]: setsockopt(IPV6_RTHDR or OPT) to nothing (clears it) */
+        int fd = socket(AF_INET6, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        return report(setsockopt(fd, IPPROTO_IPV6, a ? atoi(a) : 57 /* IPV6_RTHDR */, NULL, 0));
+    }
+    if (!strcmp(op, "steal-ctty")) {       /* a new session takes stdin's terminal from the session it controls */
+        if (setsid() < 0) return report(-1);
+        return report(ioctl(0, TIOCSCTTY, 1));
+    }
+    if (!strcmp(op, "udp-pktinfo")) {      /* udp-pktinfo ADDR PORT: sendmsg choosing the source 127.0.0.1 (IP_PKTINFO) */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(AF_INET, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        union { char buf[CMSG_SPACE(sizeof(struct in_pktinfo))]; struct cmsghdr align; } u; memset(&u, 0, sizeof u);
+        struct iovec iov = {"x", 1}; struct msghdr m; memset(&m, 0, sizeof m);
+        m.msg_name = &ss; m.msg_namelen = len; m.msg_iov = &iov; m.msg_iovlen = 1;
+        m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m); c->cmsg_level = IPPROTO_IP; c->cmsg_type = IP_PKTINFO;
+        c->cmsg_len = CMSG_LEN(sizeof(struct in_pktinfo));
+        struct in_pktinfo pi; memset(&pi, 0, sizeof pi); pi.ipi_spec_dst.s_addr = htonl(INADDR_LOOPBACK);
+        memcpy(CMSG_DATA(c), &pi, sizeof pi);
+        return report(sendmsg(fd, &m, 0));
+    }
+    if (!strcmp(op, "udp-retopts")) {      /* udp-retopts ADDR PORT: sendmsg with an IP_RETOPTS NOP option */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(AF_INET, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        union { char buf[CMSG_SPACE(4)]; struct cmsghdr align; } u; memset(&u, 0, sizeof u);
+        struct iovec iov = {"x", 1}; struct msghdr m; memset(&m, 0, sizeof m);
+        m.msg_name = &ss; m.msg_namelen = len; m.msg_iov = &iov; m.msg_iovlen = 1;
+        m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m); c->cmsg_level = IPPROTO_IP; c->cmsg_type = IP_RETOPTS;
+        c->cmsg_len = CMSG_LEN(4); memset(CMSG_DATA(c), 1, 3); CMSG_DATA(c)[3] = 0;
+        return report(sendmsg(fd, &m, 0));
+    }
+    if (!strcmp(op, "uring-fsetxattr")) {  /* uring-fsetxattr FILE NAME VALUE: set an xattr through io_uring */
+        NEED(3); int fd = open(a, O_RDONLY); if (fd < 0) return report(-1);
+        long r = uring_fsetxattr(fd, b, argv[4]);
+        if (r < 0) { errno = -r; return report(-1); }
+        return report(0);
+    }
+    if (!strcmp(op, "adjtimex")) {         /* adjtimex with modes 0: reads the clock's state */
+        struct timex tx; memset(&tx, 0, sizeof tx); return report(adjtimex(&tx));
+    }
+    if (!strcmp(op, "clock_adjtime")) {    /* clock_adjtime(CLOCK_REALTIME), modes 0 */
+        struct timex tx; memset(&tx, 0, sizeof tx); return report(syscall(SYS_clock_adjtime, CLOCK_REALTIME, &tx));
+    }
+    if (!strcmp(op, "i386-stime")) { return report(int80(25, 0, 0, 0)); /* NULL: EFAULT if it gets that far */ }
+    if (!strcmp(op, "i386-adjtimex")) { return report(int80(124, 0, 0, 0)); }
+    if (!strcmp(op, "i386-clock_adjtime")) { return report(int80(343, 1234, 0, 0)); /* no such clock */ }
+    if (!strcmp(op, "i386-settimeofday")) { return report(int80(79, 0, 0, 0)); /* NULL, NULL: changes nothing */ }
+    if (!strcmp(op, "i386-clock_settime64")) { return report(int80(404, 1234, 0, 0)); /* no such clock */ }
+    if (!strcmp(op, "i386-clock_adjtime64")) { return report(int80(405, 1234, 0, 0)); }
+    if (!strcmp(op, "fanotify")) {         /* fanotify_init as an unprivileged user may (FAN_REPORT_FID) */
+        return report(syscall(SYS_fanotify_init, 0x200 /* FAN_REPORT_FID */, O_RDONLY));
+    }
+    if (!strcmp(op, "inotify-watch")) {    /* inotify-watch DIR [CREATE]: a watch; with CREATE, make a file and read the event */
+        NEED(1); int in = inotify_init1(0); if (in < 0) return report(-1);
+        int wd = inotify_add_watch(in, a, IN_CREATE);
+        if (wd < 0 || !b) return report(wd);
+        char path[4096]; snprintf(path, sizeof path, "%s/%s.%d", a, b, getpid());
+        int f = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600); if (f < 0) return report(-1); close(f); unlink(path);
+        char buf[4096] __attribute__((aligned(8))); ssize_t n = read(in, buf, sizeof buf);
+        if (n <= 0) return report(-1);
+        struct inotify_event *ev = (struct inotify_event *)buf;
+        printf("event %s\n", ev->len && strchr(ev->name, '.') ? (*strchr(ev->name, '.') = 0, ev->name) : "?"); return 0;
+    }
+    if (!strcmp(op, "vhangup")) { return report(vhangup()); }
+    if (!strcmp(op, "tty-ioctl")) {        /* tty-ioctl NAME: a terminal ioctl on a new pty's slave */
+        NEED(1); int master = posix_openpt(O_RDWR | O_NOCTTY); if (master < 0) return report(-1);
+        grantpt(master); unlockpt(master);
+        int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY); if (slave < 0) return report(-1);
+        if (!strcmp(a, "TIOCSETD")) { int ldisc = 0; return report(ioctl(slave, TIOCSETD, &ldisc)); }
+        if (!strcmp(a, "TIOCSCTTY")) { setsid(); return report(ioctl(slave, TIOCSCTTY, 1)); }
+        fprintf(stderr, "probe: unknown tty ioctl %s\n", a); return 2;
+    }
+    if (!strcmp(op, "null-ioctl")) {       /* null-ioctl NAME: on /dev/null (not a terminal: ENOTTY if it gets there) */
+        NEED(1); int fd = open("/dev/null", O_RDWR);
+        unsigned long req = !strcmp(a, "TIOCCONS") ? TIOCCONS : !strcmp(a, "TIOCVHANGUP") ? 0x5437 : 0;
+        if (!req) { fprintf(stderr, "probe: unknown ioctl %s\n", a); return 2; }
+        return report(ioctl(fd, req, 0));
+    }
+    if (!strcmp(op, "ptypeer-on")) {       /* ptypeer-on FILE: TIOCGPTPEER on FILE (a pty master only) */
+        NEED(1); int fd = open(a, O_RDWR); if (fd < 0) return report(-1);
+        return report(ioctl(fd, TIOCGPTPEER, O_RDWR | O_NOCTTY));
+    }
+    if (!strcmp(op, "openpty")) {          /* openpty(), then write to the new terminal through its slave */
+        int m, sl; if (openpty(&m, &sl, NULL, NULL, NULL) < 0) return report(-1);
+        return report(write(sl, "x", 1));
+    }
+    if (!strcmp(op, "caps")) {             /* the effective capability set, in hex */
+        FILE *f = fopen("/proc/self/status", "r"); char line[256];
+        while (f && fgets(line, sizeof line, f)) if (!strncmp(line, "CapEff:", 7)) { printf("%s", line + 8); return 0; }
+        return report(-1);
+    }
+    if (!strcmp(op, "lo-mtu")) {           /* SIOCSIFMTU on lo to the MTU it has (changes nothing) */
+        int fd = socket(AF_UNIX, SOCK_DGRAM, 0); struct ifreq ifr; memset(&ifr, 0, sizeof ifr);
+        strcpy(ifr.ifr_name, "lo");
+        if (ioctl(fd, SIOCGIFMTU, &ifr) < 0) return report(-1);
+        return report(ioctl(fd, SIOCSIFMTU, &ifr));
+    }
+    if (!strcmp(op, "connect-flood")) {    /* connect-flood ADDR PORT N: N threads connect (and block); "started", then 3 s */
+        NEED(3); flood_addr = a; flood_port = b; int n = atoi(argv[4]);
+        for (int i = 0; i < n; i++) { pthread_t t; pthread_create(&t, NULL, flood_connect, NULL); }
+        printf("started\n"); fflush(stdout); sleep(3); return 0;
     }
     /* ---- truncation and devices ---- */
     if (!strcmp(op, "open-trunc-ro")) {    /* open(PATH, O_RDONLY | O_TRUNC): truncates without write access */

@@ -177,6 +177,23 @@ const REFUSED: &[(&[&str], &str)] = &[
     (&["setdomainname"], "ok"),
     (&["acct"], "ENOENT"),
     (&["syslog"], "ok"),
+    // The clock (modes 0: reads only, bare), on both entries.
+    (&["adjtimex"], "ok"),
+    (&["clock_adjtime"], "ok"),
+    (&["i386-stime"], "EFAULT"),
+    (&["i386-adjtimex"], "EFAULT"),
+    (&["i386-clock_adjtime"], "EFAULT"),
+    (&["i386-clock_settime64"], "EINVAL"),
+    (&["i386-clock_adjtime64"], "EFAULT"),
+    (&["i386-settimeofday"], "ok"),
+    // fanotify: other processes' file accesses, permission events.
+    (&["fanotify"], "ok"),
+    // Terminals: the line discipline (stays changed after sbx), the
+    // console, a hang-up of sbx's terminal (on /dev/null: ENOTTY past the
+    // filter).
+    (&["tty-ioctl", "TIOCSETD"], "ok"),
+    (&["null-ioctl", "TIOCCONS"], "ENOTTY"),
+    (&["null-ioctl", "TIOCVHANGUP"], "ENOTTY"),
 ];
 
 /// Kernel code and I/O ports: this kernel may be built without modules, kexec

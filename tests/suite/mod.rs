@@ -5,6 +5,7 @@ mod cli;
 mod dns;
 mod docs;
 mod env;
+mod escapes;
 mod fs;
 mod hardening;
 mod kernel;

@@ -153,7 +153,7 @@ fn trust_untrusted_refused_trusted_used_edited_refused() {
     w.sbx(["trust"]).run().success().stdout_has("Already trusted");
 
     // Any edit needs trust again.
-    std::fs::write(&project, "[profile.proj]\ndeny = [\"write\"]\nallow_write = [\"/\"]\n").unwrap();
+    std::fs::write(&project, "[profile.proj]\ndeny = [\"write\"]\nallow_write = [\"sub\", \".\"]\n").unwrap();
     let out = run(&w);
     refused(&out);
     out.stderr_has("changed since you trusted it");
@@ -375,7 +375,7 @@ fn explain_shows_an_untrusted_profile_and_the_refusal() {
         return;
     }
     let w = World::new();
-    w.write("proj/sbx.toml", "[profile.default]\nallow_write = [\"/\"]\n");
+    w.write("proj/sbx.toml", "[profile.default]\nallow_write = [\"sub\"]\n");
     let out = w.sbx(["--explain"]).run();
     out.success()
         .stdout_has("profile: default (project configuration")
@@ -550,4 +550,93 @@ fn a_summary_of_what_was_blocked_ends_the_run() {
     // Nothing blocked: no summary.
     let out = w.sbx(["-p", "web", "--", "true"]).run();
     out.success().stderr_lacks("summary");
+}
+
+// ------------------------------------------------------------ sbx's own files
+
+#[test]
+fn no_rule_makes_sbx_own_configuration_writable() {
+    // (Without Landlock, --deny-write itself is refused first.)
+    if !super::util::files_enforced() {
+        return;
+    }
+    // A command that could rewrite the user configuration or the trust
+    // record would choose the next run's sandbox: any write rule reaching
+    // them is refused before the command starts, from every source.
+    let w = World::new();
+    // The old agent recipe: `.` in the user config is the config directory.
+    w.write("config/sbx/config.toml", "[profile.agent]\ndeny = [\"write\", \"net\"]\nallow_write = [\".\"]\n");
+    let out = w.sbx(["-p", "agent", "--", "echo", "ran"]).run();
+    refused(&out);
+    out.stderr_has(&format!("allow_write entry {:?} of profile agent", w.path("config/sbx").display().to_string()))
+        .stderr_has("config.toml:3")
+        .stderr_has("sbx's user configuration directory");
+    // --explain says the same, and that it would refuse.
+    let out = w.sbx(["--explain", "-p", "agent", "--", "true"]).run();
+    out.success().stdout_has("verdict: sbx would refuse to run (exit 125)").stdout_has("user configuration directory");
+    // Flags: the directory itself, an ancestor of it, the trust record's.
+    for (dir, what) in [
+        (w.path("config/sbx"), "sbx's user configuration directory"),
+        (w.path("config"), "sbx's user configuration directory"),
+        (w.path("state"), "sbx's record of trusted project files"),
+    ] {
+        let flag = format!("--allow-write={}", dir.display());
+        let out = w.sbx(["--deny-write", &flag, "--", "echo", "ran"]).run();
+        refused(&out);
+        out.stderr_has(&flag).stderr_has(what);
+    }
+    // The trust record's directory need not exist yet: creating it is as bad.
+    assert!(!w.path("state/sbx").exists());
+}
+
+#[test]
+fn the_fixed_agent_recipe_writes_the_project_and_not_the_configuration() {
+    if !super::util::files_enforced() {
+        return;
+    }
+    let w = World::new();
+    let config = w.write("config/sbx/config.toml", "[profile.agent]\nextends = [\"build\"]\ndeny = [\"env\"]\n");
+    let before = std::fs::read(&config).unwrap();
+    let write = |target: PathBuf| w.sbx(["-p", "agent", "--"]).arg(probe()).arg("write").arg(target).run();
+    write(w.path("proj/sub/made")).success().stdout_is("ok");
+    write(config.clone()).success().stdout_is("EACCES");
+    write(w.path("config/sbx/other.toml")).success().stdout_is("EACCES");
+    assert_eq!(std::fs::read(&config).unwrap(), before);
+}
+
+#[test]
+fn a_dot_resolving_to_home_or_root_is_refused_or_warned_about() {
+    // (Without Landlock, --deny-write itself is refused first.)
+    if !super::util::files_enforced() {
+        return;
+    }
+    let w = World::new();
+    // HOME holds the configuration (no XDG_CONFIG_HOME): `-p build` run
+    // from HOME would make ~/.config/sbx writable — refused, and said why.
+    std::fs::create_dir_all(w.path("home/.config/sbx")).unwrap();
+    let from_home = |cmd: Cmd| cmd.env_remove("XDG_CONFIG_HOME").cwd(w.path("home"));
+    let out = from_home(w.sbx(["-p", "build", "--", "echo", "ran"])).run();
+    refused(&out);
+    out.stderr_has("built-in profile build").stderr_has("it is your home directory");
+    // From /, the whole file system.
+    let out = from_home(w.sbx(["-p", "build", "--", "echo", "ran"])).cwd("/").run();
+    refused(&out);
+    out.stderr_has("it is the whole file system");
+    // With sbx's files elsewhere, HOME writable is allowed, with a warning.
+    let out = w.sbx(["-p", "build", "--", "echo", "ran"]).cwd(w.path("home")).run();
+    out.success().stdout_is("ran").stderr_has("makes your whole home directory writable");
+}
+
+#[test]
+fn a_config_file_given_with_config_inside_a_writable_path_is_warned_about() {
+    if !super::util::files_enforced() {
+        return;
+    }
+    let w = World::new();
+    let file = w.write("proj/sub/mine.toml", "[profile.mine]\ndeny = [\"write\"]\nallow_write = [\".\"]\n");
+    let out = w.sbx(["--config"]).arg(&file).args(["-p", "mine", "--", "echo", "ran"]).run();
+    out.success()
+        .stdout_is("ran")
+        .stderr_has(&format!("lets the command rewrite {}", file.display()))
+        .stderr_has("the configuration file given with --config");
 }
