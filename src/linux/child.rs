@@ -5,16 +5,23 @@
 //!
 //! When the filter hands calls to a supervisor, the child installs it with a
 //! notification listener. The child shares sbx's memory and file table until
-//! it execs (see [`sys::spawn`]), so the listener fd is already in sbx's
+//! it execs (see [`sys::spawn_paused`]), so the listener fd is already in sbx's
 //! table: the child only stores its number in [`ChildSetup::listener_slot`]
 //! — no mediated call, no hand-over round trip. At exec the kernel gives the
 //! command its own copy of the table, without the (close-on-exec) listener.
+//!
+//! Set up, the child says so on the report pipe ([`READY`]) and waits for
+//! sbx's word on the go pipe before it execs: sbx checks on the real child
+//! what the supervisor needs and starts it, and refuses (killing the child)
+//! if it cannot — so exit 125 means the command never ran. From the word on
+//! the child makes only errno-free (`raw_*`) calls; an exec failure is left
+//! in [`ChildSetup::exec_failure`] for sbx to read once the child has ended.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::BorrowedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use anyhow::{Result, bail};
 use nix::errno::Errno;
@@ -39,8 +46,23 @@ pub struct Failure {
     pub errno: Errno,
 }
 
+/// The record the child sends when it is set up and waits for the word.
+pub const READY: [u8; Failure::SIZE] = [0; Failure::SIZE];
+
+/// The word that lets the child exec.
+pub const GO: u8 = b'g';
+
 impl Failure {
     pub const SIZE: usize = 8;
+
+    /// As one number, for [`ChildSetup::exec_failure`] (0: none).
+    pub fn to_u64(self) -> u64 {
+        u64::from_ne_bytes(self.encode())
+    }
+
+    pub fn from_u64(value: u64) -> Option<Self> {
+        Self::decode(value.to_ne_bytes())
+    }
 
     fn encode(self) -> [u8; Self::SIZE] {
         let mut out = [0u8; Self::SIZE];
@@ -155,18 +177,19 @@ impl ExecPlan {
         self.candidates.iter().map(|c| Path::new(OsStr::from_bytes(c.as_bytes())))
     }
 
-    /// Async-signal-safe. Tries each candidate as execvp does; returns the
-    /// errno to report only if none could be executed.
+    /// Errno-free (see [`sys::spawn_paused`]). Tries each candidate as
+    /// execvp does; returns the errno to report only if none could be
+    /// executed.
     fn exec(&self) -> Errno {
         let mut denied = false;
         let mut last = Errno::ENOENT;
         for (i, (path, sh_argv)) in self.candidates.iter().zip(&self.sh_argv_ptrs).enumerate() {
-            let mut err = sys::execve(path, &self.argv_ptrs, &self.envp_ptrs);
+            let mut err = sys::raw_execve(path, &self.argv_ptrs, &self.envp_ptrs);
             let is_elf = || match &self.elf {
                 Some(checked) => checked.get(i).copied().unwrap_or(false),
-                None => sys::has_elf_magic(path),
+                None => sys::raw_has_elf_magic(path),
             };
-            if err == Errno::ENOEXEC && !is_elf() && sys::execve(SHELL, sh_argv, &self.envp_ptrs) != Errno::ENOENT {
+            if err == Errno::ENOEXEC && !is_elf() && sys::raw_execve(SHELL, sh_argv, &self.envp_ptrs) != Errno::ENOENT {
                 // The shell exists but could not run it either.
                 err = Errno::ENOEXEC;
             }
@@ -192,11 +215,17 @@ fn cstring(value: &OsStr, what: &str) -> Result<CString> {
 pub struct ChildSetup<'a> {
     /// The signal mask to restore (sbx blocks the signals it forwards).
     pub signal_mask: libc::sigset_t,
-    pub landlock: Option<&'a OwnedFd>,
+    /// The Landlock ruleset, by fd number (sbx keeps it open until the
+    /// child is ready, then hands it to the supervisor).
+    pub landlock: Option<std::os::fd::RawFd>,
     pub seccomp: Option<&'a BpfProgram>,
     pub exec: &'a ExecPlan,
     /// Write end of the close-on-exec report pipe.
     pub report: BorrowedFd<'a>,
+    /// Read end of the go pipe: sbx writes [`GO`] when the command may run.
+    pub go: BorrowedFd<'a>,
+    /// Where the child leaves a failed exec (a [`Failure`] as `u64`).
+    pub exec_failure: &'a AtomicU64,
     /// `--close-fds`: mark every fd above stderr close-on-exec, and the
     /// highest fd number to try when the kernel lacks close_range.
     pub close_fds: Option<u32>,
@@ -207,15 +236,16 @@ pub struct ChildSetup<'a> {
     pub capabilities: Option<&'a super::capabilities::Drop>,
 }
 
-/// Runs in the child (see [`sys::spawn`]): applies the sandbox and execs. Never returns.
+/// Runs in the child (see [`sys::spawn_paused`]): applies the sandbox,
+/// says it is ready, waits for the word and execs. Never returns.
 pub fn run(setup: ChildSetup<'_>) -> ! {
     // Rust ignores SIGPIPE and handles SIGSEGV/SIGBUS (stack overflow
-    // reports) in sbx; the command gets the defaults back. Signals are all
-    // blocked until the caller's mask is restored here.
+    // reports) in sbx; the command gets the defaults back. Signals stay
+    // blocked until the caller's mask is restored right before exec (one
+    // sent meanwhile is delivered then).
     for signal in [libc::SIGPIPE, libc::SIGSEGV, libc::SIGBUS] {
         sys::reset_signal(signal);
     }
-    sys::set_signal_mask(&setup.signal_mask);
     let fail = |stage: Stage, errno: Errno| -> ! {
         sys::write_all(setup.report, &Failure { stage, errno }.encode());
         sys::exit_now(crate::exit::SBX_FAILED)
@@ -229,7 +259,7 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
         }
     }
     if let Some(ruleset) = setup.landlock {
-        if let Err(errno) = sys::landlock_restrict_self(ruleset.as_fd(), 0) {
+        if let Err(errno) = sys::landlock_restrict_self_by_number(ruleset, 0) {
             fail(Stage::Landlock, errno);
         }
     }
@@ -252,8 +282,16 @@ pub fn run(setup: ChildSetup<'_>) -> ! {
         // exec the kernel closes them in the command's own copy of the table.
         sys::cloexec_from(3, limit);
     }
+    // Until here sbx waits on the report pipe; from the ready record on it
+    // runs alongside (errno-free calls only).
+    if !sys::raw_write_all(setup.report, &READY) || sys::raw_read_byte(setup.go) != Some(GO) {
+        // sbx refused, or is gone: the command never runs.
+        sys::raw_exit(crate::exit::SBX_FAILED);
+    }
+    sys::raw_set_signal_mask(&setup.signal_mask);
     let errno = setup.exec.exec();
-    fail(Stage::Exec, errno)
+    setup.exec_failure.store(Failure { stage: Stage::Exec, errno }.to_u64(), Ordering::SeqCst);
+    sys::raw_exit(crate::exit::SBX_FAILED)
 }
 
 #[cfg(test)]

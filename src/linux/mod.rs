@@ -15,8 +15,8 @@ pub mod sys;
 pub mod workers;
 
 use std::fmt::Write as _;
-use std::os::fd::AsFd;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
@@ -67,10 +67,6 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         // restrictions (Yama scope 1).
         sys::set_child_subreaper().context("becoming the sandbox's child subreaper")?;
     }
-    if plan.landlock.abi == 0 {
-        // No Landlock domain keeps the command from sbx's /proc files.
-        sys::set_not_dumpable().context("making sbx non-dumpable")?;
-    }
 
     let caps = command_capabilities()?;
     if let Some(drop) = &caps {
@@ -78,12 +74,21 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     }
     let forwarding = supervisor::Signals::block()?;
     let close_fds = policy.close_fds.then(sys::fd_limit);
-    let start = Start { landlock: ruleset.as_ref(), seccomp: filter.as_ref(), listener: supervising, close_fds };
-    let (child, listener) = match start_child(&forwarding, &start, &exec, caps.as_ref())? {
-        Started::Failed(failure) => return report_failure(policy, &exec, failure),
-        Started::Running { child, listener } => (child, listener),
+    let start = Start {
+        landlock: ruleset.as_ref().map(|fd| fd.as_raw_fd()),
+        seccomp: filter.as_ref(),
+        listener: supervising,
+        close_fds,
     };
-    let mediator = match listener {
+    let handshake = Handshake::new()?;
+    let mut pending = match start_child(&forwarding, &start, &exec, caps.as_ref(), &handshake)? {
+        Started::Failed(failure) => return report_failure(policy, &exec, failure),
+        Started::Ready(pending) => pending,
+    };
+    let child = pending.pid();
+    // Everything that can still refuse is checked here, on the real child,
+    // before it runs: on an error `pending` is dropped, which kills it.
+    let mediator = match pending.listener.take() {
         None => None,
         Some(listener) => {
             // Network and metadata calls act on the command's fds.
@@ -110,20 +115,23 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                     command_effective_caps: caps.map(|d| d.effective),
                 })
             });
-            match started {
-                Ok(m) => Some(m),
-                Err(err) => {
-                    // Without a supervisor every mediated call fails (ENOSYS);
-                    // still, don't leave the command running half-served.
-                    sys::kill(child, libc::SIGKILL);
-                    let _ = sys::wait(child);
-                    return Err(err);
-                }
-            }
+            Some(started?)
         }
     };
     drop(ruleset);
-    let outcome = forwarding.supervise(child, mediator)?;
+    if plan.landlock.abi == 0 {
+        // No Landlock domain keeps the command from sbx's /proc files. Not
+        // before: the child shares sbx's memory, and with it dumpability,
+        // until it execs (then it gets its own), and the checks above need
+        // to read it.
+        sys::set_not_dumpable().context("making sbx non-dumpable")?;
+    }
+    let reap_orphans = forwarding.serve(mediator)?;
+    pending.go()?;
+    let outcome = forwarding.supervise(child, reap_orphans)?;
+    if let Some(failure) = pending.exec_failure() {
+        return report_failure(policy, &exec, failure);
+    }
     if let Some(summary) = crate::summary::take(policy) {
         eprint!("{summary}");
     }
@@ -135,16 +143,75 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
 }
 
 /// How starting the command went.
-enum Started {
-    /// It could not exec; the child is reaped.
+enum Started<'a> {
+    /// It could not be set up; the child is reaped.
     Failed(Failure),
-    /// It runs; its listener, when one was asked for, is in sbx's table.
-    Running { child: libc::pid_t, listener: Option<std::os::fd::OwnedFd> },
+    /// It is set up and waits for the word to exec.
+    Ready(Pending<'a>),
+}
+
+/// The pipes and slots the child and sbx share while it starts; they live
+/// in the caller's frame for as long as the child may use them.
+struct Handshake {
+    report_read: OwnedFd,
+    report_write: OwnedFd,
+    go_read: OwnedFd,
+    go_write: OwnedFd,
+    listener_slot: AtomicI32,
+    exec_failure: AtomicU64,
+}
+
+impl Handshake {
+    fn new() -> Result<Self> {
+        let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
+        let (go_read, go_write) = sys::cloexec_pipe().context("creating the child's go pipe")?;
+        Ok(Self {
+            report_read,
+            report_write,
+            go_read,
+            go_write,
+            listener_slot: AtomicI32::new(-1),
+            exec_failure: AtomicU64::new(0),
+        })
+    }
+}
+
+/// The code a started child runs.
+type Launch<'a> = Box<dyn FnOnce() -> std::convert::Infallible + 'a>;
+
+/// A child that is set up and waits for [`Pending::go`]. Dropped before
+/// that (sbx refuses), it is killed and waited for: the command never runs.
+struct Pending<'a> {
+    child: sys::Paused<Launch<'a>>,
+    handshake: &'a Handshake,
+    /// The seccomp listener, when one was asked for.
+    listener: Option<OwnedFd>,
+}
+
+impl Pending<'_> {
+    fn pid(&self) -> libc::pid_t {
+        self.child.pid
+    }
+
+    /// Lets the child exec the command.
+    fn go(&self) -> Result<()> {
+        if !sys::raw_write_all(self.handshake.go_write.as_fd(), &[child::GO]) {
+            bail!("telling the sandboxed child to start the command failed: {}", Errno::last().desc());
+        }
+        Ok(())
+    }
+
+    /// Once the child has ended: whether it ended because the exec failed.
+    fn exec_failure(&self) -> Option<Failure> {
+        Failure::from_u64(self.handshake.exec_failure.load(Ordering::SeqCst))
+    }
 }
 
 /// How the child is to be sandboxed.
 struct Start<'a> {
-    landlock: Option<&'a std::os::fd::OwnedFd>,
+    /// The Landlock ruleset's fd number (sbx keeps it open until the child
+    /// is ready).
+    landlock: Option<std::os::fd::RawFd>,
     seccomp: Option<&'a sys::BpfProgram>,
     /// Install the filter with a listener (for a supervisor).
     listener: bool,
@@ -160,52 +227,55 @@ fn command_capabilities() -> Result<Option<capabilities::Drop>> {
     Ok(capabilities::Drop::of(effective, permitted, inheritable, bounding, last))
 }
 
-/// Starts the child: it restores the signal mask, sheds `caps`, applies
-/// the Landlock ruleset and the seccomp filter (with a listener if asked),
-/// and execs `exec`. Returns once it has exec'd or failed (it shares sbx's
-/// memory and file table until then).
-fn start_child(
+/// Starts the child: it sheds `caps`, applies the Landlock ruleset and the
+/// seccomp filter (with a listener if asked), says it is ready and waits for
+/// [`Pending::go`] before it restores the signal mask and execs `exec`.
+/// Returns once it is ready or has failed.
+fn start_child<'a>(
     forwarding: &supervisor::Signals,
-    start: &Start<'_>,
-    exec: &ExecPlan,
-    caps: Option<&capabilities::Drop>,
-) -> Result<Started> {
-    let (landlock, seccomp, want_listener, close_fds) =
-        (start.landlock, start.seccomp, start.listener, start.close_fds);
-    let (report_read, report_write) = sys::cloexec_pipe().context("creating the child's report pipe")?;
-    let listener_slot = AtomicI32::new(-1);
+    start: &Start<'a>,
+    exec: &'a ExecPlan,
+    caps: Option<&'a capabilities::Drop>,
+    handshake: &'a Handshake,
+) -> Result<Started<'a>> {
     let setup = ChildSetup {
         signal_mask: forwarding.original_mask(),
-        landlock,
-        seccomp,
+        // By number: once the child is ready, sbx hands the ruleset on.
+        landlock: start.landlock,
+        seccomp: start.seccomp,
         exec,
-        report: report_write.as_fd(),
-        listener_slot: want_listener.then_some(&listener_slot),
-        close_fds,
+        report: handshake.report_write.as_fd(),
+        go: handshake.go_read.as_fd(),
+        exec_failure: &handshake.exec_failure,
+        listener_slot: start.listener.then_some(&handshake.listener_slot),
+        close_fds: start.close_fds,
         capabilities: caps,
     };
-    let child = sys::spawn(|| child::run(setup)).context("starting the command (clone)")?;
-    drop(report_write);
+    let launch: Launch<'a> = Box::new(move || child::run(setup));
+    let child = sys::spawn_paused(launch).context("starting the command (clone)")?;
 
     let mut buf = [0u8; Failure::SIZE];
-    let n = sys::read_full(report_read.as_fd(), &mut buf).context("reading the child's report")?;
-    drop(report_read);
+    let n = sys::read_full(handshake.report_read.as_fd(), &mut buf).context("reading the child's report")?;
     // The listener, if the child installed one, is in sbx's table now.
-    let listener = match listener_slot.load(Ordering::SeqCst) {
+    let listener = match handshake.listener_slot.load(Ordering::SeqCst) {
         fd if fd >= 0 => Some(sys::adopt_fd(fd)),
         _ => None,
     };
-    if n == Failure::SIZE {
-        let _ = sys::wait(child);
+    if n == Failure::SIZE && buf != child::READY {
+        let pid = child.pid;
+        let _ = sys::wait(pid);
+        drop(child);
         let failure = Failure::decode(buf).context("the child sent an unreadable report")?;
         return Ok(Started::Failed(failure));
     }
-    if want_listener && listener.is_none() {
-        sys::kill(child, libc::SIGKILL);
-        let _ = sys::wait(child);
-        bail!("the command exec'd without the seccomp listener it was to install; report a bug");
+    if n != Failure::SIZE {
+        // The child died before it could say anything (killed?).
+        bail!("the sandboxed child ended before it was set up; report a bug");
     }
-    Ok(Started::Running { child, listener })
+    if start.listener && listener.is_none() {
+        bail!("the child was set up without the seccomp listener it was to install; report a bug");
+    }
+    Ok(Started::Ready(Pending { child, handshake, listener }))
 }
 
 /// Starts the DNS filter for the name entries of `policy`: a proxy on

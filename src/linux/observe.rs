@@ -464,16 +464,16 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
     };
     let caps = super::command_capabilities()?;
     let start = super::Start { landlock: None, seccomp: filter.as_ref(), listener: true, close_fds: None };
-    let (child, listener) = match super::start_child(&forwarding, &start, &exec, caps.as_ref())? {
+    let handshake = super::Handshake::new()?;
+    let mut pending = match super::start_child(&forwarding, &start, &exec, caps.as_ref(), &handshake)? {
         super::Started::Failed(failure) => {
             return Ok((super::report_failure(policy, &exec, failure)?, Observations::default()));
         }
-        // start_child ends the child and fails when the listener it was
-        // asked for is missing: here there is one.
-        super::Started::Running { child, listener } => {
-            (child, listener.context("the command exec'd without a seccomp listener; report a bug")?)
-        }
+        super::Started::Ready(pending) => pending,
     };
+    let child = pending.pid();
+    // start_child fails when the listener it was asked for is missing.
+    let listener = pending.listener.take().context("the child was set up without a seccomp listener; report a bug")?;
     let observer = Arc::new(Observer::new(listener, names.clone()));
     if names.is_none() {
         observer.log().gaps.insert(
@@ -488,7 +488,12 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
         let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         observer.log().files.insert((path, Exec), name);
     }
-    let outcome = forwarding.supervise(child, Some(Arc::clone(&observer)))?;
+    let reap_orphans = forwarding.serve(Some(Arc::clone(&observer)))?;
+    pending.go()?;
+    let outcome = forwarding.supervise(child, reap_orphans)?;
+    if let Some(failure) = pending.exec_failure() {
+        return Ok((super::report_failure(policy, &exec, failure)?, Observations::default()));
+    }
     Ok((outcome, observer.observations()))
 }
 

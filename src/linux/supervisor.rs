@@ -44,15 +44,22 @@ impl Signals {
         self.original_mask
     }
 
-    /// Forwards signals (and serves `server` — the [`Mediator`](super::mediate::Mediator) or `sbx learn`'s
-    /// observer — if any) until `child` ends;
-    /// returns how it ended.
-    pub fn supervise<S: workers::Serve>(self, child: libc::pid_t, server: Option<S>) -> Result<Outcome> {
-        // A supervising sbx is the sandbox's subreaper: it reaps orphans too.
-        let reap_orphans = server.is_some();
-        if let Some(server) = server {
-            workers::start(server).context("starting the supervisor's threads")?;
+    /// Starts serving `server` (the [`Mediator`](super::mediate::Mediator)
+    /// or `sbx learn`'s observer) on receiver threads, before the command
+    /// runs; returns whether there is one (then sbx reaps orphans too).
+    pub fn serve<S: workers::Serve>(&self, server: Option<S>) -> Result<bool> {
+        match server {
+            Some(server) => {
+                workers::start(server).context("starting the supervisor's threads")?;
+                Ok(true)
+            }
+            None => Ok(false),
         }
+    }
+
+    /// Forwards signals until `child` ends (reaping orphans as well when
+    /// sbx supervises: it is the sandbox's subreaper); returns how it ended.
+    pub fn supervise(self, child: libc::pid_t, reap_orphans: bool) -> Result<Outcome> {
         loop {
             if let Some(end) = reap(child, reap_orphans).context("waiting for the command")? {
                 return Ok(match end {

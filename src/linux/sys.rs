@@ -3,7 +3,7 @@
 //! no locks) and are the only ones the child may call between fork and exec.
 
 use std::ffi::{CStr, CString};
-use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 use nix::errno::Errno;
 
@@ -56,38 +56,100 @@ pub fn resolve_path(path: &std::path::Path) -> std::io::Result<crate::paths::Res
     }
 }
 
-/// Size of the stack the child runs on between [`spawn`] and exec.
+/// Size of the stack the child runs on between [`spawn_paused`] and exec.
 const CHILD_STACK_SIZE: usize = 256 * 1024;
 
+/// A child started by [`spawn_paused`]: it shares sbx's memory and file
+/// table until it execs, so the stack it runs on, the closure it runs and
+/// everything that closure borrows must stay alive until then. Dropping this
+/// before the child is known to be gone kills it (through a pidfd: never
+/// another process) and waits until it has died, so the memory it uses is
+/// freed only after.
+pub struct Paused<F> {
+    pub pid: libc::pid_t,
+    pidfd: Option<OwnedFd>,
+    _stack: Vec<u8>,
+    _slot: Box<Option<F>>,
+}
+
+impl<F> Drop for Paused<F> {
+    fn drop(&mut self) {
+        match &self.pidfd {
+            Some(pidfd) => {
+                // ESRCH: it has exited already (zombie or reaped): fine.
+                let _ = pidfd_send_signal(pidfd.as_fd(), libc::SIGKILL, None, 0);
+                // Wait until it is dead without reaping it (the supervisor
+                // may still want its status); ECHILD: already reaped.
+                let mut info = zeroed_siginfo();
+                loop {
+                    // SAFETY: info is a live siginfo_t for the kernel to fill.
+                    let ret = unsafe {
+                        libc::waitid(
+                            libc::P_PIDFD,
+                            pidfd.as_raw_fd() as libc::id_t,
+                            &mut info,
+                            libc::WEXITED | libc::WNOWAIT,
+                        )
+                    };
+                    if ret == 0 || Errno::last() != Errno::EINTR {
+                        break;
+                    }
+                }
+            }
+            // No pidfd (pidfd_open failed right after clone: the kernel is
+            // older than 5.3, which sbx does not support): wait by pid, which
+            // is still ours — not reaped by anyone but us.
+            None => {
+                kill(self.pid, libc::SIGKILL);
+                let mut info = zeroed_siginfo();
+                // SAFETY: info is a live siginfo_t for the kernel to fill.
+                unsafe { libc::waitid(libc::P_PID, self.pid as libc::id_t, &mut info, libc::WEXITED | libc::WNOWAIT) };
+            }
+        }
+    }
+}
+
+fn zeroed_siginfo() -> libc::siginfo_t {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    unsafe { std::mem::zeroed() }
+}
+
 /// Starts `child` in a new process that shares sbx's memory and file table
-/// until it execs or exits (`clone(CLONE_VM | CLONE_VFORK | CLONE_FILES)`,
-/// like posix_spawn plus a shared file table), and returns its pid once it
-/// has. No page tables are copied — several times faster than fork(2) here
-/// — and an fd the child creates before exec (the seccomp listener) is
-/// already sbx's. At exec the kernel gives the command its own copy of the
-/// table, where close-on-exec fds (all of sbx's) are closed.
+/// (`clone(CLONE_VM | CLONE_FILES)`, like posix_spawn without CLONE_VFORK,
+/// plus a shared file table), and returns at once: the child sets itself up
+/// and waits for a word from sbx before it execs, so sbx can check what it
+/// needs on the real child (and refuse, killing it) before the command
+/// runs. No page tables are copied, and an fd the child creates before exec
+/// (the seccomp listener) is already sbx's. At exec the kernel gives the
+/// command its own memory and its own copy of the table, where close-on-exec
+/// fds (all of sbx's) are closed.
 ///
 /// `child` must only make async-signal-safe system calls, must not close
 /// or replace file descriptors (the table is sbx's), and must end in execve
 /// or `_exit` (its type, returning `Infallible`, says it never returns). It
-/// runs with every signal blocked; it must restore the mask it wants.
-pub fn spawn<F: FnOnce() -> std::convert::Infallible>(child: F) -> Result<libc::pid_t, Errno> {
+/// runs with every signal blocked; it must restore the mask it wants. While
+/// sbx runs on (after the child has said it is ready) the child shares the
+/// calling thread's thread-local storage, `errno` included: from then on it
+/// may only use the `raw_*` calls, which never touch `errno`.
+pub fn spawn_paused<F: FnOnce() -> std::convert::Infallible>(child: F) -> Result<Paused<F>, Errno> {
     // `child()` is inferred to diverge for the closures sbx passes.
     #[allow(unreachable_code)]
     extern "C" fn trampoline<F: FnOnce() -> std::convert::Infallible>(arg: *mut libc::c_void) -> libc::c_int {
-        // SAFETY: arg is the `Option<F>` in `spawn`'s frame, which stays
-        // alive and untouched while the parent is suspended (CLONE_VFORK).
+        // SAFETY: arg is the boxed `Option<F>` owned by the `Paused` that
+        // spawn_paused returns, which the caller keeps until the child has
+        // exec'd or died (its Drop waits for that); only the child uses it.
         let slot = unsafe { &mut *(arg as *mut Option<F>) };
         match slot.take() {
             Some(child) => match child() {},
-            None => exit_now(crate::exit::SBX_FAILED),
+            None => raw_exit(crate::exit::SBX_FAILED),
         }
     }
 
     let mut stack = vec![0u8; CHILD_STACK_SIZE];
     // The stack grows down: pass its 16-byte-aligned top.
     let top = (stack.as_mut_ptr() as usize + CHILD_STACK_SIZE) & !15;
-    let mut slot = Some(child);
+    let mut slot = Box::new(Some(child));
+    let slot_ptr: *mut Option<F> = &mut *slot;
     // Block every signal so no handler of sbx's runs in the child while it
     // shares sbx's memory; the child sets its own mask before exec.
     // SAFETY: sigset_t is plain data initialised by sigfillset; the old mask
@@ -99,23 +161,138 @@ pub fn spawn<F: FnOnce() -> std::convert::Infallible>(child: F) -> Result<libc::
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
         old
     };
-    // SAFETY: the child runs `trampoline` on its own stack (`stack`), which
-    // stays alive until clone returns — CLONE_VFORK delays that until the
-    // child has exec'd or exited; meanwhile this thread is suspended and the
-    // child only reads prepared data and makes system calls. sbx is
-    // single-threaded here (no thread has started yet).
+    // SAFETY: the child runs `trampoline` on its own stack (`stack`) with
+    // the closure in `slot`; both move into the returned `Paused`, whose
+    // Drop keeps them alive until the child has exec'd or died. The child
+    // only reads prepared data and makes system calls (see above).
     let pid = unsafe {
         libc::clone(
             trampoline::<F>,
             top as *mut libc::c_void,
-            libc::CLONE_VM | libc::CLONE_VFORK | libc::CLONE_FILES | libc::SIGCHLD,
-            (&mut slot as *mut Option<F>).cast(),
+            libc::CLONE_VM | libc::CLONE_FILES | libc::SIGCHLD,
+            slot_ptr.cast(),
         )
     };
     let errno = Errno::last();
     set_signal_mask(&old_mask);
-    drop(stack);
-    if pid < 0 { Err(errno) } else { Ok(pid) }
+    if pid < 0 {
+        return Err(errno);
+    }
+    let pidfd = pidfd_open(pid).ok();
+    Ok(Paused { pid, pidfd, _stack: stack, _slot: slot })
+}
+
+/// A system call that never touches `errno`: the result, or `-errno`.
+/// For the child after [`spawn_paused`]'s handshake.
+#[cfg(target_arch = "x86_64")]
+fn raw_syscall(nr: libc::c_long, a: [usize; 4]) -> isize {
+    let ret: isize;
+    // SAFETY: the `syscall` instruction with the kernel's x86-64 calling
+    // convention: number in rax, arguments in rdi, rsi, rdx, r10; rcx and
+    // r11 are clobbered. The callers pass arguments valid for the call.
+    unsafe {
+        std::arch::asm!(
+            "syscall",
+            inlateout("rax") nr as isize => ret,
+            in("rdi") a[0], in("rsi") a[1], in("rdx") a[2], in("r10") a[3],
+            lateout("rcx") _, lateout("r11") _,
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// See the x86-64 version.
+#[cfg(target_arch = "aarch64")]
+fn raw_syscall(nr: libc::c_long, a: [usize; 4]) -> isize {
+    let ret: isize;
+    // SAFETY: `svc 0` with the kernel's arm64 calling convention: number in
+    // x8, arguments in x0..x3, result in x0. The callers pass arguments
+    // valid for the call.
+    unsafe {
+        std::arch::asm!(
+            "svc 0",
+            in("x8") nr as isize,
+            inlateout("x0") a[0] as isize => ret,
+            in("x1") a[1], in("x2") a[2], in("x3") a[3],
+            options(nostack),
+        );
+    }
+    ret
+}
+
+/// Elsewhere through libc, which sets `errno` on failure (a value the
+/// calling thread of sbx may see changed: no decision of sbx's reads it
+/// between the handshake and the child's exec).
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+fn raw_syscall(nr: libc::c_long, a: [usize; 4]) -> isize {
+    // SAFETY: the callers pass arguments valid for the call.
+    let ret = unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3]) };
+    if ret < 0 { -(Errno::last() as isize) } else { ret as isize }
+}
+
+/// Errno-free write of all of `bytes` (see [`spawn_paused`]).
+pub fn raw_write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let n = raw_syscall(libc::SYS_write, [fd.as_raw_fd() as usize, rest.as_ptr() as usize, rest.len(), 0]);
+        if n == -(libc::EINTR as isize) {
+            continue;
+        }
+        if n <= 0 {
+            return false;
+        }
+        rest = &rest[n as usize..];
+    }
+    true
+}
+
+/// Errno-free read of one byte: `None` at EOF or on an error.
+pub fn raw_read_byte(fd: BorrowedFd<'_>) -> Option<u8> {
+    let mut byte = 0u8;
+    loop {
+        let n = raw_syscall(libc::SYS_read, [fd.as_raw_fd() as usize, (&raw mut byte) as usize, 1, 0]);
+        if n == -(libc::EINTR as isize) {
+            continue;
+        }
+        return (n == 1).then_some(byte);
+    }
+}
+
+/// Errno-free execve: returns only on failure, with its errno.
+pub fn raw_execve(path: &CStr, argv: &[*const libc::c_char], envp: &[*const libc::c_char]) -> Errno {
+    debug_assert!(argv.last().is_some_and(|p| p.is_null()) && envp.last().is_some_and(|p| p.is_null()));
+    let ret =
+        raw_syscall(libc::SYS_execve, [path.as_ptr() as usize, argv.as_ptr() as usize, envp.as_ptr() as usize, 0]);
+    Errno::from_raw(-ret as i32)
+}
+
+/// Errno-free: whether the file at `path` starts with the ELF magic.
+pub fn raw_has_elf_magic(path: &CStr) -> bool {
+    let fd = raw_syscall(
+        libc::SYS_openat,
+        [libc::AT_FDCWD as usize, path.as_ptr() as usize, (libc::O_RDONLY | libc::O_CLOEXEC) as usize, 0],
+    );
+    if fd < 0 {
+        return false;
+    }
+    let mut magic = [0u8; 4];
+    let n = raw_syscall(libc::SYS_read, [fd as usize, magic.as_mut_ptr() as usize, magic.len(), 0]);
+    raw_syscall(libc::SYS_close, [fd as usize, 0, 0, 0]);
+    n == 4 && magic == *b"\x7fELF"
+}
+
+/// Errno-free: replaces the signal mask with `mask`.
+pub fn raw_set_signal_mask(mask: &libc::sigset_t) {
+    // The kernel's sigset is 8 bytes (64 signals) on Linux.
+    raw_syscall(libc::SYS_rt_sigprocmask, [libc::SIG_SETMASK as usize, mask as *const _ as usize, 0, 8]);
+}
+
+/// Errno-free _exit: ends the whole process at once.
+pub fn raw_exit(code: i32) -> ! {
+    loop {
+        raw_syscall(libc::SYS_exit_group, [code as usize, 0, 0, 0]);
+    }
 }
 
 /// Async-signal-safe. Marks every fd from `first` up close-on-exec:
@@ -150,8 +327,15 @@ pub fn set_no_new_privs() -> Result<(), Errno> {
 
 /// Async-signal-safe. landlock_restrict_self(ruleset, flags).
 pub fn landlock_restrict_self(ruleset: BorrowedFd<'_>, flags: u32) -> Result<(), Errno> {
-    // SAFETY: integer arguments only; the fd is borrowed and stays open.
-    let ret = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset.as_raw_fd(), flags) };
+    landlock_restrict_self_by_number(ruleset.as_raw_fd(), flags)
+}
+
+/// Async-signal-safe. landlock_restrict_self on fd number `ruleset` (the
+/// child's view of sbx's ruleset fd, which sbx keeps open until the child
+/// is ready); EBADF if it is not open.
+pub fn landlock_restrict_self_by_number(ruleset: RawFd, flags: u32) -> Result<(), Errno> {
+    // SAFETY: integer arguments only; the kernel checks the fd.
+    let ret = unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, flags) };
     if ret == 0 { Ok(()) } else { Err(Errno::last()) }
 }
 
@@ -494,7 +678,8 @@ pub fn supervisor_missing() -> Option<&'static str> {
 pub fn listener_possible() -> Result<bool, Errno> {
     let allow_all = BpfProgram { instructions: vec![libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 }] };
     // The child exits with 0 or the errno of the failed call.
-    let child = spawn(|| {
+    // sbx waits in waitpid while the child runs: it may use errno.
+    let child = spawn_paused(|| {
         let code = match set_no_new_privs().and_then(|()| seccomp_install_listener(&allow_all)) {
             // The listener landed in sbx's (shared) file table: close it.
             Ok(listener) => {
@@ -505,7 +690,9 @@ pub fn listener_possible() -> Result<bool, Errno> {
         };
         exit_now(code)
     })?;
-    match wait(child)? {
+    let end = wait(child.pid)?;
+    drop(child);
+    match end {
         ChildEnd::Exited(0) => Ok(true),
         ChildEnd::Exited(code) if code == Errno::EBUSY as i32 => Ok(false),
         ChildEnd::Exited(code) => Err(Errno::from_raw(code)),
