@@ -795,6 +795,8 @@ mod tests {
             supervisor_missing: supervisor_missing.map(str::to_owned),
             filtered: false,
             listener: Listener::Possible,
+            no_supervisor: supervisor_missing.map(|m| format!("this kernel lacks {m}")),
+            no_fd_taking: None,
             ia32: Ia32::NotApplicable,
         })
     }

@@ -77,6 +77,12 @@ pub struct Support {
     /// Whether sbx runs under a seccomp filter already (inside a sandbox or a container).
     pub filtered: bool,
     pub listener: Listener,
+    /// Why no supervisor can run here at all (`None`: one can), as a run
+    /// decides it: the kernel, an enclosing listener, Yama.
+    pub no_supervisor: Option<String>,
+    /// Why the supervisor cannot take the command's file descriptors here
+    /// (`None`: it can), as a run decides it.
+    pub no_fd_taking: Option<String>,
     pub ia32: Ia32,
 }
 
@@ -90,6 +96,7 @@ impl Support {
         let filtered = std::fs::read_to_string("/proc/self/status")
             .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
         let (landlock, supervisor_missing, listener) = platform::detect(filtered);
+        let (no_supervisor, no_fd_taking) = platform::supervision_limits();
         Self {
             kernel,
             arch: std::env::consts::ARCH,
@@ -99,19 +106,15 @@ impl Support {
             supervisor_missing,
             filtered,
             listener,
+            no_supervisor,
+            no_fd_taking,
             ia32: ia32(),
         }
     }
 
     /// Why the network supervisor cannot run here, if it cannot.
     pub fn supervisor_unavailable(&self) -> Option<String> {
-        if let Some(missing) = &self.supervisor_missing {
-            return Some(format!("this kernel lacks {missing}"));
-        }
-        match &self.listener {
-            Listener::Possible => None,
-            Listener::Impossible(why) => Some(why.clone()),
-        }
+        self.no_supervisor.clone()
     }
 
     /// How this machine enforces each restriction of `policy` (and of
@@ -263,8 +266,16 @@ mod platform {
         (landlock, missing, listener)
     }
 
+    pub(super) fn supervision_limits() -> (Option<String>, Option<String>) {
+        crate::linux::supervision_limits()
+    }
+
     pub(super) fn coverage(policy: &Policy, s: &Support) -> Vec<Coverage> {
-        let kernel = Kernel { abi: s.landlock.version(), no_supervisor: s.supervisor_unavailable() };
+        let kernel = Kernel {
+            abi: s.landlock.version(),
+            no_supervisor: s.supervisor_unavailable(),
+            no_fd_taking: s.no_fd_taking.clone(),
+        };
         enforcement::plan(policy, &kernel)
             .covered
             .into_iter()
@@ -292,6 +303,10 @@ mod platform {
             Some("a Linux kernel".into()),
             Listener::Impossible("sbx has no backend on this system yet".into()),
         )
+    }
+
+    pub(super) fn supervision_limits() -> (Option<String>, Option<String>) {
+        (Some(format!("{} is not Linux", std::env::consts::OS)), None)
     }
 
     pub(super) fn coverage(_policy: &Policy, _s: &Support) -> Vec<Coverage> {

@@ -17,11 +17,34 @@ pub struct Kernel {
     pub abi: u8,
     /// Why no seccomp supervisor can run here (`None`: one can).
     pub no_supervisor: Option<String>,
+    /// Why the supervisor cannot take the command's file descriptors
+    /// (pidfd_getfd) here — a container's seccomp profile, mostly — though
+    /// it can reach the files behind them through /proc (`None`: it can).
+    /// Without, it can mediate what acts on files (metadata, truncation)
+    /// but not what must act on the command's sockets, inotify instances or
+    /// pseudo-terminal masters themselves.
+    pub no_fd_taking: Option<String>,
 }
 
 impl Kernel {
     fn supervisor(&self) -> bool {
         self.no_supervisor.is_none()
+    }
+
+    /// Whether the supervisor can act on the command's own descriptions.
+    fn takes_fds(&self) -> bool {
+        self.supervisor() && self.no_fd_taking.is_none()
+    }
+
+    /// Why the supervisor cannot act on the command's sockets, with the fix.
+    fn why_no_sockets(&self) -> String {
+        match (&self.no_supervisor, &self.no_fd_taking) {
+            (Some(why), _) => format!("the network supervisor, but {why}"),
+            (None, Some(why)) => format!(
+                "sbx's supervisor making those calls on the command's sockets, which needs pidfd_getfd, but {why}"
+            ),
+            (None, None) => String::new(),
+        }
     }
 }
 
@@ -61,6 +84,12 @@ pub struct Mediation {
     /// terminals: the slave of a pseudo-terminal the command made is opened
     /// by the supervisor through its master (TIOCGPTPEER).
     pub pty_peers: bool,
+    /// The network rules' calls on the command's sockets (connect, bind,
+    /// sends) go to the supervisor, which performs them on its duplicate.
+    pub sockets: bool,
+    /// Under --deny-read: inotify watches go to the supervisor, which adds
+    /// them to the command's instance where it may read.
+    pub watches: bool,
 }
 
 /// How one restriction is enforced here.
@@ -113,7 +142,9 @@ fn needs_abi(abi: u8) -> String {
 pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
     let abi = kernel.abi.min(7);
     let sup = kernel.supervisor();
+    let take = kernel.takes_fds();
     let why_not = kernel.no_supervisor.clone().unwrap_or_default();
+    let why_no_sockets = kernel.why_no_sockets();
     let restricted = policy.net.is_restricted();
     let write = policy.deny.write;
     // Truncation: Landlock's right where the ABI has it; below ABI 3 the
@@ -126,9 +157,11 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         pid_calls_supervised: sup,
         ptrace_calls: abi == 0,
         truncate,
-        abstract_sockets: abi < 6 && restricted && sup,
+        abstract_sockets: abi < 6 && restricted && take,
         random_ioctls: write && abi < 5,
-        pty_peers: policy.deny.fs() && abi >= 1 && sup,
+        pty_peers: policy.deny.fs() && abi >= 1 && take,
+        sockets: restricted && take,
+        watches: policy.deny.read && take,
     };
 
     let mut covered = Vec::new();
@@ -149,10 +182,14 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             add(
                 WATCHING,
                 Some(Kind::Read),
-                if sup {
+                if take {
                     supervisor("an inotify watch is added only where the command may read")
                 } else {
-                    By::Enforced("seccomp refuses inotify watches (EACCES; no supervisor to check them here)".into())
+                    By::Enforced(
+                        "seccomp refuses inotify watches (EACCES: no supervisor here that could add them for the \
+                         command)"
+                            .into(),
+                    )
                 },
             );
         }
@@ -209,13 +246,13 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             add(
                 TERMINALS,
                 Some(Kind::Write),
-                By::Enforced(if sup {
+                By::Enforced(if take {
                     "Landlock (ABI 1): /dev/pts holds sbx's own terminals only; the slave of a new pseudo-terminal \
                      is opened by sbx's supervisor (TIOCGPTPEER)"
                         .into()
                 } else {
                     "Landlock (ABI 1): /dev/pts holds sbx's own terminals only (new pseudo-terminals' slaves cannot \
-                     be opened: no supervisor here)"
+                     be opened: no supervisor here that could open them for the command)"
                         .into()
                 }),
             );
@@ -234,7 +271,7 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
     // Network.
     if restricted {
         add(IP_SOCKETS, Some(Kind::Net), By::Enforced("seccomp (socket families, types and protocols)".into()));
-        match (&policy.net, sup) {
+        match (&policy.net, take) {
             (Net::Allow(_), true) => add(
                 ALLOW_LIST,
                 Some(Kind::Net),
@@ -244,17 +281,17 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
                 ),
             ),
             (Net::Allow(_), false) => {
-                add(ALLOW_LIST_LOST, Some(Kind::Net), By::Gap(format!("the network supervisor, but {why_not}")));
+                add(ALLOW_LIST_LOST, Some(Kind::Net), By::Gap(why_no_sockets.clone()));
             }
             _ => {}
         }
         add(
             UNIX_OUTSIDE,
             Some(Kind::Net),
-            if sup {
+            if take {
                 supervisor("a pathname socket is reached only if bound inside the sandbox or given to --allow-unix")
             } else {
-                By::Gap(format!("the network supervisor, but {why_not}"))
+                By::Gap(why_no_sockets.clone())
             },
         );
         add(
@@ -274,8 +311,10 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             Some(Kind::Net),
             if abi >= 6 {
                 ll("abstract unix socket scope", 6)
-            } else if sup {
+            } else if take {
                 supervisor("connects and sends reach only abstract sockets bound inside the sandbox")
+            } else if sup {
+                By::Gap(format!("{}, or {why_no_sockets}", needs_abi(6)))
             } else {
                 or_supervisor(6)
             },

@@ -214,6 +214,9 @@ pub struct Mediator {
     readable: Option<Vec<(PathBuf, bool)>>,
     /// Open new pseudo-terminals' slaves for the command (TIOCGPTPEER).
     pty_peers: bool,
+    /// pidfd_getfd works: act on the command's own descriptions. Without,
+    /// reach the files behind its fds through /proc/PID/fd.
+    takes_fds: bool,
     /// The process scope's calls, by syscall number.
     process: process::Table,
     /// Below Landlock ABI 6 under a network restriction: abstract unix
@@ -257,6 +260,8 @@ pub struct Setup {
     pub readable: Option<Vec<(PathBuf, bool)>>,
     /// Open new pseudo-terminals' slaves for the command (TIOCGPTPEER).
     pub pty_peers: bool,
+    /// pidfd_getfd works here (else files are reached through /proc).
+    pub takes_fds: bool,
     pub process: Scope,
     /// Decide abstract unix destinations here (no Landlock scope).
     pub abstract_check: bool,
@@ -281,6 +286,7 @@ impl Mediator {
             truncatable,
             readable,
             pty_peers,
+            takes_fds,
             process,
             abstract_check,
             names,
@@ -336,6 +342,7 @@ impl Mediator {
             truncatable,
             readable,
             pty_peers,
+            takes_fds,
             process: process::Table::new(process),
             abstract_check,
             abstract_bound: Mutex::new(HashMap::new()),
@@ -380,6 +387,7 @@ impl Mediator {
             truncatable: None,
             readable: None,
             pty_peers: false,
+            takes_fds: true,
             process: Scope::default(),
             abstract_check: false,
             names: None,

@@ -33,7 +33,8 @@ pub use sys::resolve_path;
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
-    let kernel = Kernel { abi: abi.version(), no_supervisor: listener_missing() };
+    let (no_supervisor, no_fd_taking) = supervision_limits();
+    let kernel = Kernel { abi: abi.version(), no_supervisor, no_fd_taking };
     // Everything that can refuse is decided here, before anything changes.
     check_enforceable(policy, &enforcement::plan(policy, &kernel), &abi)?;
     let mut policy = narrowed(policy, &kernel);
@@ -50,7 +51,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let filter = seccomp::compile(&seccomp_rules)?;
     let exec = ExecPlan::new(&policy.command, &policy.child_env)?;
     let supervising = seccomp::needs_supervisor(&seccomp_rules);
-    let net_supervised = supervising && policy.net.is_restricted();
+    let net_supervised = supervising && m.sockets;
     let mode = notify::Mode::from_policy(&policy.net).filter(|_| net_supervised);
     let writable = (policy.deny.write && supervising).then(|| policy.writable_paths());
     let truncatable = m.truncate.then(|| policy.write_rule_paths());
@@ -91,9 +92,8 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let mediator = match pending.listener.take() {
         None => None,
         Some(listener) => {
-            // Network and metadata calls act on the command's fds.
-            let takes_fds = mode.is_some() || writable.is_some() || readable.is_some() || m.pty_peers;
-            let started = (if takes_fds { check_fd_access(child) } else { Ok(()) }).and_then(|()| {
+            let probe_fd = handshake.go_read.as_raw_fd();
+            let started = check_supervision(child, &kernel, probe_fd).and_then(|()| {
                 let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
                 mediate::Mediator::new(mediate::Setup {
                     listener,
@@ -102,6 +102,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                     truncatable,
                     readable,
                     pty_peers: m.pty_peers,
+                    takes_fds: kernel.no_fd_taking.is_none(),
                     process: mediate::Scope {
                         signals: m.signals,
                         pid_calls: m.pid_calls_supervised,
@@ -355,30 +356,82 @@ fn listener_missing() -> Option<String> {
     }
 }
 
-/// Checks that sbx may take file descriptors from `child` (the supervisor
-/// acts on duplicates of the command's sockets), so a system that forbids it
-/// is named at start instead of failing every network call.
-fn check_fd_access(child: libc::pid_t) -> Result<()> {
-    let pidfd = match sys::pidfd_open(child) {
-        Ok(fd) => fd,
-        // Already gone (a short command): nothing left to mediate.
-        Err(Errno::ESRCH) => return Ok(()),
-        Err(e) => bail!("pidfd_open on the sandboxed child failed: {} ({e:?})", e.desc()),
-    };
-    match sys::pidfd_getfd(pidfd.as_fd(), 0) {
-        // ESRCH: the command already ended; EBADF: it has no fd 0.
-        Ok(_) | Err(Errno::EBADF) | Err(Errno::ESRCH) => Ok(()),
-        Err(e) => {
-            let hint = if e == Errno::EPERM {
-                "; ptrace restrictions (Yama ptrace_scope 3, or an LSM) forbid sbx to take file descriptors from \
-                 its child — the network supervisor cannot work here; use --allow-net='*' or run without \
-                 network restrictions"
-            } else {
-                ""
-            };
-            bail!("taking a file descriptor from the sandboxed child failed: {} ({e:?}){hint}", e.desc())
-        }
+/// What keeps sbx from supervising here at all, and what keeps its
+/// supervisor from taking the command's file descriptors (pidfd_getfd):
+/// each with the cause and the fix. Tried on sbx itself (cheap, and no
+/// ptrace rule stands between a process and itself); [`check_supervision`]
+/// tries the real child. Switches memory reading to /proc/PID/mem where
+/// process_vm_readv is refused (older container profiles).
+pub fn supervision_limits() -> (Option<String>, Option<String>) {
+    let filtered = std::fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
+    if let Some(missing) = listener_missing() {
+        return (Some(missing), None);
     }
+    if let Some(yama) = yama_forbids_reading() {
+        return (Some(yama), None);
+    }
+    if sys::vm_reading().is_err() {
+        sys::use_proc_mem();
+    }
+    let no_fd_taking = match sys::fd_taking() {
+        Ok(()) => None,
+        Err(Errno::ENOSYS) if !filtered => Some("this kernel lacks pidfd_getfd (Linux 5.6)".to_owned()),
+        Err(errno) if filtered => Some(format!(
+            "the enclosing seccomp filter refuses pidfd_getfd ({errno:?}) — a container's seccomp profile: Docker's \
+             and Kubernetes' RuntimeDefault allow it only with CAP_SYS_PTRACE; run the container with \
+             --cap-add=SYS_PTRACE, or with a seccomp profile that allows pidfd_getfd"
+        )),
+        Err(errno) => Some(format!("pidfd_getfd fails here: {} ({errno:?})", errno.desc())),
+    };
+    (None, no_fd_taking)
+}
+
+/// Yama's ptrace_scope, when it keeps sbx from reading its child's memory
+/// (which every mediated call needs): 3 for everyone, 2 without
+/// CAP_SYS_PTRACE.
+fn yama_forbids_reading() -> Option<String> {
+    let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").ok()?;
+    match scope.trim() {
+        "3" => Some(
+            "Yama's ptrace_scope is 3: no process may read another's memory, which the supervisor needs \
+             (`sysctl kernel.yama.ptrace_scope=1` lets a parent read its children)"
+                .into(),
+        ),
+        "2" if sys::capabilities().is_ok_and(|(effective, _, _)| effective & (1 << 19) == 0) => Some(
+            "Yama's ptrace_scope is 2: only a process with CAP_SYS_PTRACE may read another's memory, which the \
+             supervisor needs (`sysctl kernel.yama.ptrace_scope=1` lets a parent read its children)"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
+/// Checks on the set-up child, before it runs, what the supervisor will
+/// do to the command: read its memory, and take its file descriptors (or,
+/// where [`Kernel::no_fd_taking`], reach them through /proc). An LSM
+/// (AppArmor, SELinux) or Yama can forbid what sbx's own probe allowed.
+fn check_supervision(child: libc::pid_t, kernel: &Kernel, probe_fd: i32) -> Result<()> {
+    let forbidden = |what: &str, e: Errno| {
+        anyhow::anyhow!(
+            "{what} of the sandboxed child failed: {} ({e:?}) — a ptrace restriction forbids it (an LSM such as \
+             AppArmor or SELinux, or Yama's ptrace_scope); the supervisor cannot work here. Allow ptrace read access \
+             from sbx to its children, or run without the restrictions that need the supervisor (--explain lists \
+             them)",
+            e.desc()
+        )
+    };
+    let marker = [0x5bu8; 8];
+    let mut copy = [0u8; 8];
+    sys::read_memory(child, &[(marker.as_ptr() as u64, 8)], &mut copy)
+        .map_err(|e| forbidden("Reading the memory", e))?;
+    if kernel.no_fd_taking.is_none() {
+        let pidfd = sys::pidfd_open(child).map_err(|e| forbidden("pidfd_open", e))?;
+        sys::pidfd_getfd(pidfd.as_fd(), probe_fd).map_err(|e| forbidden("Taking a file descriptor", e))?;
+    } else {
+        sys::reopen_fd(child, probe_fd).map_err(|e| forbidden("Opening /proc/PID/fd", e))?;
+    }
+    Ok(())
 }
 
 /// `policy` as it can run on `kernel`: without a supervisor, `--allow-net`
@@ -386,7 +439,7 @@ fn check_fd_access(child: libc::pid_t) -> Result<()> {
 /// (a run gets here only with --best-effort, after the warning).
 fn narrowed(policy: &Policy, kernel: &Kernel) -> Policy {
     let mut narrowed = policy.clone();
-    if matches!(policy.net, Net::Allow(_)) && kernel.no_supervisor.is_some() {
+    if matches!(policy.net, Net::Allow(_)) && (kernel.no_supervisor.is_some() || kernel.no_fd_taking.is_some()) {
         narrowed.net = Net::Denied;
     }
     narrowed
@@ -433,19 +486,38 @@ fn check_enforceable(policy: &Policy, plan: &enforcement::Plan, abi: &LandlockSu
             )
         }
     };
-    let mut list = String::new();
-    for (what, needs) in &gaps {
-        let _ = write!(list, "\n  - {what} (needs {needs})");
+    // Gaps with the same cause are listed together, the cause once.
+    let mut causes: Vec<(&str, Vec<&str>)> = Vec::new();
+    for &(what, needs) in &gaps {
+        match causes.iter_mut().find(|(n, _)| *n == needs) {
+            Some((_, whats)) => whats.push(what),
+            None => causes.push((needs, vec![what])),
+        }
     }
-    if policy.best_effort {
-        eprintln!("sbx: warning: --best-effort: {kernel}, so these stay possible for the command:{list}");
-        return Ok(());
+    let mut list = String::new();
+    for (needs, whats) in &causes {
+        for what in whats {
+            let _ = write!(list, "\n  - {what}");
+        }
+        if whats.len() == 1 {
+            let _ = write!(list, " (needs {needs})");
+        } else {
+            let _ = write!(list, "\n    (these need {needs})");
+        }
     }
     let landlock = gaps.iter().any(|(_, needs)| needs.starts_with("Landlock"));
-    let fix =
-        if landlock { "Upgrade the kernel (or enable Landlock)" } else { "Run sbx where it can supervise (see above)" };
+    let header = if landlock {
+        format!("{kernel}, which cannot enforce part of the policy")
+    } else {
+        "sbx cannot enforce part of the policy here".to_owned()
+    };
+    if policy.best_effort {
+        eprintln!("sbx: warning: --best-effort: {header}, so these stay possible for the command:{list}");
+        return Ok(());
+    }
+    let fix = if landlock { "Upgrade the kernel (or enable Landlock)" } else { "Fix what is named above" };
     bail!(
-        "{kernel}, which cannot enforce part of the policy; the command could still do:{list}\n\
+        "{header}; the command could still do:{list}\n\
          {fix}, or pass --best-effort to run without these restrictions."
     )
 }
@@ -542,11 +614,15 @@ mod tests {
     #[test]
     fn without_a_supervisor_allow_lists_are_narrowed_never_widened() {
         let allow = Net::Allow(vec![NetRule::parse("127.0.0.1:80").unwrap()]);
-        let without = Kernel { abi: 7, no_supervisor: Some("this kernel lacks pidfd_getfd (Linux 5.6)".into()) };
+        let without = Kernel {
+            abi: 7,
+            no_supervisor: None,
+            no_fd_taking: Some("this kernel lacks pidfd_getfd (Linux 5.6)".into()),
+        };
         assert_eq!(narrowed(&policy(allow.clone(), true), &without).net, Net::Denied);
         assert_eq!(narrowed(&policy(Net::Denied, true), &without).net, Net::Denied);
         // With a supervisor, nothing changes.
-        let with = Kernel { abi: 7, no_supervisor: None };
+        let with = Kernel { abi: 7, no_supervisor: None, no_fd_taking: None };
         assert_eq!(narrowed(&policy(allow.clone(), false), &with).net, allow);
         // And the plan names the loss, so a run refuses it without --best-effort.
         let plan = enforcement::plan(&policy(allow, false), &without);

@@ -344,7 +344,7 @@ pub const TERMINAL_IOCTLS: &[(u64, &str, &str)] = &[
 /// `Net::Denied`.
 pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
     let mut rules = baseline();
-    network_rules(policy, m.supervisor, &mut rules);
+    network_rules(policy, m.sockets, &mut rules);
     if policy.deny.write && m.supervisor {
         metadata_rules(&mut rules);
     }
@@ -358,7 +358,7 @@ pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
         }
     }
     if policy.deny.read {
-        watch_rules(m.supervisor, &mut rules);
+        watch_rules(m.watches, &mut rules);
     }
     process_rules(m, &mut rules);
     if m.truncate {

@@ -6,7 +6,11 @@ fn policy(deny: Deny, net: Net) -> Policy {
 }
 
 fn kernel(abi: u8, supervisor: bool) -> Kernel {
-    Kernel { abi, no_supervisor: (!supervisor).then(|| "an enclosing sandbox holds the listener".into()) }
+    Kernel {
+        abi,
+        no_supervisor: (!supervisor).then(|| "an enclosing sandbox holds the listener".into()),
+        no_fd_taking: None,
+    }
 }
 
 fn by<'a>(plan: &'a Plan, what: &str) -> &'a By {
@@ -48,6 +52,8 @@ fn each_missing_right_is_covered_by_the_supervisor_or_the_filter() {
             abstract_sockets: true,
             random_ioctls: true,
             pty_peers: true,
+            sockets: true,
+            watches: true,
         }
     );
     // ABI 1: renames across directories are refused outright.

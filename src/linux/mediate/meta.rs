@@ -269,8 +269,11 @@ fn read_xattr_name(tid: i32, ptr: u64) -> Result<CString, Errno> {
 /// The file a call acts on, opened in sbx.
 struct Opened {
     fd: OwnedFd,
-    /// Opened from a path (O_PATH): act on the inode through /proc/self/fd.
+    /// An O_PATH fd (from a path, or reopened through /proc/PID/fd): act
+    /// on the inode through /proc/self/fd.
     by_path: bool,
+    /// The call named an fd, not a path: a pipe or socket there is no tree's.
+    named_by_fd: bool,
 }
 
 /// `IN_DONT_FOLLOW`: watch a final symlink itself.
@@ -390,7 +393,7 @@ impl Mediator {
         let shown = std::fs::read_link(sys::proc_fd_path(opened.fd.as_fd()).to_string_lossy().as_ref());
         let Ok(shown) = shown else { return Reply::Error(change.denied_errno()) };
         // Pipes, sockets and other fds that no path names are no tree's.
-        let allowed = inside(&shown, writable) || (!opened.by_path && !shown.is_absolute());
+        let allowed = inside(&shown, writable) || (opened.named_by_fd && !shown.is_absolute());
         if !allowed {
             self.report(format!(
                 "sbx: blocked {} of {} — allow with --allow-write=DIR",
@@ -416,11 +419,22 @@ impl Mediator {
         }
     }
 
+    /// The command's fd `fd` (of thread `tid`): its description, taken
+    /// with pidfd_getfd; where that is refused, the same inode reopened
+    /// through /proc/TID/fd as O_PATH (`true`: acted on by path).
+    fn command_fd(&self, tid: i32, fd: i32) -> Result<(OwnedFd, bool), Errno> {
+        if !self.takes_fds {
+            return Ok((sys::reopen_fd(tid, fd)?, true));
+        }
+        let pidfd = sys::pidfd_open_thread(tid).or_else(|_| sys::pidfd_open(tid))?;
+        Ok((sys::pidfd_getfd(pidfd.as_fd(), fd)?, false))
+    }
+
     fn open_subject(&self, tid: i32, subject: &Subject) -> Result<Opened, Errno> {
-        let pidfd = || sys::pidfd_open_thread(tid).or_else(|_| sys::pidfd_open(tid));
         let &Subject::Path { dirfd, ptr, nofollow, empty } = subject else {
             let Subject::Fd(fd) = *subject else { return Err(Errno::EBADF) };
-            return Ok(Opened { fd: sys::pidfd_getfd(pidfd()?.as_fd(), fd)?, by_path: false });
+            let (fd, by_path) = self.command_fd(tid, fd)?;
+            return Ok(Opened { fd, by_path, named_by_fd: true });
         };
         let path = read_cstr(tid, ptr, PATH_MAX)?.ok_or(Errno::ENAMETOOLONG)?;
         let bytes = path.as_bytes();
@@ -429,14 +443,14 @@ impl Mediator {
             if !empty {
                 return Err(Errno::ENOENT);
             }
-            if dirfd == AT_FDCWD { UnixCtx::of(tid)?.cwd } else { sys::pidfd_getfd(pidfd()?.as_fd(), dirfd)? }
+            if dirfd == AT_FDCWD { UnixCtx::of(tid)?.cwd } else { self.command_fd(tid, dirfd)?.0 }
         } else if bytes[0] == b'/' || dirfd == AT_FDCWD {
             UnixCtx::of(tid)?.open(bytes, extra)?
         } else {
-            let dir = sys::pidfd_getfd(pidfd()?.as_fd(), dirfd)?;
+            let (dir, _) = self.command_fd(tid, dirfd)?;
             sys::open_path_at(dir.as_fd(), &path, extra, sys::RESOLVE_NO_MAGICLINKS)?
         };
-        Ok(Opened { fd, by_path: true })
+        Ok(Opened { fd, by_path: true, named_by_fd: false })
     }
 }
 

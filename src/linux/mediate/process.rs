@@ -546,18 +546,9 @@ impl Mediator {
     /// pidfd_send_signal(fd, sig, info, flags): on sbx's duplicate of the
     /// caller's pidfd (or /proc/PID directory fd).
     fn pidfd_signal(&self, caller: &Caller, fd: i32, sig: i32, info_ptr: u64, flags: u32, native: bool) -> Reply {
-        let dup = match sys::pidfd_open_thread(caller.tid)
-            .or_else(|_| sys::pidfd_open(caller.tgid()))
-            .and_then(|me| sys::pidfd_getfd(me.as_fd(), fd))
-        {
-            Ok(d) => d,
+        let (dup, pid) = match self.pidfd_of_caller(caller, fd) {
+            Ok(found) => found,
             Err(e) => return Reply::Error(e),
-        };
-        let pid = match pid_behind(dup.as_fd()) {
-            Some(pid) if pid > 0 => pid,
-            // The process has ended.
-            Some(_) => return Reply::Error(Errno::ESRCH),
-            None => return Reply::Error(Errno::EBADF),
         };
         let info = match (info_ptr, native) {
             (0, _) => None,
@@ -677,10 +668,58 @@ impl Mediator {
         into_reply(set(file.as_fd()))
     }
 
-    /// sbx's duplicate of the caller's fd `fd`.
+    /// sbx's duplicate of the caller's fd `fd` (the same open file
+    /// description: a signal owner is a property of it). EPERM where
+    /// pidfd_getfd is refused: a reopened file would be another description.
     fn caller_fd(&self, caller: &Caller, fd: i32) -> Result<OwnedFd, Errno> {
+        if !self.takes_fds {
+            self.report(format!(
+                "sbx: blocked setting another process of the sandbox as signal owner of fd {fd} — sbx would have \
+                 to take the command's fd, which pidfd_getfd (refused here) does"
+            ));
+            return Err(Errno::EPERM);
+        }
         let me = sys::pidfd_open_thread(caller.tid).or_else(|_| sys::pidfd_open(caller.tgid()))?;
         sys::pidfd_getfd(me.as_fd(), fd)
+    }
+
+    /// The process the caller's pidfd (or /proc/PID directory fd) `fd`
+    /// names, pinned by a pidfd of sbx's, and its pid. With pidfd_getfd,
+    /// sbx's duplicate of that very fd; without, the pid /proc shows for
+    /// it, pinned, and checked to be still what the fd names — sbx decides
+    /// on, and signals, the process it pinned either way.
+    fn pidfd_of_caller(&self, caller: &Caller, fd: i32) -> Result<(OwnedFd, i32), Errno> {
+        if self.takes_fds {
+            let me = sys::pidfd_open_thread(caller.tid).or_else(|_| sys::pidfd_open(caller.tgid()))?;
+            let dup = sys::pidfd_getfd(me.as_fd(), fd)?;
+            return match pid_behind(dup.as_fd()) {
+                Some(pid) if pid > 0 => Ok((dup, pid)),
+                // The process has ended.
+                Some(_) => Err(Errno::ESRCH),
+                None => Err(Errno::EBADF),
+            };
+        }
+        let named = || -> Result<i32, Errno> {
+            match sys::pidfd_target(caller.tid, fd)? {
+                Some(pid) => Ok(pid),
+                None => {
+                    let link = std::fs::read_link(format!("/proc/{}/fd/{fd}", caller.tid)).map_err(|_| Errno::EBADF)?;
+                    link.to_str()
+                        .and_then(|l| l.strip_prefix("/proc/"))
+                        .and_then(|p| p.parse().ok())
+                        .ok_or(Errno::EBADF)
+                }
+            }
+        };
+        let pid = named()?;
+        if pid <= 0 {
+            return Err(Errno::ESRCH);
+        }
+        let pinned = pin(pid)?;
+        if named()? != pid {
+            return Err(Errno::ESRCH);
+        }
+        Ok((pinned.fd, pinned.pid))
     }
 
     /// setpriority/ioprio_set: `which` is one of `kinds` (process, group,

@@ -11,7 +11,13 @@ fn allow(entries: &[&str]) -> Net {
 
 /// The mediation of a kernel with Landlock ABI 7 and a supervisor (or none).
 fn mediation(supervisor: bool) -> Mediation {
-    Mediation { supervisor, pid_calls_supervised: supervisor, ..Mediation::default() }
+    Mediation {
+        supervisor,
+        pid_calls_supervised: supervisor,
+        sockets: supervisor,
+        watches: supervisor,
+        ..Mediation::default()
+    }
 }
 
 fn rules_for(policy: &Policy) -> Vec<Rule> {
