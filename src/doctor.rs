@@ -13,7 +13,7 @@ use anyhow::Result;
 
 use crate::exit::Outcome;
 use crate::policy::{Kind, Policy, Request, Source, Sourced, Surroundings};
-use crate::support::{Coverage, How, Ia32, Landlock, Listener, Support};
+use crate::support::{Confinement, Coverage, Gap, How, Ia32, Landlock, Support};
 
 /// What each Landlock ABI adds, as sbx uses it.
 const ABI_LEVELS: &[(u8, &str, &str)] = &[
@@ -60,39 +60,41 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
 
     let _ = writeln!(out, "\nseccomp");
     let _ = writeln!(out, "  {:<3} seccomp filters (Linux 3.5; CONFIG_SECCOMP_FILTER)", yes(s.seccomp_filter));
-    let notif = s.user_notif && s.supervisor_missing.as_deref().is_none_or(|m| !m.contains("notification"));
     let _ = writeln!(
         out,
-        "  {:<3} user notification (Linux 5.0): the supervisor's listener (process scope, network, metadata)",
-        yes(notif)
+        "  {:<3} user notification (Linux 5.0; the kernel's user_notif action): the supervisor's listener",
+        yes(s.user_notif)
     );
-    let later = match s.supervisor_missing.as_deref() {
-        None => "yes",
-        Some(m) if m.contains("notification") => "?",
-        Some(_) => "no",
-    };
+
+    let _ = writeln!(out, "\nwhat confines sbx already");
+    confinement_lines(&mut out, &s.confinement);
+
+    let _ = writeln!(out, "\nwhat sbx's supervisor needs, tried on a throwaway child of sbx");
+    for probe in &s.probes {
+        match &probe.failed {
+            None => {
+                let _ = writeln!(out, "  yes {}", probe.what);
+            }
+            Some((errno, limit)) => {
+                let _ = writeln!(out, "  no  {} — {errno}: {}", probe.what, limit.cause);
+            }
+        }
+    }
     let _ = writeln!(
         out,
-        "  {later:<3} pidfd_getfd and openat2 (Linux 5.6): taking the listener, opening unix socket paths{}",
-        match s.supervisor_missing.as_deref() {
-            Some(m) if !m.contains("notification") => format!(" — missing: {m}"),
-            Some(_) => " — not checked: user notification is missing already".to_owned(),
-            None => String::new(),
+        "  so: {}",
+        match (&s.no_supervisor, &s.no_fd_taking) {
+            (Some(limit), _) => format!("no supervisor can run here: {}", limit.cause),
+            (None, Some(limit)) => format!(
+                "the supervisor runs, but cannot take the command's file descriptors ({}): it reaches the files \
+                 behind them through /proc/PID/fd, and cannot act on the command's sockets",
+                limit.cause
+            ),
+            (None, None) => "the supervisor runs and can take the command's file descriptors".to_owned(),
         }
     );
-    let _ = writeln!(
-        out,
-        "  {:<3} sbx itself already runs under a seccomp filter{}",
-        yes(s.filtered),
-        if s.filtered { " (inside a sandbox or container)" } else { "" }
-    );
-    match &s.listener {
-        Listener::Possible => {
-            let _ = writeln!(out, "  yes a seccomp listener for sbx is possible");
-        }
-        Listener::Impossible(why) => {
-            let _ = writeln!(out, "  no  a seccomp listener for sbx is possible: {why}");
-        }
+    if s.memory_through_proc && s.no_supervisor.is_none() {
+        let _ = writeln!(out, "  (it reads the command's memory through /proc/PID/mem: process_vm_readv is refused)");
     }
 
     let _ = writeln!(out, "\n32-bit system calls");
@@ -119,21 +121,29 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
         }
     );
 
-    let _ = writeln!(out, "\nwhat this means for each flag (and how each part is enforced here)");
-    let baseline = s.coverage(&policy(Request::default())?);
-    let mut complete = !baseline.iter().any(|c| matches!(c.how, How::Gap(_)));
-    flag_lines(&mut out, "every run (baseline)", &baseline);
+    let _ = writeln!(out, "\nwhat a run does with each flag here (and how each part is enforced)");
+    let base_policy = policy(Request::default())?;
+    let baseline = s.coverage(&base_policy);
+    let mut fixes: Vec<String> = Vec::new();
+    let mut complete = true;
+    let mut flag = |out: &mut String, name: &str, policy: &Policy, rows: &[Coverage]| {
+        let gaps = s.gaps(policy);
+        complete &= gaps.is_empty();
+        let _ = writeln!(out, "  {name:<21} {}", verdict(&gaps, &s.landlock, &mut fixes));
+        rows_lines(out, rows);
+    };
+    flag(&mut out, "every run (no flag)", &base_policy, &baseline);
     let flags: [(&str, Request); 5] = [
         ("--deny-read", denying(Kind::Read, "--deny-read")),
         ("--deny-write", denying(Kind::Write, "--deny-write")),
         ("--deny-net", denying(Kind::Net, "--deny-net")),
-        ("--allow-net, --allow-unix", allowing_net()),
+        ("--allow-net=HOST", allowing_net()),
         ("--deny-env", denying(Kind::Env, "--deny-env")),
     ];
-    for (flag, request) in flags {
-        let mut rows: Vec<Coverage> =
-            s.coverage(&policy(request)?).into_iter().filter(|c| !baseline.contains(c)).collect();
-        if flag == "--deny-env" {
+    for (name, request) in flags {
+        let policy = policy(request)?;
+        let mut rows: Vec<Coverage> = s.coverage(&policy).into_iter().filter(|c| !baseline.contains(c)).collect();
+        if name == "--deny-env" {
             rows.insert(
                 0,
                 Coverage {
@@ -143,8 +153,7 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
                 },
             );
         }
-        complete &= !rows.iter().any(|c| matches!(c.how, How::Gap(_)));
-        flag_lines(&mut out, flag, &rows);
+        flag(&mut out, name, &policy, &rows);
     }
     let _ = writeln!(out);
     if complete {
@@ -152,28 +161,108 @@ pub fn report(s: &Support) -> Result<(String, bool)> {
     } else {
         let _ = writeln!(
             out,
-            "verdict: some restrictions are not enforced here; sbx refuses runs that ask for them (exit 125) unless \
-             --best-effort is given, which runs without them and says so"
+            "verdict: some restrictions cannot be enforced here: a run that asks for them is refused (exit 125) \
+             unless --best-effort is given, which runs without them and says so"
         );
-        if let Some(fix) = landlock_fix(&s.landlock) {
+        for fix in &fixes {
             let _ = writeln!(out, "fix: {fix}");
         }
     }
     Ok((out, complete))
 }
 
-/// A flag's verdict, then each part of it and what enforces it here.
-fn flag_lines(out: &mut String, flag: &str, rows: &[Coverage]) {
-    let gaps = rows.iter().filter(|c| matches!(c.how, How::Gap(_))).count();
-    let verdict = if gaps == 0 { "enforced" } else { "NOT fully enforced" };
-    let _ = writeln!(out, "  {flag:<26} {verdict}");
+/// What already confines sbx: an enclosing seccomp filter, Yama, LSMs.
+fn confinement_lines(out: &mut String, c: &Confinement) {
+    let filters = match c.seccomp_filters {
+        Some(1) => "1 seccomp filter".to_owned(),
+        Some(n) => format!("{n} seccomp filters"),
+        None => "a seccomp filter".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "  {}",
+        match c.seccomp_mode {
+            Some(2) => format!(
+                "seccomp: sbx runs under {filters} already (Seccomp: 2 in /proc/self/status): inside a container or \
+                 another sandbox, whose filter decides what sbx may call"
+            ),
+            Some(1) => "seccomp: sbx runs in seccomp strict mode (it could not have started)".to_owned(),
+            Some(_) => "seccomp: no filter confines sbx".to_owned(),
+            None => "seccomp: unknown (no Seccomp: line in /proc/self/status)".to_owned(),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  {}",
+        match c.yama {
+            None => "Yama: not active (no /proc/sys/kernel/yama/ptrace_scope)".to_owned(),
+            Some(0) => "Yama: ptrace_scope 0 (classic ptrace rules)".to_owned(),
+            Some(1) => "Yama: ptrace_scope 1 (a process may read its descendants' memory)".to_owned(),
+            Some(2) if c.cap_sys_ptrace => {
+                "Yama: ptrace_scope 2 (only with CAP_SYS_PTRACE, which sbx holds)".to_owned()
+            }
+            Some(2) => "Yama: ptrace_scope 2 (only with CAP_SYS_PTRACE, which sbx lacks)".to_owned(),
+            Some(scope) => format!("Yama: ptrace_scope {scope} (no process may read another's memory)"),
+        }
+    );
+    let lsms = match &c.lsms {
+        Some(lsms) => format!("LSMs: {}", lsms.join(", ")),
+        None => "LSMs: unknown (/sys/kernel/security/lsm cannot be read)".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "  {lsms}{}",
+        match &c.label {
+            Some(label) => format!("; sbx is confined by {label}"),
+            None => String::new(),
+        }
+    );
+}
+
+/// A flag's verdict as a run reaches it: "works", or what refuses it, the
+/// fix, and what --best-effort would give up. Collects the fixes.
+fn verdict(gaps: &[Gap], landlock: &Landlock, fixes: &mut Vec<String>) -> String {
+    if gaps.is_empty() {
+        return "works".to_owned();
+    }
+    // Gaps with the same need are named together, the need once.
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for gap in gaps {
+        match groups.iter_mut().find(|(needs, _)| *needs == gap.needs) {
+            Some((_, whats)) => whats.push(&gap.what),
+            None => groups.push((&gap.needs, vec![&gap.what])),
+        }
+    }
+    let needs: Vec<String> = groups
+        .iter()
+        .map(|(needs, _)| {
+            let fix = match needs.split_once(" — fix: ") {
+                Some((_, fix)) => fix.to_owned(),
+                None => landlock_fix(landlock).unwrap_or_else(|| "upgrade the kernel".to_owned()),
+            };
+            if !fixes.contains(&fix) {
+                fixes.push(fix.clone());
+            }
+            if needs.contains(" — fix: ") {
+                format!("needs {needs}")
+            } else {
+                format!("needs {needs} — fix: {fix}")
+            }
+        })
+        .collect();
+    let whats: Vec<&str> = groups.iter().flat_map(|(_, whats)| whats.iter().copied()).collect();
+    format!("refused (exit 125): {}; --best-effort would give up: {}", needs.join("; and "), whats.join("; "))
+}
+
+/// Each part of a flag and what enforces it here.
+fn rows_lines(out: &mut String, rows: &[Coverage]) {
     for row in rows {
         match &row.how {
             How::Enforced(how) => {
                 let _ = writeln!(out, "      - {}: {how}", row.what);
             }
-            How::Gap(needs) => {
-                let _ = writeln!(out, "      - {}: STAYS POSSIBLE (needs {needs})", row.what);
+            How::Gap(_) => {
+                let _ = writeln!(out, "      - {}: NOT ENFORCED here (see above)", row.what);
             }
             How::Open(why) => {
                 let _ = writeln!(out, "      - {}: open ({why})", row.what);

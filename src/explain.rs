@@ -206,8 +206,15 @@ pub struct KernelOut {
     /// 0: no Landlock.
     pub landlock_abi: u8,
     pub landlock: String,
-    /// Why the network supervisor cannot run here (`null`: it can).
+    /// Why the network supervisor cannot run here (`null`: it can): the
+    /// cause — a missing kernel feature, an enclosing seccomp filter or
+    /// listener, Yama, an LSM — and the fix.
     pub supervisor_unavailable: Option<String>,
+    /// Why the supervisor, though it runs, cannot take the command's file
+    /// descriptors and so cannot act on its sockets (`null`: it can, or
+    /// there is no supervisor): e.g. a container's seccomp profile that
+    /// refuses pidfd_getfd; with the fix.
+    pub fd_taking_unavailable: Option<String>,
     /// What this kernel does not enforce of the policy, all restrictions together.
     pub unenforced: Vec<GapOut>,
     /// How each restriction of the policy (and of every run) is enforced
@@ -347,7 +354,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
     }
     let platform_out = match platform {
         Platform::Linux(support) => {
-            kernel_verdict(policy, &gaps, &mut refusals, &mut warnings);
+            kernel_verdict(policy, support, &gaps, &mut refusals, &mut warnings);
             PlatformOut::Kernel(kernel_out(support, policy, &gaps))
         }
         #[cfg(any(target_os = "macos", test))]
@@ -371,19 +378,42 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
 }
 
 /// The verdict a run would reach on Linux: refused (or warned about, with
-/// --best-effort) for what the kernel does not enforce.
-fn kernel_verdict(policy: &Policy, gaps: &[Gap], refusals: &mut Vec<String>, warnings: &mut Vec<String>) {
+/// --best-effort) for what the kernel does not enforce — named as the run
+/// names it: the kernel where Landlock is what is missing, else the causes
+/// (an enclosing seccomp filter, Yama, …) and their fixes.
+fn kernel_verdict(
+    policy: &Policy,
+    support: &Support,
+    gaps: &[Gap],
+    refusals: &mut Vec<String>,
+    warnings: &mut Vec<String>,
+) {
     if !gaps.is_empty() {
+        let landlock = gaps.iter().any(|g| g.needs.starts_with("Landlock"));
         if policy.best_effort {
-            warnings.push(
-                "--best-effort: the command runs without the restrictions this kernel does not enforce".to_owned(),
-            );
+            warnings.push(if landlock {
+                "--best-effort: the command runs without the restrictions this kernel does not enforce".to_owned()
+            } else {
+                "--best-effort: the command runs without the restrictions sbx cannot enforce here".to_owned()
+            });
+        } else if landlock {
+            refusals.push(format!(
+                "this kernel cannot enforce part of the policy (Landlock: {}; see `unenforced`); upgrade the kernel \
+                 (or enable Landlock), or pass --best-effort to run without those restrictions",
+                support.landlock.describe()
+            ));
         } else {
-            refusals.push(
-                "this kernel cannot enforce part of the policy (see `unenforced`); upgrade the kernel, or pass \
+            let causes: Vec<String> = [&support.no_supervisor, &support.no_fd_taking]
+                .into_iter()
+                .flatten()
+                .filter(|limit| gaps.iter().any(|g| g.needs.contains(&limit.cause)))
+                .map(|limit| limit.text())
+                .collect();
+            let causes = if causes.is_empty() { String::new() } else { format!(": {}", causes.join("; ")) };
+            refusals.push(format!(
+                "sbx cannot enforce part of the policy here (see `unenforced`){causes}; fix that, or pass \
                  --best-effort to run without those restrictions"
-                    .to_owned(),
-            );
+            ));
         }
     }
     if !policy.restricts_anything() {
@@ -401,6 +431,7 @@ fn kernel_out(support: &Support, policy: &Policy, gaps: &[Gap]) -> KernelOut {
         landlock_abi: support.landlock.version(),
         landlock: support.landlock.describe(),
         supervisor_unavailable: support.supervisor_unavailable(),
+        fd_taking_unavailable: support.fd_taking_unavailable(),
         unenforced: gaps.iter().map(GapOut::from).collect(),
     }
 }
@@ -690,9 +721,13 @@ fn text(e: &Explanation) -> String {
                 k.release.as_deref().unwrap_or("(unknown release)"),
                 k.arch,
                 k.landlock,
-                match &k.supervisor_unavailable {
-                    None => "available".to_owned(),
-                    Some(why) => format!("unavailable ({why})"),
+                match (&k.supervisor_unavailable, &k.fd_taking_unavailable) {
+                    (None, None) => "available".to_owned(),
+                    (Some(why), _) => format!("unavailable ({why})"),
+                    (None, Some(why)) => format!(
+                        "available, but it cannot take the command's file descriptors, so it cannot act on its \
+                         sockets ({why})"
+                    ),
                 }
             );
             let _ = writeln!(out, "  how each restriction is enforced here:");
@@ -783,7 +818,7 @@ pub(crate) fn explained(request: crate::policy::Request, platform: &Platform) ->
 mod tests {
     use super::*;
     use crate::policy::Request;
-    use crate::support::{Ia32, Landlock, Listener};
+    use crate::support::{Confinement, Ia32, Landlock, Limit};
 
     fn support(abi: u8, supervisor_missing: Option<&str>) -> Platform {
         Platform::Linux(Support {
@@ -792,11 +827,12 @@ mod tests {
             landlock: if abi == 0 { Landlock::Missing("ENOSYS".into()) } else { Landlock::Abi(abi) },
             seccomp_filter: true,
             user_notif: supervisor_missing.is_none(),
-            supervisor_missing: supervisor_missing.map(str::to_owned),
-            filtered: false,
-            listener: Listener::Possible,
-            no_supervisor: supervisor_missing.map(|m| format!("this kernel lacks {m}")),
+            confinement: Confinement::default(),
+            probes: Vec::new(),
+            no_supervisor: supervisor_missing
+                .map(|m| Limit { cause: format!("this kernel lacks {m}"), fix: "upgrade the kernel".into() }),
             no_fd_taking: None,
+            memory_through_proc: false,
             ia32: Ia32::NotApplicable,
         })
     }

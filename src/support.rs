@@ -40,12 +40,58 @@ impl Landlock {
     }
 }
 
-/// Whether sbx may get a seccomp listener of its own.
+/// Why something sbx needs does not work here, and what to do about it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Limit {
+    /// The cause, e.g. "the enclosing seccomp filter refuses pidfd_getfd (EPERM)".
+    pub cause: String,
+    /// What to do about it.
+    pub fix: String,
+}
+
+impl Limit {
+    /// "CAUSE — fix: FIX": how runs, `--explain` and `--doctor` name it.
+    pub fn text(&self) -> String {
+        format!("{} — fix: {}", self.cause, self.fix)
+    }
+}
+
+/// One thing sbx's supervisor needs, as tried on this machine (see
+/// [`crate::linux::probe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Listener {
-    Possible,
-    /// No: the text says why (an enclosing sandbox holds one, …).
-    Impossible(String),
+pub struct Probe {
+    /// The call, and what sbx uses it for.
+    pub what: String,
+    /// `None`: it works. Else the errno it failed with (`EPERM`) and why.
+    pub failed: Option<(String, Limit)>,
+}
+
+/// What already confines sbx here, as the kernel shows it: what a failed
+/// probe is put down to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Confinement {
+    /// The kernel release's major and minor version.
+    pub release: Option<(u32, u32)>,
+    /// `Seccomp:` of /proc/self/status: 2 when sbx runs under a seccomp filter.
+    pub seccomp_mode: Option<u8>,
+    /// `Seccomp_filters:` of /proc/self/status: how many (Linux 5.9).
+    pub seccomp_filters: Option<u32>,
+    /// /proc/sys/kernel/yama/ptrace_scope (`None`: no Yama).
+    pub yama: Option<u8>,
+    /// sbx holds CAP_SYS_PTRACE (Yama's scope 2 lets it trace).
+    pub cap_sys_ptrace: bool,
+    /// The active LSMs, /sys/kernel/security/lsm (`None`: unreadable).
+    pub lsms: Option<Vec<String>>,
+    /// sbx's LSM label (/proc/self/attr/current) when one confines it: an
+    /// AppArmor profile, an SELinux context.
+    pub label: Option<String>,
+}
+
+impl Confinement {
+    /// Whether sbx already runs under a seccomp filter.
+    pub fn filtered(&self) -> bool {
+        self.seccomp_mode == Some(2)
+    }
 }
 
 /// 32-bit system calls on x86-64 (IA32 emulation).
@@ -71,50 +117,56 @@ pub struct Support {
     pub seccomp_filter: bool,
     /// The `user_notif` action is available.
     pub user_notif: bool,
-    /// What the network supervisor lacks (user notification 5.0,
-    /// pidfd_getfd 5.6, openat2 5.6: the first missing one), if anything.
-    pub supervisor_missing: Option<String>,
-    /// Whether sbx runs under a seccomp filter already (inside a sandbox or a container).
-    pub filtered: bool,
-    pub listener: Listener,
+    /// What already confines sbx (a container's seccomp filter, Yama, an LSM).
+    pub confinement: Confinement,
+    /// What the supervisor needs, each tried the way a run uses it.
+    pub probes: Vec<Probe>,
     /// Why no supervisor can run here at all (`None`: one can), as a run
-    /// decides it: the kernel, an enclosing listener, Yama.
-    pub no_supervisor: Option<String>,
+    /// decides it: the kernel, an enclosing filter or listener, Yama, an LSM.
+    pub no_supervisor: Option<Limit>,
     /// Why the supervisor cannot take the command's file descriptors here
     /// (`None`: it can), as a run decides it.
-    pub no_fd_taking: Option<String>,
+    pub no_fd_taking: Option<Limit>,
+    /// process_vm_readv is refused, so the supervisor reads the command's
+    /// memory through /proc/PID/mem.
+    pub memory_through_proc: bool,
     pub ia32: Ia32,
 }
 
 impl Support {
-    /// Looks at this machine. Starts (and reaps) one short-lived child when
-    /// sbx already runs under a seccomp filter, to see whether a listener is
-    /// still possible.
+    /// Looks at this machine. Starts (and reaps) one short-lived child, on
+    /// which it tries what the supervisor needs ([`crate::linux::probe`]).
     pub fn detect() -> Self {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned());
         let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").ok();
-        let filtered = std::fs::read_to_string("/proc/self/status")
-            .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
-        let (landlock, supervisor_missing, listener) = platform::detect(filtered);
-        let (no_supervisor, no_fd_taking) = platform::supervision_limits();
+        let found = platform::detect();
         Self {
             kernel,
             arch: std::env::consts::ARCH,
-            landlock,
+            landlock: found.landlock,
             seccomp_filter: actions.is_some(),
             user_notif: actions.as_deref().is_some_and(|a| a.split_whitespace().any(|w| w == "user_notif")),
-            supervisor_missing,
-            filtered,
-            listener,
-            no_supervisor,
-            no_fd_taking,
+            confinement: found.confinement,
+            probes: found.probes,
+            no_supervisor: found.no_supervisor,
+            no_fd_taking: found.no_fd_taking,
+            memory_through_proc: found.memory_through_proc,
             ia32: ia32(),
         }
     }
 
     /// Why the network supervisor cannot run here, if it cannot.
     pub fn supervisor_unavailable(&self) -> Option<String> {
-        self.no_supervisor.clone()
+        self.no_supervisor.as_ref().map(Limit::text)
+    }
+
+    /// Why the supervisor cannot act on the command's sockets here (though
+    /// it runs), if it cannot.
+    pub fn fd_taking_unavailable(&self) -> Option<String> {
+        if self.no_supervisor.is_some() {
+            return None;
+        }
+        self.no_fd_taking.as_ref().map(Limit::text)
     }
 
     /// How this machine enforces each restriction of `policy` (and of
@@ -231,50 +283,47 @@ fn ia32() -> Ia32 {
     }
 }
 
+/// What [`platform::detect`] finds.
+struct Found {
+    landlock: Landlock,
+    confinement: Confinement,
+    probes: Vec<Probe>,
+    no_supervisor: Option<Limit>,
+    no_fd_taking: Option<Limit>,
+    memory_through_proc: bool,
+}
+
 #[cfg(target_os = "linux")]
 mod platform {
-    use super::{Coverage, How, Landlock, Listener, Support};
+    use super::{Coverage, Found, How, Landlock, Support};
     use crate::linux::enforcement::{self, By, Kernel};
-    use crate::linux::sys;
+    use crate::linux::{probe, sys};
     use crate::policy::Policy;
     use nix::errno::Errno;
 
-    pub(super) fn detect(filtered: bool) -> (Landlock, Option<String>, Listener) {
+    pub(super) fn detect() -> Found {
         let landlock = match sys::landlock_abi() {
             Ok(v) => Landlock::Abi(u8::try_from(v).unwrap_or(u8::MAX)),
             Err(Errno::EOPNOTSUPP) => Landlock::Disabled,
             Err(errno) => Landlock::Missing(format!("{}, {errno:?}", errno.desc())),
         };
-        let missing = sys::supervisor_missing().map(str::to_owned);
-        let listener = if missing.is_some() || !filtered {
-            Listener::Possible
-        } else {
-            match sys::listener_possible() {
-                Ok(true) => Listener::Possible,
-                Ok(false) => Listener::Impossible(
-                    "an enclosing sandbox (an outer sbx supervising the network, or a container runtime) already \
-                     holds the one seccomp listener the kernel allows per process"
-                        .into(),
-                ),
-                Err(errno) => Listener::Impossible(format!(
-                    "installing a seccomp filter with a listener fails under the enclosing seccomp filter: {} \
-                     ({errno:?})",
-                    errno.desc()
-                )),
-            }
-        };
-        (landlock, missing, listener)
-    }
-
-    pub(super) fn supervision_limits() -> (Option<String>, Option<String>) {
-        crate::linux::supervision_limits()
+        let findings = probe::Findings::gather_all();
+        let limits = findings.limits();
+        Found {
+            landlock,
+            probes: findings.probes(),
+            confinement: findings.confinement,
+            no_supervisor: limits.no_supervisor,
+            no_fd_taking: limits.no_fd_taking,
+            memory_through_proc: limits.memory_through_proc,
+        }
     }
 
     pub(super) fn coverage(policy: &Policy, s: &Support) -> Vec<Coverage> {
         let kernel = Kernel {
             abi: s.landlock.version(),
             no_supervisor: s.supervisor_unavailable(),
-            no_fd_taking: s.no_fd_taking.clone(),
+            no_fd_taking: s.no_fd_taking.as_ref().map(super::Limit::text),
         };
         enforcement::plan(policy, &kernel)
             .covered
@@ -294,19 +343,19 @@ mod platform {
 
 #[cfg(not(target_os = "linux"))]
 mod platform {
-    use super::{Coverage, How, Landlock, Listener, Support};
+    use super::{Confinement, Coverage, Found, How, Landlock, Limit, Support};
     use crate::policy::Policy;
 
-    pub(super) fn detect(_filtered: bool) -> (Landlock, Option<String>, Listener) {
-        (
-            Landlock::Missing(format!("{} is not Linux", std::env::consts::OS)),
-            Some("a Linux kernel".into()),
-            Listener::Impossible("sbx has no backend on this system yet".into()),
-        )
-    }
-
-    pub(super) fn supervision_limits() -> (Option<String>, Option<String>) {
-        (Some(format!("{} is not Linux", std::env::consts::OS)), None)
+    pub(super) fn detect() -> Found {
+        let os = std::env::consts::OS;
+        Found {
+            landlock: Landlock::Missing(format!("{os} is not Linux")),
+            confinement: Confinement::default(),
+            probes: Vec::new(),
+            no_supervisor: Some(Limit { cause: format!("{os} is not Linux"), fix: "run sbx on Linux".to_owned() }),
+            no_fd_taking: None,
+            memory_through_proc: false,
+        }
     }
 
     pub(super) fn coverage(_policy: &Policy, _s: &Support) -> Vec<Coverage> {

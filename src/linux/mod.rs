@@ -9,6 +9,7 @@ pub mod landlock;
 pub mod mediate;
 pub mod notify;
 pub mod observe;
+pub mod probe;
 pub mod seccomp;
 pub mod supervisor;
 pub mod sys;
@@ -330,82 +331,7 @@ fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameF
     Ok(filter)
 }
 
-/// What keeps sbx from supervising a child through a seccomp listener:
-/// what the kernel lacks, or an enclosing filter that already holds one.
-fn listener_missing() -> Option<String> {
-    if let Some(missing) = sys::supervisor_missing() {
-        return Some(format!("this kernel lacks {missing}"));
-    }
-    // Only a process already under a seccomp filter can be refused a listener.
-    let filtered = std::fs::read_to_string("/proc/self/status")
-        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
-    if !filtered {
-        return None;
-    }
-    match sys::listener_possible() {
-        Ok(true) => None,
-        Ok(false) => Some(
-            "an enclosing sandbox (an outer sbx with --deny-net or --allow-net, or a container runtime) already \
-             holds the one seccomp listener the kernel allows per process (its own rules still apply)"
-                .into(),
-        ),
-        Err(errno) => Some(format!(
-            "installing a seccomp filter with a listener fails under the enclosing seccomp filter: {} ({errno:?})",
-            errno.desc()
-        )),
-    }
-}
-
-/// What keeps sbx from supervising here at all, and what keeps its
-/// supervisor from taking the command's file descriptors (pidfd_getfd):
-/// each with the cause and the fix. Tried on sbx itself (cheap, and no
-/// ptrace rule stands between a process and itself); [`check_supervision`]
-/// tries the real child. Switches memory reading to /proc/PID/mem where
-/// process_vm_readv is refused (older container profiles).
-pub fn supervision_limits() -> (Option<String>, Option<String>) {
-    let filtered = std::fs::read_to_string("/proc/self/status")
-        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
-    if let Some(missing) = listener_missing() {
-        return (Some(missing), None);
-    }
-    if let Some(yama) = yama_forbids_reading() {
-        return (Some(yama), None);
-    }
-    if sys::vm_reading().is_err() {
-        sys::use_proc_mem();
-    }
-    let no_fd_taking = match sys::fd_taking() {
-        Ok(()) => None,
-        Err(Errno::ENOSYS) if !filtered => Some("this kernel lacks pidfd_getfd (Linux 5.6)".to_owned()),
-        Err(errno) if filtered => Some(format!(
-            "the enclosing seccomp filter refuses pidfd_getfd ({errno:?}) — a container's seccomp profile: Docker's \
-             and Kubernetes' RuntimeDefault allow it only with CAP_SYS_PTRACE; run the container with \
-             --cap-add=SYS_PTRACE, or with a seccomp profile that allows pidfd_getfd"
-        )),
-        Err(errno) => Some(format!("pidfd_getfd fails here: {} ({errno:?})", errno.desc())),
-    };
-    (None, no_fd_taking)
-}
-
-/// Yama's ptrace_scope, when it keeps sbx from reading its child's memory
-/// (which every mediated call needs): 3 for everyone, 2 without
-/// CAP_SYS_PTRACE.
-fn yama_forbids_reading() -> Option<String> {
-    let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope").ok()?;
-    match scope.trim() {
-        "3" => Some(
-            "Yama's ptrace_scope is 3: no process may read another's memory, which the supervisor needs \
-             (`sysctl kernel.yama.ptrace_scope=1` lets a parent read its children)"
-                .into(),
-        ),
-        "2" if sys::capabilities().is_ok_and(|(effective, _, _)| effective & (1 << 19) == 0) => Some(
-            "Yama's ptrace_scope is 2: only a process with CAP_SYS_PTRACE may read another's memory, which the \
-             supervisor needs (`sysctl kernel.yama.ptrace_scope=1` lets a parent read its children)"
-                .into(),
-        ),
-        _ => None,
-    }
-}
+pub use probe::supervision_limits;
 
 /// Checks on the set-up child, before it runs, what the supervisor will
 /// do to the command: read its memory, and take its file descriptors (or,

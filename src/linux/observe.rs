@@ -441,10 +441,12 @@ fn message_name(tid: i32, at: u64) -> Option<Vec<u8>> {
 /// Runs `policy.command` (nothing restricted but the baseline) while
 /// observing it; returns how it ended and what it did.
 pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
-    if let Some(missing) = super::listener_missing() {
+    let (no_observing, _) = super::probe::observing_limits();
+    if let Some(limit) = no_observing {
         bail!(
-            "sbx learn observes the command through seccomp user notification, but {missing}; learn outside \
-             that sandbox, on Linux 5.9 or later"
+            "sbx learn observes the command through seccomp user notification and reads its memory, but {}; {}",
+            limit.cause,
+            limit.fix
         );
     }
     let mut exec = ExecPlan::new(&policy.command, &policy.child_env)?;

@@ -375,6 +375,12 @@ impl BpfProgram {
     pub fn instructions(&self) -> &[libc::sock_filter] {
         &self.instructions
     }
+
+    /// A program that allows every call (`SECCOMP_RET_ALLOW`): for trying
+    /// whether a filter, and a listener, can be installed at all.
+    pub fn allow_all() -> Self {
+        Self { instructions: vec![libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 }] }
+    }
 }
 
 /// Async-signal-safe. seccomp(SECCOMP_SET_MODE_FILTER, 0, prog). Requires
@@ -645,16 +651,7 @@ pub fn seccomp_install_listener(program: &BpfProgram) -> Result<RawFd, Errno> {
 /// notification (Linux 5.0) or openat2 (5.6). (pidfd_getfd, 5.6, only
 /// what acts on the command's own descriptions needs: [`fd_taking`].)
 pub fn supervisor_missing() -> Option<&'static str> {
-    let mut sizes = [0u16; 3];
-    // SAFETY: GET_NOTIF_SIZES writes a struct of three u16 into `sizes`.
-    let ret = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, sizes.as_mut_ptr()) };
-    if ret != 0 {
-        return Some("seccomp user notification (Linux 5.0)");
-    }
-    let action = SECCOMP_RET_USER_NOTIF;
-    // SAFETY: GET_ACTION_AVAIL reads one u32.
-    let ret = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action as *const u32) };
-    if ret != 0 {
+    if user_notif().is_err() {
         return Some("seccomp user notification (Linux 5.0)");
     }
     // SAFETY: a NULL path and how make openat2 fail (EFAULT/EINVAL/EBADF)
@@ -666,33 +663,23 @@ pub fn supervisor_missing() -> Option<&'static str> {
     None
 }
 
-/// Whether this process may get a seccomp listener of its own: the kernel
-/// allows one per filter chain, so not if an enclosing sandbox (an outer sbx
-/// supervising the network, some container runtimes) already has one. Tried
-/// in a throwaway child, so sbx itself stays unfiltered.
-pub fn listener_possible() -> Result<bool, Errno> {
-    let allow_all = BpfProgram { instructions: vec![libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: 0x7fff_0000 }] };
-    // The child exits with 0 or the errno of the failed call.
-    // sbx waits in waitpid while the child runs: it may use errno.
-    let child = spawn_paused(|| {
-        let code = match set_no_new_privs().and_then(|()| seccomp_install_listener(&allow_all)) {
-            // The listener landed in sbx's (shared) file table: close it.
-            Ok(listener) => {
-                close_raw(listener);
-                0
-            }
-            Err(errno) => errno as i32,
-        };
-        exit_now(code)
-    })?;
-    let end = wait(child.pid)?;
-    drop(child);
-    match end {
-        ChildEnd::Exited(0) => Ok(true),
-        ChildEnd::Exited(code) if code == Errno::EBUSY as i32 => Ok(false),
-        ChildEnd::Exited(code) => Err(Errno::from_raw(code)),
-        ChildEnd::Signaled(_) => Err(Errno::EIO),
+/// Whether seccomp user notification is there (Linux 5.0): the notification
+/// sizes can be asked for and the `user_notif` action is available; `Err`
+/// with what seccomp(2) answered.
+pub fn user_notif() -> Result<(), Errno> {
+    let mut sizes = [0u16; 3];
+    // SAFETY: GET_NOTIF_SIZES writes a struct of three u16 into `sizes`.
+    let ret = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, sizes.as_mut_ptr()) };
+    if ret != 0 {
+        return Err(Errno::last());
     }
+    let action = SECCOMP_RET_USER_NOTIF;
+    // SAFETY: GET_ACTION_AVAIL reads one u32.
+    let ret = unsafe { libc::syscall(libc::SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action as *const u32) };
+    if ret != 0 {
+        return Err(Errno::last());
+    }
+    Ok(())
 }
 
 /// Takes ownership of `fd`, an open descriptor nobody else owns (the
@@ -755,7 +742,8 @@ pub fn read_memory(pid: libc::pid_t, remote: &[(u64, u64)], buf: &mut [u8]) -> R
     read_memory_vm(pid, remote, buf)
 }
 
-fn read_memory_vm(pid: libc::pid_t, remote: &[(u64, u64)], buf: &mut [u8]) -> Result<(), Errno> {
+/// [`read_memory`] through process_vm_readv, whatever [`use_proc_mem`] said.
+pub fn read_memory_vm(pid: libc::pid_t, remote: &[(u64, u64)], buf: &mut [u8]) -> Result<(), Errno> {
     let mut done = 0usize;
     let mut rest = remote;
     while !rest.is_empty() {
@@ -855,8 +843,9 @@ fn proc_mem(pid: libc::pid_t, write: bool) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Copies `remote` ranges of `pid`'s memory through /proc/PID/mem.
-fn read_memory_proc(pid: libc::pid_t, remote: &[(u64, u64)], buf: &mut [u8]) -> Result<(), Errno> {
+/// Copies `remote` ranges of `pid`'s memory through /proc/PID/mem
+/// (what [`read_memory`] does after [`use_proc_mem`]).
+pub fn read_memory_proc(pid: libc::pid_t, remote: &[(u64, u64)], buf: &mut [u8]) -> Result<(), Errno> {
     let mem = proc_mem(pid, false)?;
     let mut done = 0usize;
     for &(addr, len) in remote {
