@@ -390,25 +390,34 @@ fn kernel_verdict(
 ) {
     if !gaps.is_empty() {
         let landlock = gaps.iter().any(|g| g.needs.starts_with("Landlock"));
+        // The causes the gaps name (the supervisor's), each once, with the fix.
+        let causes: Vec<String> = [&support.no_supervisor, &support.no_fd_taking]
+            .into_iter()
+            .flatten()
+            .filter(|limit| gaps.iter().any(|g| g.needs.contains(&limit.cause)))
+            .map(|limit| limit.text())
+            .collect();
         if policy.best_effort {
             warnings.push(if landlock {
                 "--best-effort: the command runs without the restrictions this kernel does not enforce".to_owned()
             } else {
                 "--best-effort: the command runs without the restrictions sbx cannot enforce here".to_owned()
             });
-        } else if landlock {
+        } else if landlock && causes.is_empty() {
             refusals.push(format!(
                 "this kernel cannot enforce part of the policy (Landlock: {}; see `unenforced`); upgrade the kernel \
                  (or enable Landlock), or pass --best-effort to run without those restrictions",
                 support.landlock.describe()
             ));
+        } else if landlock {
+            refusals.push(format!(
+                "this kernel cannot enforce part of the policy (Landlock: {}; see `unenforced`), and sbx's \
+                 supervisor cannot stand in for all of it here: {}; upgrade the kernel (or enable Landlock) or fix \
+                 that, or pass --best-effort to run without those restrictions",
+                support.landlock.describe(),
+                causes.join("; ")
+            ));
         } else {
-            let causes: Vec<String> = [&support.no_supervisor, &support.no_fd_taking]
-                .into_iter()
-                .flatten()
-                .filter(|limit| gaps.iter().any(|g| g.needs.contains(&limit.cause)))
-                .map(|limit| limit.text())
-                .collect();
             let causes = if causes.is_empty() { String::new() } else { format!(": {}", causes.join("; ")) };
             refusals.push(format!(
                 "sbx cannot enforce part of the policy here (see `unenforced`){causes}; fix that, or pass \
@@ -891,5 +900,38 @@ mod tests {
         assert!(text.contains("NOT ENFORCED here: --allow-net rules") && text.contains("pidfd_getfd"), "{text}");
         let e = explained(denying(&[Kind::Env]), &support(7, None));
         assert!(e.verdict.runs && kernel(&e).unenforced.is_empty());
+    }
+
+    #[test]
+    fn an_enclosing_filter_is_named_not_the_kernel() {
+        // Docker's default profile: the supervisor runs, without pidfd_getfd.
+        let Platform::Linux(mut inside) = support(7, None) else { unreachable!() };
+        inside.no_fd_taking = Some(Limit {
+            cause: "the enclosing seccomp filter refuses pidfd_getfd (EPERM)".into(),
+            fix: "run the container with --cap-add=SYS_PTRACE".into(),
+        });
+        let platform = Platform::Linux(inside);
+        let e = explained(denying(&[Kind::Net]), &platform);
+        assert!(!e.verdict.runs);
+        assert_eq!(
+            e.verdict.refusals,
+            ["sbx cannot enforce part of the policy here (see `unenforced`): the enclosing seccomp filter refuses \
+              pidfd_getfd (EPERM) — fix: run the container with --cap-add=SYS_PTRACE; fix that, or pass \
+              --best-effort to run without those restrictions"]
+        );
+        assert_eq!(kernel(&e).supervisor_unavailable, None);
+        let text = render(&e, ExplainFormat::Text);
+        assert!(
+            text.contains(
+                "network supervisor available, but it cannot take the command's file descriptors, so it cannot act \
+                 on its sockets (the enclosing seccomp filter refuses pidfd_getfd (EPERM) — fix: run the container \
+                 with --cap-add=SYS_PTRACE)"
+            ) && !text.contains("this kernel lacks")
+                && !text.contains("upgrade the kernel"),
+            "{text}"
+        );
+        // What needs no fd of the command's runs there.
+        let e = explained(denying(&[Kind::Write, Kind::Read, Kind::Env]), &platform);
+        assert!(e.verdict.runs, "{:?}", e.verdict);
     }
 }

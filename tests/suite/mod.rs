@@ -4,6 +4,7 @@ pub mod util;
 mod cli;
 mod dns;
 mod docs;
+mod doctor;
 mod env;
 mod escapes;
 mod fs;

@@ -287,6 +287,14 @@ pub fn probe() -> &'static Path {
     PROBE.get_or_init(|| compile("probe.c", "sbx-probe", &[], &[]))
 }
 
+/// The seccomp launcher (tests/probes/refuse.c): `refuse NAME=ERRNO... --
+/// COMMAND` runs COMMAND under a filter refusing those calls, as a
+/// container's seccomp profile does. Compiled once per test run.
+pub fn refuse() -> &'static Path {
+    static REFUSE: OnceLock<PathBuf> = OnceLock::new();
+    REFUSE.get_or_init(|| compile("refuse.c", "sbx-refuse", &[], &[]))
+}
+
 /// Compiles tests/probes/`source` into the target dir as `name`.
 fn compile(source: &str, name: &str, flags: &[&str], libs: &[&str]) -> PathBuf {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes").join(source);
