@@ -100,6 +100,61 @@ pub struct Observations {
     /// What could not be observed, for the profile's comments (e.g. calls
     /// made through the 32-bit entry).
     pub gaps: Vec<String>,
+    /// Calls the command made that sbx could not observe, counted by what
+    /// kept it from them: each makes the learned profile incomplete.
+    pub lost: Vec<Lost>,
+}
+
+/// A kind of call the command made that sbx can fail to observe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unobserved {
+    /// A call naming a file (its path could not be read).
+    File,
+    Connect,
+    Bind,
+    /// A send with a destination.
+    Send,
+    /// A DNS lookup (a connect to the nameserver that could not go through
+    /// sbx's recording proxy): the names of the addresses it returned.
+    Lookup,
+}
+
+impl Unobserved {
+    /// "1 connect", "3 connects".
+    pub fn count(self, n: usize) -> String {
+        let (one, many) = match self {
+            Unobserved::File => ("file access", "file accesses"),
+            Unobserved::Connect => ("connect", "connects"),
+            Unobserved::Bind => ("bind", "binds"),
+            Unobserved::Send => ("send", "sends"),
+            Unobserved::Lookup => ("DNS lookup", "DNS lookups"),
+        };
+        format!("{n} {}", if n == 1 { one } else { many })
+    }
+}
+
+/// Calls that could not be observed for one reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lost {
+    /// Why (e.g. "the enclosing seccomp filter refuses pidfd_getfd (EPERM)").
+    pub cause: String,
+    /// What to do so that they can be.
+    pub fix: String,
+    /// How many of each kind, in [`Unobserved`]'s order.
+    pub counts: Vec<(Unobserved, usize)>,
+}
+
+impl Lost {
+    /// "3 connects and 1 send could not be observed: CAUSE".
+    pub fn describe(&self) -> String {
+        let parts: Vec<String> = self.counts.iter().map(|&(kind, n)| kind.count(n)).collect();
+        let list = match parts.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        format!("{list} could not be observed: {}", self.cause)
+    }
 }
 
 use std::ffi::{OsStr, OsString};
@@ -186,6 +241,10 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
             describe(outcome)
         );
     }
+    // What could not be observed is said even with -q: the profile lacks it.
+    for lost in &observations.lost {
+        eprintln!("sbx: warning: {}; the learned profile is incomplete — {}", lost.describe(), lost.fix);
+    }
     let relative_to =
         output.as_deref().and_then(Path::parent).and_then(|d| crate::paths::resolve(d).ok()).map(|r| r.path);
     let mut context = context(ctx, relative_to)?;
@@ -201,6 +260,15 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
         format!("Learned by `sbx learn` from `{shown}`, which {} while learning.", describe(outcome)),
         "Review it before you use it: every entry says what needed it.".to_owned(),
     ];
+    for lost in &observations.lost {
+        header.push(format!("INCOMPLETE: {}; what they needed is missing here — {}.", lost.describe(), lost.fix));
+    }
+    let incomplete = match observations.lost.as_slice() {
+        [] => String::new(),
+        lost => {
+            format!("; the profile is incomplete ({})", lost.iter().map(Lost::describe).collect::<Vec<_>>().join("; "))
+        }
+    };
     let text_for = |header: &[String]| {
         let section = profile::render(&name, &learned, header);
         if existing.is_empty() { section } else { format!("{existing}\n{section}") }
@@ -233,7 +301,10 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
             header
                 .push(format!("Verified: under this profile `{shown}` {} again, as while learning.", describe(again)));
             if !args.quiet {
-                eprintln!("sbx learn: verified: `{shown}` {} under profile {name}, as while learning", describe(again));
+                eprintln!(
+                    "sbx learn: verified: `{shown}` {} under profile {name}, as while learning{incomplete}",
+                    describe(again)
+                );
             }
         } else {
             header.push(format!(
@@ -242,8 +313,8 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
                 describe(outcome)
             ));
             eprintln!(
-                "sbx learn: NOT verified: under profile {name} `{shown}` {} (while learning it {}); see what sbx \
-                 reported above, and add what is missing by hand",
+                "sbx learn: NOT verified: under profile {name} `{shown}` {} (while learning it {}){incomplete}; see \
+                 what sbx reported above, and add what is missing by hand",
                 describe(again),
                 describe(outcome)
             );
@@ -422,5 +493,25 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_could_not_be_observed_is_counted_in_words() {
+        let lost =
+            |counts: Vec<(Unobserved, usize)>| Lost { cause: "CAUSE".into(), fix: "FIX".into(), counts }.describe();
+        assert_eq!(lost(vec![(Unobserved::Connect, 1)]), "1 connect could not be observed: CAUSE");
+        assert_eq!(
+            lost(vec![(Unobserved::Connect, 3), (Unobserved::Send, 1)]),
+            "3 connects and 1 send could not be observed: CAUSE"
+        );
+        assert_eq!(
+            lost(vec![(Unobserved::File, 2), (Unobserved::Bind, 1), (Unobserved::Lookup, 4)]),
+            "2 file accesses, 1 bind and 4 DNS lookups could not be observed: CAUSE"
+        );
     }
 }

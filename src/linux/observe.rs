@@ -26,11 +26,12 @@ use super::child::ExecPlan;
 use super::mediate::{read_cstr, read_sockaddr, read_status};
 use super::notify::{self, MsgHdr, Op, Target};
 use super::sys::{self, Notification};
-use super::{seccomp, supervisor, workers};
+use super::{probe, seccomp, supervisor, workers};
 use crate::dns::NameFilter;
 use crate::exit::Outcome;
-use crate::learn::{FileEvent, FileUse, NetEvent, NetUse, Observations, UnixEvent};
+use crate::learn::{FileEvent, FileUse, Lost, NetEvent, NetUse, Observations, UnixEvent, Unobserved};
 use crate::policy::Policy;
+use crate::support::Limit;
 
 /// Longest path the kernel accepts, with its NUL.
 const PATH_MAX: usize = 4096;
@@ -127,6 +128,8 @@ struct Log {
     abstract_bound: BTreeSet<Vec<u8>>,
     abstract_reached: BTreeMap<Vec<u8>, String>,
     gaps: BTreeSet<String>,
+    /// Calls that could not be observed, counted by why.
+    lost: BTreeMap<Limit, BTreeMap<Unobserved, usize>>,
 }
 
 /// The observer, shared by the receiver threads.
@@ -136,13 +139,79 @@ pub struct Observer {
     names: Option<Arc<NameFilter>>,
     calls: Vec<(i32, Call)>,
     log: Mutex<Log>,
+    /// Why sbx cannot take the command's sockets here (`None`: it can):
+    /// then destinations are read from its memory alone, and a connect to
+    /// the nameserver cannot go through the recording proxy.
+    no_fd_taking: Option<Limit>,
+    /// Why a read of the command's memory or /proc files failed, by errno
+    /// (classified once each).
+    causes: Mutex<HashMap<(i32, probe::Call), Option<Limit>>>,
 }
 
 impl Observer {
-    fn new(listener: OwnedFd, names: Option<Arc<NameFilter>>) -> Self {
+    fn new(listener: OwnedFd, names: Option<Arc<NameFilter>>, no_fd_taking: Option<Limit>) -> Self {
         let calls =
             seccomp::OBSERVED.iter().filter_map(|name| Some((seccomp::native_number(name)?, call_of(name)?))).collect();
-        Self { listener, names, calls, log: Mutex::new(Log::default()) }
+        Self {
+            listener,
+            names,
+            calls,
+            log: Mutex::new(Log::default()),
+            no_fd_taking,
+            causes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts a call of `kind` that could not be observed, for `why`.
+    fn lose(&self, kind: Unobserved, why: Limit) {
+        *self.log().lost.entry(why).or_default().entry(kind).or_insert(0) += 1;
+    }
+
+    /// Counts a call of `kind` as not observed when `errno` (from `call` on
+    /// the command) says sbx was kept from it, not that the call itself
+    /// fails or its thread is gone.
+    fn failed(&self, kind: Unobserved, call: probe::Call, errno: Errno) {
+        let why = self
+            .causes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry((errno as i32, call))
+            .or_insert_with(|| probe::access_failure(call, errno))
+            .clone();
+        if let Some(why) = why {
+            self.lose(kind, why);
+        }
+    }
+
+    /// What `read` got from the command's memory; a failure is counted.
+    fn read<T>(&self, kind: Unobserved, read: Result<T, Errno>) -> Option<T> {
+        read.map_err(|errno| self.failed(kind, probe::Call::ProcMem, errno)).ok()
+    }
+
+    /// The destination of the `msghdr` at `at` (empty: none).
+    fn message_name(&self, tid: i32, at: u64) -> Option<Vec<u8>> {
+        let mut raw = [0u8; notify::MSGHDR_LEN];
+        self.read(Unobserved::Send, sys::read_memory(tid, &[(at, raw.len() as u64)], &mut raw))?;
+        let hdr = MsgHdr::parse(&raw);
+        let len = hdr.name_len().ok()?;
+        self.read(Unobserved::Send, read_sockaddr(tid, hdr.name, len as u64))
+    }
+
+    /// Socket `fd` of thread `tid`, taken with pidfd_getfd where sbx may
+    /// (`Ok(Err(why))` where it may not); `Err(())` when there is nothing
+    /// to observe (the thread is gone, `fd` is no open descriptor).
+    fn socket(&self, tid: i32, fd: i32) -> Result<Result<OwnedFd, Limit>, ()> {
+        if let Some(why) = &self.no_fd_taking {
+            return Ok(Err(why.clone()));
+        }
+        let pidfd = match sys::pidfd_open_thread(tid) {
+            Ok(fd) => fd,
+            Err(_) => sys::pidfd_open(read_status(tid).ok_or(())?.tgid).map_err(drop)?,
+        };
+        match sys::pidfd_getfd(pidfd.as_fd(), fd) {
+            Ok(sock) => Ok(Ok(sock)),
+            Err(errno) => probe::access_failure(probe::Call::PidfdGetfd, errno).map(Err).ok_or(()),
+        }
     }
 
     fn log(&self) -> std::sync::MutexGuard<'_, Log> {
@@ -195,8 +264,10 @@ impl Observer {
                 None
             }
             Call::Fd(n) => {
-                if let Some(file) = fd_path(tid, req.args[n] as i32) {
-                    self.record_file(tid, file, Write);
+                match fd_path(tid, req.args[n] as i32) {
+                    Ok(Some(file)) => self.record_file(tid, file, Write),
+                    Ok(None) => {}
+                    Err(errno) => self.failed(Unobserved::File, probe::Call::ProcFd, errno),
                 }
                 None
             }
@@ -207,9 +278,14 @@ impl Observer {
     /// The absolute path argument `arg` of `req` names (not canonical).
     fn path_of(&self, tid: i32, req: &Notification, arg: PathArg) -> Option<PathBuf> {
         let ptr = req.args[arg.path];
-        let raw = if ptr == 0 { Vec::new() } else { read_cstr(tid, ptr, PATH_MAX).ok()??.into_bytes() };
+        // (A path longer than PATH_MAX fails the call: nothing to observe.)
+        let raw = if ptr == 0 {
+            Vec::new()
+        } else {
+            self.read(Unobserved::File, read_cstr(tid, ptr, PATH_MAX))??.into_bytes()
+        };
         let dirfd = arg.dirfd.map(|n| req.args[n] as i32);
-        resolve(tid, dirfd, &raw)
+        resolve(tid, dirfd, &raw).map_err(|errno| self.failed(Unobserved::File, probe::Call::ProcFd, errno)).ok()?
     }
 
     fn record_file(&self, tid: i32, path: PathBuf, usage: FileUse) {
@@ -235,25 +311,45 @@ impl Observer {
     fn net(&self, req: &Notification, op: Op) -> Option<Result<i64, Errno>> {
         let tid = req.pid as i32;
         let args = req.args;
-        let pidfd = match sys::pidfd_open_thread(tid) {
-            Ok(fd) => fd,
-            Err(_) => sys::pidfd_open(read_status(tid)?.tgid).ok()?,
+        let kind = match op {
+            Op::Connect => Unobserved::Connect,
+            Op::Bind => Unobserved::Bind,
+            Op::Sendto | Op::Sendmsg | Op::Sendmmsg => Unobserved::Send,
         };
-        let sock = sys::pidfd_getfd(pidfd.as_fd(), args[0] as i32).ok()?;
-        let (domain, ty) = sys::socket_kind(sock.as_fd()).ok()?;
+        // The socket, where sbx may take it: its domain and type, and what
+        // a connect to the nameserver is performed on. Else the address
+        // alone tells the domain.
+        let sock = self.socket(tid, args[0] as i32).ok()?;
+        let socket_kind = match &sock {
+            Ok(sock) => Some(sys::socket_kind(sock.as_fd()).ok()?),
+            Err(_) => None,
+        };
+        // The destinations: in the command's memory.
         let names: Vec<Vec<u8>> = match op {
-            Op::Connect | Op::Bind => vec![read_sockaddr(tid, args[1], args[2]).ok()?],
-            Op::Sendto => vec![read_sockaddr(tid, args[4], args[5]).ok()?],
-            Op::Sendmsg => vec![message_name(tid, args[1])?],
+            Op::Connect | Op::Bind => vec![self.read(kind, read_sockaddr(tid, args[1], args[2]))?],
+            Op::Sendto => vec![self.read(kind, read_sockaddr(tid, args[4], args[5]))?],
+            Op::Sendmsg => vec![self.message_name(tid, args[1])?],
             Op::Sendmmsg => (0..args[2].min(MMSG_READ))
-                .map_while(|i| message_name(tid, args[1] + i * notify::MMSGHDR_LEN as u64))
+                .map_while(|i| self.message_name(tid, args[1] + i * notify::MMSGHDR_LEN as u64))
                 .collect(),
         };
         for name in names {
+            let (domain, ty) = socket_kind.unwrap_or_else(|| (domain_of(&name), 0));
             match notify::target(op, domain, &name) {
                 Target::Inet(addr) => {
                     if let Some(filter) = self.names.as_ref().filter(|f| f.is_nameserver(addr)) {
                         if op == Op::Connect {
+                            let sock = match &sock {
+                                Ok(sock) => sock,
+                                Err(why) => {
+                                    // It cannot go through the proxy: the
+                                    // lookup happens, its names unseen; the
+                                    // nameserver is what the command reached.
+                                    self.lose(Unobserved::Lookup, why.clone());
+                                    self.record_inet(tid, op, addr);
+                                    continue;
+                                }
+                            };
                             let to = filter.redirect(ty == libc::SOCK_STREAM, domain == libc::AF_INET6);
                             if !sys::notif_id_valid(self.listener.as_fd(), req.id) {
                                 return None;
@@ -287,7 +383,7 @@ impl Observer {
                     }
                 }
                 Target::UnixPath(path) => {
-                    if let Some(path) = resolve(tid, None, &path) {
+                    if let Ok(Some(path)) = resolve(tid, None, &path) {
                         let bound = op == Op::Bind;
                         if bound {
                             self.record_file(tid, path.clone(), Entry);
@@ -368,7 +464,12 @@ impl Observer {
             log.unix.into_iter().map(|(path, (bound, program))| UnixEvent { path, bound, program }).collect();
         unix.sort_by(|a, b| a.path.cmp(&b.path));
         let lookups = self.names.as_ref().map(|f| f.proxy().resolved().names()).unwrap_or_default();
-        Observations { files, net, unix, lookups, gaps: log.gaps.into_iter().collect() }
+        let lost = log
+            .lost
+            .into_iter()
+            .map(|(why, counts)| Lost { cause: why.cause, fix: why.fix, counts: counts.into_iter().collect() })
+            .collect();
+        Observations { files, net, unix, lookups, gaps: log.gaps.into_iter().collect(), lost }
     }
 }
 
@@ -391,25 +492,43 @@ impl workers::Serve for Arc<Observer> {
 /// (`None` or AT_FDCWD) or the directory `dirfd` is open on; an empty
 /// `raw` is `dirfd` itself (AT_EMPTY_PATH, futimens). `.` components are
 /// dropped; `..` is left for the resolver (a symlink may precede it).
-fn resolve(tid: i32, dirfd: Option<i32>, raw: &[u8]) -> Option<PathBuf> {
+/// `Ok(None)`: `dirfd` is no directory path; `Err`: its /proc link could
+/// not be read.
+fn resolve(tid: i32, dirfd: Option<i32>, raw: &[u8]) -> Result<Option<PathBuf>, Errno> {
     let path = Path::new(OsStr::from_bytes(raw));
     if path.is_absolute() {
-        return Some(path.components().collect());
+        return Ok(Some(path.components().collect()));
     }
     let base = match dirfd {
         None | Some(libc::AT_FDCWD) => proc_link(&format!("/proc/{tid}/cwd"))?,
         Some(fd) => fd_path(tid, fd)?,
     };
-    Some(if raw.is_empty() { base } else { base.join(path).components().collect() })
+    Ok(base.map(|base| if raw.is_empty() { base } else { base.join(path).components().collect() }))
 }
 
 /// The path an fd of thread `tid` is open on, if it is a file system path.
-fn fd_path(tid: i32, fd: i32) -> Option<PathBuf> {
+fn fd_path(tid: i32, fd: i32) -> Result<Option<PathBuf>, Errno> {
     proc_link(&format!("/proc/{tid}/fd/{fd}"))
 }
 
-fn proc_link(link: &str) -> Option<PathBuf> {
-    std::fs::read_link(link).ok().filter(|p| p.is_absolute())
+fn proc_link(link: &str) -> Result<Option<PathBuf>, Errno> {
+    match std::fs::read_link(link) {
+        Ok(path) => Ok(Some(path).filter(|p| p.is_absolute())),
+        Err(err) => Err(Errno::from_raw(err.raw_os_error().unwrap_or(libc::EIO))),
+    }
+}
+
+/// The socket domain an address of `name`'s family needs (for when sbx
+/// cannot ask the socket): AF_UNSPEC is read as IPv4, as bind(2) and UDP
+/// sends on IPv4 sockets read it.
+fn domain_of(name: &[u8]) -> i32 {
+    match name {
+        [a, b, ..] => match i32::from(u16::from_ne_bytes([*a, *b])) {
+            libc::AF_UNSPEC => libc::AF_INET,
+            family => family,
+        },
+        _ => libc::AF_INET,
+    }
 }
 
 /// The thread's program name (`comm`), for the profile's comments.
@@ -429,19 +548,10 @@ fn read_bytes(tid: i32, ptr: u64, len: u64) -> Option<Vec<u8>> {
     Some(buf)
 }
 
-/// The destination of the `msghdr` at `at` (empty: none).
-fn message_name(tid: i32, at: u64) -> Option<Vec<u8>> {
-    let mut raw = [0u8; notify::MSGHDR_LEN];
-    sys::read_memory(tid, &[(at, raw.len() as u64)], &mut raw).ok()?;
-    let hdr = MsgHdr::parse(&raw);
-    let len = hdr.name_len().ok()?;
-    read_sockaddr(tid, hdr.name, len as u64).ok()
-}
-
 /// Runs `policy.command` (nothing restricted but the baseline) while
 /// observing it; returns how it ended and what it did.
 pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
-    let (no_observing, _) = super::probe::observing_limits();
+    let (no_observing, no_fd_taking) = probe::observing_limits();
     if let Some(limit) = no_observing {
         bail!(
             "sbx learn observes the command through seccomp user notification and reads its memory, but {}; {}",
@@ -476,7 +586,7 @@ pub fn observe(policy: &Policy) -> Result<(Outcome, Observations)> {
     let child = pending.pid();
     // start_child fails when the listener it was asked for is missing.
     let listener = pending.listener.take().context("the child was set up without a seccomp listener; report a bug")?;
-    let observer = Arc::new(Observer::new(listener, names.clone()));
+    let observer = Arc::new(Observer::new(listener, names.clone(), no_fd_taking));
     if names.is_none() {
         observer.log().gaps.insert(
             "DNS lookups were not observed (no nameserver in /etc/resolv.conf to stand in for): connections are \
@@ -523,16 +633,18 @@ mod tests {
     fn paths_are_resolved_against_the_cwd_or_the_dirfd() {
         let me = std::process::id() as i32;
         let cwd = std::env::current_dir().unwrap();
-        assert_eq!(resolve(me, None, b"/a/./b/"), Some(PathBuf::from("/a/b")));
-        assert_eq!(resolve(me, None, b"x/./y"), Some(cwd.join("x/y")));
-        assert_eq!(resolve(me, Some(libc::AT_FDCWD), b"x"), Some(cwd.join("x")));
-        assert_eq!(resolve(me, Some(libc::AT_FDCWD), b""), Some(cwd.clone()));
+        assert_eq!(resolve(me, None, b"/a/./b/"), Ok(Some(PathBuf::from("/a/b"))));
+        assert_eq!(resolve(me, None, b"x/./y"), Ok(Some(cwd.join("x/y"))));
+        assert_eq!(resolve(me, Some(libc::AT_FDCWD), b"x"), Ok(Some(cwd.join("x"))));
+        assert_eq!(resolve(me, Some(libc::AT_FDCWD), b""), Ok(Some(cwd.clone())));
         let dir = std::fs::File::open("/usr").unwrap();
         let fd = std::os::fd::AsRawFd::as_raw_fd(&dir);
-        assert_eq!(resolve(me, Some(fd), b"lib/../bin"), Some(PathBuf::from("/usr/lib/../bin")));
-        assert_eq!(resolve(me, Some(fd), b""), Some(PathBuf::from("/usr")));
+        assert_eq!(resolve(me, Some(fd), b"lib/../bin"), Ok(Some(PathBuf::from("/usr/lib/../bin"))));
+        assert_eq!(resolve(me, Some(fd), b""), Ok(Some(PathBuf::from("/usr"))));
         // An fd that is no directory path (a pipe) names nothing.
         let (r, _w) = nix::unistd::pipe().unwrap();
-        assert_eq!(resolve(me, Some(std::os::fd::AsRawFd::as_raw_fd(&r)), b"x"), None);
+        assert_eq!(resolve(me, Some(std::os::fd::AsRawFd::as_raw_fd(&r)), b"x"), Ok(None));
+        // An fd that is not open: its link cannot be read.
+        assert_eq!(resolve(me, Some(9999), b"x"), Err(Errno::ENOENT));
     }
 }

@@ -19,7 +19,7 @@ use super::sys;
 use crate::support::{Confinement, Limit, Probe};
 
 /// Something the supervisor needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Call {
     /// prctl(PR_SET_NO_NEW_PRIVS), set by a child on itself.
     NoNewPrivs,
@@ -316,15 +316,25 @@ pub fn observing_limits() -> (Option<Limit>, Option<Limit>) {
     (limits.no_observing, fd_taking.map(|(_, limit)| limit))
 }
 
-/// Why a read of the command's memory (or of its /proc files) failed with
-/// `errno` while sbx could read its own: a ptrace rule, for `sbx learn`'s
-/// warnings. `None` for an errno that says the thread or the address is
-/// gone (nothing happened that could have been observed).
-pub fn access_failure(errno: Errno, proc_fd: bool) -> Option<Limit> {
-    if matches!(errno, Errno::ESRCH | Errno::EFAULT | Errno::ENOENT) {
+/// Why `call` on the command (reading its memory, its /proc files, taking
+/// its fds) failed with `errno` while sbx could make it on itself: for
+/// `sbx learn`'s count of what it could not observe. `None` for an errno
+/// that says the call the command made fails too or its thread is gone:
+/// nothing happened that could have been observed.
+pub fn access_failure(call: Call, errno: Errno) -> Option<Limit> {
+    let nothing_happened = [
+        Errno::ESRCH,
+        Errno::ENOENT,
+        Errno::EFAULT,
+        Errno::EIO,
+        Errno::EINVAL,
+        Errno::EBADF,
+        Errno::ENOTSOCK,
+        Errno::ENAMETOOLONG,
+    ];
+    if nothing_happened.contains(&errno) {
         return None;
     }
-    let call = if proc_fd { Call::ProcFd } else { Call::ProcMem };
     let tried = Tried { call, own: Some(Ok(())), child: Some(Err(errno)) };
     cause(&tried, &read_confinement()).map(|(_, limit)| limit)
 }

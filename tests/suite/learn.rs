@@ -8,7 +8,7 @@
 use std::path::Path;
 
 use super::dnsutil::{self, Answer, CONNECT_PY, TestDns};
-use super::util::{Output, bare, listener, make_reachable, probe, python, sbx, sbx_path, skip, tempdir};
+use super::util::{Output, bare, listener, make_reachable, probe, python, refuse, sbx, sbx_path, skip, tempdir};
 
 /// `make` on PATH, or a skip.
 fn have_make() -> bool {
@@ -432,4 +432,96 @@ fn an_abstract_socket_made_outside_is_named_as_never_allowed() {
     out.code(1).stdout_is("hi\nerrno 1").stderr_has("NOT verified");
     let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
     assert!(text.contains(&format!("reached the abstract unix socket @{name} made outside")), "{text}");
+}
+
+// ------------------------------------------------ inside a container's profile
+
+/// `sbx learn ARGS` under a seccomp filter refusing `rules` (tests/probes/refuse.c).
+fn learn_refusing(rules: &[&str], args: &[&str]) -> super::util::Cmd {
+    bare(refuse()).args(rules).arg("--").arg(sbx_path()).arg("learn").args(args)
+}
+
+#[test]
+fn inside_a_container_profile_files_and_destinations_are_learned_from_memory() {
+    // moby 20.10's profile without CAP_SYS_PTRACE: no pidfd_getfd, no
+    // process_vm_readv. Paths and destinations are read through
+    // /proc/PID/mem, the socket's family from the address: nothing is lost.
+    let server = listener("127.0.0.2");
+    let users = if super::util::is_root() { vec![false, true] } else { vec![false] };
+    for nobody in users {
+        let dir = tempdir();
+        make_reachable(dir.path());
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        std::fs::write(dir.path().join("data.txt"), "x\n").unwrap();
+        make_reachable(&dir.path().join("data.txt"));
+        let script = format!("cat data.txt && {} connect 127.0.0.2 {}", probe().display(), server.port());
+        let cmd = learn_refusing(
+            &["pidfd_getfd=EPERM", "process_vm_readv=EPERM"],
+            &["-o", "p.toml", "--", "sh", "-c", &script],
+        )
+        .cwd(dir.path());
+        let out = if nobody { cmd.nobody() } else { cmd }.run();
+        out.success().stdout_is("x\nok").stderr_lacks("could not be observed");
+        let file = dir.path().join("p.toml");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let learned = profile_of(&file, "sh");
+        assert!(list(&learned, "allow_read").contains(&"data.txt".to_owned()), "{text}");
+        assert_eq!(list(&learned, "allow_net"), [format!("127.0.0.2:{}", server.port())], "{text}");
+        assert!(!text.contains("INCOMPLETE"), "{text}");
+    }
+}
+
+#[test]
+fn learning_is_refused_up_front_where_it_cannot_observe() {
+    // A filter that refuses seccomp(2) leaves nothing to observe with.
+    let dir = tempdir();
+    let out = learn_refusing(&["seccomp=EPERM"], &["-o", "p.toml", "--", "touch", "ran"]).cwd(dir.path()).run();
+    out.code(125).stderr_has(
+        "sbx: sbx learn observes the command through seccomp user notification and reads its memory, but the \
+         enclosing seccomp filter refuses seccomp user notification (EPERM); let the enclosing sandbox allow \
+         seccomp user notification",
+    );
+    assert!(!dir.path().join("ran").exists() && !dir.path().join("p.toml").exists(), "{}", out.report());
+}
+
+#[test]
+fn lookups_that_cannot_be_observed_are_counted_and_the_profile_says_it_is_incomplete() {
+    // Docker's default profile without CAP_SYS_PTRACE: sbx cannot take the
+    // command's socket, so its connect to the nameserver cannot go through
+    // the recording proxy: the names stay unknown.
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let api = listener("127.0.0.2");
+    server.set("api.test", Answer::Addrs(vec!["127.0.0.2".parse().unwrap()]), 60);
+    let dir = tempdir();
+    let (py, sbx, refuse) = (py.to_str().unwrap(), sbx_path().to_str().unwrap(), refuse().to_str().unwrap());
+    let target = format!("api.test:{}", api.port());
+    let cmd = [refuse, "pidfd_getfd=EPERM", "--", sbx, "learn", "-p", "client", "-o", "net.toml", "--verify", "--"];
+    let Some(out) = in_namespace(&server, dir.path(), &[&cmd[..], &[py, "-c", CONNECT_PY, &target]].concat()) else {
+        return;
+    };
+    let cause = "could not be observed: the enclosing seccomp filter refuses pidfd_getfd (EPERM)";
+    out.code(1)
+        .stdout_has("ok 127.0.0.2")
+        .stderr_has("sbx: warning: 1 DNS lookup")
+        .stderr_has(&format!(
+            "{cause}; the learned profile is incomplete — run the container with --cap-add=SYS_PTRACE"
+        ))
+        // Verifying runs sbx under the same filter, which refuses the
+        // network restriction (its unix sockets need pidfd_getfd too).
+        .stderr_has("sbx learn: NOT verified")
+        .stderr_has(&format!("the profile is incomplete (1 DNS lookup {cause})"));
+    let file = dir.path().join("net.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.starts_with("# Learned by") && text.contains(&format!("# INCOMPLETE: 1 DNS lookup {cause}")),
+        "{text}"
+    );
+    // What the command did is there, by address: the nameserver and the server.
+    let mut net = list(&profile_of(&file, "client"), "allow_net");
+    net.sort();
+    let mut expected = vec![format!("{}:53", server.addr.ip()), format!("127.0.0.2:{}", api.port())];
+    expected.sort();
+    assert_eq!(net, expected, "{text}");
 }

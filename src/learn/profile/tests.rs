@@ -828,6 +828,7 @@ fn everything() -> (Learned, FakeFs, Context) {
         unix: vec![UnixEvent { path: "/run/user/1000/bus".into(), bound: false, program: "x".into() }],
         lookups: vec!["nowhere.example".into()],
         gaps: vec!["a gap\nwith a newline".into()],
+        lost: Vec::new(),
     };
     let mut ctx = ctx();
     ctx.env = vec!["CARGO_HOME".into(), "EDITOR".into(), "GITHUB_TOKEN".into()];
