@@ -1,8 +1,11 @@
 //! `sbx --doctor`: what this machine supports (Landlock ABI and what each
-//! level adds, seccomp and user notification, pidfd_getfd and openat2, the
-//! seccomp listener, IA32 emulation) and what that means for each flag, with
-//! the fix where something is missing. Changes nothing; the per-flag answers
-//! come from the same translation a run uses. On macOS the report is
+//! level adds, seccomp and user notification, IA32 emulation), what already
+//! confines sbx (an enclosing seccomp filter, Yama, LSMs), what the
+//! supervisor needs as tried on a throwaway child (`linux::probe`:
+//! each failure with its errno and cause), and what a run does with each
+//! flag: works, or refused with the need, the fix and what --best-effort
+//! would give up. Changes nothing; the per-flag answers come from the same
+//! probe and the same enforcement plan a run uses. On macOS the report is
 //! [`crate::macos::enforcement::report`]: sandbox-exec, nesting, the macOS
 //! version and what SBPL enforces of each flag.
 

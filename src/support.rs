@@ -1,8 +1,10 @@
 //! What this machine can enforce — the Landlock ABI, seccomp and its user
-//! notification, the network supervisor's system calls, 32-bit entry points —
-//! found out without changing anything, and what that leaves unenforced of a
-//! policy. Used by `--explain` and `--doctor`; the backend makes the same
-//! decisions when it runs a command.
+//! notification, what the supervisor needs (tried on a throwaway child by
+//! `linux::probe`, each failure with its cause and fix), 32-bit
+//! entry points — found out without changing anything sbx keeps, and what
+//! that leaves unenforced of a policy. Used by `--explain` and `--doctor`;
+//! the backend makes the same decisions, from the same probe, when it runs a
+//! command.
 
 use crate::policy::{Kind, Policy};
 
@@ -57,7 +59,7 @@ impl Limit {
 }
 
 /// One thing sbx's supervisor needs, as tried on this machine (see
-/// [`crate::linux::probe`]).
+/// `linux::probe`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
     /// The call, and what sbx uses it for.
@@ -135,7 +137,7 @@ pub struct Support {
 
 impl Support {
     /// Looks at this machine. Starts (and reaps) one short-lived child, on
-    /// which it tries what the supervisor needs ([`crate::linux::probe`]).
+    /// which it tries what the supervisor needs (`linux::probe`).
     pub fn detect() -> Self {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned());
         let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").ok();

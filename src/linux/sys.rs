@@ -813,13 +813,6 @@ pub fn pidfd_target(tid: libc::pid_t, fd: i32) -> Result<Option<libc::pid_t>, Er
     Ok(info.lines().find_map(|l| l.strip_prefix("Pid:")).and_then(|v| v.trim().parse().ok()))
 }
 
-/// Whether process_vm_readv works here, tried on sbx's own memory.
-pub fn vm_reading() -> Result<(), Errno> {
-    let source = [7u8; 8];
-    let mut copy = [0u8; 8];
-    read_memory_vm(std::process::id() as libc::pid_t, &[(source.as_ptr() as u64, 8)], &mut copy)
-}
-
 /// Read other processes' memory through /proc/PID/mem instead of
 /// process_vm_readv/writev (which an enclosing seccomp filter refuses).
 static MEMORY_THROUGH_PROC: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
