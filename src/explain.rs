@@ -797,6 +797,7 @@ mod tests {
             listener: Listener::Possible,
             no_supervisor: supervisor_missing.map(|m| format!("this kernel lacks {m}")),
             no_fd_taking: None,
+            delegated: None,
             ia32: Ia32::NotApplicable,
         })
     }

@@ -83,6 +83,8 @@ pub struct Support {
     /// Why the supervisor cannot take the command's file descriptors here
     /// (`None`: it can), as a run decides it.
     pub no_fd_taking: Option<String>,
+    /// Inside another sbx: what its supervisor would decide for this one.
+    pub delegated: Option<crate::nesting::Covers>,
     pub ia32: Ia32,
 }
 
@@ -108,6 +110,7 @@ impl Support {
             listener,
             no_supervisor,
             no_fd_taking,
+            delegated: None,
             ia32: ia32(),
         }
     }
@@ -275,6 +278,7 @@ mod platform {
             abi: s.landlock.version(),
             no_supervisor: s.supervisor_unavailable(),
             no_fd_taking: s.no_fd_taking.clone(),
+            delegated: s.delegated,
         };
         enforcement::plan(policy, &kernel)
             .covered

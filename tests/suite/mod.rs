@@ -11,6 +11,7 @@ mod hardening;
 mod kernel;
 mod learn;
 mod meta;
+mod nested;
 mod net;
 mod netallow;
 mod netnames;
