@@ -842,6 +842,7 @@ mod tests {
                 .map(|m| Limit { cause: format!("this kernel lacks {m}"), fix: "upgrade the kernel".into() }),
             no_fd_taking: None,
             memory_through_proc: false,
+            delegated: None,
             ia32: Ia32::NotApplicable,
         })
     }

@@ -10,6 +10,7 @@ pub mod env;
 pub mod exit;
 pub mod explain;
 pub mod learn;
+pub mod nesting;
 pub mod paths;
 pub mod policy;
 pub mod summary;

@@ -72,6 +72,9 @@ pub fn take(policy: &Policy) -> Option<String> {
     render(&lines, policy)
 }
 
+/// What only a network report line says.
+const NETWORK_MARKS: &[&str] = &["--allow-net", "--allow-unix", "abstract unix socket", "nameserver"];
+
 fn render(lines: &[(String, Option<u64>)], policy: &Policy) -> Option<String> {
     if lines.is_empty() || policy.quiet {
         return None;
@@ -83,14 +86,7 @@ fn render(lines: &[(String, Option<u64>)], policy: &Policy) -> Option<String> {
     let _ = writeln!(
         out,
         "sbx: summary: the sandbox refused {attempts} {}attempt{} of {} kind{}:",
-        if lines.iter().any(|(l, _)| l.contains("— allow with --allow-write")
-            || l.contains("— allow with --allow-read")
-            || l.ends_with("outside the sandbox"))
-        {
-            ""
-        } else {
-            "network "
-        },
+        if lines.iter().all(|(l, _)| NETWORK_MARKS.iter().any(|mark| l.contains(mark))) { "network " } else { "" },
         if attempts == 1 { "" } else { "s" },
         lines.len(),
         if lines.len() == 1 { "" } else { "s" }

@@ -132,6 +132,8 @@ pub struct Support {
     /// process_vm_readv is refused, so the supervisor reads the command's
     /// memory through /proc/PID/mem.
     pub memory_through_proc: bool,
+    /// Inside another sbx: what its supervisor would decide for this one.
+    pub delegated: Option<crate::nesting::Covers>,
     pub ia32: Ia32,
 }
 
@@ -153,6 +155,7 @@ impl Support {
             no_supervisor: found.no_supervisor,
             no_fd_taking: found.no_fd_taking,
             memory_through_proc: found.memory_through_proc,
+            delegated: None,
             ia32: ia32(),
         }
     }
@@ -213,8 +216,10 @@ pub enum How {
 }
 
 /// The platform sbx runs on and what it offers: what `--explain` describes
-/// and asks about the gaps of a policy.
+/// and asks about the gaps of a policy. (One per invocation: the size of
+/// its variants does not matter.)
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Platform {
     /// Linux (and systems without a backend, which enforce nothing).
     Linux(Support),
@@ -326,6 +331,7 @@ mod platform {
             abi: s.landlock.version(),
             no_supervisor: s.supervisor_unavailable(),
             no_fd_taking: s.no_fd_taking.as_ref().map(super::Limit::text),
+            delegated: s.delegated,
         };
         enforcement::plan(policy, &kernel)
             .covered

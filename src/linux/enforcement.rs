@@ -5,6 +5,7 @@
 //! `--explain` and `--doctor` share, so what they say is what a run does.
 
 use super::landlock::{self, ABSTRACT_SOCKETS, Choices, DEVICE_IOCTL, LandlockPlan, SIGNALS, TRUNCATING};
+use super::nested::Covers;
 use crate::policy::{Kind, Net, Policy};
 
 /// The effect of a missing TRUNCATE right, and the rest as the Landlock plan names them.
@@ -24,6 +25,9 @@ pub struct Kernel {
     /// but not what must act on the command's sockets, inotify instances or
     /// pseudo-terminal masters themselves.
     pub no_fd_taking: Option<String>,
+    /// Without a supervisor of its own: what the enclosing sbx's supervisor
+    /// decides for this sandbox (a delegation, see [`super::nested`]).
+    pub delegated: Option<Covers>,
 }
 
 impl Kernel {
@@ -54,6 +58,9 @@ impl Kernel {
 pub struct Mediation {
     /// A listener is installed and sbx supervises the command.
     pub supervisor: bool,
+    /// What the enclosing sbx's supervisor decides for this sandbox (all
+    /// false when it has its own): those calls must pass this filter.
+    pub outer: Covers,
     /// Signals (kill, tkill, tgkill, rt_sigqueueinfo, rt_tgsigqueueinfo,
     /// pidfd_send_signal) and signal owners (F_SETOWN, FIOSETOWN,
     /// SIOCSPGRP) go to the supervisor, which lets them reach only the
@@ -143,16 +150,19 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
     let abi = kernel.abi.min(7);
     let sup = kernel.supervisor();
     let take = kernel.takes_fds();
+    let outer = if sup { Covers::default() } else { kernel.delegated.unwrap_or_default() };
+    let delegated = |covered: bool| covered.then(|| By::Enforced(outer.how()));
     let why_not = kernel.no_supervisor.clone().unwrap_or_default();
     let why_no_sockets = kernel.why_no_sockets();
     let restricted = policy.net.is_restricted();
     let write = policy.deny.write;
     // Truncation: Landlock's right where the ABI has it; below ABI 3 the
     // supervisor and the filter.
-    let truncate = write && (1..3).contains(&abi) && sup;
+    let truncate = write && (1..3).contains(&abi) && (sup || outer.truncate);
     let landlock = landlock::plan(policy, abi, Choices { truncate_elsewhere: truncate });
     let mediation = Mediation {
         supervisor: sup,
+        outer,
         signals: abi < 6 && sup,
         pid_calls_supervised: sup,
         ptrace_calls: abi == 0,
@@ -184,6 +194,8 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
                 Some(Kind::Read),
                 if take {
                     supervisor("an inotify watch is added only where the command may read")
+                } else if let Some(by) = delegated(outer.watches) {
+                    by
                 } else {
                     By::Enforced(
                         "seccomp refuses inotify watches (EACCES: no supervisor here that could add them for the \
@@ -209,6 +221,12 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
                 Some(Kind::Write),
                 if abi >= 3 {
                     ll("TRUNCATE", 3)
+                } else if truncate && !sup {
+                    By::Enforced(format!(
+                        "{}: truncate(2) inside the writable paths only; this filter refuses read-only opens with \
+                         O_TRUNC (EACCES) and openat2 (ENOSYS)",
+                        outer.how()
+                    ))
                 } else if truncate {
                     supervisor(
                         "truncate(2) is performed inside the writable paths only; seccomp refuses read-only opens \
@@ -246,7 +264,7 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             add(
                 TERMINALS,
                 Some(Kind::Write),
-                By::Enforced(if take {
+                By::Enforced(if take || outer.pty_peers {
                     "Landlock (ABI 1): /dev/pts holds sbx's own terminals only; the slave of a new pseudo-terminal \
                      is opened by sbx's supervisor (TIOCGPTPEER)"
                         .into()
@@ -262,6 +280,8 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             Some(Kind::Write),
             if sup {
                 supervisor("chmod, chown, utimes and xattr calls are performed inside the writable paths only")
+            } else if let Some(by) = delegated(outer.metadata) {
+                by
             } else {
                 By::Gap(format!("the supervisor, but {why_not}"))
             },
@@ -271,7 +291,9 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
     // Network.
     if restricted {
         add(IP_SOCKETS, Some(Kind::Net), By::Enforced("seccomp (socket families, types and protocols)".into()));
+        let take = take || outer.sockets;
         match (&policy.net, take) {
+            (Net::Allow(_), true) if !sup => add(ALLOW_LIST, Some(Kind::Net), By::Enforced(outer.how())),
             (Net::Allow(_), true) => add(
                 ALLOW_LIST,
                 Some(Kind::Net),
@@ -288,7 +310,9 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         add(
             UNIX_OUTSIDE,
             Some(Kind::Net),
-            if take {
+            if take && !sup {
+                By::Enforced(outer.how())
+            } else if take {
                 supervisor("a pathname socket is reached only if bound inside the sandbox or given to --allow-unix")
             } else {
                 By::Gap(why_no_sockets.clone())
@@ -311,8 +335,10 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             Some(Kind::Net),
             if abi >= 6 {
                 ll("abstract unix socket scope", 6)
-            } else if take {
+            } else if take && sup {
                 supervisor("connects and sends reach only abstract sockets bound inside the sandbox")
+            } else if let Some(by) = delegated(outer.abstract_sockets) {
+                by
             } else if sup {
                 By::Gap(format!("{}, or {why_no_sockets}", needs_abi(6)))
             } else {
@@ -342,6 +368,8 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             ll("signal scope", 6)
         } else if sup {
             supervisor("signals and signal owners (F_SETOWN) reach only the sandbox's processes")
+        } else if let Some(by) = delegated(outer.signals) {
+            by
         } else {
             or_supervisor(6)
         },
@@ -351,6 +379,8 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         None,
         if sup {
             supervisor("setpriority, ioprio_set, prlimit64 and sched_* reach only the sandbox's processes")
+        } else if let Some(by) = delegated(outer.pid_calls) {
+            by
         } else {
             By::Enforced(format!(
                 "seccomp refuses them for any process but the caller's own (stricter: no supervisor here, {why_not})"

@@ -19,13 +19,15 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use anyhow::{Context, Result, bail};
 use libseccomp::{ScmpArch, ScmpSyscall};
 use nix::errno::Errno;
 
+use super::nested;
 use super::notify::{self, CmsgFix, Mode, MsgHdr, Op, Target};
 use super::sys::{self, Notification};
 use crate::dns::{NameFilter, QueryVerdict};
@@ -198,6 +200,10 @@ enum Binder {
     Failed,
 }
 
+/// A socket bound inside the sandbox: the inode of the socket, and the
+/// delegations (inner sbx's sandboxes) its binder was in.
+type Bound = (u64, Vec<usize>);
+
 /// The supervisor's state, shared by the worker threads.
 pub struct Mediator {
     listener: OwnedFd,
@@ -223,8 +229,8 @@ pub struct Mediator {
     /// sockets are reached only if bound inside the sandbox.
     abstract_check: bool,
     /// Abstract names bound inside the sandbox → the inode of the socket
-    /// sbx bound (or saw bound) there.
-    abstract_bound: Mutex<HashMap<Vec<u8>, u64>>,
+    /// sbx bound (or saw bound) there, and the delegations the binder was in.
+    abstract_bound: Mutex<HashMap<Vec<u8>, Bound>>,
     /// Raw syscall number → metadata call (native numbers).
     meta_calls: Vec<(i32, meta::Meta)>,
     /// The DNS filter, when `--allow-net` has name entries.
@@ -232,8 +238,9 @@ pub struct Mediator {
     unix_allow: Vec<PathBuf>,
     quiet: bool,
     /// Socket files bound inside the sandbox: (st_dev, st_ino) → the inode
-    /// of the socket that sbx bound there.
-    bound: Mutex<HashMap<(u64, u64), u64>>,
+    /// of the socket that sbx bound there, and the delegations the binder
+    /// was in.
+    bound: Mutex<HashMap<(u64, u64), Bound>>,
     creds: Creds,
     /// The unix-bind thread, started on the first unix bind (most commands
     /// never bind one; starting it costs a thread and a round trip).
@@ -244,6 +251,15 @@ pub struct Mediator {
     root: (u64, u64, u64),
     /// The command's effective capabilities, when sbx dropped some.
     command_effective_caps: Option<u64>,
+    /// The process scope's calls that come here (for nested sbx's answer).
+    scope: Scope,
+    /// Inner sbx's sandboxes this supervisor decides for too, by id.
+    delegations: RwLock<Vec<(usize, Arc<nested::Delegation>)>>,
+    next_delegation: AtomicUsize,
+    /// An inner sbx went away without ending its sandbox: sbx ended it all.
+    lost: AtomicBool,
+    /// This mediator, for the threads that watch inner sbx.
+    me: std::sync::Weak<Mediator>,
 }
 
 /// What the supervisor mediates, and what it needs for it.
@@ -335,7 +351,7 @@ impl Mediator {
             }
         }
         let root = root_of("/proc/self").context("reading sbx's own root directory")?;
-        Ok(Arc::new(Self {
+        Ok(Arc::new_cyclic(|this| Self {
             listener,
             mode,
             writable,
@@ -356,7 +372,128 @@ impl Mediator {
             syscalls,
             root,
             command_effective_caps,
+            scope: process,
+            delegations: RwLock::new(Vec::new()),
+            next_delegation: AtomicUsize::new(0),
+            lost: AtomicBool::new(false),
+            me: this.clone(),
         }))
+    }
+
+    /// What this supervisor decides, as answered to an inner sbx: the calls
+    /// its own filter hands to it.
+    pub fn covers(&self) -> nested::Covers {
+        nested::Covers {
+            metadata: self.writable.is_some(),
+            truncate: self.truncatable.is_some(),
+            watches: self.readable.is_some() && self.takes_fds,
+            signals: self.scope.signals,
+            pid_calls: self.scope.pid_calls,
+            sockets: self.mode.is_some(),
+            abstract_sockets: self.abstract_check,
+            pty_peers: self.pty_peers,
+            ..nested::covers(std::process::id() as i32)
+        }
+    }
+
+    /// `ioctl(-1, REGISTER | DONE, …)` from an sbx inside the sandbox (see
+    /// [`nested`]).
+    fn serve_nested(&self, req: &Notification) -> Reply {
+        let tid = req.pid as i32;
+        let Some(status) = read_status(tid) else { return self.fail(req.id, Errno::EPERM) };
+        if req.args[1] & 0xffff_ffff == nested::DONE {
+            let mut all = self.delegations.write().unwrap_or_else(PoisonError::into_inner);
+            all.retain(|(_, d)| d.pid != status.tgid);
+            return Reply::Value(0);
+        }
+        let (request, answer, room) = match nested::read_request(tid, req.args[2]) {
+            Ok(r) => r,
+            Err(e) => return self.fail(req.id, e),
+        };
+        if !self.still_valid(req.id) {
+            return Reply::Gone;
+        }
+        let accepted = nested::Delegation::new(status.tgid, request).and_then(|d| self.accept(d));
+        let covers = accepted.as_ref().map(|&(covers, _)| covers).map_err(Clone::clone);
+        let written = nested::write_answer(tid, answer, room, &covers);
+        if let Ok((_, id)) = accepted {
+            let watched = written.is_ok()
+                && self.me.upgrade().zip(sys::pidfd_open(status.tgid).ok()).is_some_and(|(me, pidfd)| {
+                    nested::when_ended(pidfd, move || {
+                        // Gone while still registered: it did not end its sandbox.
+                        if me.release(id) {
+                            me.lose(status.tgid);
+                        }
+                    })
+                    .is_ok()
+                });
+            if !watched {
+                // It is not told, or cannot be watched: it does not count on it.
+                self.release(id);
+            }
+        }
+        match written {
+            Ok(len) => Reply::Value(len),
+            Err(e) => Reply::Error(e),
+        }
+    }
+
+    /// Records an inner sbx's sandbox (see [`nested`]); its id, to release it.
+    pub fn accept(&self, delegation: nested::Delegation) -> Result<(nested::Covers, usize), String> {
+        let mut all = self.delegations.write().unwrap_or_else(PoisonError::into_inner);
+        if all.len() >= nested::MAX_DELEGATIONS {
+            return Err(format!("{} nested sbx at once is the limit", nested::MAX_DELEGATIONS));
+        }
+        let id = self.next_delegation.fetch_add(1, Ordering::SeqCst);
+        tracing::debug!(pid = delegation.pid, id, "deciding for an inner sbx's sandbox too");
+        all.push((id, Arc::new(delegation)));
+        Ok((self.covers(), id))
+    }
+
+    /// Forgets delegation `id`; whether it was still there.
+    pub fn release(&self, id: usize) -> bool {
+        let mut all = self.delegations.write().unwrap_or_else(PoisonError::into_inner);
+        let before = all.len();
+        all.retain(|(i, _)| *i != id);
+        all.len() != before
+    }
+
+    /// An inner sbx (pid `pid`) went away without ending its sandbox, whose
+    /// processes would now slip out of its restrictions: ends this whole
+    /// sandbox (fails closed).
+    pub fn lose(&self, pid: i32) {
+        self.lost.store(true, Ordering::SeqCst);
+        eprintln!(
+            "sbx: the sbx inside this sandbox (pid {pid}), whose restrictions this sbx enforced for its command, \
+             ended without ending its sandbox; ending this sandbox, whose processes could otherwise slip out of \
+             those restrictions"
+        );
+        nested::end_descendants(std::process::id() as i32);
+    }
+
+    /// Whether [`Mediator::lose`] ended the sandbox.
+    pub fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+
+    /// The delegations whose sandbox process `tgid` is in (it descends from
+    /// their live inner sbx).
+    fn delegations_of(&self, tgid: i32) -> Vec<(usize, Arc<nested::Delegation>)> {
+        let all = self.delegations.read().unwrap_or_else(PoisonError::into_inner).clone();
+        if all.is_empty() {
+            return all;
+        }
+        let Ok(pinned) = process::pin(tgid) else {
+            // Gone, or unreadable: under every delegation (stricter).
+            return all;
+        };
+        all.into_iter()
+            .filter(|(_, d)| {
+                // A live inner sbx (it ends its sandbox before it goes), or
+                // an unreadable chain: counted in (stricter).
+                sys::pidfd_alive(d.pidfd.as_fd()) && process::descends_from(&pinned, d.pid).unwrap_or(true)
+            })
+            .collect()
     }
 
     /// Makes the calling thread act with the command's capabilities, plus
@@ -435,6 +572,12 @@ impl Mediator {
     }
 
     fn serve(&self, req: &Notification) -> Reply {
+        if req.arch == NATIVE_AUDIT_ARCH
+            && Some(req.nr) == super::seccomp::native_number("ioctl")
+            && [nested::REGISTER, nested::DONE].contains(&(req.args[1] & 0xffff_ffff))
+        {
+            return self.serve_nested(req);
+        }
         if req.arch == NATIVE_AUDIT_ARCH
             && self.pty_peers
             && Some(req.nr) == super::seccomp::native_number("ioctl")
@@ -571,7 +714,8 @@ impl Mediator {
                 unix = Some(UnixCtx::of(call.tid)?);
             }
         }
-        Ok(Gathered { sock, domain, stream, messages, unix })
+        let tgid = read_status(call.tid).map_or(call.tid, |st| st.tgid);
+        Ok(Gathered { sock, domain, stream, messages, unix, inner: self.delegations_of(tgid) })
     }
 
     fn act(&self, call: &Call<'_>, g: Gathered, umask: u32) -> Result<i64, Errno> {
@@ -634,7 +778,7 @@ impl Mediator {
             Target::None => m.name.clone(),
             Target::UnixOther => {
                 if let Some(name) = abstract_name(&m.name).filter(|_| self.abstract_check && op != Op::Bind) {
-                    if !self.abstract_bound_inside(name) {
+                    if !self.abstract_bound_inside(name, &g.inner) {
                         // As Landlock's scope: a name nobody holds is refused
                         // as by the kernel, one held outside with EPERM.
                         if !sys::abstract_name_in_use(name).unwrap_or(true) {
@@ -662,7 +806,7 @@ impl Mediator {
                     return self.bind_unix(g, unix, path, &m.name, umask);
                 }
                 let fd = unix.open(path, 0)?;
-                if !self.unix_allowed(fd.as_fd())? {
+                if !self.unix_allowed(fd.as_fd(), &g.inner)? {
                     let shown = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
                         .map(|p| p.display().to_string())
                         .unwrap_or_else(|_| String::from_utf8_lossy(path).into_owned());
@@ -694,7 +838,7 @@ impl Mediator {
         drop(held);
         tracing::trace!(op = op.name(), target = ?m.target, ?result, "performed");
         if self.abstract_check && g.domain == libc::AF_UNIX && result.is_ok() {
-            self.record_abstract(sock);
+            self.record_abstract(sock, &g.inner);
         }
         if let (Some(qname), Ok(_), Some(names)) = (shadow, &result, &self.names) {
             names.shadow(&qname);
@@ -712,6 +856,17 @@ impl Mediator {
         m: &Message,
         addr: std::net::SocketAddr,
     ) -> Result<(Vec<u8>, Option<String>), Errno> {
+        for (_, d) in restricting(&g.inner) {
+            if !d.net.as_ref().is_some_and(|mode| notify::inet_allowed(mode, op, addr)) {
+                self.report(format!(
+                    "sbx: blocked {} to {} — the sbx inside this sandbox (pid {}) does not allow it",
+                    op.name(),
+                    notify::show_inet(addr),
+                    d.pid
+                ));
+                return Err(op.denied_errno());
+            }
+        }
         if let (Op::Bind, Some(names)) = (op, &self.names) {
             // A socket of the command on a nameserver's DNS port would get
             // the queries sbx's forwarder sends there (and answer them).
@@ -796,11 +951,12 @@ impl Mediator {
     }
 
     /// Whether abstract `name` is bound, now, by a socket the sandbox bound.
-    fn abstract_bound_inside(&self, name: &[u8]) -> bool {
+    /// (And, for a caller in inner sbx's sandboxes, bound inside each.)
+    fn abstract_bound_inside(&self, name: &[u8], inner: &[(usize, Arc<nested::Delegation>)]) -> bool {
         let mut bound = self.abstract_bound.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(&ino) = bound.get(name) else { return false };
-        if sys::unix_socket_name(ino).ok().flatten().as_deref() == Some(name) {
-            return true;
+        let Some((ino, ids)) = bound.get(name) else { return false };
+        if sys::unix_socket_name(*ino).ok().flatten().as_deref() == Some(name) {
+            return restricting(inner).all(|(id, _)| ids.contains(id));
         }
         bound.remove(name);
         false
@@ -809,37 +965,46 @@ impl Mediator {
     /// Records the abstract name `sock` is bound to now (an explicit bind,
     /// or an autobind the kernel made during a call sbx performed), as the
     /// sandbox's.
-    fn record_abstract(&self, sock: BorrowedFd<'_>) {
+    fn record_abstract(&self, sock: BorrowedFd<'_>, inner: &[(usize, Arc<nested::Delegation>)]) {
         let Ok(addr) = sys::getsockname(sock) else { return };
         let Some(name) = abstract_name(&addr) else { return };
         let Ok(st) = sys::fstat(sock) else { return };
-        self.abstract_bound.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_vec(), st.st_ino);
+        let ids = inner.iter().map(|(id, _)| *id).collect();
+        self.abstract_bound.lock().unwrap_or_else(PoisonError::into_inner).insert(name.to_vec(), (st.st_ino, ids));
     }
 
     /// Whether the socket file `fd` (O_PATH) may be reached: bound inside
     /// the sandbox (and still owned by that socket) or listed with --allow-unix.
-    fn unix_allowed(&self, fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+    /// For a caller in inner sbx's sandboxes, each of them must allow it
+    /// too (its own --allow-unix, or bound by a process in it).
+    fn unix_allowed(&self, fd: BorrowedFd<'_>, inner: &[(usize, Arc<nested::Delegation>)]) -> Result<bool, Errno> {
         let st = sys::fstat(fd)?;
         if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
             // What the kernel says for a path that is no socket.
             return Err(Errno::ECONNREFUSED);
         }
         let key = (st.st_dev, st.st_ino);
-        for path in &self.unix_allow {
-            if let Ok(meta) = std::fs::metadata(path) {
-                if (meta.dev(), meta.ino()) == key {
-                    return Ok(true);
+        let listed = |paths: &[PathBuf]| {
+            paths.iter().any(|path| std::fs::metadata(path).is_ok_and(|meta| (meta.dev(), meta.ino()) == key))
+        };
+        let binders = {
+            let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
+            match bound.get(&key) {
+                Some((sock_ino, ids)) if sys::unix_socket_file(*sock_ino) == Ok(Some((key.0, key.1 as u32))) => {
+                    Some(ids.clone())
                 }
+                Some(_) => {
+                    bound.remove(&key);
+                    None
+                }
+                None => None,
             }
+        };
+        if !listed(&self.unix_allow) && binders.is_none() {
+            return Ok(false);
         }
-        let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(&sock_ino) = bound.get(&key) {
-            if sys::unix_socket_file(sock_ino) == Ok(Some((key.0, key.1 as u32))) {
-                return Ok(true);
-            }
-            bound.remove(&key);
-        }
-        Ok(false)
+        Ok(restricting(inner)
+            .all(|(id, d)| listed(&d.unix_allow) || binders.as_ref().is_some_and(|ids| ids.contains(id))))
     }
 
     /// Binds a pathname unix socket as the command would (its cwd, umask and
@@ -874,11 +1039,17 @@ impl Mediator {
             }
         }
         let result = reply_rx.recv().unwrap_or(Err(Errno::EIO))?;
-        self.record_bound(g.sock.as_fd(), unix, path);
+        self.record_bound(g.sock.as_fd(), unix, path, &g.inner);
         Ok(result)
     }
 
-    fn record_bound(&self, sock: BorrowedFd<'_>, unix: &UnixCtx, path: &[u8]) {
+    fn record_bound(
+        &self,
+        sock: BorrowedFd<'_>,
+        unix: &UnixCtx,
+        path: &[u8],
+        inner: &[(usize, Arc<nested::Delegation>)],
+    ) {
         let Ok(st) = sys::fstat(sock) else { return };
         let Ok(Some((dev, ino32))) = sys::unix_socket_file(st.st_ino) else { return };
         // The socket file by path, not following a final symlink; it must be
@@ -886,10 +1057,19 @@ impl Mediator {
         let Ok(file) = unix.open(path, libc::O_NOFOLLOW) else { return };
         let Ok(fst) = sys::fstat(file.as_fd()) else { return };
         if fst.st_mode & libc::S_IFMT == libc::S_IFSOCK && fst.st_dev == dev && fst.st_ino as u32 == ino32 {
-            self.bound.lock().unwrap_or_else(PoisonError::into_inner).insert((fst.st_dev, fst.st_ino), st.st_ino);
+            let ids = inner.iter().map(|(id, _)| *id).collect();
+            self.bound
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert((fst.st_dev, fst.st_ino), (st.st_ino, ids));
             tracing::debug!(path = %String::from_utf8_lossy(path), "recorded a unix socket bound inside the sandbox");
         }
     }
+}
+
+/// The delegations among `inner` that restrict the network.
+fn restricting(inner: &[(usize, Arc<nested::Delegation>)]) -> impl Iterator<Item = &(usize, Arc<nested::Delegation>)> {
+    inner.iter().filter(|(_, d)| d.net.is_some())
 }
 
 impl super::workers::Serve for Arc<Mediator> {
@@ -964,6 +1144,8 @@ struct Gathered {
     stream: bool,
     messages: Vec<Message>,
     unix: Option<UnixCtx>,
+    /// The inner sbx's sandboxes the caller is in, whose rules apply too.
+    inner: Vec<(usize, Arc<nested::Delegation>)>,
 }
 
 /// The command's cwd and root, opened from /proc/TID.
@@ -1120,6 +1302,35 @@ fn read_message(tid: i32, pidfd: &OwnedFd, at: u64, stream: bool) -> Result<Mess
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_delegation_covers_the_inner_sbx_descendants_and_nothing_else() {
+        let m = Mediator::for_test();
+        // An "inner sbx" (sh) with a child (sleep).
+        let (mut inner, below) = process::tests::child_with_grandchild();
+        let request = nested::Request { writable: Some(vec![PathBuf::from("/nowhere")]), ..nested::request() };
+        let delegation = nested::Delegation::new(inner.id() as i32, request).unwrap();
+        let (covers, id) = m.accept(delegation).unwrap();
+        assert_eq!(covers.outer, std::process::id() as i32);
+        assert!(!covers.metadata, "a supervisor without --deny-write decides no metadata call");
+        assert_eq!(m.delegations_of(below).len(), 1, "the inner sbx's descendant is in its sandbox");
+        assert!(m.delegations_of(inner.id() as i32).is_empty(), "the inner sbx itself is not");
+        assert!(m.delegations_of(std::process::id() as i32).is_empty(), "nor is anything above it");
+        assert!(m.release(id));
+        assert!(m.delegations_of(below).is_empty());
+        assert!(!m.release(id), "released once");
+        sys::kill(below, libc::SIGKILL);
+        let _ = inner.wait();
+    }
+
+    #[test]
+    fn host_names_are_not_delegated() {
+        let request = nested::Request { net: Some(vec!["example.com:443".into()]), ..nested::request() };
+        let err = nested::Delegation::new(std::process::id() as i32, request).unwrap_err();
+        assert!(err.contains("host names cannot be decided"), "{err}");
+        let request = nested::Request { net: Some(vec!["127.0.0.1:80".into()]), ..nested::request() };
+        assert!(nested::Delegation::new(std::process::id() as i32, request).unwrap().net.is_some());
+    }
 
     #[test]
     fn status_is_parsed() {

@@ -7,6 +7,7 @@ pub mod child;
 pub mod enforcement;
 pub mod landlock;
 pub mod mediate;
+pub mod nested;
 pub mod notify;
 pub mod observe;
 pub mod probe;
@@ -34,8 +35,31 @@ pub use sys::resolve_path;
 /// Runs `policy.command` under `policy`; returns how sbx should end.
 pub fn run(policy: &Policy) -> Result<Outcome> {
     let abi = detect_landlock();
-    let (no_supervisor, no_fd_taking) = supervision_limits();
-    let kernel = Kernel { abi: abi.version(), no_supervisor, no_fd_taking };
+    let (mut no_supervisor, no_fd_taking) = supervision_limits();
+    // Inside another sbx: ask it to decide for this sandbox what this sbx
+    // cannot (see `nested`); ended and released when this run ends.
+    let delegation = match &no_supervisor {
+        Some(why) => match nested::register(&delegation_request(policy)) {
+            Ok(Some(registration)) => {
+                no_supervisor = Some(format!(
+                    "the enclosing sbx (pid {}) holds the one seccomp listener the kernel allows per process, and \
+                     decides for this sandbox only the calls its own policy has it mediate (run it with the \
+                     restriction too: --deny-write for metadata, --deny-net or --allow-net for the network)",
+                    registration.covers.outer
+                ));
+                Some(Delegated(Some(registration)))
+            }
+            Ok(None) => None,
+            Err(err) => {
+                no_supervisor =
+                    Some(format!("{why}; asked to decide for this sandbox, the enclosing sbx said: {err:#}"));
+                None
+            }
+        },
+        None => None,
+    };
+    let delegated = delegation.as_ref().and_then(|d| d.0.as_ref()).map(|r| r.covers);
+    let kernel = Kernel { abi: abi.version(), no_supervisor, no_fd_taking, delegated };
     // Everything that can refuse is decided here, before anything changes.
     check_enforceable(policy, &enforcement::plan(policy, &kernel), &abi)?;
     let mut policy = narrowed(policy, &kernel);
@@ -67,6 +91,10 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         // Orphaned descendants stay sbx's descendants: the process scope's
         // "inside", and sbx may keep reading their memory under ptrace
         // restrictions (Yama scope 1).
+        sys::set_child_subreaper().context("becoming the sandbox's child subreaper")?;
+    }
+    if delegation.is_some() {
+        // Orphans come back here, so the sandbox ends with this run.
         sys::set_child_subreaper().context("becoming the sandbox's child subreaper")?;
     }
 
@@ -128,12 +156,20 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         // to read it.
         sys::set_not_dumpable().context("making sbx non-dumpable")?;
     }
+    let lost = mediator.clone();
     let reap_orphans = forwarding.serve(mediator)?;
     pending.go()?;
     let outcome = forwarding.supervise(child, reap_orphans)?;
     if let Some(failure) = pending.exec_failure() {
         return report_failure(policy, &exec, failure);
     }
+    if lost.is_some_and(|m| m.lost()) {
+        bail!(
+            "the sandbox was ended: an sbx inside it went away without ending its own sandbox (see above); \
+             the command's status is lost"
+        );
+    }
+    drop(delegation);
     if let Some(summary) = crate::summary::take(policy) {
         eprint!("{summary}");
     }
@@ -333,6 +369,35 @@ fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameF
 
 pub use probe::supervision_limits;
 
+/// A delegation to the enclosing sbx for this run: when it ends, what is
+/// left of the sandbox is ended, then the enclosing sbx is told.
+struct Delegated(Option<nested::Registration>);
+
+impl Drop for Delegated {
+    fn drop(&mut self) {
+        nested::end_descendants(std::process::id() as i32);
+        if let Some(registration) = self.0.take() {
+            registration.done();
+        }
+    }
+}
+
+/// What `policy` asks the enclosing sbx to decide for this sandbox.
+fn delegation_request(policy: &Policy) -> nested::Request {
+    nested::Request {
+        writable: policy.deny.write.then(|| policy.writable_paths()),
+        truncatable: policy.deny.write.then(|| policy.write_rule_paths()),
+        readable: policy.deny.read.then(|| policy.paths.iter().map(|r| (r.path.clone(), r.is_dir)).collect()),
+        net: match &policy.net {
+            Net::Unrestricted => None,
+            Net::Denied => Some(Vec::new()),
+            Net::Allow(rules) => Some(rules.iter().map(ToString::to_string).collect()),
+        },
+        unix_allow: policy.unix_allow.clone(),
+        ..nested::request()
+    }
+}
+
 /// Checks on the set-up child, before it runs, what the supervisor will
 /// do to the command: read its memory, and take its file descriptors (or,
 /// where [`Kernel::no_fd_taking`], reach them through /proc). An LSM
@@ -365,7 +430,9 @@ fn check_supervision(child: libc::pid_t, kernel: &Kernel, probe_fd: i32) -> Resu
 /// (a run gets here only with --best-effort, after the warning).
 fn narrowed(policy: &Policy, kernel: &Kernel) -> Policy {
     let mut narrowed = policy.clone();
-    if matches!(policy.net, Net::Allow(_)) && (kernel.no_supervisor.is_some() || kernel.no_fd_taking.is_some()) {
+    let delegated = kernel.no_supervisor.is_some() && kernel.delegated.is_some_and(|c| c.sockets);
+    let own = kernel.no_supervisor.is_none() && kernel.no_fd_taking.is_none();
+    if matches!(policy.net, Net::Allow(_)) && !own && !delegated {
         narrowed.net = Net::Denied;
     }
     narrowed
@@ -544,11 +611,12 @@ mod tests {
             abi: 7,
             no_supervisor: None,
             no_fd_taking: Some("this kernel lacks pidfd_getfd (Linux 5.6)".into()),
+            delegated: None,
         };
         assert_eq!(narrowed(&policy(allow.clone(), true), &without).net, Net::Denied);
         assert_eq!(narrowed(&policy(Net::Denied, true), &without).net, Net::Denied);
         // With a supervisor, nothing changes.
-        let with = Kernel { abi: 7, no_supervisor: None, no_fd_taking: None };
+        let with = Kernel { abi: 7, no_supervisor: None, no_fd_taking: None, delegated: None };
         assert_eq!(narrowed(&policy(allow.clone(), false), &with).net, allow);
         // And the plan names the loss, so a run refuses it without --best-effort.
         let plan = enforcement::plan(&policy(allow, false), &without);

@@ -345,8 +345,9 @@ pub const TERMINAL_IOCTLS: &[(u64, &str, &str)] = &[
 pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
     let mut rules = baseline();
     network_rules(policy, m.sockets, &mut rules);
-    if policy.deny.write && m.supervisor {
-        metadata_rules(&mut rules);
+    if policy.deny.write && (m.supervisor || m.outer.metadata) {
+        // Delegated: the enclosing sbx's filter hands them to its supervisor.
+        metadata_rules(m.supervisor, &mut rules);
     }
     if policy.deny.write {
         inode_flag_rules(&mut rules);
@@ -357,18 +358,21 @@ pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
             );
         }
     }
-    if policy.deny.read {
+    if policy.deny.read && !m.outer.watches {
         watch_rules(m.watches, &mut rules);
     }
     process_rules(m, &mut rules);
     if m.truncate {
-        truncate_rules(&mut rules);
+        truncate_rules(m.supervisor, &mut rules);
     }
     if m.random_ioctls {
         random_ioctl_rules(&mut rules);
     }
     if m.pty_peers {
         pty_peer_rules(&mut rules);
+    }
+    if m.supervisor {
+        nested_rules(&mut rules);
     }
     rules
 }
@@ -432,13 +436,15 @@ fn process_rules(m: &Mediation, rules: &mut Vec<Rule>) {
     let eperm =
         |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
     // setpriority/ioprio_set: (which, who) other than (self kind, 0).
+    // Delegated: the enclosing sbx's filter hands them to its supervisor.
+    let delegated = !m.pid_calls_supervised && m.outer.pid_calls;
     let (action, reason) = if m.pid_calls_supervised {
         (Action::Notify, "process scope: a target other than the caller goes to the supervisor")
     } else {
         (Action::Errno(libc::EPERM), "process scope, no supervisor: only the caller itself")
     };
     let rule = |syscall, when| Rule { syscall, when, action, entries: Entries::ALL, reason };
-    for &(syscall, _) in PID_TARGETED.iter().filter(|(s, _)| known(s)) {
+    for &(syscall, _) in PID_TARGETED.iter().filter(|(s, _)| known(s) && !delegated) {
         match syscall {
             "setpriority" => {
                 rules.push(rule(syscall, When::Arg(0, Cmp::Ne(0))));
@@ -500,17 +506,19 @@ const PTRACE_SEIZE: u64 = 0x4206;
 /// O_TRUNC — the one open that truncates without write access, which
 /// Landlock's write right does not cover — fails with EACCES; openat2,
 /// whose flags lie in memory, fails with ENOSYS (libc falls back to openat).
-fn truncate_rules(rules: &mut Vec<Rule>) {
+fn truncate_rules(own: bool, rules: &mut Vec<Rule>) {
     let truncating = Cmp::MaskedEq { mask: (libc::O_ACCMODE | libc::O_TRUNC) as u64, value: libc::O_TRUNC as u64 };
     let rule = |syscall, when, action, entries, reason| Rule { syscall, when, action, entries, reason };
     let eacces = Action::Errno(libc::EACCES);
-    rules.push(rule(
-        "truncate",
-        When::Always,
-        Action::Notify,
-        Entries::NATIVE,
-        "--deny-write without Landlock TRUNCATE: the supervisor truncates inside the writable paths only",
-    ));
+    if own {
+        rules.push(rule(
+            "truncate",
+            When::Always,
+            Action::Notify,
+            Entries::NATIVE,
+            "--deny-write without Landlock TRUNCATE: the supervisor truncates inside the writable paths only",
+        ));
+    }
     for syscall in ["truncate", "truncate64"] {
         let entries = if syscall == "truncate" { Entries::X32.union(Entries::COMPAT) } else { Entries::COMPAT };
         rules.push(rule(
@@ -736,16 +744,18 @@ fn known(syscall: &str) -> bool {
     native_number(syscall).is_some()
 }
 
-fn metadata_rules(rules: &mut Vec<Rule>) {
+fn metadata_rules(own: bool, rules: &mut Vec<Rule>) {
     let rule = |syscall, action, entries, reason| Rule { syscall, when: When::Always, action, entries, reason };
     for &(syscall, _) in METADATA.iter().filter(|(s, _)| known(s)) {
-        rules.push(rule(
-            syscall,
-            Action::Notify,
-            Entries::NATIVE,
-            "--deny-write: Landlock does not mediate metadata writes; the supervisor performs them inside the \
-             writable trees only",
-        ));
+        if own {
+            rules.push(rule(
+                syscall,
+                Action::Notify,
+                Entries::NATIVE,
+                "--deny-write: Landlock does not mediate metadata writes; the supervisor performs them inside the \
+                 writable trees only",
+            ));
+        }
         rules.push(rule(
             syscall,
             Action::Errno(libc::EPERM),
@@ -776,6 +786,20 @@ fn pty_peer_rules(rules: &mut Vec<Rule>) {
         reason: "the slave of a pseudo-terminal the command made is opened by the supervisor (other sessions' \
                  terminals stay closed)",
     });
+}
+
+/// An sbx inside the sandbox asking this one's supervisor to decide for its
+/// sandbox too (see `nested`): two ioctl requests no driver answers.
+fn nested_rules(rules: &mut Vec<Rule>) {
+    for request in [super::nested::REGISTER, super::nested::DONE] {
+        rules.push(Rule {
+            syscall: "ioctl",
+            when: When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: request }),
+            action: Action::Notify,
+            entries: Entries::NATIVE,
+            reason: "an sbx inside the sandbox asks this supervisor to decide for its sandbox too",
+        });
+    }
 }
 
 /// `ioctl(master, TIOCGPTPEER, flags)`: opens a pseudo-terminal's slave.

@@ -682,6 +682,16 @@ pub fn user_notif() -> Result<(), Errno> {
     Ok(())
 }
 
+/// `ioctl(-1, request, arg)`: a call no driver answers (EBADF), which an
+/// enclosing sbx's filter hands to its supervisor (see `nested`).
+pub fn nested_call(request: u64, arg: u64) -> Result<i64, Errno> {
+    // SAFETY: an ioctl on fd -1 reaches no driver; only an enclosing sbx's
+    // supervisor reads or writes the memory `arg` points to, as its
+    // protocol says (the caller keeps that memory alive for the call).
+    let ret = unsafe { libc::ioctl(-1, request as libc::Ioctl, arg) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(i64::from(ret)) }
+}
+
 /// Takes ownership of `fd`, an open descriptor nobody else owns (the
 /// listener the child created in sbx's file table).
 pub fn adopt_fd(fd: RawFd) -> OwnedFd {

@@ -943,6 +943,17 @@ int main(int argc, char **argv) {
         if (!req) { fprintf(stderr, "probe: unknown ioctl %s\n", a); return 2; }
         return report(ioctl(fd, req, 0));
     }
+    if (!strcmp(op, "unix-listen")) {      /* unix-listen PATH N: accept N connections on a new socket at PATH */
+        NEED(2); int fd = socket(AF_UNIX, SOCK_STREAM, 0); struct sockaddr_un un; memset(&un, 0, sizeof un);
+        un.sun_family = AF_UNIX; strncpy(un.sun_path, a, sizeof un.sun_path - 1);
+        if (bind(fd, (struct sockaddr *)&un, sizeof un) < 0 || listen(fd, 8) < 0) return report(-1);
+        printf("listening\n"); fflush(stdout);
+        for (int i = 0, n = atoi(b); i < n; i++) { alarm(10); int c = accept(fd, NULL, NULL); if (c >= 0) close(c); }
+        return 0;
+    }
+    if (!strcmp(op, "ioctl-nested")) {     /* the request an inner sbx sends the enclosing one, with nothing */
+        return report(ioctl(-1, 0x53425802 /* DONE */, 0));
+    }
     if (!strcmp(op, "ptypeer-on")) {       /* ptypeer-on FILE: TIOCGPTPEER on FILE (a pty master only) */
         NEED(1); int fd = open(a, O_RDWR); if (fd < 0) return report(-1);
         return report(ioctl(fd, TIOCGPTPEER, O_RDWR | O_NOCTTY));

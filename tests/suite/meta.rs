@@ -258,9 +258,10 @@ fn without_a_supervisor_deny_write_is_refused_or_names_the_loss() {
     if !super::util::enforceable(&["--deny-write"]) {
         return;
     }
-    // An outer sbx supervising the network holds the one seccomp listener a
-    // process chain may have, so an inner --deny-write cannot mediate
-    // metadata writes: refused, or with --best-effort a warning.
+    // An outer sbx holds the one seccomp listener a process chain may have
+    // and, restricting only the network, never sees metadata calls, so an
+    // inner --deny-write cannot have them mediated: refused, or with
+    // --best-effort a warning.
     let dir = super::util::tempdir();
     let file = dir.path().join("f");
     std::fs::write(&file, "x").unwrap();
@@ -270,7 +271,8 @@ fn without_a_supervisor_deny_write_is_refused_or_names_the_loss() {
     out.success()
         .stdout_is("status=125")
         .stderr_has("changing modes, owners, times and extended attributes of files outside the writable paths")
-        .stderr_has("already holds the one seccomp listener");
+        .stderr_has("holds the one seccomp listener")
+        .stderr_has("--deny-write for metadata");
     let out = super::util::sbx(["--deny-net", "--", "sh", "-c", &inner("--best-effort")]).run();
     out.success()
         .stdout_is("status=0")

@@ -12,6 +12,7 @@ mod hardening;
 mod kernel;
 mod learn;
 mod meta;
+mod nested;
 mod net;
 mod netallow;
 mod netnames;

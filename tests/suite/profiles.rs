@@ -343,7 +343,10 @@ fn explain_names_how_this_kernel_enforces_each_part() {
         let cli = <sbx::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
         let ctx = sbx::policy::Surroundings::current().unwrap();
         let policy = sbx::policy::Policy::build(&sbx::policy::Request::from_cli(&cli, &ctx), &ctx).unwrap();
-        let plan = enforcement::plan(&policy, &Kernel { abi: abi as u8, no_supervisor: None, no_fd_taking: None });
+        let plan = enforcement::plan(
+            &policy,
+            &Kernel { abi: abi as u8, no_supervisor: None, no_fd_taking: None, delegated: None },
+        );
         assert_eq!(rows.len(), plan.covered.len(), "{}", out.report());
         for (row, c) in rows.iter().zip(&plan.covered) {
             let (status, how) = match &c.by {

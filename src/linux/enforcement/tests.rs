@@ -10,6 +10,7 @@ fn kernel(abi: u8, supervisor: bool) -> Kernel {
         abi,
         no_supervisor: (!supervisor).then(|| "an enclosing sandbox holds the listener".into()),
         no_fd_taking: None,
+        delegated: None,
     }
 }
 
@@ -45,6 +46,7 @@ fn each_missing_right_is_covered_by_the_supervisor_or_the_filter() {
         plan.mediation,
         Mediation {
             supervisor: true,
+            outer: Default::default(),
             signals: true,
             pid_calls_supervised: true,
             ptrace_calls: false,

@@ -308,7 +308,11 @@ impl Mediator {
         let Ok(shown) = std::fs::read_link(sys::proc_fd_path(opened.fd.as_fd()).to_string_lossy().as_ref()) else {
             return Reply::Error(Errno::EACCES);
         };
-        if !readable(&shown, readable_rules) {
+        let inner_refuses = self
+            .delegations_of(status.tgid)
+            .iter()
+            .any(|(_, d)| d.readable.as_ref().is_some_and(|rules| !readable(&shown, rules)));
+        if !readable(&shown, readable_rules) || inner_refuses {
             self.report(format!(
                 "sbx: blocked inotify watch of {} — allow with --allow-read={}",
                 shown.display(),
@@ -393,7 +397,22 @@ impl Mediator {
         let shown = std::fs::read_link(sys::proc_fd_path(opened.fd.as_fd()).to_string_lossy().as_ref());
         let Ok(shown) = shown else { return Reply::Error(change.denied_errno()) };
         // Pipes, sockets and other fds that no path names are no tree's.
-        let allowed = inside(&shown, writable) || (opened.named_by_fd && !shown.is_absolute());
+        let unnamed = opened.named_by_fd && !shown.is_absolute();
+        let allowed = inside(&shown, writable) || unnamed;
+        // An inner sbx's sandbox the caller is in: its trees too.
+        let inner = self.delegations_of(status.tgid).into_iter().find(|(_, d)| {
+            let trees = if meta == Meta::Truncate { &d.truncatable } else { &d.writable };
+            trees.as_ref().is_some_and(|trees| !inside(&shown, trees) && !unnamed)
+        });
+        if let (true, Some((_, d))) = (allowed, inner) {
+            self.report(format!(
+                "sbx: blocked {} of {} — the sbx inside this sandbox (pid {}) does not allow writing there",
+                change.verb(),
+                shown.display(),
+                d.pid
+            ));
+            return Reply::Error(change.denied_errno());
+        }
         if !allowed {
             self.report(format!(
                 "sbx: blocked {} of {} — allow with --allow-write=DIR",

@@ -169,9 +169,9 @@ fn comm(pid: i32) -> String {
 type Pick = dyn Fn(i32, &Stat) -> bool;
 
 /// A process pinned by a pidfd, and its pid.
-struct Pinned {
-    fd: OwnedFd,
-    pid: i32,
+pub(super) struct Pinned {
+    pub(super) fd: OwnedFd,
+    pub(super) pid: i32,
 }
 
 impl Pinned {
@@ -182,7 +182,7 @@ impl Pinned {
 
 /// Pins the process that `id` names: a process id, or a thread id (then
 /// its process, checked to still hold that thread once pinned).
-fn pin(id: i32) -> Result<Pinned, Errno> {
+pub(super) fn pin(id: i32) -> Result<Pinned, Errno> {
     if id <= 0 {
         return Err(Errno::ESRCH);
     }
@@ -368,8 +368,28 @@ impl Mediator {
     /// opened, and the child is read again — a process's parent only ever
     /// changes to one of its ancestors, which never holds the same pid, so
     /// an unchanged parent pid means the pidfd names the real parent.
-    fn inside(&self, target: &Pinned) -> Result<bool, Errno> {
-        let me = std::process::id() as i32;
+    /// Whether `target` is inside the sandbox as `caller` sees it: below
+    /// sbx, and below every inner sbx whose sandbox the caller is in (a
+    /// delegation, see [`super::super::nested`]).
+    fn inside(&self, caller: &Caller, target: &Pinned) -> Result<bool, Errno> {
+        if !descends_from(target, std::process::id() as i32)? {
+            return Ok(false);
+        }
+        for (_, delegation) in self.delegations_of(caller.tgid()) {
+            if !descends_from(target, delegation.pid)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Whether the pinned process descends from process `root` (its parent
+/// chain, each link confirmed against a pidfd, reaches `root`). `root`
+/// itself does not.
+pub(super) fn descends_from(target: &Pinned, root: i32) -> Result<bool, Errno> {
+    let me = root;
+    {
         if target.pid == me {
             return Ok(false);
         }
@@ -408,7 +428,9 @@ impl Mediator {
         }
         Ok(false)
     }
+}
 
+impl Mediator {
     /// Reports a refused call once and answers EPERM.
     fn refuse(&self, what: &str, target: i32) -> Reply {
         let name = comm(target);
@@ -439,7 +461,7 @@ impl Mediator {
             Ok(t) => t,
             Err(e) => return Reply::Error(e),
         };
-        match self.inside(&target) {
+        match self.inside(caller, &target) {
             Ok(true) => into_reply(self.send(caller, &target, sig, info, 0)),
             Ok(false) => self.refuse(&signal_name("signal", sig), pid),
             Err(e) => Reply::Error(e),
@@ -484,7 +506,7 @@ impl Mediator {
             Ok(fd) => Pinned { fd, pid: tgid },
             Err(e) => return Reply::Error(if matches!(e, Errno::EINVAL | Errno::ENOENT) { Errno::ESRCH } else { e }),
         };
-        match self.inside(&process) {
+        match self.inside(caller, &process) {
             Ok(true) => {}
             Ok(false) => return self.refuse(&signal_name("signal", sig), tgid),
             Err(e) => return Reply::Error(e),
@@ -518,7 +540,7 @@ impl Mediator {
                     continue;
                 }
                 let Ok(target) = pin(pid) else { continue };
-                if !self.inside(&target).unwrap_or(false) {
+                if !self.inside(caller, &target).unwrap_or(false) {
                     outside += 1;
                     continue;
                 }
@@ -566,7 +588,7 @@ impl Mediator {
             };
         }
         if pid != caller.tgid() {
-            match self.inside(&target) {
+            match self.inside(caller, &target) {
                 Ok(true) => {}
                 Ok(false) => return self.refuse(&signal_name("signal", sig), pid),
                 Err(e) => return Reply::Error(e),
@@ -650,7 +672,7 @@ impl Mediator {
                 return Reply::Error(Errno::EPERM);
             }
             t => match pin(t) {
-                Ok(p) => match self.inside(&p) {
+                Ok(p) => match self.inside(caller, &p) {
                     Ok(true) => Some(p),
                     Ok(false) => return self.refuse(what, t),
                     Err(e) => return Reply::Error(e),
@@ -763,7 +785,7 @@ impl Mediator {
                 continue;
             }
             let Ok(target) = pin(pid) else { continue };
-            if !self.inside(&target).unwrap_or(false) {
+            if !self.inside(caller, &target).unwrap_or(false) {
                 outside = true;
                 continue;
             }
@@ -791,7 +813,7 @@ impl Mediator {
             Ok(t) => t,
             Err(e) => return Reply::Error(e),
         };
-        match self.inside(&target) {
+        match self.inside(caller, &target) {
             Ok(true) => {}
             Ok(false) => return self.refuse(what, id),
             Err(e) => return Reply::Error(e),
@@ -935,7 +957,7 @@ fn may_signal(caller: &Caller, target: i32, sig: i32) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -947,15 +969,14 @@ mod tests {
 
     #[test]
     fn sbx_itself_and_init_are_outside() {
-        let m = Mediator::for_test();
         let me = std::process::id() as i32;
-        assert!(!m.inside(&pin(me).unwrap()).unwrap());
-        assert!(!m.inside(&pin(1).unwrap()).unwrap());
+        assert!(!descends_from(&pin(me).unwrap(), me).unwrap());
+        assert!(!descends_from(&pin(1).unwrap(), me).unwrap());
     }
 
-    #[test]
-    fn a_child_of_sbx_is_inside_and_its_own_child_too() {
-        let m = Mediator::for_test();
+    /// A child (sh) of this process with a child of its own (sleep): both,
+    /// the grandchild's pid. Kill the grandchild, then wait for the child.
+    pub(in crate::linux::mediate) fn child_with_grandchild() -> (std::process::Child, i32) {
         let mut child = std::process::Command::new("sh")
             .args(["-c", "sleep 30 & echo $!; wait"])
             .stdout(std::process::Stdio::piped())
@@ -963,9 +984,18 @@ mod tests {
             .unwrap();
         let mut line = String::new();
         std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
-        let grandchild: i32 = line.trim().parse().unwrap();
-        assert!(m.inside(&pin(child.id() as i32).unwrap()).unwrap());
-        assert!(m.inside(&pin(grandchild).unwrap()).unwrap());
+        (child, line.trim().parse().unwrap())
+    }
+
+    #[test]
+    fn a_child_of_sbx_is_inside_and_its_own_child_too() {
+        let me = std::process::id() as i32;
+        let (mut child, grandchild) = child_with_grandchild();
+        assert!(descends_from(&pin(child.id() as i32).unwrap(), me).unwrap());
+        assert!(descends_from(&pin(grandchild).unwrap(), me).unwrap());
+        // Below the child, but not below the grandchild itself.
+        assert!(descends_from(&pin(grandchild).unwrap(), child.id() as i32).unwrap());
+        assert!(!descends_from(&pin(grandchild).unwrap(), grandchild).unwrap());
         sys::kill(grandchild, libc::SIGKILL);
         let _ = child.wait();
     }

@@ -131,7 +131,14 @@ fn without_restrictions_only_the_baseline_and_the_process_scope() {
     let rules = table_;
     assert_eq!(rules[..baseline().len()], baseline()[..], "{}", table(&rules));
     let rest = &rules[baseline().len()..];
-    assert!(rest.iter().all(|r| PID_TARGETED.iter().any(|(s, _)| *s == r.syscall)), "{}", table(rest));
+    let nested = |r: &Rule| {
+        r.syscall == "ioctl"
+            && [super::super::nested::REGISTER, super::super::nested::DONE]
+                .iter()
+                .any(|&q| r.when == When::Arg(1, Cmp::MaskedEq { mask: IOCTL_REQUEST, value: q }))
+    };
+    assert!(rest.iter().all(|r| PID_TARGETED.iter().any(|(s, _)| *s == r.syscall) || nested(r)), "{}", table(rest));
+    assert_eq!(rest.iter().filter(|r| nested(r)).count(), 2, "an sbx inside may ask: {}", table(rest));
     assert!(rest.iter().all(|r| r.action == Action::Notify), "{}", table(rest));
     // Without a supervisor the same calls are refused for any other process.
     let strict = super::rules(&policy(Net::Unrestricted), &mediation(false));
