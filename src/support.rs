@@ -98,7 +98,11 @@ impl Support {
         let filtered = std::fs::read_to_string("/proc/self/status")
             .is_ok_and(|s| s.lines().any(|l| l.starts_with("Seccomp:") && l.trim_end().ends_with('2')));
         let (landlock, supervisor_missing, listener) = platform::detect(filtered);
-        let (no_supervisor, no_fd_taking) = platform::supervision_limits();
+        let (mut no_supervisor, no_fd_taking) = platform::supervision_limits();
+        let delegated = if no_supervisor.is_some() { platform::enclosing_sbx() } else { None };
+        if let Some(covers) = &delegated {
+            no_supervisor = Some(covers.why_no_supervisor());
+        }
         Self {
             kernel,
             arch: std::env::consts::ARCH,
@@ -110,7 +114,7 @@ impl Support {
             listener,
             no_supervisor,
             no_fd_taking,
-            delegated: None,
+            delegated,
             ia32: ia32(),
         }
     }
@@ -273,6 +277,10 @@ mod platform {
         crate::linux::supervision_limits()
     }
 
+    pub(super) fn enclosing_sbx() -> Option<crate::nesting::Covers> {
+        crate::linux::nested::ask()
+    }
+
     pub(super) fn coverage(policy: &Policy, s: &Support) -> Vec<Coverage> {
         let kernel = Kernel {
             abi: s.landlock.version(),
@@ -311,6 +319,10 @@ mod platform {
 
     pub(super) fn supervision_limits() -> (Option<String>, Option<String>) {
         (Some(format!("{} is not Linux", std::env::consts::OS)), None)
+    }
+
+    pub(super) fn enclosing_sbx() -> Option<crate::nesting::Covers> {
+        None
     }
 
     pub(super) fn coverage(_policy: &Policy, _s: &Support) -> Vec<Coverage> {
