@@ -26,6 +26,10 @@ pub struct Request {
     pub net: Option<Vec<String>>,
     /// --allow-unix paths.
     pub unix_allow: Vec<PathBuf>,
+    /// Only ask what would be covered (`--explain`, `--doctor`): nothing is
+    /// recorded.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 /// What the outer sbx's supervisor decides for a delegated sandbox: the
@@ -54,6 +58,25 @@ pub struct Covers {
 }
 
 impl Covers {
+    /// Why this sbx has no supervisor of its own, inside the enclosing one.
+    pub fn why_no_supervisor(&self) -> String {
+        self.no_supervisor().text()
+    }
+
+    /// [`Covers::why_no_supervisor`]'s cause and fix.
+    pub fn no_supervisor(&self) -> crate::support::Limit {
+        crate::support::Limit {
+            cause: format!(
+                "the enclosing sbx (pid {}) holds the one seccomp listener the kernel allows per process, and \
+                 decides for this sandbox only the calls its own policy has it mediate",
+                self.outer
+            ),
+            fix: "run it with the restriction too: --deny-write for metadata, --deny-net or --allow-net for the \
+                  network"
+                .into(),
+        }
+    }
+
     /// The text a plan shows for what the outer sbx decides.
     pub fn how(&self) -> String {
         format!("the enclosing sbx's supervisor (pid {}), on this sandbox's behalf", self.outer)

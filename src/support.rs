@@ -144,6 +144,13 @@ impl Support {
         let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").ok().map(|s| s.trim().to_owned());
         let actions = std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail").ok();
         let found = platform::detect();
+        // Inside another sbx: what it would decide for this sandbox, as a
+        // run asks it (a dry request).
+        let mut no_supervisor = found.no_supervisor;
+        let delegated = if no_supervisor.is_some() { platform::enclosing_sbx() } else { None };
+        if let Some(covers) = &delegated {
+            no_supervisor = Some(covers.no_supervisor());
+        }
         Self {
             kernel,
             arch: std::env::consts::ARCH,
@@ -152,10 +159,10 @@ impl Support {
             user_notif: actions.as_deref().is_some_and(|a| a.split_whitespace().any(|w| w == "user_notif")),
             confinement: found.confinement,
             probes: found.probes,
-            no_supervisor: found.no_supervisor,
+            no_supervisor,
             no_fd_taking: found.no_fd_taking,
             memory_through_proc: found.memory_through_proc,
-            delegated: None,
+            delegated,
             ia32: ia32(),
         }
     }
@@ -326,6 +333,10 @@ mod platform {
         }
     }
 
+    pub(super) fn enclosing_sbx() -> Option<crate::nesting::Covers> {
+        crate::linux::nested::ask()
+    }
+
     pub(super) fn coverage(policy: &Policy, s: &Support) -> Vec<Coverage> {
         let kernel = Kernel {
             abi: s.landlock.version(),
@@ -364,6 +375,10 @@ mod platform {
             no_fd_taking: None,
             memory_through_proc: false,
         }
+    }
+
+    pub(super) fn enclosing_sbx() -> Option<crate::nesting::Covers> {
+        None
     }
 
     pub(super) fn coverage(_policy: &Policy, _s: &Support) -> Vec<Coverage> {

@@ -293,7 +293,21 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         add(IP_SOCKETS, Some(Kind::Net), By::Enforced("seccomp (socket families, types and protocols)".into()));
         let take = take || outer.sockets;
         match (&policy.net, take) {
-            (Net::Allow(_), true) if !sup => add(ALLOW_LIST, Some(Kind::Net), By::Enforced(outer.how())),
+            (Net::Allow(_), true) if !sup => {
+                add(ALLOW_LIST, Some(Kind::Net), By::Enforced(outer.how()));
+                if !policy.net.name_rules().is_empty() {
+                    add(
+                        NAMES_NESTED,
+                        Some(Kind::Net),
+                        By::Gap(
+                            "a DNS filter of this sbx's own, but the enclosing sbx's filter decides which names \
+                             resolve (give the names to the outer sbx and addresses to this one; with \
+                             --best-effort the names here reach nothing)"
+                                .into(),
+                        ),
+                    );
+                }
+            }
             (Net::Allow(_), true) => add(
                 ALLOW_LIST,
                 Some(Kind::Net),
@@ -432,6 +446,7 @@ pub const WRITING: &str = "writing, creating and deleting outside the writable p
 pub const RENAMING: &str = "renaming and hard-linking files across directories";
 pub const DEVICE_NODES: &str = "creating device nodes";
 pub const METADATA: &str = "changing modes, owners, times and extended attributes of files outside the writable paths";
+pub const NAMES_NESTED: &str = "--allow-net host names inside another sbx";
 pub const ALLOW_LIST: &str = "connections beyond the --allow-net entries";
 pub const ALLOW_LIST_LOST: &str =
     "--allow-net rules (never widened: --best-effort gives the command no network at all)";

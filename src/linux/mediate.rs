@@ -19,7 +19,7 @@ use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
@@ -256,8 +256,9 @@ pub struct Mediator {
     /// Inner sbx's sandboxes this supervisor decides for too, by id.
     delegations: RwLock<Vec<(usize, Arc<nested::Delegation>)>>,
     next_delegation: AtomicUsize,
-    /// An inner sbx went away without ending its sandbox: sbx ended it all.
-    lost: AtomicBool,
+    /// An inner sbx went away without ending its sandbox: sbx ended it all
+    /// (held while it does, so sbx does not exit halfway).
+    lost: Mutex<bool>,
     /// This mediator, for the threads that watch inner sbx.
     me: std::sync::Weak<Mediator>,
 }
@@ -375,7 +376,7 @@ impl Mediator {
             scope: process,
             delegations: RwLock::new(Vec::new()),
             next_delegation: AtomicUsize::new(0),
-            lost: AtomicBool::new(false),
+            lost: Mutex::new(false),
             me: this.clone(),
         }))
     }
@@ -412,6 +413,13 @@ impl Mediator {
         };
         if !self.still_valid(req.id) {
             return Reply::Gone;
+        }
+        if request.dry_run {
+            let covers = nested::Delegation::new(status.tgid, request).map(|_| self.covers());
+            return match nested::write_answer(tid, answer, room, &covers) {
+                Ok(len) => Reply::Value(len),
+                Err(e) => Reply::Error(e),
+            };
         }
         let accepted = nested::Delegation::new(status.tgid, request).and_then(|d| self.accept(d));
         let covers = accepted.as_ref().map(|&(covers, _)| covers).map_err(Clone::clone);
@@ -462,7 +470,8 @@ impl Mediator {
     /// processes would now slip out of its restrictions: ends this whole
     /// sandbox (fails closed).
     pub fn lose(&self, pid: i32) {
-        self.lost.store(true, Ordering::SeqCst);
+        let mut lost = self.lost.lock().unwrap_or_else(PoisonError::into_inner);
+        *lost = true;
         eprintln!(
             "sbx: the sbx inside this sandbox (pid {pid}), whose restrictions this sbx enforced for its command, \
              ended without ending its sandbox; ending this sandbox, whose processes could otherwise slip out of \
@@ -471,9 +480,9 @@ impl Mediator {
         nested::end_descendants(std::process::id() as i32);
     }
 
-    /// Whether [`Mediator::lose`] ended the sandbox.
+    /// Whether [`Mediator::lose`] ended the sandbox (waiting until it has).
     pub fn lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
+        *self.lost.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The delegations whose sandbox process `tgid` is in (it descends from
@@ -1324,12 +1333,14 @@ mod tests {
     }
 
     #[test]
-    fn host_names_are_not_delegated() {
-        let request = nested::Request { net: Some(vec!["example.com:443".into()]), ..nested::request() };
-        let err = nested::Delegation::new(std::process::id() as i32, request).unwrap_err();
-        assert!(err.contains("host names cannot be decided"), "{err}");
-        let request = nested::Request { net: Some(vec!["127.0.0.1:80".into()]), ..nested::request() };
-        assert!(nested::Delegation::new(std::process::id() as i32, request).unwrap().net.is_some());
+    fn host_names_are_left_out_of_a_delegation_which_only_narrows() {
+        let me = std::process::id() as i32;
+        let names_only = nested::Request { net: Some(vec!["example.com:443".into()]), ..nested::request() };
+        assert_eq!(nested::Delegation::new(me, names_only).unwrap().net, Some(Mode::Denied));
+        let request =
+            nested::Request { net: Some(vec!["example.com:443".into(), "127.0.0.1:80".into()]), ..nested::request() };
+        let Some(Mode::Allow(rules)) = nested::Delegation::new(me, request).unwrap().net else { panic!() };
+        assert_eq!(rules.iter().map(ToString::to_string).collect::<Vec<_>>(), ["127.0.0.1:80"]);
     }
 
     #[test]

@@ -41,12 +41,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let delegation = match &no_supervisor {
         Some(why) => match nested::register(&delegation_request(policy)) {
             Ok(Some(registration)) => {
-                no_supervisor = Some(format!(
-                    "the enclosing sbx (pid {}) holds the one seccomp listener the kernel allows per process, and \
-                     decides for this sandbox only the calls its own policy has it mediate (run it with the \
-                     restriction too: --deny-write for metadata, --deny-net or --allow-net for the network)",
-                    registration.covers.outer
-                ));
+                no_supervisor = Some(registration.covers.why_no_supervisor());
                 Some(Delegated(Some(registration)))
             }
             Ok(None) => None,

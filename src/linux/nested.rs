@@ -192,14 +192,12 @@ impl Delegation {
                 let mut rules = Vec::new();
                 for entry in entries {
                     let rule = crate::policy::net::NetRule::parse(entry).map_err(|e| format!("{entry}: {e}"))?;
-                    if rule.is_name() {
-                        return Err(format!(
-                            "--allow-net={entry}: host names cannot be decided for an sbx inside another one (the \
-                             outer sbx's DNS filter decides which names resolve); give them to the outer sbx, and \
-                             addresses to the inner one"
-                        ));
+                    // Host names are not decided here (the outer sbx's DNS
+                    // filter decides which names resolve): left out, which
+                    // only narrows; the inner sbx names the loss.
+                    if !rule.is_name() {
+                        rules.push(rule);
                     }
-                    rules.push(rule);
                 }
                 let net = if rules.is_empty() { crate::policy::Net::Denied } else { crate::policy::Net::Allow(rules) };
                 super::notify::Mode::from_policy(&net)
@@ -230,6 +228,12 @@ pub fn when_ended(pidfd: OwnedFd, ended: impl FnOnce() + Send + 'static) -> std:
 /// The answer a supervising sbx starts from.
 pub fn covers(outer: i32) -> Covers {
     Covers { version: VERSION, outer, ..Covers::default() }
+}
+
+/// Asks the enclosing sbx what it would decide for a sandbox of this
+/// process, recording nothing (`--explain`, `--doctor`).
+pub fn ask() -> Option<Covers> {
+    register(&Request { dry_run: true, ..request() }).ok().flatten().map(|r| r.covers)
 }
 
 /// A request, to fill in.
