@@ -197,11 +197,15 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
                 } else if let Some(by) = delegated(outer.watches) {
                     by
                 } else {
-                    By::Enforced(
-                        "seccomp refuses inotify watches (EACCES: no supervisor here that could add them for the \
-                         command)"
-                            .into(),
-                    )
+                    By::Enforced(format!(
+                        "seccomp refuses inotify watches (EACCES, stricter: adding one for the command takes its \
+                         inotify descriptor, {})",
+                        if sup {
+                            "which pidfd_getfd would do, refused here"
+                        } else {
+                            "and there is no supervisor here"
+                        }
+                    ))
                 },
             );
         }
@@ -269,9 +273,16 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
                      is opened by sbx's supervisor (TIOCGPTPEER)"
                         .into()
                 } else {
-                    "Landlock (ABI 1): /dev/pts holds sbx's own terminals only (new pseudo-terminals' slaves cannot \
-                     be opened: no supervisor here that could open them for the command)"
-                        .into()
+                    format!(
+                        "Landlock (ABI 1): /dev/pts holds sbx's own terminals only (stricter: a new pseudo-terminal's \
+                         slave cannot be opened — opening it for the command takes its master descriptor, {}; \
+                         --allow-write=/dev/pts allows it)",
+                        if sup {
+                            "which pidfd_getfd would do, refused here"
+                        } else {
+                            "and there is no supervisor here"
+                        }
+                    )
                 }),
             );
         }
