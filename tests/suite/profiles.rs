@@ -508,6 +508,8 @@ fn the_documented_configuration_files_are_valid() {
     let mut checked = 0;
     for name in ["recipes.md", "config.md"] {
         let text = std::fs::read_to_string(docs.join(name)).unwrap();
+        // Every block fenced "```toml" is an sbx configuration; another tool's
+        // TOML is fenced with its name ("```toml gitlab-runner").
         for block in text.split("```toml\n").skip(1) {
             let block = block.split("```").next().unwrap();
             if block.contains('…') {
