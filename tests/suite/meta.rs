@@ -118,9 +118,35 @@ fn mode() {
     }
     users(|nobody| {
         for op in ["chmod", "fchmodat", "fchmodat2", "fchmod"] {
-            check(nobody, &[op, "600"], "EPERM", |s| s.mode == 0o600);
+            if !absent_in_container(nobody, op) {
+                check(nobody, &[op, "600"], "EPERM", |s| s.mode == 0o600);
+            }
         }
     });
+}
+
+/// Whether `op` (on a mode) fails with ENOSYS in the suite's container
+/// without sbx: there (Docker 20.10's profile predates fchmodat2, so runc
+/// makes it ENOSYS and libc falls back to fchmodat) it must fail alike under
+/// sbx, inside the writable tree too, and changes nothing. False outside a
+/// container.
+fn absent_in_container(nobody: bool, op: &str) -> bool {
+    if super::util::container().is_none() {
+        return false;
+    }
+    let t = tree(nobody);
+    let root = t.path();
+    let without = bare(probe()).in_container().args([op, "in/file", "600"]).cwd(root);
+    let without = if nobody { without.nobody() } else { without }.run();
+    if without.stdout.trim_end() != "ENOSYS" {
+        return false;
+    }
+    eprintln!("{op} is ENOSYS in the container without sbx");
+    run(sandboxed(root), nobody, root, &[op, "in/file", "600"], "ENOSYS");
+    run(sandboxed(root), nobody, root, &[op, "out/file", "600"], "ENOSYS");
+    assert_eq!(state(root, "in/file").mode, 0o644);
+    assert_eq!(state(root, "out/file").mode, 0o644);
+    true
 }
 
 #[test]
@@ -129,10 +155,12 @@ fn owner() {
         return;
     }
     users(|nobody| {
-        // 65534 may only "change" to its own uid: the call must still pass.
-        let uid = NOBODY.to_string();
+        // Root gives the file to 65534. A user may only "change" it to its
+        // own uid (65534, or the container's user): the call must still pass.
+        let to = if nobody || super::util::is_root() { NOBODY } else { super::util::sbx_uid() };
+        let uid = to.to_string();
         for op in ["chown", "lchown", "fchownat", "fchown"] {
-            check(nobody, &[op, &uid, &uid], "EPERM", |s| s.uid == NOBODY);
+            check(nobody, &[op, &uid, &uid], "EPERM", |s| s.uid == to);
         }
     });
 }

@@ -1,7 +1,9 @@
 pub mod dnsutil;
+pub mod docker;
 pub mod util;
 
 mod cli;
+mod container;
 mod dns;
 mod docs;
 mod doctor;

@@ -490,6 +490,8 @@ fn malformed_entries_are_usage_errors() {
 
 #[test]
 fn real_tools_work_through_the_supervisor() {
+    // PATH is searched as the user sbx runs as (in a container, perhaps not root).
+    super::util::files_as_sbx_user();
     let Ok(py) = which("python3") else { return super::util::skip("python3 not found") };
     let good = listener("127.0.0.1");
     let bad = listener("127.0.0.2");

@@ -4,10 +4,12 @@
 #![allow(dead_code)]
 
 use std::ffi::{OsStr, OsString};
-use std::os::unix::process::ExitStatusExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
+
+use super::docker::Container;
 
 /// The sbx binary under test.
 pub fn sbx_path() -> &'static Path {
@@ -29,6 +31,13 @@ pub struct Cmd {
     /// This Landlock for sbx (`SBX_SHIM_LANDLOCK` value), whatever the
     /// suite simulates; `Some("")`: the real kernel's.
     landlock: Option<String>,
+    /// Run in the suite's container (see [`container`]) although the
+    /// program is not sbx.
+    contained: bool,
+    /// In the container: resolv.conf, hosts and nsswitch.conf from here.
+    etc: Option<PathBuf>,
+    /// Run in this container, whatever the suite's.
+    own_container: Option<Container>,
 }
 
 /// `sbx ARGS...`.
@@ -57,6 +66,9 @@ impl Cmd {
             as_nobody: false,
             simulate: false,
             landlock: None,
+            contained: false,
+            etc: None,
+            own_container: None,
         }
     }
 
@@ -101,9 +113,31 @@ impl Cmd {
     }
 
     /// Let the sbx this command runs (through a shell, say) see the
-    /// simulated kernel too.
+    /// simulated kernel too (and run in the suite's container, if any).
     pub fn simulated(mut self) -> Self {
         self.simulate = true;
+        self
+    }
+
+    /// Run in the suite's container (see [`container`]), if any, although
+    /// this is not sbx: what a command gets there without sbx.
+    pub fn in_container(mut self) -> Self {
+        self.contained = true;
+        self
+    }
+
+    /// Run in `container` (sbx or not), whatever the suite runs sbx in.
+    pub fn container(mut self, container: &Container) -> Self {
+        self.own_container = Some(container.clone());
+        self
+    }
+
+    /// In the suite's container: /etc/resolv.conf, /etc/hosts and
+    /// /etc/nsswitch.conf are those in `dir` (as Docker binds its own).
+    /// Outside a container this panics: see `dnsutil::with_private_etc`.
+    pub fn container_etc(mut self, dir: &Path) -> Self {
+        assert!(self.in_which_container().is_some(), "container_etc outside a container");
+        self.etc = Some(dir.to_owned());
         self
     }
 
@@ -123,7 +157,10 @@ impl Cmd {
 
     fn describe(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
-        if self.as_nobody {
+        if let Some(c) = self.in_which_container() {
+            let user = if self.as_nobody { " as uid 65534" } else { "" };
+            parts.push(format!("[in container {}{user}]", c.name()));
+        } else if self.as_nobody {
             parts.push("setpriv --reuid=65534 --regid=65534 --clear-groups --".into());
         }
         for (k, v) in &self.env {
@@ -150,9 +187,19 @@ impl Cmd {
         }
     }
 
+    /// The container this command runs in: its own ([`Cmd::container`]),
+    /// else the suite's (see [`container`]) for sbx, commands that run sbx
+    /// ([`Cmd::simulated`]) and those that ask for it ([`Cmd::in_container`]).
+    fn in_which_container(&self) -> Option<&Container> {
+        self.own_container.as_ref().or_else(|| {
+            container().filter(|_| self.program == sbx_path().as_os_str() || self.simulate || self.contained)
+        })
+    }
+
     /// Builds the std Command (for tests that need to spawn and interact).
     pub fn command(&self) -> Command {
-        let mut cmd = if self.as_nobody {
+        let container = self.in_which_container();
+        let mut cmd = if self.as_nobody && container.is_none() {
             let mut c = Command::new("setpriv");
             c.args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"]).arg(&self.program);
             c
@@ -174,6 +221,18 @@ impl Cmd {
         }
         if let Some(dir) = &self.cwd {
             cmd.current_dir(dir);
+        }
+        if let Some(c) = container {
+            c.apply(&mut cmd, self.as_nobody.then_some(65534), self.etc.as_deref());
+        } else if fs_uid() != 0 {
+            // SAFETY: two system calls on integers between fork and exec:
+            // a command outside the container runs as root, as the test process.
+            unsafe {
+                cmd.pre_exec(|| {
+                    set_fs_ids(0);
+                    Ok(())
+                });
+            }
         }
         cmd
     }
@@ -297,6 +356,7 @@ pub fn refuse() -> &'static Path {
 
 /// Compiles tests/probes/`source` into the target dir as `name`.
 fn compile(source: &str, name: &str, flags: &[&str], libs: &[&str]) -> PathBuf {
+    let _root = RootFiles::new();
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/probes").join(source);
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
     std::fs::create_dir_all(dir).unwrap();
@@ -334,9 +394,65 @@ pub fn make_reachable(path: &Path) {
 }
 
 /// A temp dir under the target dir (not /tmp, which is writable by default
-/// under --deny-write and so useless for testing denials).
+/// under --deny-write and so useless for testing denials). In a container
+/// with a non-root user, the files this test thread makes from now on are
+/// that user's (see [`files_as_sbx_user`]).
 pub fn tempdir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("sbx-test-").tempdir_in(test_base()).unwrap()
+    let base = test_base();
+    files_as_sbx_user();
+    tempfile::Builder::new().prefix("sbx-test-").tempdir_in(base).unwrap()
+}
+
+/// When sbx runs as a non-root user in the container (`SBX_TEST_CONTAINER=
+/// docker-1000`), the test trees must be that user's, as when a user runs
+/// the suite: from now on this thread makes files, and looks paths up, as
+/// that user (setfsuid and setfsgid: this thread and the threads it starts
+/// only; it drops this thread's file capabilities, as for that user).
+/// Everything else stays root: listeners, the container itself, and bare
+/// commands (which get back root's filesystem ids before exec). Nothing
+/// happens outside such a container.
+pub fn files_as_sbx_user() {
+    if let Some(uid) = container().and_then(|c| c.user) {
+        set_fs_ids(uid);
+    }
+}
+
+/// This thread's filesystem uid.
+fn fs_uid() -> u32 {
+    // SAFETY: setfsuid(-1) changes nothing and returns the current fsuid.
+    unsafe { libc::syscall(libc::SYS_setfsuid, u32::MAX) as u32 }
+}
+
+fn set_fs_ids(id: u32) {
+    // SAFETY: integer arguments only; the gid first, while the fsuid may
+    // still be root's (the process's uids stay 0, so either order works).
+    unsafe {
+        libc::syscall(libc::SYS_setfsgid, id);
+        libc::syscall(libc::SYS_setfsuid, id);
+    }
+}
+
+/// While alive, this thread makes files as root again (for what the whole
+/// run shares: the compiled probes, the base of the test trees).
+struct RootFiles(Option<u32>);
+
+impl RootFiles {
+    fn new() -> Self {
+        let was = fs_uid();
+        if was == 0 {
+            return Self(None);
+        }
+        set_fs_ids(0);
+        Self(Some(was))
+    }
+}
+
+impl Drop for RootFiles {
+    fn drop(&mut self) {
+        if let Some(id) = self.0 {
+            set_fs_ids(id);
+        }
+    }
 }
 
 /// Where test trees go: the target dir's tmp, unless the checkout itself
@@ -345,9 +461,16 @@ pub fn tempdir() -> tempfile::TempDir {
 fn test_base() -> &'static Path {
     static BASE: OnceLock<PathBuf> = OnceLock::new();
     BASE.get_or_init(|| {
+        let _root = RootFiles::new();
         let target = Path::new(env!("CARGO_TARGET_TMPDIR"));
         std::fs::create_dir_all(target).unwrap();
-        let target = std::fs::canonicalize(target).unwrap();
+        let mut target = std::fs::canonicalize(target).unwrap();
+        // A non-root container user's trees: in a directory of theirs.
+        if let Some(uid) = container().and_then(|c| c.user) {
+            target.push(format!("container-uid-{uid}"));
+            std::fs::create_dir_all(&target).unwrap();
+            std::os::unix::fs::chown(&target, Some(uid), Some(uid)).unwrap();
+        }
         let mut defaults = vec![PathBuf::from("/tmp")];
         if let Some(tmpdir) = std::env::var_os("TMPDIR") {
             defaults.extend(std::fs::canonicalize(tmpdir).ok());
@@ -382,10 +505,53 @@ pub fn skip(reason: &str) {
     eprintln!("SKIPPED: {reason}");
 }
 
-/// Whether this process runs as root.
+/// Skips the current test because the suite's container makes it
+/// meaningless (`reason` says how), even under SBX_TEST_REQUIRE_ALL=1;
+/// outside a container this is [`skip`]. Only for what a container cannot
+/// hold by design (a root-only check as uid 1000, a tool only root can
+/// reach), never for something sbx gets wrong there.
+#[track_caller]
+pub fn skip_in_container(reason: &str) {
+    match container() {
+        Some(c) => eprintln!("SKIPPED in container {}: {reason}", c.name()),
+        None => skip(reason),
+    }
+}
+
+/// Whether sbx runs as root: this process's user, or the user inside the
+/// container the suite runs sbx in (see [`container`]).
 pub fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    match container() {
+        Some(c) => c.is_root(),
+        // SAFETY: geteuid has no preconditions.
+        None => unsafe { libc::geteuid() == 0 },
+    }
+}
+
+/// The uid sbx runs as (unless a test says otherwise, as with [`Cmd::nobody`]).
+pub fn sbx_uid() -> u32 {
+    match container() {
+        Some(c) => c.user.unwrap_or(0),
+        // SAFETY: geteuid has no preconditions.
+        None => unsafe { libc::geteuid() },
+    }
+}
+
+/// The container every sbx the tests start runs in:
+/// `SBX_TEST_CONTAINER=docker[-20.10][-UID][-ptrace][-netns]` (see
+/// [`Container::parse`]), e.g. `docker` (Docker's default seccomp profile
+/// and capabilities, as root), `docker-1000` (as uid 1000),
+/// `docker-ptrace` (`--cap-add SYS_PTRACE`), `docker-20.10` (Docker
+/// 20.10.24's profile). The test process itself stays outside, as root;
+/// bare commands run outside too.
+pub fn container() -> Option<&'static Container> {
+    static CONTAINER: OnceLock<Option<Container>> = OnceLock::new();
+    CONTAINER
+        .get_or_init(|| {
+            let value = std::env::var("SBX_TEST_CONTAINER").ok().filter(|v| !v.is_empty())?;
+            Some(Container::parse(&value).unwrap_or_else(|e| panic!("SBX_TEST_CONTAINER: {e}")))
+        })
+        .as_ref()
 }
 
 /// The Landlock ABI sbx sees (0 if none): the simulated one (see
@@ -481,8 +647,15 @@ pub fn need_real_abi(abi: i32) -> bool {
 }
 
 /// Skips unless running as root (needed for setpriv and CAP-dependent probes).
+/// In a container with a non-root user (`SBX_TEST_CONTAINER=docker-1000`)
+/// the test does not apply, even under SBX_TEST_REQUIRE_ALL=1: the same
+/// suite in the root container runs it.
 #[track_caller]
 pub fn need_root() -> bool {
+    if let Some(c) = container().filter(|c| !c.is_root()) {
+        skip_in_container(&format!("needs root; sbx runs as uid {} there", c.user.unwrap_or(0)));
+        return false;
+    }
     if !is_root() {
         skip("needs root (to run a probe with capabilities, or to switch to uid 65534)");
         return false;
