@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use libseccomp::{ScmpArch, ScmpSyscall};
 use nix::errno::Errno;
 
@@ -143,59 +143,65 @@ struct BindJob {
     reply: mpsc::SyncSender<Result<i64, Errno>>,
 }
 
+/// Why the unix-bind thread could not be prepared: the step and its errno.
+struct BinderSetupError(&'static str, Errno);
+
 /// Starts the thread that performs unix binds: it has its own cwd and umask
 /// (unshare(CLONE_FS)) set to the command's for each bind, and is confined
 /// by the command's own Landlock ruleset, so a bind creates a socket file
 /// only where the command could.
-fn start_binder(ruleset: Option<OwnedFd>, caps: Option<u64>) -> Result<mpsc::Sender<BindJob>> {
+fn start_binder(
+    ruleset: Option<OwnedFd>,
+    caps: Option<(u64, u64, u64)>,
+) -> Result<mpsc::Sender<BindJob>, BinderSetupError> {
     let (jobs_tx, jobs_rx) = mpsc::channel::<BindJob>();
-    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-    std::thread::Builder::new()
-        .name("sbx-binder".into())
-        .stack_size(128 * 1024)
-        .spawn(move || {
-            let setup = (|| {
-                if let Some(effective) = caps {
-                    let (_, permitted, inheritable) =
-                        sys::capabilities().map_err(|e| format!("capget: {}", e.desc()))?;
-                    sys::set_capabilities(effective, permitted, inheritable)
-                        .map_err(|e| format!("capset: {}", e.desc()))?;
-                }
-                sys::unshare_fs().map_err(|e| format!("unshare(CLONE_FS): {}", e.desc()))?;
-                sys::set_no_new_privs().map_err(|e| format!("no_new_privs: {}", e.desc()))?;
-                if let Some(ruleset) = &ruleset {
-                    sys::landlock_restrict_self(ruleset.as_fd(), 0)
-                        .map_err(|e| format!("applying the Landlock ruleset: {}", e.desc()))?;
-                }
-                Ok(())
-            })();
-            drop(ruleset);
-            let ok = setup.is_ok();
-            let _ = ready_tx.send(setup);
-            if !ok {
-                return;
+    let (ready_tx, ready_rx) = mpsc::channel::<Result<(), BinderSetupError>>();
+    let spawned = std::thread::Builder::new().name("sbx-binder".into()).stack_size(128 * 1024).spawn(move || {
+        let setup = (|| {
+            if let Some((effective, permitted, inheritable)) = caps {
+                sys::set_capabilities(effective, permitted, inheritable).map_err(|e| BinderSetupError("capset", e))?;
             }
-            for job in jobs_rx {
-                let result = sys::fchdir(job.cwd.as_fd()).and_then(|()| {
-                    sys::set_umask(job.umask);
-                    sys::bind(job.sock.as_fd(), &job.addr)
-                });
-                let _ = job.reply.send(result);
+            sys::unshare_fs().map_err(|e| BinderSetupError("unshare(CLONE_FS)", e))?;
+            sys::set_no_new_privs().map_err(|e| BinderSetupError("no_new_privs", e))?;
+            if let Some(ruleset) = &ruleset {
+                sys::landlock_restrict_self(ruleset.as_fd(), 0)
+                    .map_err(|e| BinderSetupError("applying the Landlock ruleset", e))?;
             }
-        })
-        .context("starting the unix-bind thread")?;
+            Ok(())
+        })();
+        drop(ruleset);
+        let ok = setup.is_ok();
+        let _ = ready_tx.send(setup);
+        if !ok {
+            return;
+        }
+        for job in jobs_rx {
+            let result = sys::fchdir(job.cwd.as_fd()).and_then(|()| {
+                sys::set_umask(job.umask);
+                sys::bind(job.sock.as_fd(), &job.addr)
+            });
+            let _ = job.reply.send(result);
+        }
+    });
+    if spawned.is_err() {
+        return Err(BinderSetupError("starting the thread", Errno::EAGAIN));
+    }
     match ready_rx.recv() {
-        Ok(Ok(())) => Ok(jobs_tx),
-        Ok(Err(why)) => bail!("preparing the unix-bind thread failed: {why}"),
-        Err(_) => bail!("the unix-bind thread ended during setup"),
+        Ok(result) => result.map(|()| jobs_tx),
+        Err(_) => Err(BinderSetupError("setting the thread up", Errno::EIO)),
     }
 }
 
-/// The unix-bind thread's state.
+/// Where unix binds are made for the command.
 enum Binder {
     /// Not needed yet; holds the command's Landlock ruleset for it.
     NotStarted(Option<OwnedFd>),
+    /// On the unix-bind thread.
     Running(mpsc::Sender<BindJob>),
+    /// A thread cannot have a cwd of its own here (`unshare(CLONE_FS)`
+    /// refused, e.g. by a container's seccomp profile): each bind is made in
+    /// a short-lived child process ([`sys::bind_in_child`]).
+    PerBind(Option<OwnedFd>),
     /// Could not be prepared (reported once): unix binds fail.
     Failed,
 }
@@ -1026,27 +1032,64 @@ impl Mediator {
             ));
             return Err(Errno::EACCES);
         }
-        let sock = g.sock.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
-        let cwd = unix.cwd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
-        let (reply_tx, reply_rx) = mpsc::sync_channel(1);
-        let job = BindJob { sock, addr: addr.to_vec(), cwd, umask, reply: reply_tx };
-        {
+        let caps = self.command_effective_caps.map(|effective| {
+            let (_, permitted, inheritable) = sys::capabilities().unwrap_or((0, 0, 0));
+            (effective, permitted, inheritable)
+        });
+        let reply_rx = {
             let mut binder = self.binder.lock().unwrap_or_else(PoisonError::into_inner);
             if let Binder::NotStarted(ruleset) = &mut *binder {
-                *binder = match start_binder(ruleset.take(), self.command_effective_caps) {
+                let ruleset = ruleset.take();
+                let for_thread = match &ruleset {
+                    Some(fd) => Some(fd.try_clone().map_err(|_| Errno::EMFILE)?),
+                    None => None,
+                };
+                *binder = match start_binder(for_thread, caps) {
                     Ok(jobs) => Binder::Running(jobs),
-                    Err(err) => {
+                    Err(BinderSetupError("unshare(CLONE_FS)", Errno::EPERM)) => {
+                        tracing::debug!("unshare(CLONE_FS) refused: unix binds are made in a child process each");
+                        Binder::PerBind(ruleset)
+                    }
+                    Err(BinderSetupError(step, errno)) => {
                         // Fails closed: no unix bind is made for the command.
-                        eprintln!("sbx: {err:#}; unix socket binds in the sandbox fail");
+                        eprintln!(
+                            "sbx: preparing the unix-bind thread failed: {step}: {}; unix socket binds in the sandbox fail",
+                            errno.desc()
+                        );
                         Binder::Failed
                     }
                 };
             }
-            let Binder::Running(jobs) = &*binder else { return Err(Errno::EACCES) };
-            if jobs.send(job).is_err() {
-                return Err(Errno::EIO);
+            match &*binder {
+                Binder::Running(jobs) => {
+                    let sock =
+                        g.sock.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+                    let cwd =
+                        unix.cwd.try_clone().map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+                    let (reply_tx, reply_rx) = mpsc::sync_channel(1);
+                    let job = BindJob { sock, addr: addr.to_vec(), cwd, umask, reply: reply_tx };
+                    if jobs.send(job).is_err() {
+                        return Err(Errno::EIO);
+                    }
+                    reply_rx
+                }
+                Binder::PerBind(ruleset) => {
+                    let job = sys::BindInChild {
+                        sock: g.sock.as_fd(),
+                        addr,
+                        cwd: unix.cwd.as_fd(),
+                        umask,
+                        ruleset: ruleset.as_ref().map(|r| r.as_fd()),
+                        caps,
+                    };
+                    let result = sys::bind_in_child(&job)?;
+                    drop(binder);
+                    self.record_bound(g.sock.as_fd(), unix, path, &g.inner);
+                    return Ok(result);
+                }
+                _ => return Err(Errno::EACCES),
             }
-        }
+        };
         let result = reply_rx.recv().unwrap_or(Err(Errno::EIO))?;
         self.record_bound(g.sock.as_fd(), unix, path, &g.inner);
         Ok(result)

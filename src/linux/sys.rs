@@ -1049,6 +1049,78 @@ pub fn unshare_fs() -> Result<(), Errno> {
     if ret < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
+/// What a unix bind made in a process of its own needs (see
+/// [`bind_in_child`]).
+pub struct BindInChild<'a> {
+    pub sock: BorrowedFd<'a>,
+    pub addr: &'a [u8],
+    /// The command's working directory (relative socket paths).
+    pub cwd: BorrowedFd<'a>,
+    pub umask: u32,
+    /// The command's Landlock ruleset: the bind creates a socket file only
+    /// where the command could.
+    pub ruleset: Option<BorrowedFd<'a>>,
+    /// (effective, permitted, inheritable) to act with, when sbx dropped
+    /// capabilities for the command.
+    pub caps: Option<(u64, u64, u64)>,
+}
+
+/// Makes a unix bind in a short-lived child process of its own (a fork:
+/// its own copy of cwd, umask and file table), for where a thread cannot
+/// get a cwd of its own (`unshare(CLONE_FS)` refused, as Docker's default
+/// seccomp profile does without CAP_SYS_ADMIN). The child sets the
+/// command's capabilities, cwd and umask, no_new_privs and the command's
+/// Landlock ruleset, then binds `sock` (a description sbx shares with the
+/// command) and exits with 0 or the errno of the step that failed. It is
+/// created without an exit signal, so waits for any child of sbx's (an
+/// inner sbx reaping what it adopted) never see it.
+pub fn bind_in_child(job: &BindInChild<'_>) -> Result<i64, Errno> {
+    let child = || -> Result<(), Errno> {
+        if let Some((effective, permitted, inheritable)) = job.caps {
+            set_capabilities(effective, permitted, inheritable)?;
+        }
+        fchdir(job.cwd)?;
+        set_umask(job.umask);
+        set_no_new_privs()?;
+        if let Some(ruleset) = job.ruleset {
+            landlock_restrict_self(ruleset, 0)?;
+        }
+        bind(job.sock, job.addr).map(drop)
+    };
+    // SAFETY: clone without CLONE_VM (fork semantics, exit signal 0): the
+    // child runs on its own copy of this thread's stack and memory. It only
+    // makes system calls on data prepared before (no allocation, no lock a
+    // vanished thread could hold) and ends in _exit.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, 0 as libc::c_ulong, 0usize, 0usize, 0usize, 0usize) };
+    if pid < 0 {
+        return Err(Errno::last());
+    }
+    if pid == 0 {
+        let code = match child() {
+            Ok(()) => 0,
+            Err(e) => e as i32,
+        };
+        // SAFETY: ends the child at once, running nothing of sbx's.
+        unsafe { libc::_exit(code) };
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a live int; the pid is this thread's own child.
+        let ret = unsafe { libc::waitpid(pid as libc::pid_t, &mut status, libc::__WALL) };
+        if ret >= 0 {
+            break;
+        }
+        if Errno::last() != Errno::EINTR {
+            return Err(Errno::last());
+        }
+    }
+    match (libc::WIFEXITED(status), libc::WEXITSTATUS(status)) {
+        (true, 0) => Ok(0),
+        (true, errno) => Err(Errno::from_raw(errno)),
+        _ => Err(Errno::EIO),
+    }
+}
+
 /// fchdir(fd) (an O_PATH directory fd is fine).
 pub fn fchdir(fd: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: integer argument.
