@@ -364,14 +364,14 @@ fn in_a_container_of_its_own_sbx_runs_as_pid_1() {
     });
 }
 
-/// EXPECTED wording of `sbx --doctor` in a container whose filter blocks
-/// `pidfd_getfd` (adapt to the implementation):
-/// a line naming `pidfd_getfd` that starts with "no" and names seccomp,
+/// The wording of `sbx --doctor` in a container whose filter blocks
+/// `pidfd_getfd`: a line naming `pidfd_getfd` that starts with "no" and names
+/// seccomp,
 const DOCTOR_BLOCKED: [&str; 2] = ["pidfd_getfd", "seccomp"];
 /// and, in the blocks of `--deny-net` and `--allow-net`, the fix.
 const DOCTOR_FIX: &str = "SYS_PTRACE";
-/// The verdict of a flag sbx enforces (as today).
-const DOCTOR_ENFORCED: &str = "enforced";
+/// The verdict of a flag sbx enforces.
+const DOCTOR_ENFORCED: &str = "works";
 
 /// `sbx --doctor` in each container predicts what the runs above found:
 /// `--deny-write` enforced everywhere; `--deny-net` and `--allow-net` not
@@ -398,7 +398,7 @@ fn doctor_predicts_each_outcome_in_containers() {
         assert_eq!(verdict("--deny-write"), DOCTOR_ENFORCED, "{}{}", c.name(), out.report());
         if ptrace(c) {
             assert!(pidfd_line.starts_with("yes"), "{}: {pidfd_line:?}{}", c.name(), out.report());
-            for flag in ["--deny-net", "--allow-net, --allow-unix"] {
+            for flag in ["--deny-net", "--allow-net=HOST"] {
                 assert_eq!(verdict(flag), DOCTOR_ENFORCED, "{}: {flag}{}", c.name(), out.report());
             }
         } else {
@@ -408,7 +408,7 @@ fn doctor_predicts_each_outcome_in_containers() {
                 c.name(),
                 out.report()
             );
-            for flag in ["--deny-net", "--allow-net, --allow-unix"] {
+            for flag in ["--deny-net", "--allow-net=HOST"] {
                 assert_ne!(verdict(flag), DOCTOR_ENFORCED, "{}: {flag}{}", c.name(), out.report());
                 let text = block(flag);
                 assert!(
@@ -425,7 +425,7 @@ fn doctor_predicts_each_outcome_in_containers() {
         for (flag, args) in [
             ("--deny-write", vec!["--deny-write"]),
             ("--deny-net", vec!["--deny-net"]),
-            ("--allow-net, --allow-unix", vec![allow.as_str()]),
+            ("--allow-net=HOST", vec![allow.as_str()]),
         ] {
             let mut full = args.clone();
             full.extend(["--", "true"]);
@@ -445,15 +445,19 @@ fn doctor_predicts_each_outcome_in_containers() {
     });
 }
 
-/// The per-flag section of a doctor report: (flag, (verdict, the lines under it)).
+/// The per-flag section of a doctor report: (flag, (verdict, the lines under
+/// it)). A flag's line is "  FLAG<padding> VERDICT" (the verdict "works", or
+/// "refused (exit 125): why — fix: …"); its parts follow, indented further.
 fn flag_blocks(report: &str) -> Vec<(String, (String, String))> {
     let mut blocks: Vec<(String, (String, String))> = Vec::new();
-    let section = report.split("what this means for each flag").nth(1).unwrap_or("");
+    let section = report.split("what a run does with each flag here").nth(1).unwrap_or("");
     for line in section.lines().skip(1).take_while(|l| !l.is_empty()) {
         if line.starts_with("  ") && !line.starts_with("    ") {
-            // "  FLAG<padding> VERDICT": the flag is padded to 26 columns.
-            let (flag, verdict) = line[2..].split_at(line[2..].len().min(26));
-            blocks.push((flag.trim().to_owned(), (verdict.trim().to_owned(), String::new())));
+            let line = line.trim();
+            let (flag, rest) = line.split_once("  ").unwrap_or((line, ""));
+            let rest = rest.trim();
+            let verdict = if rest == DOCTOR_ENFORCED { rest } else { rest.split(':').next().unwrap_or(rest) };
+            blocks.push((flag.trim().to_owned(), (verdict.trim().to_owned(), rest.to_owned() + "\n")));
         } else if let Some((_, (_, text))) = blocks.last_mut() {
             text.push_str(line);
             text.push('\n');

@@ -283,7 +283,7 @@ fn default_dev_nodes_stay_writable_but_not_chmod_able() {
 
 #[test]
 fn without_a_supervisor_deny_write_is_refused_or_names_the_loss() {
-    if !super::util::enforceable(&["--deny-write"]) {
+    if !super::util::enforceable(&["--deny-write"]) || !super::util::net_enforceable() {
         return;
     }
     // An outer sbx holds the one seccomp listener a process chain may have

@@ -764,6 +764,24 @@ pub fn enforceable(flags: &[&str]) -> bool {
     false
 }
 
+/// Whether the network restrictions (`--deny-net`, `--allow-net`) can be
+/// enforced where the suite runs sbx. In a container whose seccomp filter
+/// refuses `pidfd_getfd` (Docker's default profile without CAP_SYS_PTRACE)
+/// they cannot: asserts that sbx refuses such a run before it starts (exit
+/// 125, the cause and the fix named, nothing printed by the command) and says
+/// the caller skips; `tests/suite/container.rs` tests those refusals in full.
+#[track_caller]
+pub fn net_enforceable() -> bool {
+    let Some(c) = container().filter(|c| !c.cap_add.iter().any(|cap| cap == "CAP_SYS_PTRACE")) else {
+        return true;
+    };
+    let out = sbx(["--deny-net", "--", "sh", "-c", "echo ran"]).run();
+    out.code(125).stderr_has("pidfd_getfd").stderr_has("--cap-add=SYS_PTRACE");
+    assert!(out.stdout.is_empty(), "the command ran{}", out.report());
+    skip_in_container(&format!("the network restrictions are refused in {} (no CAP_SYS_PTRACE)", c.name()));
+    false
+}
+
 /// [`enforceable`] for both file restrictions.
 #[track_caller]
 pub fn files_enforced() -> bool {
