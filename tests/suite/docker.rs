@@ -699,9 +699,9 @@ impl Namespaces {
         unsafe {
             let sock = check(libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0).into())? as i32;
             let mut req = self.lo;
-            let got = libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req);
+            let got = libc::ioctl(sock, libc::SIOCGIFFLAGS as _, &mut req);
             req.ifr_ifru.ifru_flags |= (libc::IFF_UP | libc::IFF_RUNNING) as libc::c_short;
-            let set = if got == 0 { libc::ioctl(sock, libc::SIOCSIFFLAGS, &req) } else { got };
+            let set = if got == 0 { libc::ioctl(sock, libc::SIOCSIFFLAGS as _, &req) } else { got };
             libc::close(sock);
             check(set.into())?;
         }
