@@ -1,9 +1,10 @@
 //! The denial summary: what the sandbox blocked during a run, grouped and
 //! counted, printed when the command ends (`-q` silences it), with the flag
 //! or the profile line that would allow each. The supervisor records each
-//! report line as it makes it; only network attempts are known to sbx
-//! (Landlock denials are not reported to it: [`file_hint`] says where to
-//! look instead when a command under a file restriction fails).
+//! report line as it makes it: network attempts, metadata calls, and the
+//! file writes it sees refused. Refused reads are not reported to sbx
+//! (Landlock does not tell it): [`file_hint`] says where to look instead
+//! when a command under --deny-read fails.
 //!
 //! One tally per process: sbx runs one command.
 
@@ -49,20 +50,33 @@ fn record_with(line: &str, counted: bool) -> bool {
     true
 }
 
-/// What to say about file denials when the command has ended: Landlock
-/// refuses file accesses without telling sbx, so when a command under a file
-/// restriction fails in front of a person (stderr is a terminal), sbx says
-/// once where to look. Scripts, CI logs and `-q` get nothing: a failing
-/// `grep` must not come with a note every time.
-pub fn file_hint(policy: &Policy, outcome: crate::exit::Outcome, stderr_is_terminal: bool) -> Option<String> {
-    if policy.quiet || !stderr_is_terminal || !policy.deny.fs() || outcome == crate::exit::Outcome::Code(0) {
+/// What to say about file denials when the command has ended. Refused
+/// writes are named as they happen where sbx's supervisor sees them
+/// (`writes_reported`); refused reads never are (Landlock does not tell sbx).
+/// So when a command under a restriction sbx cannot name fails in front of a
+/// person (stderr is a terminal), sbx says once where to look. Not after an
+/// interrupt (a signal, or the shell's 130/143 for Ctrl-C and SIGTERM), not
+/// in scripts or CI logs, not with `-q`.
+pub fn file_hint(
+    policy: &Policy,
+    outcome: crate::exit::Outcome,
+    stderr_is_terminal: bool,
+    writes_reported: bool,
+) -> Option<String> {
+    let failed = matches!(outcome, crate::exit::Outcome::Code(code) if ![0, 130, 143].contains(&code));
+    let unnamed = match (policy.deny.read, policy.deny.write && !writes_reported) {
+        (true, true) => "file accesses",
+        (true, false) => "reads",
+        (false, true) => "writes",
+        (false, false) => return None,
+    };
+    if policy.quiet || !stderr_is_terminal || !failed {
         return None;
     }
-    Some(
-        "sbx: note: the command failed; file accesses outside the allowed paths fail with EACCES and are not \
-         listed here — `sbx --explain` with the same flags shows what is allowed, `-v` the rules as applied\n"
-            .to_owned(),
-    )
+    Some(format!(
+        "sbx: note: the command failed; {unnamed} outside the allowed paths fail with EACCES and are not listed \
+         here — `sbx --explain` with the same flags shows what is allowed, `-v` the rules as applied\n"
+    ))
 }
 
 /// The summary to print when the command has ended, if anything was
@@ -156,6 +170,29 @@ mod tests {
 
     fn policy(request: Request) -> Policy {
         Policy::build(&request, &Surroundings { vars: Vec::new(), cwd: PathBuf::from("/") }).unwrap()
+    }
+
+    #[test]
+    fn the_file_note_follows_a_plausible_failure_of_what_sbx_cannot_name() {
+        use crate::exit::Outcome;
+        let mut request = Request::default();
+        request.deny(Kind::Read, Source::Flag("--deny-read"));
+        let reads = policy(request);
+        let note = file_hint(&reads, Outcome::Code(1), true, true).unwrap();
+        assert!(note.starts_with("sbx: note: the command failed; reads outside"), "{note}");
+        // Not after success, Ctrl-C or a signal; not off a terminal.
+        for outcome in [Outcome::Code(0), Outcome::Code(130), Outcome::Code(143), Outcome::Signal(2)] {
+            assert_eq!(file_hint(&reads, outcome, true, true), None, "{outcome:?}");
+        }
+        assert_eq!(file_hint(&reads, Outcome::Code(1), false, true), None);
+        // Writes alone: only where they are not named as they happen.
+        let mut request = Request::default();
+        request.deny(Kind::Write, Source::Flag("--deny-write"));
+        let writes = policy(request);
+        assert_eq!(file_hint(&writes, Outcome::Code(1), true, true), None);
+        assert!(file_hint(&writes, Outcome::Code(1), true, false).unwrap().contains("; writes outside"));
+        // No file restriction: nothing to say.
+        assert_eq!(file_hint(&policy(Request::default()), Outcome::Code(1), true, false), None);
     }
 
     #[test]

@@ -154,6 +154,18 @@ pub fn normalize_name(name: &str) -> Option<String> {
     valid.then(|| name.to_ascii_lowercase())
 }
 
+/// The host of a service lookup (RFC 2782: `_SERVICE._PROTO.HOST`, as apt
+/// and SIP clients ask for SRV records): `Some(HOST)`. Allowing HOST allows
+/// its service lookups too: their answers name other hosts (each allowed
+/// or not on its own), and record no address for HOST.
+pub fn service_host(name: &str) -> Option<&str> {
+    let (service, rest) = name.split_once('.')?;
+    let (proto, host) = rest.split_once('.')?;
+    let service_ok = service.len() >= 2 && service.starts_with('_') && service.len() <= 16;
+    let proto_ok = ["_tcp", "_udp", "_tls", "_sctp"].contains(&proto);
+    (service_ok && proto_ok && !host.contains('_') && !host.is_empty()).then_some(host)
+}
+
 /// One `--allow-net` name entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NameEntry {
@@ -198,8 +210,17 @@ impl NameRules {
     /// union over every matching entry; `None` if no entry matches.
     pub fn ports_for(&self, name: &str) -> Option<PortSet> {
         let name = normalize_name(name)?;
+        let direct = self.direct_ports_for(&name);
+        match service_host(&name) {
+            Some(host) if direct.is_none() => self.direct_ports_for(host),
+            _ => direct,
+        }
+    }
+
+    /// [`Self::ports_for`] of a normalized name, without its service host.
+    fn direct_ports_for(&self, name: &str) -> Option<PortSet> {
         let mut ports: Option<PortSet> = None;
-        for entry in self.entries.iter().filter(|e| e.pattern.matches(&name)) {
+        for entry in self.entries.iter().filter(|e| e.pattern.matches(name)) {
             let entry_ports = PortSet::from_port(entry.port);
             match &mut ports {
                 Some(ports) => ports.extend(&entry_ports),

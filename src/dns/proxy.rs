@@ -64,7 +64,17 @@ pub struct Blocked {
 
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sbx: blocked DNS lookup of {name} — allow with --allow-net={name}", name = self.name)
+        let name = &self.name;
+        match super::allow::service_host(name) {
+            // A service lookup (SRV): the host is what --allow-net takes.
+            Some(host) => write!(f, "sbx: blocked DNS lookup of {name} — allow with --allow-net={host}"),
+            None if name.contains('_') => write!(
+                f,
+                "sbx: blocked DNS lookup of {name} — not a host name --allow-net takes ('_'); allow the host the \
+                 command connects to"
+            ),
+            None => write!(f, "sbx: blocked DNS lookup of {name} — allow with --allow-net={name}"),
+        }
     }
 }
 

@@ -97,6 +97,10 @@ pub struct Mediation {
     /// Under --deny-read: inotify watches go to the supervisor, which adds
     /// them to the command's instance where it may read.
     pub watches: bool,
+    /// Under --deny-write (without -q): the calls that intend to write go to
+    /// the supervisor, which names those the sandbox refuses and lets every
+    /// one continue (Landlock decides).
+    pub write_reports: bool,
 }
 
 /// How one restriction is enforced here.
@@ -172,6 +176,7 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         pty_peers: policy.deny.fs() && abi >= 1 && take,
         sockets: restricted && take,
         watches: policy.deny.read && take,
+        write_reports: write && sup && abi >= 1 && !policy.quiet,
     };
 
     let mut covered = Vec::new();

@@ -32,6 +32,8 @@ use super::notify::{self, CmsgFix, Mode, MsgHdr, Op, Target};
 use super::sys::{self, Notification};
 use crate::dns::{NameFilter, QueryVerdict};
 
+mod intent;
+pub use intent::{WRITE_FLAGS, WRITE_INTENT};
 mod meta;
 mod process;
 
@@ -226,6 +228,13 @@ pub struct Mediator {
     readable: Option<Vec<(PathBuf, bool)>>,
     /// Open new pseudo-terminals' slaves for the command (TIOCGPTPEER).
     pty_peers: bool,
+    /// Under --deny-write (unless -q): every tree and file a write rule
+    /// grants, to name the write intents the sandbox refuses.
+    intent_trees: Option<Vec<PathBuf>>,
+    /// Raw syscall number → the write-intent call (native numbers).
+    intent_calls: Vec<(i32, &'static str, intent::Targets)>,
+    /// The home directory, to show paths as `~/…`.
+    home: Option<PathBuf>,
     /// pidfd_getfd works: act on the command's own descriptions. Without,
     /// reach the files behind its fds through /proc/PID/fd.
     takes_fds: bool,
@@ -283,6 +292,10 @@ pub struct Setup {
     pub readable: Option<Vec<(PathBuf, bool)>>,
     /// Open new pseudo-terminals' slaves for the command (TIOCGPTPEER).
     pub pty_peers: bool,
+    /// Name refused write intents: every tree and file a write rule grants.
+    pub intent_trees: Option<Vec<PathBuf>>,
+    /// The home directory, to show paths as `~/…`.
+    pub home: Option<PathBuf>,
     /// pidfd_getfd works here (else files are reached through /proc).
     pub takes_fds: bool,
     pub process: Scope,
@@ -309,6 +322,8 @@ impl Mediator {
             truncatable,
             readable,
             pty_peers,
+            intent_trees,
+            home,
             takes_fds,
             process,
             abstract_check,
@@ -357,7 +372,18 @@ impl Mediator {
                 meta_calls.push((nr, meta::Meta::Truncate));
             }
         }
+        let mut intent_calls = Vec::new();
+        if intent_trees.is_some() {
+            for name in intent::WRITE_INTENT {
+                if let (Some(nr), Some(targets)) = (super::seccomp::native_number(name), intent::targets_of(name)) {
+                    intent_calls.push((nr, *name, targets));
+                }
+            }
+        }
         let root = root_of("/proc/self").context("reading sbx's own root directory")?;
+        if let Err(e) = sys::notif_sync_wake_up(listener.as_fd()) {
+            tracing::debug!("seccomp: no synchronous wake-ups for the supervisor ({}): Linux before 6.6", e.desc());
+        }
         Ok(Arc::new_cyclic(|this| Self {
             listener,
             mode,
@@ -365,6 +391,9 @@ impl Mediator {
             truncatable,
             readable,
             pty_peers,
+            intent_trees,
+            intent_calls,
+            home,
             takes_fds,
             process: process::Table::new(process),
             abstract_check,
@@ -539,6 +568,8 @@ impl Mediator {
             truncatable: None,
             readable: None,
             pty_peers: false,
+            intent_trees: None,
+            home: None,
             takes_fds: true,
             process: Scope::default(),
             abstract_check: false,
@@ -586,6 +617,27 @@ impl Mediator {
         }
     }
 
+    /// Under --deny-net: an inet socket other than UDP (which sbx lets the
+    /// command make, to name its lookups) is named and refused.
+    fn serve_denied_socket(&self, req: &Notification) -> Reply {
+        let family = if req.args[0] == libc::AF_INET6 as u64 { "IPv6" } else { "IPv4" };
+        let kind = match req.args[1] & 0xf {
+            t if t == libc::SOCK_STREAM as u64 => "TCP",
+            t if t == libc::SOCK_DGRAM as u64 => "datagram",
+            t if t == libc::SOCK_RAW as u64 => "raw",
+            _ => "other",
+        };
+        let program = std::fs::read_to_string(format!("/proc/{}/comm", req.pid)).unwrap_or_default();
+        if self.still_valid(req.id) {
+            self.report(format!(
+                "sbx: blocked an {family} {kind} socket of {} — no network under --deny-net; allow what it needs \
+                 with --allow-net (`sbx learn` lists the hosts a command reaches)",
+                program.trim()
+            ));
+        }
+        Reply::Error(Errno::EPERM)
+    }
+
     fn serve(&self, req: &Notification) -> Reply {
         if req.arch == NATIVE_AUDIT_ARCH
             && Some(req.nr) == super::seccomp::native_number("ioctl")
@@ -609,6 +661,12 @@ impl Mediator {
             }
             if self.readable.is_some() && Some(req.nr) == super::seccomp::native_number("inotify_add_watch") {
                 return self.serve_watch(req);
+            }
+            if let Some(&(_, name, targets)) = self.intent_calls.iter().find(|(n, ..)| *n == req.nr) {
+                return self.serve_intent(req, name, targets);
+            }
+            if self.mode == Some(Mode::Denied) && Some(req.nr) == super::seccomp::native_number("socket") {
+                return self.serve_denied_socket(req);
             }
         }
         if self.mode.is_none() {

@@ -71,13 +71,14 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let filter = seccomp::compile(&seccomp_rules)?;
     let exec = ExecPlan::new(&policy.command, &policy.child_env)?;
     let supervising = seccomp::needs_supervisor(&seccomp_rules);
+    let writes_reported = m.write_reports && supervising;
     let net_supervised = supervising && m.sockets;
     let mode = notify::Mode::from_policy(&policy.net).filter(|_| net_supervised);
     let writable = (policy.deny.write && supervising).then(|| policy.writable_paths());
     let truncatable = m.truncate.then(|| policy.write_rule_paths());
     let readable = (policy.deny.read && supervising)
         .then(|| policy.paths.iter().map(|r| (r.path.clone(), r.is_dir)).collect::<Vec<_>>());
-    let filter_names = net_supervised && !policy.net.name_rules().is_empty();
+    let filter_names = net_supervised && names_filtered(&policy.net);
     if supervising {
         // Only network calls need the supervisor's own abstract-socket scope.
         if mode.is_some() && plan.landlock.scopes.contains(::landlock::Scope::AbstractUnixSocket) {
@@ -126,6 +127,8 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                     truncatable,
                     readable,
                     pty_peers: m.pty_peers,
+                    intent_trees: m.write_reports.then(|| policy.write_rule_paths()),
+                    home: std::env::var_os("HOME").map(std::path::PathBuf::from).filter(|h| h.is_absolute()),
                     takes_fds: kernel.no_fd_taking.is_none(),
                     process: mediate::Scope {
                         signals: m.signals,
@@ -168,8 +171,8 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     if let Some(summary) = crate::summary::take(policy) {
         eprint!("{summary}");
     }
-    if let Some(hint) = crate::summary::file_hint(policy, outcome, std::io::IsTerminal::is_terminal(&std::io::stderr()))
-    {
+    let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    if let Some(hint) = crate::summary::file_hint(policy, outcome, tty, writes_reported) {
         eprint!("{hint}");
     }
     Ok(outcome)
@@ -314,6 +317,26 @@ fn start_child<'a>(
 /// Starts the DNS filter for the name entries of `policy`: a proxy on
 /// loopback forwarding allowed queries to the nameservers of
 /// /etc/resolv.conf, and the /etc/hosts snapshot.
+/// Whether the command's DNS traffic goes through sbx's name filter: with
+/// name rules (only their names resolve), and with none too, so that every
+/// lookup the sandbox refuses is named by its host name (never as a connect
+/// to the resolver's address, whose allowing would open DNS to every name)
+/// — unless an address rule names a nameserver's DNS port itself
+/// (`--allow-net=10.0.0.2:53`): then the user chose to let DNS through
+/// unfiltered. A rule that covers the resolver by chance (`localhost` and
+/// systemd-resolved's 127.0.0.53, a private range) does not.
+fn names_filtered(net: &crate::policy::Net) -> bool {
+    match net {
+        crate::policy::Net::Unrestricted => false,
+        crate::policy::Net::Denied => true,
+        crate::policy::Net::Allow(rules) => {
+            let servers = crate::dns::Upstream::system().servers;
+            !net.name_rules().is_empty()
+                || !rules.iter().any(|r| r.port == Some(53) && servers.iter().any(|&ns| r.allows(ns)))
+        }
+    }
+}
+
 fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameFilter>> {
     use crate::dns::{Blocked, NameRules, ProxyConfig, Upstream, hosts};
     use crate::policy::net::Host;

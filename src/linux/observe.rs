@@ -494,7 +494,7 @@ impl workers::Serve for Arc<Observer> {
 /// dropped; `..` is left for the resolver (a symlink may precede it).
 /// `Ok(None)`: `dirfd` is no directory path; `Err`: its /proc link could
 /// not be read.
-fn resolve(tid: i32, dirfd: Option<i32>, raw: &[u8]) -> Result<Option<PathBuf>, Errno> {
+pub(crate) fn resolve(tid: i32, dirfd: Option<i32>, raw: &[u8]) -> Result<Option<PathBuf>, Errno> {
     let path = Path::new(OsStr::from_bytes(raw));
     if path.is_absolute() {
         return Ok(Some(path.components().collect()));

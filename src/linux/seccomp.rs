@@ -374,6 +374,10 @@ pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
     if m.supervisor {
         nested_rules(&mut rules);
     }
+    if m.write_reports {
+        // Below Landlock ABI 3 truncate(2) goes to the supervisor already.
+        write_report_rules(!m.truncate, &mut rules);
+    }
     rules
 }
 
@@ -634,7 +638,7 @@ pub const OBSERVED: &[&str] = &[
 pub fn learn_rules(envp_address: u64) -> Vec<Rule> {
     const REASON: &str = "sbx learn: observed, then let through unchanged";
     let mut rules = baseline();
-    socket_limits(&Net::Allow(Vec::new()), &mut rules);
+    socket_limits(&Net::Allow(Vec::new()), false, &mut rules);
     inode_flag_rules(&mut rules);
     refused_metadata_rules(&mut rules);
     for &syscall in OBSERVED.iter().filter(|s| known(s)) {
@@ -788,6 +792,25 @@ fn pty_peer_rules(rules: &mut Vec<Rule>) {
     });
 }
 
+/// Under --deny-write: the calls that intend to write go to the supervisor,
+/// which names those the sandbox refuses; each continues as made (Landlock
+/// decides). `open`/`openat` only with a write, create or truncate flag.
+fn write_report_rules(truncate: bool, rules: &mut Vec<Rule>) {
+    let why = "--deny-write: the supervisor names the writes the sandbox refuses (Landlock refuses them)";
+    let notify = |syscall, when| Rule { syscall, when, action: Action::Notify, entries: Entries::NATIVE, reason: why };
+    for &name in super::mediate::WRITE_INTENT.iter().filter(|s| known(s) && (truncate || **s != "truncate")) {
+        match name {
+            "open" | "openat" => {
+                let arg = if name == "open" { 1 } else { 2 };
+                for flag in super::mediate::WRITE_FLAGS {
+                    rules.push(notify(name, When::Arg(arg, Cmp::MaskedEq { mask: flag, value: flag })));
+                }
+            }
+            _ => rules.push(notify(name, When::Always)),
+        }
+    }
+}
+
 /// An sbx inside the sandbox asking this one's supervisor to decide for its
 /// sandbox too (see `nested`): two ioctl requests no driver answers.
 fn nested_rules(rules: &mut Vec<Rule>) {
@@ -833,13 +856,15 @@ pub const ROUTING_OPTIONS: &[(i32, i32, &str)] = &[
 
 /// The socket limits of `net` (families, types, protocols; socket pairs;
 /// io_uring, whose socket operations seccomp cannot see); whether `net` is
-/// restricted at all.
-fn socket_limits(net: &Net, rules: &mut Vec<Rule>) -> bool {
+/// restricted at all. `supervised`: sbx's supervisor performs the command's
+/// network calls (it can take its sockets).
+fn socket_limits(net: &Net, supervised: bool, rules: &mut Vec<Rule>) -> bool {
     let af_unix = libc::AF_UNIX as u64;
     let deny =
         |syscall, when, entries, reason| Rule { syscall, when, action: Action::Errno(libc::EPERM), entries, reason };
     match net {
         Net::Unrestricted => return false,
+        Net::Denied if supervised => deny_net_named(rules),
         Net::Denied => {
             rules.push(deny(
                 "socket",
@@ -875,8 +900,52 @@ fn socket_limits(net: &Net, rules: &mut Vec<Rule>) -> bool {
     true
 }
 
+/// `--deny-net` with sbx's supervisor: UDP sockets may be made, so that a
+/// name lookup reaches sbx's DNS filter, which answers NXDOMAIN for every
+/// name and names it ("blocked DNS lookup of HOST — allow with
+/// --allow-net=HOST"); every connect, bind and send of them is refused by
+/// the supervisor (the lookup's connect goes to sbx's own proxy). Any other
+/// inet socket goes to the supervisor, which names it and refuses it
+/// (EPERM); other families are refused outright, as are 32-bit programs'
+/// sockets and source routing.
+fn deny_net_named(rules: &mut Vec<Rule>) {
+    let reason = "--deny-net: only unix sockets, and UDP sockets whose every use the supervisor refuses \
+                  (DNS lookups are answered NXDOMAIN by sbx and named)";
+    let rule = |when, action, entries| Rule { syscall: "socket", when, action, entries, reason };
+    for when in outside(0, FAMILIES, 10, u64::MAX) {
+        rules.push(rule(when, Action::Errno(libc::EPERM), Entries::ALL));
+    }
+    for family in [libc::AF_INET as u64, libc::AF_INET6 as u64] {
+        let is_family = (0, Cmp::Eq(family));
+        let not_udp = outside(1, &[libc::SOCK_DGRAM as u64], 15, 0xf).into_iter().chain(outside(
+            2,
+            &[0, libc::IPPROTO_UDP as u64],
+            17,
+            u64::MAX,
+        ));
+        for when in not_udp {
+            let When::Arg(n, cmp) = when else { unreachable!("outside() gives single-argument conditions") };
+            rules.push(rule(When::Both(is_family, (n, cmp)), Action::Notify, Entries::NATIVE));
+        }
+    }
+    rules.push(rule(
+        When::Arg(0, Cmp::Ne(libc::AF_UNIX as u64)),
+        Action::Errno(libc::EPERM),
+        Entries::X32.union(Entries::COMPAT),
+    ));
+    for &(level, option, _) in ROUTING_OPTIONS {
+        rules.push(Rule {
+            syscall: "setsockopt",
+            when: When::Both((1, Cmp::Eq(level as u64)), (2, Cmp::Eq(option as u64))),
+            action: Action::Errno(libc::EPERM),
+            entries: Entries::ALL,
+            reason: "--deny-net: source routing and next hops send packets past the checked destination",
+        });
+    }
+}
+
 fn network_rules(policy: &Policy, supervisor: bool, rules: &mut Vec<Rule>) {
-    if !socket_limits(&policy.net, rules) || !supervisor {
+    if !socket_limits(&policy.net, supervisor, rules) || !supervisor {
         return;
     }
     let deny =

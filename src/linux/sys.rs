@@ -1420,6 +1420,25 @@ pub fn notif_continue(listener: BorrowedFd<'_>, id: u64) -> Result<(), Errno> {
     notif_send(listener, &NotificationResponse { id, val: 0, error: 0, flags: SECCOMP_USER_NOTIF_FLAG_CONTINUE })
 }
 
+/// SECCOMP_IOCTL_NOTIF_SET_FLAGS (`SECCOMP_IOW(4, __u64)`, Linux 6.6).
+const SECCOMP_IOCTL_NOTIF_SET_FLAGS: libc::Ioctl = 0x4008_2104_u32 as libc::Ioctl;
+/// Wake the supervisor synchronously on a notification, and the waiting
+/// thread on the answer (the kernel's hint for supervisors that answer
+/// at once).
+const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+
+/// Asks the kernel to hand each notification of `listener` to a waiting
+/// receiver, and its answer back, with a synchronous wake-up (Linux 6.6): a
+/// round trip then costs about half. Older kernels answer EINVAL or ENOTTY;
+/// nothing changes but the speed.
+pub fn notif_sync_wake_up(listener: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: the flags travel as the ioctl's integer argument; no memory
+    // of ours is read or written.
+    let ret =
+        unsafe { libc::ioctl(listener.as_raw_fd(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
 /// Whether notification `id` is still pending: its thread still waits in the
 /// call, so its pid, fds and memory are still the ones that made it.
 pub fn notif_id_valid(listener: BorrowedFd<'_>, id: u64) -> bool {

@@ -234,12 +234,20 @@ fn refusals_are_reported_with_the_flag() {
     let mut allow = OsString::from("--allow-write=");
     allow.push(root.join("in"));
     let shown = root.join("out/file").canonicalize().unwrap();
-    sbx([OsString::from("--deny-write"), allow, "--".into(), "chmod".into(), "600".into(), "out/file".into()])
-        .cwd(root)
-        .env_remove("TMPDIR")
-        .run()
-        .code(1)
-        .stderr_has(&format!("sbx: blocked chmod of {} — allow with --allow-write=DIR", shown.display()));
+    let dir = shown.parent().unwrap();
+    let run = |extra: Option<String>| {
+        let mut args = vec![OsString::from("--deny-write"), allow.clone()];
+        args.extend(extra.map(OsString::from));
+        args.extend(["--", "chmod", "600", "out/file"].map(OsString::from));
+        sbx(args).cwd(root).env_remove("TMPDIR").run()
+    };
+    run(None).code(1).stderr_has(&format!(
+        "sbx: blocked chmod of {} — allow with --allow-write={}",
+        shown.display(),
+        dir.display()
+    ));
+    // The flag it names makes the same call pass.
+    run(Some(format!("--allow-write={}", dir.display()))).success().stderr_lacks("sbx: blocked");
 }
 
 #[test]

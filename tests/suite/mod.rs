@@ -4,6 +4,7 @@ pub mod util;
 
 mod cli;
 mod container;
+mod denials;
 mod dns;
 mod docs;
 mod doctor;

@@ -71,17 +71,45 @@ fn assert_allowed(flags: &[&str], op: &[&str], expected: &str) {
 
 #[test]
 fn deny_net_refuses_inet_and_inet6() {
-    for op in [
-        &["socket", "inet"][..],
-        &["socket", "inet", "dgram"],
-        &["socket", "inet6"],
-        &["socket", "inet6", "dgram"],
+    for (op, kind) in [
+        (&["socket", "inet"][..], "an IPv4 TCP socket"),
+        (&["socket", "inet6"], "an IPv6 TCP socket"),
         // MPTCP (IPPROTO_MPTCP = 262) is AF_INET/AF_INET6 too.
-        &["socket", "inet", "stream", "262"],
-        &["socket", "inet6", "stream", "262"],
+        (&["socket", "inet", "stream", "262"], "an IPv4 TCP socket"),
+        (&["socket", "inet6", "stream", "262"], "an IPv6 TCP socket"),
     ] {
         assert_denied(&["--deny-net"], op, &["ok"], "EPERM", false);
+        // Named, with what to do (issue #14: --deny-net is not silent).
+        let out = sbx(["--deny-net", "--"]).arg(probe()).args(op).run();
+        out.success().stdout_is("EPERM").stderr_has(&format!("sbx: blocked {kind} of sbx-probe — no network"));
     }
+}
+
+/// Under --deny-net with sbx's supervisor a UDP socket can be made (so a
+/// lookup reaches sbx's DNS filter and is named), but nothing can be sent,
+/// connected or bound with it: each is refused and named, and no datagram
+/// arrives. Without the supervisor (`--best-effort` where it cannot take
+/// the command's sockets) the socket itself is refused, as every inet one.
+#[test]
+fn deny_net_udp_sockets_can_send_nothing() {
+    let sink = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sink.set_read_timeout(Some(std::time::Duration::from_millis(300))).unwrap();
+    let to = sink.local_addr().unwrap();
+    let (ip, port) = (to.ip().to_string(), to.port().to_string());
+    let mut buf = [0u8; 64];
+    bare(probe()).args(["udp-send", &ip, &port]).run().success().stdout_is("ok");
+    assert!(sink.recv(&mut buf).is_ok(), "the bare datagram did not arrive");
+    sbx(["--deny-net", "--"]).arg(probe()).args(["socket", "inet", "dgram"]).run().success().stdout_is("ok");
+    sbx(["--deny-net", "--"]).arg(probe()).args(["socket", "inet6", "dgram"]).run().success().stdout_is("ok");
+    for (op, call) in [("udp-send", "sendto"), ("udp-sendmsg", "sendmsg"), ("udp-sendmmsg", "sendmmsg")] {
+        let out = sbx(["--deny-net", "--"]).arg(probe()).args([op, &ip, &port]).run();
+        out.success()
+            .stdout_is("EACCES")
+            .stderr_has(&format!("sbx: blocked {call} to {to} (localhost) — allow with --allow-net=localhost:{port}"));
+        assert!(sink.recv(&mut buf).is_err(), "{op}: a datagram arrived{}", out.report());
+    }
+    let out = sbx(["--deny-net", "--"]).arg(probe()).args(["udp-bind", "127.0.0.1", "0"]).run();
+    out.success().stdout_is("EACCES");
 }
 
 #[test]

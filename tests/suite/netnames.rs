@@ -436,15 +436,96 @@ fn resolver_sockets_cannot_bypass_the_filter() {
         // Bare, the fake service answers.
         run(&[probe, "connect-unix", sock]).success().stdout_is("ok");
         // The unix mediation already refuses a socket made outside the
-        // sandbox; with names filtered that is not even worth a report.
-        let out = run(&[sbx, "--allow-net=allowed.test", "--", probe, "connect-unix", sock]);
-        out.success().stdout_is("ECONNREFUSED").stderr_lacks("sbx: blocked");
-        // Without names it is reported like any outside socket.
-        let out = run(&[sbx, "--allow-net=127.0.0.1", "--", probe, "connect-unix", sock]);
-        out.success().stdout_is("ECONNREFUSED").stderr_has(&format!("sbx: blocked connect to {sock}"));
+        // sandbox; with names filtered (every restricted network: with name
+        // rules, with address rules only, under --deny-net) that is not even
+        // worth a report — glibc tries these before DNS, which sbx names.
+        for flag in ["--allow-net=allowed.test", "--allow-net=127.0.0.1", "--deny-net"] {
+            let out = run(&[sbx, flag, "--", probe, "connect-unix", sock]);
+            out.success().stdout_is("ECONNREFUSED").stderr_lacks("sbx: blocked");
+        }
         // Allowing it by hand next to a name is refused.
         let allow = format!("--allow-unix={sock}");
         let out = run(&[sbx, "--allow-net=allowed.test", &allow, "--", probe, "connect-unix", sock]);
         out.code(125).stderr_has("would bypass the DNS filter of --allow-net=allowed.test");
     }
+}
+
+/// Python that sends one SRV query (`_SERVICE._PROTO.HOST`, as apt does for
+/// its mirrors) to the nameserver of /etc/resolv.conf with `sendto`, and
+/// prints the answer's RCODE, `send errno N` or `timeout`.
+const SRV_PY: &str = r#"
+import socket, struct, sys
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+name = sys.argv[1]
+query = struct.pack(">HHHHHH", 0x5151, 0x0100, 1, 0, 0, 0)
+query += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 33, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+try:
+    s.sendto(query, (ns, 53))
+    reply, _ = s.recvfrom(4096)
+    print("rcode", reply[3] & 15)
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print("send errno", e.errno)
+"#;
+
+/// Every lookup the sandbox refuses is named by its host name with the
+/// flag that allows it — under --deny-net (where the lookup fails at once
+/// with NXDOMAIN, not after retries), and under an allow-list without names
+/// (never as a connect to the resolver, whose address would open DNS to
+/// every name); the named flag, added, makes the lookup work. A denied
+/// query never reaches the server.
+#[test]
+fn refused_lookups_are_named_by_host_with_the_flag_that_allows_them() {
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("pkg.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let Some(bare) = within(&server, HOSTS, &[], &["getent", "hosts", "pkg.test"]) else { return };
+    bare.success().stdout_has("127.0.0.2");
+    let resolver = server.addr.ip().to_string();
+    for flags in [&["--deny-net"][..], &["--allow-net=localhost"], &["--allow-net=127.0.0.3:80"]] {
+        let before = server.count("pkg.test");
+        let out = sbx_within(&server, HOSTS, flags, &["getent", "hosts", "pkg.test"]);
+        out.code(2).stderr_has("sbx: blocked DNS lookup of pkg.test — allow with --allow-net=pkg.test");
+        out.stderr_lacks(&format!("--allow-net={resolver}"));
+        assert_eq!(server.count("pkg.test"), before, "{flags:?}: the denied query reached the server");
+        let mut allowed = flags.to_vec();
+        if flags != ["--deny-net"] {
+            allowed.push("--allow-net=pkg.test");
+        } else {
+            allowed = vec!["--allow-net=pkg.test"];
+        }
+        sbx_within(&server, HOSTS, &allowed, &["getent", "hosts", "pkg.test"])
+            .success()
+            .stdout_has("127.0.0.2")
+            .stderr_lacks("sbx: blocked");
+    }
+}
+
+/// An SRV lookup (`_http._tcp.mirror.test`, as apt asks) is named with the
+/// host, which --allow-net takes (never the service name, which it would
+/// refuse), and allowing the host lets the lookup through.
+#[test]
+fn a_service_lookup_suggests_the_host() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("_http._tcp.mirror.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    let srv = ["-c", SRV_PY, "_http._tcp.mirror.test"];
+    let cmd = |extra: &[&'static str]| [&[py][..], extra].concat();
+    let Some(bare) = within(&server, HOSTS, &[], &cmd(&srv)) else { return };
+    bare.success().stdout_is("rcode 0");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=localhost"], &cmd(&srv));
+    // A datagram sent straight to the nameserver is refused (EACCES).
+    out.success()
+        .stdout_is("send errno 13")
+        .stderr_has("sbx: blocked DNS lookup of _http._tcp.mirror.test — allow with --allow-net=mirror.test");
+    assert_eq!(server.count("_http._tcp.mirror.test"), 1, "the denied query reached the server: {:?}", server.log());
+    sbx_within(&server, HOSTS, &["--allow-net=localhost", "--allow-net=mirror.test"], &cmd(&srv))
+        .success()
+        .stdout_is("rcode 0")
+        .stderr_lacks("sbx: blocked");
+    // The allowed query reached it (and sbx's own lookups of the name).
+    assert!(server.count("_http._tcp.mirror.test") >= 2, "{:?}", server.log());
 }

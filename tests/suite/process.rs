@@ -607,22 +607,27 @@ fn a_failing_command_under_a_file_restriction_gets_a_hint_on_a_terminal_only() {
     if !util::files_enforced() {
         return;
     }
-    // Landlock tells sbx nothing about the accesses it refused, so sbx says
+    // Landlock tells sbx nothing about the reads it refused, so sbx says
     // where to look — when the command failed in front of a person (stderr
-    // a terminal: run under script(1)'s pty), never with -q, never in logs.
-    let hint = "sbx: note: the command failed; file accesses outside the allowed paths";
+    // a terminal: run under script(1)'s pty), never with -q, never in logs,
+    // never after Ctrl-C. Refused writes are named as they happen instead.
+    let hint = "sbx: note: the command failed; reads outside the allowed paths";
     let on_pty = |args: &str| {
         let line = format!("{} {args}", super::util::sbx_path().display());
         bare("script").args(["-qec", &line, "/dev/null"]).run()
     };
     // Premise: script(1) gives the command a terminal.
     bare("script").args(["-qec", "test -t 2 && echo tty", "/dev/null"]).run().success().stdout_has("tty");
-    let out = on_pty("--deny-write -- sh -c 'exit 3'");
+    let out = on_pty("--deny-read -- sh -c 'exit 3'");
     out.code(3).stdout_has(hint);
     assert_eq!(out.stdout.matches(hint).count(), 1, "{}", out.report());
-    on_pty("-q --deny-write -- sh -c 'exit 3'").code(3).stdout_lacks(hint);
-    on_pty("--deny-write -- true").success().stdout_lacks(hint);
+    on_pty("-q --deny-read -- sh -c 'exit 3'").code(3).stdout_lacks(hint);
+    on_pty("--deny-read -- true").success().stdout_lacks(hint);
+    on_pty("--deny-read -- sh -c 'exit 130'").code(130).stdout_lacks(hint);
+    on_pty("--deny-read -- sh -c 'kill -TERM $$'").code(143).stdout_lacks(hint);
     on_pty("--deny-env -- sh -c 'exit 3'").code(3).stdout_lacks(hint);
+    // Writes are named as they happen: no note for them.
+    on_pty("--deny-write -- sh -c 'exit 3'").code(3).stdout_lacks("sbx: note:");
     // Not a terminal: nothing.
-    sbx(["--deny-write", "--", "sh", "-c", "exit 3"]).run().code(3).stderr_lacks(hint);
+    sbx(["--deny-read", "--", "sh", "-c", "exit 3"]).run().code(3).stderr_lacks(hint);
 }

@@ -190,3 +190,22 @@ fn shared_between_threads() {
 fn v4(n: u32) -> IpAddr {
     IpAddr::V4(std::net::Ipv4Addr::from(n))
 }
+
+#[test]
+fn a_service_lookup_of_an_allowed_host_is_allowed() {
+    let mut rules = NameRules::new();
+    rules.add("mirror.test", Some(80)).unwrap();
+    assert!(rules.allows("_http._tcp.mirror.test"));
+    assert!(rules.allows("_HTTP._TCP.Mirror.Test."));
+    assert!(!rules.allows("_http._tcp.other.test"));
+    // Only the RFC 2782 form, with a protocol label.
+    assert!(!rules.allows("_http.mirror.test"));
+    assert!(!rules.allows("_x._y.mirror.test"));
+    assert_eq!(service_host("_http._tcp.mirror.test"), Some("mirror.test"));
+    assert_eq!(service_host("_a_b._tcp.x_y.test"), None);
+    assert_eq!(service_host("mirror.test"), None);
+    // A wildcard keeps matching the whole name.
+    let mut rules = NameRules::new();
+    rules.add("*.example.com", None).unwrap();
+    assert!(rules.allows("_http._tcp.example.com"));
+}

@@ -56,6 +56,7 @@ fn each_missing_right_is_covered_by_the_supervisor_or_the_filter() {
             pty_peers: true,
             sockets: true,
             watches: true,
+            write_reports: true,
         }
     );
     // ABI 1: renames across directories are refused outright.

@@ -414,10 +414,12 @@ impl Mediator {
             return Reply::Error(change.denied_errno());
         }
         if !allowed {
+            let dir = shown.parent().unwrap_or(Path::new("/"));
             self.report(format!(
-                "sbx: blocked {} of {} — allow with --allow-write=DIR",
+                "sbx: blocked {} of {} — {}",
                 change.verb(),
-                shown.display()
+                shown.display(),
+                super::intent::hint("change", &shown, dir, self.home.as_deref(), false)
             ));
             return Reply::Error(change.denied_errno());
         }

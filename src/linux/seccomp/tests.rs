@@ -54,11 +54,14 @@ fn socket_denied(rules: &[Rule], args: [u64; 3]) -> bool {
 
 #[test]
 fn deny_net_rule_table() {
+    // Without a supervisor that can take the command's sockets: every
+    // family but unix refused outright.
+    let strict = rules(&policy(Net::Denied), &mediation(false));
+    let socket = find(&strict, "socket", Entries::ALL);
+    assert_eq!(socket.when, When::Arg(0, Cmp::Ne(libc::AF_UNIX as u64)), "{}", table(&strict));
+    assert_eq!(socket.action, Action::Errno(libc::EPERM), "{}", table(&strict));
     let rules = rules_for(&policy(Net::Denied));
     let t = table(&rules);
-    let socket = find(&rules, "socket", Entries::ALL);
-    assert_eq!(socket.when, When::Arg(0, Cmp::Ne(libc::AF_UNIX as u64)), "{t}");
-    assert_eq!(socket.action, Action::Errno(libc::EPERM), "{t}");
     let pair = find(&rules, "socketpair", Entries::ALL);
     assert_eq!(pair.when, When::Arg(0, Cmp::Ne(libc::AF_UNIX as u64)), "{t}");
     for io in ["io_uring_setup", "io_uring_enter", "io_uring_register"] {
@@ -269,8 +272,24 @@ fn compiled_deny_net_filter_mediates_unix_connects() {
     let rules = rules_for(&policy(Net::Denied));
     let program = compile(&rules).unwrap().unwrap();
     let run = |nr: u32, arch: u32, args: [u64; 6]| run_bpf(&program, nr, arch, args);
+    let (inet, inet6, dgram, udp) =
+        (libc::AF_INET as u64, libc::AF_INET6 as u64, libc::SOCK_DGRAM as u64, libc::IPPROTO_UDP as u64);
     assert_eq!(run(41, AUDIT_X86_64, [libc::AF_UNIX as u64, 1, 0, 0, 0, 0]), ALLOW);
-    assert_eq!(run(41, AUDIT_X86_64, [libc::AF_INET as u64, 1, 0, 0, 0, 0]), EPERM);
+    // UDP sockets may be made (every use goes to the supervisor); any other
+    // inet socket goes to the supervisor, which names and refuses it; other
+    // families, and x32's and i386's inet sockets, are refused outright.
+    for family in [inet, inet6] {
+        assert_eq!(run(41, AUDIT_X86_64, [family, dgram, 0, 0, 0, 0]), ALLOW);
+        assert_eq!(run(41, AUDIT_X86_64, [family, dgram | libc::SOCK_CLOEXEC as u64, udp, 0, 0, 0]), ALLOW);
+        assert_eq!(run(41, AUDIT_X86_64, [family, 1, 0, 0, 0, 0]), NOTIFY);
+        assert_eq!(run(41, AUDIT_X86_64, [family, 1, 262, 0, 0, 0]), NOTIFY, "MPTCP");
+        assert_eq!(run(41, AUDIT_X86_64, [family, dgram, 1, 0, 0, 0]), NOTIFY, "ICMP");
+        assert_eq!(run(41, AUDIT_X86_64, [family, 3, 0, 0, 0, 0]), NOTIFY, "raw");
+        assert_eq!(run(X32 | 41, AUDIT_X86_64, [family, dgram, 0, 0, 0, 0]), EPERM, "x32");
+    }
+    assert_eq!(run(41, AUDIT_X86_64, [libc::AF_PACKET as u64, dgram, 0, 0, 0, 0]), EPERM);
+    assert_eq!(run(41, AUDIT_X86_64, [libc::AF_NETLINK as u64, dgram, 0, 0, 0, 0]), EPERM);
+    assert_eq!(run(359, AUDIT_I386, [inet, dgram, 0, 0, 0, 0]), EPERM, "i386 socket");
     assert_eq!(run(42, AUDIT_X86_64, [3, 0, 0, 0, 0, 0]), NOTIFY);
     assert_eq!(run(44, AUDIT_X86_64, [3, 0, 1, 0, 0, 0]), ALLOW);
     assert_eq!(run(362, AUDIT_I386, [3, 0, 0, 0, 0, 0]), EPERM);
