@@ -5,6 +5,8 @@
 //! outside what was learned, that credentials are held back, and that the
 //! file is TOML that `sbx --explain` accepts.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::dnsutil::{self, Answer, CONNECT_PY, TestDns};
@@ -256,9 +258,9 @@ fn a_printed_profile_is_toml_that_explain_accepts() {
     let dir = tempdir();
     std::fs::write(dir.path().join("data.txt"), "x\n").unwrap();
     let out = sbx(["learn", "-q", "--", "cat", "data.txt"]).cwd(dir.path()).run();
-    out.success();
-    // The command's output comes first, then the profile.
-    let text = out.stdout.strip_prefix("x\n").unwrap_or_else(|| panic!("{}", out.report()));
+    // The command's output alone on stdout; the profile on stderr.
+    out.success().stdout_is("x");
+    let text = out.stderr.as_str();
     let doc: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("not TOML: {e}\n{text}"));
     let learned = doc["profile"]["cat"].as_table().unwrap();
     // Printed profiles name paths absolutely.
@@ -524,4 +526,105 @@ fn lookups_that_cannot_be_observed_are_counted_and_the_profile_says_it_is_incomp
     let mut expected = vec![format!("{}:53", server.addr.ip()), format!("127.0.0.2:{}", api.port())];
     expected.sort();
     assert_eq!(net, expected, "{text}");
+}
+
+// ------------------------------------------------ what sbx learn prints
+
+/// What `sbx learn -o` printed as the command to run the profile with: the
+/// bytes after "run it with:\n" to the end of stderr.
+fn printed_rerun(out: &Output) -> Vec<u8> {
+    let marker = b"; run it with:\n";
+    let at = out
+        .stderr_bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .unwrap_or_else(|| panic!("no command printed{}", out.report()));
+    let line = &out.stderr_bytes[at + marker.len()..];
+    line.strip_suffix(b"\n").unwrap_or(line).to_vec()
+}
+
+#[test]
+fn the_printed_command_runs_exactly_what_was_learned_all_of_it_in_the_sandbox() {
+    // The learned profile denies files: running it needs Landlock.
+    if !super::util::files_enforced() {
+        return;
+    }
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("my profiles")).unwrap();
+    // A shell line with `&&`, quotes and `$`, and arguments with a quote,
+    // expansions, a newline, bytes that are not UTF-8 and nothing at all.
+    let script = r#"echo a > f1 && printf '%s|' "$@" > f2"#;
+    let args: Vec<OsString> = [
+        b"sh".as_slice(),
+        b"-c",
+        script.as_bytes(),
+        b"sh",
+        b"it's $HOME `id` \\ !x *",
+        b"two\nlines",
+        b"\xff\xfe",
+        b"",
+    ]
+    .iter()
+    .map(|a| OsStr::from_bytes(a).to_owned())
+    .collect();
+    let learn = sbx(["learn", "-o", "my profiles/p.toml", "--verify", "--"]).args(&args).cwd(dir.path()).run();
+    learn.success().stderr_has("sbx learn: verified");
+    let expected_f2 = b"it's $HOME `id` \\ !x *|two\nlines|\xff\xfe||".as_slice();
+    assert_eq!(std::fs::read(dir.path().join("f2")).unwrap(), expected_f2, "{}", learn.report());
+    let line = printed_rerun(&learn);
+    let file = std::fs::canonicalize(dir.path().join("my profiles/p.toml")).unwrap();
+
+    // The line as sh reads it: a stub `sbx` prints its arguments.
+    let stub = tempdir();
+    std::fs::write(stub.path().join("sbx"), "#!/bin/sh\nfor a; do printf '%s\\0' \"$a\"; done\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(stub.path().join("sbx"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", stub.path().display());
+    let parsed = bare("sh").arg("-c").arg(OsStr::from_bytes(&line)).env("PATH", &path).run();
+    parsed.success();
+    let mut expected: Vec<OsString> =
+        ["--config".as_ref(), file.as_os_str(), "-p".as_ref(), "sh".as_ref(), "--".as_ref()]
+            .iter()
+            .map(|a: &&OsStr| a.to_os_string())
+            .collect();
+    expected.extend(args.iter().cloned());
+    let got: Vec<OsString> = parsed
+        .stdout_bytes
+        .strip_suffix(b"\0")
+        .unwrap_or_else(|| panic!("{}", parsed.report()))
+        .split(|b| *b == 0)
+        .map(|a| OsStr::from_bytes(a).to_owned())
+        .collect();
+    assert_eq!(got, expected, "printed: {:?}", String::from_utf8_lossy(&line));
+
+    // And run for real: the whole line runs under the profile, once.
+    std::fs::remove_file(dir.path().join("f1")).unwrap();
+    std::fs::remove_file(dir.path().join("f2")).unwrap();
+    std::os::unix::fs::symlink(sbx_path(), stub.path().join("sbx-real")).unwrap();
+    std::fs::rename(stub.path().join("sbx-real"), stub.path().join("sbx")).unwrap();
+    let real = bare("sh").arg("-c").arg(OsStr::from_bytes(&line)).env("PATH", &path).cwd(dir.path()).simulated().run();
+    real.success();
+    assert_eq!(std::fs::read(dir.path().join("f2")).unwrap(), expected_f2, "{}", real.report());
+    assert!(dir.path().join("f1").is_file(), "{}", real.report());
+}
+
+#[test]
+fn the_profile_never_goes_to_the_commands_stdout() {
+    let dir = tempdir();
+    let out = sbx(["learn", "-q", "--", "sh", "-c", "echo out; echo err >&2"]).cwd(dir.path()).run();
+    // stdout is the command's alone (`sbx learn -- cmd > out` keeps it so);
+    // the profile follows the command's own stderr.
+    out.success().stdout_is("out");
+    let text = out.stderr.strip_prefix("err\n").unwrap_or_else(|| panic!("{}", out.report()));
+    let doc: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("not TOML: {e}{}", out.report()));
+    assert!(doc["profile"]["sh"].is_table(), "{}", out.report());
+    // Through a shell redirection, as people write it.
+    let redirected = bare("sh")
+        .args(["-c", r#""$0" learn -- sh -c 'echo out' > out.txt"#])
+        .arg(sbx_path())
+        .cwd(dir.path())
+        .simulated()
+        .run();
+    redirected.success().stderr_has("[profile.sh]");
+    assert_eq!(std::fs::read_to_string(dir.path().join("out.txt")).unwrap(), "out\n", "{}", redirected.report());
 }
