@@ -628,3 +628,38 @@ fn the_profile_never_goes_to_the_commands_stdout() {
     redirected.success().stderr_has("[profile.sh]");
     assert_eq!(std::fs::read_to_string(dir.path().join("out.txt")).unwrap(), "out\n", "{}", redirected.report());
 }
+
+#[test]
+fn names_that_share_an_address_are_all_learned_and_verify() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let cdn = listener("127.0.0.2");
+    // An index and its file host behind one address, and a third name
+    // looked up after the last connect (a connection reused for it).
+    for name in ["index.test", "files.test", "mirror.test"] {
+        server.set(name, Answer::Addrs(vec!["127.0.0.2".parse().unwrap()]), 60);
+    }
+    let script = "import socket, sys\n\
+        port = int(sys.argv[1])\n\
+        for host in ['index.test', 'files.test']:\n\
+        \x20   socket.create_connection((host, port), timeout=5).close(); print('ok', host)\n\
+        print('mirror.test', socket.gethostbyname('mirror.test'))\n";
+    let dir = tempdir();
+    let (py, sbx) = (py.to_str().unwrap(), sbx_path().to_str().unwrap());
+    let port = cdn.port().to_string();
+    let Some(out) = in_namespace(
+        &server,
+        dir.path(),
+        &[sbx, "learn", "-p", "fetch", "-o", "net.toml", "--verify", "--", py, "-c", script, &port],
+    ) else {
+        return;
+    };
+    let once = "ok index.test\nok files.test\nmirror.test 127.0.0.2";
+    out.success().stdout_is(&format!("{once}\n{once}")).stderr_has("sbx learn: verified");
+    assert_eq!(cdn.accepted(), 4, "learning and verifying each connect twice");
+    let file = dir.path().join("net.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let expected: Vec<String> =
+        ["files.test", "index.test", "mirror.test"].iter().map(|n| format!("{n}:{port}")).collect();
+    assert_eq!(list(&profile_of(&file, "fetch"), "allow_net"), expected, "{text}");
+}
