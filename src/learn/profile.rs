@@ -751,13 +751,117 @@ fn sensitive_socket(path: &Path, home: Option<&Path>) -> Option<&'static str> {
 // ---------------------------------------------------------------------------
 // Environment
 
+/// Variables that describe where this run was started rather than what the
+/// command needs: their values belong to one shell, terminal, login,
+/// connection, desktop session or service instance, or to this machine's
+/// image, and are wrong (or meaningless) the next time. Names ending in `*`
+/// are prefixes. Left out of `allow_env` and named in a note, so one the
+/// command does need is a line to add.
+pub const SESSION_VARS: &[&str] = &[
+    // The shell's own state.
+    "_",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "PS1",
+    "PS2",
+    "PS3",
+    "PS4",
+    "PROMPT_COMMAND",
+    "HISTFILE",
+    "HISTSIZE",
+    "HISTFILESIZE",
+    "HISTCONTROL",
+    "HISTIGNORE",
+    "HISTTIMEFORMAT",
+    "LINES",
+    "COLUMNS",
+    "MAIL",
+    "MAILCHECK",
+    "MAILPATH",
+    // The terminal and the multiplexer.
+    "TERM_PROGRAM",
+    "TERM_PROGRAM_VERSION",
+    "TERM_SESSION_ID",
+    "TERMINAL_EMULATOR",
+    "COLORFGBG",
+    "VTE_VERSION",
+    "WINDOWID",
+    "WT_SESSION",
+    "WT_PROFILE_ID",
+    "LC_TERMINAL",
+    "LC_TERMINAL_VERSION",
+    "TMUX",
+    "TMUX_PANE",
+    "STY",
+    "WINDOW",
+    "ITERM_*",
+    "KITTY_*",
+    "KONSOLE_*",
+    "GNOME_TERMINAL_*",
+    "ALACRITTY_*",
+    "WEZTERM_*",
+    "VSCODE_*",
+    // The login and the connection it came over.
+    "SSH_CLIENT",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "SSH_AGENT_PID",
+    "GPG_TTY",
+    "GPG_AGENT_INFO",
+    "MOTD_SHOWN",
+    "XDG_SESSION_*",
+    "XDG_SEAT",
+    "XDG_VTNR",
+    // The desktop session.
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "SESSION_MANAGER",
+    "DESKTOP_SESSION",
+    "GDMSESSION",
+    "XDG_CURRENT_DESKTOP",
+    // The service manager's instance (systemd).
+    "INVOCATION_ID",
+    "JOURNAL_STREAM",
+    "SYSTEMD_EXEC_PID",
+    "MANAGERPID",
+    "NOTIFY_SOCKET",
+    "LISTEN_PID",
+    "LISTEN_FDS",
+    "LISTEN_FDNAMES",
+    "WATCHDOG_PID",
+    "WATCHDOG_USEC",
+    // This machine: its name and type, and the cloud SDK set up in its image.
+    "HOSTNAME",
+    "HOSTTYPE",
+    "MACHTYPE",
+    "OSTYPE",
+    "CLOUDSDK_*",
+    "CLOUD_SDK_*",
+];
+
+/// Whether `name` is one of [`SESSION_VARS`].
+pub fn session_var(name: &str) -> bool {
+    SESSION_VARS.iter().any(|v| match v.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *v,
+    })
+}
+
 fn learn_env(ctx: &Context, learned: &mut Learned, notes: &mut Vec<String>) {
-    let names: BTreeSet<&str> = ctx
-        .env
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !n.is_empty() && *n != "_" && !crate::env::BASE_VARS.contains(n))
-        .collect();
+    let names: BTreeSet<&str> =
+        ctx.env.iter().map(String::as_str).filter(|n| !n.is_empty() && !crate::env::BASE_VARS.contains(n)).collect();
+    let (session, names): (Vec<&str>, Vec<&str>) = names.into_iter().partition(|n| session_var(n));
+    let session: Vec<&str> = session.into_iter().filter(|n| *n != "_").collect();
+    if !session.is_empty() {
+        notes.push(format!(
+            "left out of {ENV}, as they belong to the shell, terminal, login, desktop or machine learning ran in \
+             (add one the command needs): {}",
+            session.join(", ")
+        ));
+    }
     const WHY: &str = "set when learning";
     for name in names {
         if secret_var(name) {

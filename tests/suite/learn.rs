@@ -630,6 +630,52 @@ fn the_profile_never_goes_to_the_commands_stdout() {
 }
 
 #[test]
+fn per_session_variables_are_left_out_and_one_the_command_reads_is_kept() {
+    // The learned profile denies files: verifying it needs Landlock.
+    if !super::util::files_enforced() {
+        return;
+    }
+    let dir = tempdir();
+    let session = [
+        ("PWD", "/somewhere"),
+        ("OLDPWD", "/elsewhere"),
+        ("SHLVL", "2"),
+        ("_", "/usr/bin/env"),
+        ("SSH_CONNECTION", "192.0.2.1 50000 192.0.2.2 22"),
+        ("SSH_TTY", "/dev/pts/3"),
+        ("XDG_SESSION_ID", "7"),
+        ("DISPLAY", ":0"),
+        ("TERM_PROGRAM", "vscode"),
+        ("TMUX", "/tmp/tmux-0/default,1,0"),
+        ("CLOUDSDK_CONFIG", "/tmp/gcloud"),
+        ("HOSTNAME", "builder-7"),
+    ];
+    let mut cmd = sbx(["learn", "-o", "p.toml", "--verify", "--", "sh", "-c", r#"echo "${MYTOOL_HOME:?unset}""#])
+        .cwd(dir.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir.path())
+        .env("MYTOOL_HOME", "/opt/mytool");
+    for (name, value) in session {
+        cmd = cmd.env(name, value);
+    }
+    let out = cmd.run();
+    // Verified: under the profile the command still gets MYTOOL_HOME.
+    out.success().stdout_is("/opt/mytool\n/opt/mytool").stderr_has("sbx learn: verified");
+    let file = dir.path().join("p.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(list(&profile_of(&file, "sh"), "allow_env"), ["MYTOOL_HOME"], "{text}");
+    assert!(
+        text.contains(
+            "# Notes:\n#   left out of allow_env, as they belong to the shell, terminal, login, desktop or machine \
+             learning ran in (add one the command needs): CLOUDSDK_CONFIG, DISPLAY, HOSTNAME, OLDPWD, PWD, SHLVL, \
+             SSH_CONNECTION, SSH_TTY, TERM_PROGRAM, TMUX, XDG_SESSION_ID\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
 fn names_that_share_an_address_are_all_learned_and_verify() {
     let Some(py) = python() else { return };
     let Some(server) = dnsutil::need_port_53() else { return };

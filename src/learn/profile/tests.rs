@@ -952,3 +952,37 @@ fn a_profile_learned_from_a_start_extends_it() {
     let flat = config.flatten("job", &surroundings).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(flat.request.allow_write.iter().any(|e| e.value == std::path::Path::new("/work")), "{flat:?}");
 }
+
+#[test]
+fn per_session_variables_are_left_out_and_named_in_a_note() {
+    let mut ctx = ctx();
+    ctx.env = [
+        "CLOUDSDK_CONFIG",
+        "DISPLAY",
+        "MYTOOL_HOME",
+        "OLDPWD",
+        "PWD",
+        "SHLVL",
+        "SSH_CONNECTION",
+        "SSH_AUTH_SOCK",
+        "TERM_PROGRAM",
+        "VSCODE_GIT_IPC_HANDLE",
+        "XDG_CONFIG_HOME",
+        "XDG_SESSION_ID",
+        "_",
+    ]
+    .map(String::from)
+    .to_vec();
+    let learned = learn(&Observations::default(), &ctx, &FakeFs::new());
+    assert_eq!(values(&learned.allow_env), ["MYTOOL_HOME", "XDG_CONFIG_HOME"]);
+    // The agent's socket is a credential: held, as before.
+    assert_eq!(held(&learned, "allow_env"), ["SSH_AUTH_SOCK"]);
+    assert_eq!(
+        learned.notes,
+        [
+            "left out of allow_env, as they belong to the shell, terminal, login, desktop or machine learning ran in (add \
+          one the command needs): CLOUDSDK_CONFIG, DISPLAY, OLDPWD, PWD, SHLVL, SSH_CONNECTION, TERM_PROGRAM, \
+          VSCODE_GIT_IPC_HANDLE, XDG_SESSION_ID"
+        ]
+    );
+}
