@@ -436,9 +436,12 @@ fn context(ctx: &Surroundings, relative_to: Option<std::path::PathBuf>) -> Resul
     env.sort();
     env.dedup();
     let canonical = |p: &Path| crate::paths::resolve(p).map(|r| r.path).unwrap_or_else(|_| p.to_owned());
+    let home = ctx.home().map(|h| canonical(&h));
+    let cache_dirs = profile::cache_dirs(home.as_deref(), |name| ctx.var(name).map(OsStr::to_owned));
     Ok(profile::Context {
         cwd: canonical(&ctx.cwd),
-        home: ctx.home().map(|h| canonical(&h)),
+        home,
+        cache_dirs: cache_dirs.iter().map(|d| canonical(d)).collect(),
         default_read: of(None),
         default_write: of(Some(Access::Write)),
         env,

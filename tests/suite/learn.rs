@@ -709,3 +709,60 @@ fn names_that_share_an_address_are_all_learned_and_verify() {
         ["files.test", "index.test", "mirror.test"].iter().map(|n| format!("{n}:{port}")).collect();
     assert_eq!(list(&profile_of(&file, "fetch"), "allow_net"), expected, "{text}");
 }
+
+#[test]
+fn package_caches_are_learned_whole_and_writable_where_written() {
+    // The learned profile denies files: verifying it needs Landlock.
+    if !super::util::files_enforced() {
+        return;
+    }
+    let dir = tempdir();
+    let home = dir.path().join("home");
+    let project = dir.path().join("project");
+    let cargo_home = dir.path().join("cargo-home");
+    let npm = home.join(".npm/_cacache/content-v2/sha512");
+    std::fs::create_dir_all(npm.join("aa")).unwrap();
+    std::fs::write(npm.join("aa/old"), "old\n").unwrap();
+    std::fs::create_dir_all(home.join(".cache/pip/http-v2/a")).unwrap();
+    std::fs::write(home.join(".cache/pip/http-v2/a/body"), "pip\n").unwrap();
+    std::fs::create_dir_all(cargo_home.join("registry/cache")).unwrap();
+    std::fs::create_dir(&project).unwrap();
+    // npm reads one cache entry and adds another; pip only reads; cargo
+    // (CARGO_HOME elsewhere) adds a crate.
+    let script = r#"cat "$HOME/.npm/_cacache/content-v2/sha512/aa/old" &&
+        mkdir -p "$HOME/.npm/_cacache/content-v2/sha512/bb/cc" &&
+        echo new > "$HOME/.npm/_cacache/content-v2/sha512/bb/cc/new" &&
+        cat "$HOME/.cache/pip/http-v2/a/body" &&
+        echo crate > "$CARGO_HOME/registry/cache/c.crate""#;
+    let out = sbx(["learn", "-p", "fetch", "-o", "p.toml", "--verify", "--", "sh", "-c", script])
+        .cwd(&project)
+        .env("HOME", &home)
+        .env("CARGO_HOME", &cargo_home)
+        .run();
+    out.success().stdout_is("old\npip\nold\npip").stderr_has("sbx learn: verified");
+    let file = project.join("p.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let learned = profile_of(&file, "fetch");
+    let cargo_registry = std::fs::canonicalize(cargo_home.join("registry")).unwrap();
+    assert_eq!(list(&learned, "allow_write"), [cargo_registry.to_str().unwrap(), "~/.npm"], "{text}");
+    assert_eq!(list(&learned, "allow_read"), ["~/.cache/pip"], "{text}");
+    assert!(text.contains("\"~/.npm\",  # package cache, allowed whole: "), "{text}");
+
+    // Under it, another package goes anywhere in npm's cache (not only
+    // where this run wrote); pip's cache, only read, stays read-only.
+    let under = |script: &str| {
+        sbx(["--config", "p.toml", "-p", "fetch", "--", "sh", "-c", script])
+            .cwd(&project)
+            .env("HOME", &home)
+            .env("CARGO_HOME", &cargo_home)
+            .run()
+    };
+    under(r#"mkdir -p "$HOME/.npm/_cacache/index-v5/zz" && echo y > "$HOME/.npm/_cacache/index-v5/zz/f" && echo ok"#)
+        .success()
+        .stdout_is("ok");
+    assert!(home.join(".npm/_cacache/index-v5/zz/f").is_file());
+    under(r#"(echo y > "$HOME/.cache/pip/y") 2>/dev/null && echo written || echo denied"#)
+        .success()
+        .stdout_is("denied");
+    assert!(!home.join(".cache/pip/y").exists());
+}
