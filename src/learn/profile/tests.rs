@@ -1076,3 +1076,12 @@ fn per_session_variables_are_left_out_and_named_in_a_note() {
         ]
     );
 }
+
+#[test]
+fn every_per_session_variable_is_documented() {
+    let doc = include_str!("../../../docs/learn.md");
+    let words: BTreeSet<&str> = doc.split(|c: char| c.is_whitespace() || c == '`' || c == ',').collect();
+    for name in SESSION_VARS {
+        assert!(words.contains(name), "{name} is left out of allow_env but not listed in docs/learn.md");
+    }
+}
