@@ -50,7 +50,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -a "trust" -d 'Show the profiles o
 complete -c sbx -n "__fish_sbx_needs_command" -a "learn" -d 'Run COMMAND once, unrestricted, watching what it touches, and print (or write) the smallest profile that lets it pass; with --verify, run it again under that profile. To run a program named learn, write `sbx -- learn`'
 complete -c sbx -n "__fish_sbx_using_subcommand trust" -s h -l help -d 'Print help'
 complete -c sbx -n "__fish_sbx_using_subcommand learn" -s p -l profile -d 'Name of the learned profile (default: COMMAND\'s file name, e.g. make)' -r
-complete -c sbx -n "__fish_sbx_using_subcommand learn" -s o -l output -d 'Write the profile to FILE (added to it if FILE exists; paths beneath FILE\'s directory are written relative to it) instead of printing it' -r
+complete -c sbx -n "__fish_sbx_using_subcommand learn" -s o -l output -d 'Write the profile to FILE (added to it if FILE exists; paths beneath FILE\'s directory are written relative to it) instead of printing it on stderr (stdout is COMMAND\'s alone)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand learn" -l extends -d 'Start from profile PROFILE: the learned profile extends it and leaves out what it already allows (PROFILE comes from FILE, your config.toml or the built-ins; learning itself still runs unrestricted)' -r
 complete -c sbx -n "__fish_sbx_using_subcommand learn" -l verify -d 'Run COMMAND again under the learned profile; the profile is marked verified only if it exits the same way'
 complete -c sbx -n "__fish_sbx_using_subcommand learn" -s q -l quiet -d 'Do not print what sbx learn is doing (the profile, and a failed verification, are still printed)'

@@ -200,7 +200,7 @@ pub struct LearnArgs {
     pub profile: Option<String>,
 
     /// Write the profile to FILE (added to it if FILE exists; paths beneath FILE's directory are written relative to
-    /// it) instead of printing it
+    /// it) instead of printing it on stderr (stdout is COMMAND's alone)
     #[arg(short, long, value_name = "FILE", value_parser = OsStringValueParser::new().try_map(non_empty_path))]
     pub output: Option<OsString>,
 
@@ -229,9 +229,12 @@ executed, directories listed, connections with the names they were looked up as,
 unix sockets. The profile denies read, write, net and env and allows what was
 observed, collapsed into directories where many files were used; what the
 defaults allow is left out; paths that look like credentials (~/.ssh, ~/.aws,
-*.pem, .env, tokens) are listed as comments, never allowed. Environment reads
-cannot be observed: allow_env lists the variables that were set. With --extends
-PROFILE the learned profile extends PROFILE and leaves out what it allows.
+*.pem, .env, tokens) are listed as comments, never allowed. A package cache
+(npm, pip, cargo, go, gradle, maven) is allowed whole. Environment reads
+cannot be observed: allow_env lists the variables that were set, less those of
+the shell, terminal, login or machine (PWD, SHLVL, SSH_TTY, DISPLAY, ...). With
+--extends PROFILE the learned profile extends PROFILE and leaves out what it
+allows.
 
 --verify runs COMMAND a second time, in the state the first run left behind (a
 build that is now up to date does less: verify `make -B` or a clean build).

@@ -585,20 +585,12 @@ fn source_text(source: &SourceOut) -> String {
     }
 }
 
-fn quote(arg: &str) -> String {
-    let plain = !arg.is_empty()
-        && arg
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/' | '=' | ':' | ',' | '+' | '@'));
-    if plain { arg.to_owned() } else { format!("'{}'", arg.replace('\'', r"'\''")) }
-}
-
 fn text(e: &Explanation) -> String {
     let mut out = String::new();
     let command = if e.command.is_empty() {
         "(no command given)".to_owned()
     } else {
-        e.command.iter().map(|a| quote(a)).collect::<Vec<_>>().join(" ")
+        e.command.iter().map(|a| crate::shell::quote(a)).collect::<Vec<_>>().join(" ")
     };
     let _ = writeln!(out, "command: {command}");
     match &e.profile {

@@ -158,6 +158,8 @@ impl Lost {
 }
 
 use std::ffi::{OsStr, OsString};
+use std::io::Write as _;
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 use std::process::Command;
 
@@ -326,19 +328,23 @@ pub fn run(args: &LearnArgs, ctx: &Surroundings) -> Result<Outcome> {
         Some(path) => {
             write_file(path, &text)?;
             if !args.quiet {
-                eprintln!(
-                    "sbx learn: wrote profile {name} to {}; run it with `sbx --config {} -p {name} -- {shown}`{}",
-                    path.display(),
-                    path.display(),
-                    if path.file_name() == Some(OsStr::new(crate::config::PROJECT_FILE)) {
-                        " (or `sbx trust` it to use it as the project's)"
-                    } else {
-                        ""
-                    }
-                );
+                let trust = if path.file_name() == Some(OsStr::new(crate::config::PROJECT_FILE)) {
+                    " (`sbx trust` it to use it as the project's)"
+                } else {
+                    ""
+                };
+                // The command on a line of its own, exactly as a shell reads
+                // it (it may hold bytes that are not UTF-8, or newlines).
+                let mut message =
+                    format!("sbx learn: wrote profile {name} to {}{trust}; run it with:\n  ", path.display())
+                        .into_bytes();
+                message.extend_from_slice(rerun_line(path, &name, &args.command).as_bytes());
+                message.push(b'\n');
+                std::io::stderr().write_all(&message).context("writing to stderr")?;
             }
         }
-        None => print!("{}", profile::render(&name, &learned, &header)),
+        // Never stdout: that is the command's (`sbx learn -- cmd > out`).
+        None => eprint!("{}", profile::render(&name, &learned, &header)),
     }
     Ok(status)
 }
@@ -353,17 +359,19 @@ fn default_name(command: &[OsString]) -> String {
         .map_or_else(|| FALLBACK_NAME.to_owned(), str::to_owned)
 }
 
-/// COMMAND for messages and the profile's header: one line (an argument
-/// with control characters, a newline say, is shown quoted and escaped).
+/// COMMAND for messages and the profile's header: one line, each argument
+/// quoted for a shell where it needs to be (see [`crate::shell::one_line`]).
 fn show_command(command: &[OsString]) -> String {
-    let shown: Vec<String> = command
-        .iter()
-        .map(|a| {
-            let arg = a.to_string_lossy();
-            if arg.chars().any(char::is_control) { format!("{arg:?}") } else { arg.into_owned() }
-        })
-        .collect();
-    shown.join(" ")
+    crate::shell::one_line(command.iter().map(OsString::as_os_str))
+}
+
+/// The command line that runs COMMAND under profile `name` of `file`,
+/// exactly (see [`crate::shell::line`]): pasted into a shell, every part of
+/// COMMAND runs inside the sandbox.
+fn rerun_line(file: &Path, name: &str, command: &[OsString]) -> OsString {
+    let sbx = [OsStr::new("sbx"), OsStr::new("--config"), file.as_os_str(), OsStr::new("-p"), OsStr::new(name)];
+    let words = sbx.into_iter().chain([OsStr::new("--")]).chain(command.iter().map(OsString::as_os_str));
+    crate::shell::line(words)
 }
 
 /// "exited with status N" or "was killed by signal N".
@@ -428,9 +436,12 @@ fn context(ctx: &Surroundings, relative_to: Option<std::path::PathBuf>) -> Resul
     env.sort();
     env.dedup();
     let canonical = |p: &Path| crate::paths::resolve(p).map(|r| r.path).unwrap_or_else(|_| p.to_owned());
+    let home = ctx.home().map(|h| canonical(&h));
+    let cache_dirs = profile::cache_dirs(home.as_deref(), |name| ctx.var(name).map(OsStr::to_owned));
     Ok(profile::Context {
         cwd: canonical(&ctx.cwd),
-        home: ctx.home().map(|h| canonical(&h)),
+        home,
+        cache_dirs: cache_dirs.iter().map(|d| canonical(d)).collect(),
         default_read: of(None),
         default_write: of(Some(Access::Write)),
         env,

@@ -13,6 +13,7 @@ pub mod learn;
 pub mod nesting;
 pub mod paths;
 pub mod policy;
+pub mod shell;
 pub mod summary;
 pub mod support;
 pub mod trust;

@@ -35,6 +35,10 @@ pub struct Context {
     pub env: Vec<String>,
     /// The value of `SSH_AUTH_SOCK`, if set (its socket is sensitive).
     pub ssh_auth_sock: Option<PathBuf>,
+    /// Package managers' cache directories (canonical where they exist; see
+    /// [`cache_dirs`]): a use anywhere beneath one is learned as the whole
+    /// directory, writable if anything in it was written.
+    pub cache_dirs: Vec<PathBuf>,
     /// Write paths beneath this directory relative to it (`.`, `target`):
     /// the directory of the file the profile goes to. `None`: absolute
     /// paths (`~/…` beneath the home directory).
@@ -166,6 +170,9 @@ struct HeldPath {
 struct Gathered {
     writes: Points,
     reads: Points,
+    /// Uses beneath a cache directory, by the directory: whether one wrote,
+    /// and the uses.
+    caches: BTreeMap<PathBuf, (bool, Vec<Use>)>,
     /// By (key, canonical path).
     held: BTreeMap<(&'static str, PathBuf), HeldPath>,
 }
@@ -180,10 +187,20 @@ impl Gathered {
         }
         let key = if write { WRITE } else { READ };
         let home = ctx.home.as_deref();
-        let reason = is_sensitive(&point, home)
-            .or_else(|| named.and_then(|n| is_sensitive(n, home)))
-            .map(str::to_owned)
-            .or_else(|| too_broad(&point, ctx));
+        let sensitive = is_sensitive(&point, home).or_else(|| named.and_then(|n| is_sensitive(n, home)));
+        if let Some(cache) = ctx.cache_dirs.iter().find(|c| point.starts_with(c)) {
+            // The whole cache, whatever part of it this run used: another
+            // run fetches other packages. A file in it that looks like a
+            // credential is still told about (the cache reaches it).
+            if let Some(reason) = sensitive {
+                self.hold(key, point, reason.to_owned(), usage.clone());
+            }
+            let (wrote, uses) = self.caches.entry(cache.clone()).or_default();
+            *wrote |= write;
+            uses.push(usage);
+            return;
+        }
+        let reason = sensitive.map(str::to_owned).or_else(|| too_broad(&point, ctx));
         match reason {
             Some(reason) => self.hold(key, point, reason, usage),
             None => {
@@ -256,6 +273,11 @@ fn learn_files(obs: &Observations, ctx: &Context, fs: &dyn Fs, learned: &mut Lea
         }
     }
 
+    // A cache is writable if anything in it was written, else readable.
+    for (cache, (wrote, uses)) in std::mem::take(&mut gathered.caches) {
+        let points = if wrote { &mut gathered.writes } else { &mut gathered.reads };
+        points.entry(cache).or_default().extend(uses);
+    }
     let held_paths = gathered.held_paths();
     let writes = collapse(std::mem::take(&mut gathered.writes), ctx, &held_paths);
     let mut reads = std::mem::take(&mut gathered.reads);
@@ -267,6 +289,7 @@ fn learn_files(obs: &Observations, ctx: &Context, fs: &dyn Fs, learned: &mut Lea
     for (points, key, out) in [(&writes, WRITE, &mut write_entries), (&reads, READ, &mut read_entries)] {
         for (path, uses) in points {
             let why = describe(path, uses);
+            let why = if ctx.cache_dirs.contains(path) { format!("package cache, allowed whole: {why}") } else { why };
             match value_of(path, ctx) {
                 Ok(value) => {
                     out.insert(path.clone(), Entry { value, why });
@@ -289,6 +312,48 @@ fn learn_files(obs: &Observations, ctx: &Context, fs: &dyn Fs, learned: &mut Lea
     }
     learned.allow_write = write_entries.into_values().collect();
     learned.allow_read = read_entries.into_values().collect();
+}
+
+/// The cache directories of npm, pip, cargo, go, gradle and maven, where
+/// `var` (the environment) and `home` put them: `$npm_config_cache` or
+/// `~/.npm`; `$PIP_CACHE_DIR` or `$XDG_CACHE_HOME/pip` or `~/.cache/pip`;
+/// `$CARGO_HOME/{registry,git}` or `~/.cargo/…`; `$GOMODCACHE` or
+/// `$GOPATH/pkg/mod` (its first entry) or `~/go/pkg/mod`; `$GOCACHE` or
+/// `$XDG_CACHE_HOME/go-build` or `~/.cache/go-build`;
+/// `$GRADLE_USER_HOME/caches` or `~/.gradle/caches`; `~/.m2/repository`.
+/// Relative values are ignored (the tools would not agree on what they are
+/// relative to); so is a directory that would reach too far ([`too_broad`]
+/// with `home`: `/`, the home directory or above it, a place of credentials).
+pub fn cache_dirs(home: Option<&Path>, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<PathBuf> {
+    let path = |name: &str| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let in_home = |rest: &str| home.map(|h| h.join(rest));
+    let xdg_cache =
+        |tool: &str| path("XDG_CACHE_HOME").map(|c| c.join(tool)).or_else(|| in_home(&format!(".cache/{tool}")));
+    let cargo_home = path("CARGO_HOME").or_else(|| in_home(".cargo"));
+    let gopath = var("GOPATH")
+        .and_then(|v| std::env::split_paths(&v).next())
+        .filter(|p| p.is_absolute())
+        .map(|p| p.join("pkg/mod"));
+    let dirs = [
+        path("npm_config_cache").or_else(|| path("NPM_CONFIG_CACHE")).or_else(|| in_home(".npm")),
+        path("PIP_CACHE_DIR").or_else(|| xdg_cache("pip")),
+        cargo_home.as_ref().map(|c| c.join("registry")),
+        cargo_home.as_ref().map(|c| c.join("git")),
+        path("GOMODCACHE").or(gopath).or_else(|| in_home("go/pkg/mod")),
+        path("GOCACHE").or_else(|| xdg_cache("go-build")),
+        path("GRADLE_USER_HOME").or_else(|| in_home(".gradle")).map(|g| g.join("caches")),
+        in_home(".m2/repository"),
+    ];
+    let ctx = Context { home: home.map(Path::to_owned), ..Context::default() };
+    let mut out: Vec<PathBuf> = dirs
+        .into_iter()
+        .flatten()
+        .map(|d| d.components().collect::<PathBuf>())
+        .filter(|d| depth(d) >= 2 && too_broad(d, &ctx).is_none() && is_sensitive(d, home).is_none())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The command's own open files and the kernel's view of processes: never
@@ -751,13 +816,117 @@ fn sensitive_socket(path: &Path, home: Option<&Path>) -> Option<&'static str> {
 // ---------------------------------------------------------------------------
 // Environment
 
+/// Variables that describe where this run was started rather than what the
+/// command needs: their values belong to one shell, terminal, login,
+/// connection, desktop session or service instance, or to this machine's
+/// image, and are wrong (or meaningless) the next time. Names ending in `*`
+/// are prefixes. Left out of `allow_env` and named in a note, so one the
+/// command does need is a line to add.
+pub const SESSION_VARS: &[&str] = &[
+    // The shell's own state.
+    "_",
+    "PWD",
+    "OLDPWD",
+    "SHLVL",
+    "PS1",
+    "PS2",
+    "PS3",
+    "PS4",
+    "PROMPT_COMMAND",
+    "HISTFILE",
+    "HISTSIZE",
+    "HISTFILESIZE",
+    "HISTCONTROL",
+    "HISTIGNORE",
+    "HISTTIMEFORMAT",
+    "LINES",
+    "COLUMNS",
+    "MAIL",
+    "MAILCHECK",
+    "MAILPATH",
+    // The terminal and the multiplexer.
+    "TERM_PROGRAM",
+    "TERM_PROGRAM_VERSION",
+    "TERM_SESSION_ID",
+    "TERMINAL_EMULATOR",
+    "COLORFGBG",
+    "VTE_VERSION",
+    "WINDOWID",
+    "WT_SESSION",
+    "WT_PROFILE_ID",
+    "LC_TERMINAL",
+    "LC_TERMINAL_VERSION",
+    "TMUX",
+    "TMUX_PANE",
+    "STY",
+    "WINDOW",
+    "ITERM_*",
+    "KITTY_*",
+    "KONSOLE_*",
+    "GNOME_TERMINAL_*",
+    "ALACRITTY_*",
+    "WEZTERM_*",
+    "VSCODE_*",
+    // The login and the connection it came over.
+    "SSH_CLIENT",
+    "SSH_CONNECTION",
+    "SSH_TTY",
+    "SSH_AGENT_PID",
+    "GPG_TTY",
+    "GPG_AGENT_INFO",
+    "MOTD_SHOWN",
+    "XDG_SESSION_*",
+    "XDG_SEAT",
+    "XDG_VTNR",
+    // The desktop session.
+    "DISPLAY",
+    "WAYLAND_DISPLAY",
+    "XAUTHORITY",
+    "DBUS_SESSION_BUS_ADDRESS",
+    "SESSION_MANAGER",
+    "DESKTOP_SESSION",
+    "GDMSESSION",
+    "XDG_CURRENT_DESKTOP",
+    // The service manager's instance (systemd).
+    "INVOCATION_ID",
+    "JOURNAL_STREAM",
+    "SYSTEMD_EXEC_PID",
+    "MANAGERPID",
+    "NOTIFY_SOCKET",
+    "LISTEN_PID",
+    "LISTEN_FDS",
+    "LISTEN_FDNAMES",
+    "WATCHDOG_PID",
+    "WATCHDOG_USEC",
+    // This machine: its name and type, and the cloud SDK set up in its image.
+    "HOSTNAME",
+    "HOSTTYPE",
+    "MACHTYPE",
+    "OSTYPE",
+    "CLOUDSDK_*",
+    "CLOUD_SDK_*",
+];
+
+/// Whether `name` is one of [`SESSION_VARS`].
+pub fn session_var(name: &str) -> bool {
+    SESSION_VARS.iter().any(|v| match v.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == *v,
+    })
+}
+
 fn learn_env(ctx: &Context, learned: &mut Learned, notes: &mut Vec<String>) {
-    let names: BTreeSet<&str> = ctx
-        .env
-        .iter()
-        .map(String::as_str)
-        .filter(|n| !n.is_empty() && *n != "_" && !crate::env::BASE_VARS.contains(n))
-        .collect();
+    let names: BTreeSet<&str> =
+        ctx.env.iter().map(String::as_str).filter(|n| !n.is_empty() && !crate::env::BASE_VARS.contains(n)).collect();
+    let (session, names): (Vec<&str>, Vec<&str>) = names.into_iter().partition(|n| session_var(n));
+    let session: Vec<&str> = session.into_iter().filter(|n| *n != "_").collect();
+    if !session.is_empty() {
+        notes.push(format!(
+            "left out of {ENV}, as they belong to the shell, terminal, login, desktop or machine learning ran in \
+             (add one the command needs): {}",
+            session.join(", ")
+        ));
+    }
     const WHY: &str = "set when learning";
     for name in names {
         if secret_var(name) {

@@ -424,17 +424,22 @@ impl Observer {
                 return;
             }
         }
-        // Names from the answers the command got; /etc/hosts names only for
-        // addresses off loopback (127.0.0.1 is "localhost" to everyone).
-        let names = match &self.names {
+        let names = self.names_of(addr);
+        let program = comm(tid);
+        self.log().net.entry((addr, usage)).or_insert((names, program));
+    }
+
+    /// The names `addr` is known by: every name whose answers gave it (two
+    /// names behind one address are both kept); /etc/hosts names only for
+    /// addresses off loopback (127.0.0.1 is "localhost" to everyone).
+    fn names_of(&self, addr: SocketAddr) -> Vec<String> {
+        match &self.names {
             Some(filter) if crate::policy::net::is_loopback(addr.ip()) => {
                 filter.proxy().resolved().names_for(addr.ip())
             }
             Some(filter) => filter.names_of(addr.ip()),
             None => Vec::new(),
-        };
-        let program = comm(tid);
-        self.log().net.entry((addr, usage)).or_insert((names, program));
+        }
     }
 
     /// Everything observed, in a stable order.
@@ -457,7 +462,17 @@ impl Observer {
         let mut net: Vec<NetEvent> = log
             .net
             .into_iter()
-            .map(|((addr, usage), (names, program))| NetEvent { addr, names, usage, program })
+            .map(|((addr, usage), (mut names, program))| {
+                // A name looked up after the first connect to its address
+                // (a second host behind the same CDN address, a reused
+                // connection) needs allowing as much as the first.
+                for name in self.names_of(addr) {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+                NetEvent { addr, names, usage, program }
+            })
             .collect();
         net.sort_by_key(|e| (e.addr, e.usage));
         let mut unix: Vec<UnixEvent> =

@@ -5,6 +5,8 @@
 //! outside what was learned, that credentials are held back, and that the
 //! file is TOML that `sbx --explain` accepts.
 
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use super::dnsutil::{self, Answer, CONNECT_PY, TestDns};
@@ -256,9 +258,9 @@ fn a_printed_profile_is_toml_that_explain_accepts() {
     let dir = tempdir();
     std::fs::write(dir.path().join("data.txt"), "x\n").unwrap();
     let out = sbx(["learn", "-q", "--", "cat", "data.txt"]).cwd(dir.path()).run();
-    out.success();
-    // The command's output comes first, then the profile.
-    let text = out.stdout.strip_prefix("x\n").unwrap_or_else(|| panic!("{}", out.report()));
+    // The command's output alone on stdout; the profile on stderr.
+    out.success().stdout_is("x");
+    let text = out.stderr.as_str();
     let doc: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("not TOML: {e}\n{text}"));
     let learned = doc["profile"]["cat"].as_table().unwrap();
     // Printed profiles name paths absolutely.
@@ -524,4 +526,243 @@ fn lookups_that_cannot_be_observed_are_counted_and_the_profile_says_it_is_incomp
     let mut expected = vec![format!("{}:53", server.addr.ip()), format!("127.0.0.2:{}", api.port())];
     expected.sort();
     assert_eq!(net, expected, "{text}");
+}
+
+// ------------------------------------------------ what sbx learn prints
+
+/// What `sbx learn -o` printed as the command to run the profile with: the
+/// bytes after "run it with:\n" to the end of stderr.
+fn printed_rerun(out: &Output) -> Vec<u8> {
+    let marker = b"; run it with:\n";
+    let at = out
+        .stderr_bytes
+        .windows(marker.len())
+        .position(|w| w == marker)
+        .unwrap_or_else(|| panic!("no command printed{}", out.report()));
+    let line = &out.stderr_bytes[at + marker.len()..];
+    line.strip_suffix(b"\n").unwrap_or(line).to_vec()
+}
+
+#[test]
+fn the_printed_command_runs_exactly_what_was_learned_all_of_it_in_the_sandbox() {
+    // The learned profile denies files: running it needs Landlock.
+    if !super::util::files_enforced() {
+        return;
+    }
+    let dir = tempdir();
+    std::fs::create_dir(dir.path().join("my profiles")).unwrap();
+    // A shell line with `&&`, quotes and `$`, and arguments with a quote,
+    // expansions, a newline, bytes that are not UTF-8 and nothing at all.
+    let script = r#"echo a > f1 && printf '%s|' "$@" > f2"#;
+    let args: Vec<OsString> = [
+        b"sh".as_slice(),
+        b"-c",
+        script.as_bytes(),
+        b"sh",
+        b"it's $HOME `id` \\ !x *",
+        b"two\nlines",
+        b"\xff\xfe",
+        b"",
+    ]
+    .iter()
+    .map(|a| OsStr::from_bytes(a).to_owned())
+    .collect();
+    let learn = sbx(["learn", "-o", "my profiles/p.toml", "--verify", "--"]).args(&args).cwd(dir.path()).run();
+    learn.success().stderr_has("sbx learn: verified");
+    let expected_f2 = b"it's $HOME `id` \\ !x *|two\nlines|\xff\xfe||".as_slice();
+    assert_eq!(std::fs::read(dir.path().join("f2")).unwrap(), expected_f2, "{}", learn.report());
+    let line = printed_rerun(&learn);
+    let file = std::fs::canonicalize(dir.path().join("my profiles/p.toml")).unwrap();
+
+    // The line as sh reads it: a stub `sbx` prints its arguments.
+    let stub = tempdir();
+    std::fs::write(stub.path().join("sbx"), "#!/bin/sh\nfor a; do printf '%s\\0' \"$a\"; done\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(stub.path().join("sbx"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", stub.path().display());
+    let parsed = bare("sh").arg("-c").arg(OsStr::from_bytes(&line)).env("PATH", &path).run();
+    parsed.success();
+    let mut expected: Vec<OsString> =
+        ["--config".as_ref(), file.as_os_str(), "-p".as_ref(), "sh".as_ref(), "--".as_ref()]
+            .iter()
+            .map(|a: &&OsStr| a.to_os_string())
+            .collect();
+    expected.extend(args.iter().cloned());
+    let got: Vec<OsString> = parsed
+        .stdout_bytes
+        .strip_suffix(b"\0")
+        .unwrap_or_else(|| panic!("{}", parsed.report()))
+        .split(|b| *b == 0)
+        .map(|a| OsStr::from_bytes(a).to_owned())
+        .collect();
+    assert_eq!(got, expected, "printed: {:?}", String::from_utf8_lossy(&line));
+
+    // And run for real: the whole line runs under the profile, once.
+    std::fs::remove_file(dir.path().join("f1")).unwrap();
+    std::fs::remove_file(dir.path().join("f2")).unwrap();
+    std::os::unix::fs::symlink(sbx_path(), stub.path().join("sbx-real")).unwrap();
+    std::fs::rename(stub.path().join("sbx-real"), stub.path().join("sbx")).unwrap();
+    let real = bare("sh").arg("-c").arg(OsStr::from_bytes(&line)).env("PATH", &path).cwd(dir.path()).simulated().run();
+    real.success();
+    assert_eq!(std::fs::read(dir.path().join("f2")).unwrap(), expected_f2, "{}", real.report());
+    assert!(dir.path().join("f1").is_file(), "{}", real.report());
+}
+
+#[test]
+fn the_profile_never_goes_to_the_commands_stdout() {
+    let dir = tempdir();
+    let out = sbx(["learn", "-q", "--", "sh", "-c", "echo out; echo err >&2"]).cwd(dir.path()).run();
+    // stdout is the command's alone (`sbx learn -- cmd > out` keeps it so);
+    // the profile follows the command's own stderr.
+    out.success().stdout_is("out");
+    let text = out.stderr.strip_prefix("err\n").unwrap_or_else(|| panic!("{}", out.report()));
+    let doc: toml::Table = toml::from_str(text).unwrap_or_else(|e| panic!("not TOML: {e}{}", out.report()));
+    assert!(doc["profile"]["sh"].is_table(), "{}", out.report());
+    // Through a shell redirection, as people write it.
+    let redirected = bare("sh")
+        .args(["-c", r#""$0" learn -- sh -c 'echo out' > out.txt"#])
+        .arg(sbx_path())
+        .cwd(dir.path())
+        .simulated()
+        .run();
+    redirected.success().stderr_has("[profile.sh]");
+    assert_eq!(std::fs::read_to_string(dir.path().join("out.txt")).unwrap(), "out\n", "{}", redirected.report());
+}
+
+#[test]
+fn per_session_variables_are_left_out_and_one_the_command_reads_is_kept() {
+    // The learned profile denies files: verifying it needs Landlock.
+    if !super::util::files_enforced() {
+        return;
+    }
+    let dir = tempdir();
+    let session = [
+        ("PWD", "/somewhere"),
+        ("OLDPWD", "/elsewhere"),
+        ("SHLVL", "2"),
+        ("_", "/usr/bin/env"),
+        ("SSH_CONNECTION", "192.0.2.1 50000 192.0.2.2 22"),
+        ("SSH_TTY", "/dev/pts/3"),
+        ("XDG_SESSION_ID", "7"),
+        ("DISPLAY", ":0"),
+        ("TERM_PROGRAM", "vscode"),
+        ("TMUX", "/tmp/tmux-0/default,1,0"),
+        ("CLOUDSDK_CONFIG", "/tmp/gcloud"),
+        ("HOSTNAME", "builder-7"),
+    ];
+    let mut cmd = sbx(["learn", "-o", "p.toml", "--verify", "--", "sh", "-c", r#"echo "${MYTOOL_HOME:?unset}""#])
+        .cwd(dir.path())
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", dir.path())
+        .env("MYTOOL_HOME", "/opt/mytool");
+    for (name, value) in session {
+        cmd = cmd.env(name, value);
+    }
+    let out = cmd.run();
+    // Verified: under the profile the command still gets MYTOOL_HOME.
+    out.success().stdout_is("/opt/mytool\n/opt/mytool").stderr_has("sbx learn: verified");
+    let file = dir.path().join("p.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(list(&profile_of(&file, "sh"), "allow_env"), ["MYTOOL_HOME"], "{text}");
+    assert!(
+        text.contains(
+            "# Notes:\n#   left out of allow_env, as they belong to the shell, terminal, login, desktop or machine \
+             learning ran in (add one the command needs): CLOUDSDK_CONFIG, DISPLAY, HOSTNAME, OLDPWD, PWD, SHLVL, \
+             SSH_CONNECTION, SSH_TTY, TERM_PROGRAM, TMUX, XDG_SESSION_ID\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn names_that_share_an_address_are_all_learned_and_verify() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let cdn = listener("127.0.0.2");
+    // An index and its file host behind one address, and a third name
+    // looked up after the last connect (a connection reused for it).
+    for name in ["index.test", "files.test", "mirror.test"] {
+        server.set(name, Answer::Addrs(vec!["127.0.0.2".parse().unwrap()]), 60);
+    }
+    let script = "import socket, sys\n\
+        port = int(sys.argv[1])\n\
+        for host in ['index.test', 'files.test']:\n\
+        \x20   socket.create_connection((host, port), timeout=5).close(); print('ok', host)\n\
+        print('mirror.test', socket.gethostbyname('mirror.test'))\n";
+    let dir = tempdir();
+    let (py, sbx) = (py.to_str().unwrap(), sbx_path().to_str().unwrap());
+    let port = cdn.port().to_string();
+    let Some(out) = in_namespace(
+        &server,
+        dir.path(),
+        &[sbx, "learn", "-p", "fetch", "-o", "net.toml", "--verify", "--", py, "-c", script, &port],
+    ) else {
+        return;
+    };
+    let once = "ok index.test\nok files.test\nmirror.test 127.0.0.2";
+    out.success().stdout_is(&format!("{once}\n{once}")).stderr_has("sbx learn: verified");
+    assert_eq!(cdn.accepted(), 4, "learning and verifying each connect twice");
+    let file = dir.path().join("net.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let expected: Vec<String> =
+        ["files.test", "index.test", "mirror.test"].iter().map(|n| format!("{n}:{port}")).collect();
+    assert_eq!(list(&profile_of(&file, "fetch"), "allow_net"), expected, "{text}");
+}
+
+#[test]
+fn package_caches_are_learned_whole_and_writable_where_written() {
+    // The learned profile denies files: verifying it needs Landlock.
+    if !super::util::files_enforced() {
+        return;
+    }
+    let dir = tempdir();
+    let home = dir.path().join("home");
+    let project = dir.path().join("project");
+    let cargo_home = dir.path().join("cargo-home");
+    let npm = home.join(".npm/_cacache/content-v2/sha512");
+    std::fs::create_dir_all(npm.join("aa")).unwrap();
+    std::fs::write(npm.join("aa/old"), "old\n").unwrap();
+    std::fs::create_dir_all(home.join(".cache/pip/http-v2/a")).unwrap();
+    std::fs::write(home.join(".cache/pip/http-v2/a/body"), "pip\n").unwrap();
+    std::fs::create_dir_all(cargo_home.join("registry/cache")).unwrap();
+    std::fs::create_dir(&project).unwrap();
+    // npm reads one cache entry and adds another; pip only reads; cargo
+    // (CARGO_HOME elsewhere) adds a crate.
+    let script = r#"cat "$HOME/.npm/_cacache/content-v2/sha512/aa/old" &&
+        mkdir -p "$HOME/.npm/_cacache/content-v2/sha512/bb/cc" &&
+        echo new > "$HOME/.npm/_cacache/content-v2/sha512/bb/cc/new" &&
+        cat "$HOME/.cache/pip/http-v2/a/body" &&
+        echo crate > "$CARGO_HOME/registry/cache/c.crate""#;
+    let out = sbx(["learn", "-p", "fetch", "-o", "p.toml", "--verify", "--", "sh", "-c", script])
+        .cwd(&project)
+        .env("HOME", &home)
+        .env("CARGO_HOME", &cargo_home)
+        .run();
+    out.success().stdout_is("old\npip\nold\npip").stderr_has("sbx learn: verified");
+    let file = project.join("p.toml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let learned = profile_of(&file, "fetch");
+    let cargo_registry = std::fs::canonicalize(cargo_home.join("registry")).unwrap();
+    assert_eq!(list(&learned, "allow_write"), [cargo_registry.to_str().unwrap(), "~/.npm"], "{text}");
+    assert_eq!(list(&learned, "allow_read"), ["~/.cache/pip"], "{text}");
+    assert!(text.contains("\"~/.npm\",  # package cache, allowed whole: "), "{text}");
+
+    // Under it, another package goes anywhere in npm's cache (not only
+    // where this run wrote); pip's cache, only read, stays read-only.
+    let under = |script: &str| {
+        sbx(["--config", "p.toml", "-p", "fetch", "--", "sh", "-c", script])
+            .cwd(&project)
+            .env("HOME", &home)
+            .env("CARGO_HOME", &cargo_home)
+            .run()
+    };
+    under(r#"mkdir -p "$HOME/.npm/_cacache/index-v5/zz" && echo y > "$HOME/.npm/_cacache/index-v5/zz/f" && echo ok"#)
+        .success()
+        .stdout_is("ok");
+    assert!(home.join(".npm/_cacache/index-v5/zz/f").is_file());
+    under(r#"(echo y > "$HOME/.cache/pip/y") 2>/dev/null && echo written || echo denied"#)
+        .success()
+        .stdout_is("denied");
+    assert!(!home.join(".cache/pip/y").exists());
 }

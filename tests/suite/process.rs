@@ -128,6 +128,7 @@ impl Running {
             cwd: None,
             status,
             stdout: self.seen.clone(),
+            stderr_bytes: stderr.clone().into_bytes(),
             stderr,
             stdout_bytes: self.seen.clone().into_bytes(),
         }

@@ -260,6 +260,7 @@ pub struct Output {
     pub stdout: String,
     pub stderr: String,
     pub stdout_bytes: Vec<u8>,
+    pub stderr_bytes: Vec<u8>,
 }
 
 impl Output {
@@ -272,6 +273,7 @@ impl Output {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             stdout_bytes: out.stdout,
+            stderr_bytes: out.stderr,
         }
     }
 

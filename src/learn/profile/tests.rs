@@ -68,6 +68,7 @@ fn ctx() -> Context {
         default_write: ["/tmp", "/dev/null"].iter().map(PathBuf::from).collect(),
         env: Vec::new(),
         ssh_auth_sock: None,
+        cache_dirs: Vec::new(),
         relative_to: Some("/home/u/proj".into()),
     }
 }
@@ -951,4 +952,136 @@ fn a_profile_learned_from_a_start_extends_it() {
     let surroundings = Surroundings { vars: vec![], cwd: "/work".into() };
     let flat = config.flatten("job", &surroundings).unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert!(flat.request.allow_write.iter().any(|e| e.value == std::path::Path::new("/work")), "{flat:?}");
+}
+
+#[test]
+fn package_caches_are_where_the_environment_puts_them() {
+    let home = Path::new("/home/u");
+    let none = |_: &str| None;
+    assert_eq!(
+        cache_dirs(Some(home), none),
+        [
+            "/home/u/.cache/go-build",
+            "/home/u/.cache/pip",
+            "/home/u/.cargo/git",
+            "/home/u/.cargo/registry",
+            "/home/u/.gradle/caches",
+            "/home/u/.m2/repository",
+            "/home/u/.npm",
+            "/home/u/go/pkg/mod",
+        ]
+        .map(PathBuf::from)
+    );
+    let vars = |name: &str| {
+        let value = match name {
+            "npm_config_cache" => "/cache/npm/",
+            "PIP_CACHE_DIR" => "relative/pip",
+            "XDG_CACHE_HOME" => "/xdg",
+            "CARGO_HOME" => "/opt/cargo",
+            "GOPATH" => "/gopath:/other",
+            "GOCACHE" => "/home/u",
+            "GRADLE_USER_HOME" => "/",
+            _ => return None,
+        };
+        Some(value.into())
+    };
+    // A relative value is ignored (the default stands); one that would
+    // open the home directory or the whole file system is dropped.
+    assert_eq!(
+        cache_dirs(Some(home), vars),
+        [
+            "/cache/npm",
+            "/gopath/pkg/mod",
+            "/home/u/.m2/repository",
+            "/opt/cargo/git",
+            "/opt/cargo/registry",
+            "/xdg/pip"
+        ]
+        .map(PathBuf::from)
+    );
+    // No home: only what the environment names.
+    assert_eq!(cache_dirs(None, |n: &str| (n == "GOMODCACHE").then(|| "/m".into())), Vec::<PathBuf>::new());
+    assert_eq!(cache_dirs(None, |n: &str| (n == "GOMODCACHE").then(|| "/m/mod".into())), [PathBuf::from("/m/mod")]);
+}
+
+#[test]
+fn a_package_cache_is_learned_whole_and_writable_if_anything_in_it_was_written() {
+    let mut fs = FakeFs::new();
+    let mut ctx = ctx();
+    ctx.cache_dirs = cache_dirs(ctx.home.as_deref(), |_| None);
+    // npm read one entry and added another: the whole cache, writable.
+    let npm = "/home/u/.npm/_cacache/content-v2/sha512";
+    fs.file(&format!("{npm}/aa/bb/old")).file(&format!("{npm}/cc/dd/new")).file("/home/u/.npm/_cacache/index-v5/x");
+    // pip only read: the whole cache, read-only. A credential-like name in
+    // a cache is still told about.
+    fs.file("/home/u/.cache/pip/http-v2/a/b/c.body").file("/home/u/.cache/pip/secret.pem");
+    // Something else in ~/.cache stays as narrow as ever.
+    fs.file("/home/u/.cache/tool/data");
+    let learned = learn(
+        &files(vec![
+            ev(&format!("{npm}/aa/bb/old"), FileUse::Read, "npm"),
+            ev(&format!("{npm}/cc"), FileUse::MadeDir, "npm"),
+            ev(&format!("{npm}/cc/dd"), FileUse::MadeDir, "npm"),
+            ev(&format!("{npm}/cc/dd/new"), FileUse::Write, "npm"),
+            ev(&format!("{npm}/cc/dd/new"), FileUse::Entry, "npm"),
+            ev("/home/u/.npm/_cacache/index-v5/x", FileUse::Read, "npm"),
+            ev("/home/u/.cache/pip/http-v2/a/b/c.body", FileUse::Read, "pip"),
+            ev("/home/u/.cache/pip/secret.pem", FileUse::Read, "pip"),
+            ev("/home/u/.cache/tool/data", FileUse::Read, "tool"),
+        ]),
+        &ctx,
+        &fs,
+    );
+    assert_eq!(values(&learned.allow_write), ["~/.npm"], "{learned:#?}");
+    assert!(
+        learned.allow_write[0].why.starts_with("package cache, allowed whole: wrote 1 file"),
+        "{}",
+        learned.allow_write[0].why
+    );
+    assert_eq!(values(&learned.allow_read), ["~/.cache/pip", "~/.cache/tool/data"], "{learned:#?}");
+    assert_eq!(held(&learned, "allow_read"), ["~/.cache/pip/secret.pem"]);
+    assert_eq!(learned.held[0].covered_by.as_deref(), Some("~/.cache/pip"));
+}
+
+#[test]
+fn per_session_variables_are_left_out_and_named_in_a_note() {
+    let mut ctx = ctx();
+    ctx.env = [
+        "CLOUDSDK_CONFIG",
+        "DISPLAY",
+        "MYTOOL_HOME",
+        "OLDPWD",
+        "PWD",
+        "SHLVL",
+        "SSH_CONNECTION",
+        "SSH_AUTH_SOCK",
+        "TERM_PROGRAM",
+        "VSCODE_GIT_IPC_HANDLE",
+        "XDG_CONFIG_HOME",
+        "XDG_SESSION_ID",
+        "_",
+    ]
+    .map(String::from)
+    .to_vec();
+    let learned = learn(&Observations::default(), &ctx, &FakeFs::new());
+    assert_eq!(values(&learned.allow_env), ["MYTOOL_HOME", "XDG_CONFIG_HOME"]);
+    // The agent's socket is a credential: held, as before.
+    assert_eq!(held(&learned, "allow_env"), ["SSH_AUTH_SOCK"]);
+    assert_eq!(
+        learned.notes,
+        [
+            "left out of allow_env, as they belong to the shell, terminal, login, desktop or machine learning ran in (add \
+          one the command needs): CLOUDSDK_CONFIG, DISPLAY, OLDPWD, PWD, SHLVL, SSH_CONNECTION, TERM_PROGRAM, \
+          VSCODE_GIT_IPC_HANDLE, XDG_SESSION_ID"
+        ]
+    );
+}
+
+#[test]
+fn every_per_session_variable_is_documented() {
+    let doc = include_str!("../../../docs/learn.md");
+    let words: BTreeSet<&str> = doc.split(|c: char| c.is_whitespace() || c == '`' || c == ',').collect();
+    for name in SESSION_VARS {
+        assert!(words.contains(name), "{name} is left out of allow_env but not listed in docs/learn.md");
+    }
 }
