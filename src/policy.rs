@@ -329,6 +329,16 @@ impl Policy {
             match paths::resolve(abs) {
                 Ok(path) => rules.push(rule(path, Access::Write, entry.source.clone())),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound && !paths::is_symlink(abs) => {
+                    if let Some(top) = missing_ancestor(abs) {
+                        bail!(
+                            "{}: {} does not exist either; sbx creates a missing directory only where its parent \
+                             exists (as root a typo would create a tree at the wrong place): fix the path, or create \
+                             it first with mkdir -p {}",
+                            entry.source.entry(&paths::show(abs)),
+                            paths::show(&top),
+                            paths::show(abs)
+                        );
+                    }
                     missing_dirs.push(entry.clone());
                 }
                 Err(err) => {
@@ -367,16 +377,32 @@ impl Policy {
         })
     }
 
-    /// Creates the missing `--allow-write` directories (like `mkdir -p`) and
-    /// adds their rules.
+    /// Creates the missing `--allow-write` directories (each in a parent
+    /// that exists: [`Policy::build`] refused the others), says so on stderr
+    /// unless quiet, and adds their rules.
     pub fn create_missing_dirs(&mut self) -> Result<()> {
         for Sourced { value: abs, source } in std::mem::take(&mut self.missing_dirs) {
-            std::fs::create_dir_all(&abs).with_context(|| {
-                format!(
-                    "{}: the directory does not exist and creating it failed; create it yourself or fix the path",
-                    source.entry(&paths::show(&abs))
-                )
-            })?;
+            match std::fs::create_dir(&abs) {
+                Ok(()) if !self.quiet => {
+                    eprintln!(
+                        "sbx: created the missing directory {} ({})",
+                        paths::show(&abs),
+                        source.entry(&paths::show(&abs))
+                    )
+                }
+                Ok(()) => {}
+                // Made in between by someone else: a directory is what was asked for.
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists && abs.is_dir() => {}
+                Err(err) => {
+                    return Err(err).with_context(|| {
+                        format!(
+                            "{}: the directory does not exist and creating it failed; create it yourself or fix the \
+                             path",
+                            source.entry(&paths::show(&abs))
+                        )
+                    });
+                }
+            }
             tracing::debug!(path = %paths::show(&abs), "created missing --allow-write directory");
             let path = paths::resolve(&abs).with_context(|| {
                 format!("{}: cannot resolve the created directory", source.entry(&paths::show(&abs)))
@@ -423,6 +449,20 @@ fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
         return Ok(Net::Unrestricted);
     }
     if rules.is_empty() { Ok(Net::Denied) } else { Ok(Net::Allow(rules)) }
+}
+
+/// The highest missing directory above the missing `abs`, if its parent is
+/// missing too (`/nonexistent` for `/nonexistent/deep/dir`); `None` when
+/// only `abs` itself is missing.
+fn missing_ancestor(abs: &Path) -> Option<PathBuf> {
+    let mut top = None;
+    for ancestor in abs.ancestors().skip(1) {
+        if std::fs::symlink_metadata(ancestor).is_ok() {
+            break;
+        }
+        top = Some(ancestor.to_path_buf());
+    }
+    top
 }
 
 /// Refuses `--allow-unix` for a resolver socket (nscd, systemd-resolved)

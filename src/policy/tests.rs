@@ -132,14 +132,27 @@ fn relative_and_tilde_paths_resolve() {
 #[test]
 fn missing_allow_write_is_created_missing_allow_read_is_skipped() {
     let dir = scratch();
+    std::fs::create_dir_all(dir.path().join("out/a")).unwrap();
     let ctx = surroundings(dir.path(), &[]);
     let mut p = Policy::resolve(&Cli::for_test(&["--allow-write=out/a/b", "--allow-read=nope", "true"]), &ctx).unwrap();
-    assert!(!dir.path().join("out").exists(), "resolving must not touch the disk");
+    assert!(!dir.path().join("out/a/b").exists(), "resolving must not touch the disk");
     p.create_missing_dirs().unwrap();
     assert!(dir.path().join("out/a/b").is_dir());
     let flagged: Vec<_> = p.paths.iter().filter(|r| matches!(r.source, Source::Flag(_))).collect();
     assert_eq!(flagged.len(), 1, "{}", show(&p));
     assert!(flagged[0].is_dir);
+}
+
+#[test]
+fn missing_allow_write_with_a_missing_parent_is_refused_naming_the_top() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    let err = Policy::resolve(&Cli::for_test(&["--allow-write=nope/deep/dir", "true"]), &ctx).unwrap_err();
+    let err = format!("{err:#}");
+    let top = dir.path().join("nope");
+    assert!(err.contains(&format!("{} does not exist either", top.display())), "{err}");
+    assert!(err.contains(&format!("mkdir -p {}", top.join("deep/dir").display())), "{err}");
+    assert!(!top.exists(), "nothing is created");
 }
 
 #[test]

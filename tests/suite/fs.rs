@@ -697,23 +697,55 @@ fn empty_allow_value_rejected() {
 }
 
 as_both_users! {
-    /// A missing nested --allow-write dir (out/a/b, out/a missing too) is
-    /// created before the sandbox and is writable; its new parent is not.
+    /// A missing --allow-write dir whose parent exists (out/a) is created
+    /// before the sandbox, said so on stderr, and is writable; its parent
+    /// is not.
     fn missing_allow_write_dir_is_created(user: User) {
         let t = Tree::new(user);
         assert!(!t.path("out/a").exists());
-        let flags = argv!["--allow-write=out/a/b"];
-        sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/b/f"]).run().success().stdout_is("ok");
-        assert!(t.path("out/a/b").is_dir());
-        assert_eq!(t.read("out/a/b/f"), "x");
+        let flags = argv!["--allow-write=out/a"];
+        let created = format!("sbx: created the missing directory {}", t.path("out/a").display());
+        sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/f"])
+            .run()
+            .success()
+            .stdout_is("ok")
+            .stderr_has(&created);
+        assert!(t.path("out/a").is_dir());
+        assert_eq!(t.read("out/a/f"), "x");
+        // Existing now: nothing more to say.
+        let again = sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/g"]).run();
+        again.success().stdout_is("ok").stderr_lacks("created");
 
         let control = Tree::new(user);
-        fs::create_dir_all(control.path("out/a/b")).unwrap();
+        bare_probe(user, &control.path("."), argv!["write", "out/f"]).run().success().stdout_is("ok");
+        sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/f"]).run().success().stdout_is("EACCES");
+    }
+}
+
+as_both_users! {
+    /// A missing --allow-write dir whose parent is missing too (a typo):
+    /// refused (125) before the command runs, naming the highest missing
+    /// directory and the mkdir that would make it; nothing is created. Made
+    /// as told, the same run works.
+    fn missing_allow_write_chain_is_refused(user: User) {
+        let t = Tree::new(user);
+        let flags = argv!["--allow-write=nope/deep/dir"];
+        let run = || sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "nope/deep/dir/f"]).run();
+        let out = run();
+        out.code(125)
+            .stdout_is("")
+            .stderr_has(&format!("--allow-write={}", t.path("nope/deep/dir").display()))
+            .stderr_has(&format!("{} does not exist either", t.path("nope").display()))
+            .stderr_has(&format!("mkdir -p {}", t.path("nope/deep/dir").display()));
+        assert!(out.stderr.starts_with("sbx: "), "stderr must start with `sbx: `{}", out.report());
+        assert!(!t.path("nope").exists(), "nothing may be created{}", out.report());
+
+        fs::create_dir_all(t.path("nope/deep/dir")).unwrap();
         if user == User::Nobody {
-            open_up(&control.path("out"));
+            open_up(&t.path("nope"));
         }
-        bare_probe(user, &control.path("."), argv!["write", "out/a/f"]).run().success().stdout_is("ok");
-        sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/f"]).run().success().stdout_is("EACCES");
+        run().success().stdout_is("ok");
+        assert_eq!(t.read("nope/deep/dir/f"), "x");
     }
 }
 
@@ -759,7 +791,7 @@ fn non_utf8_allow_write_path() {
     let t = Tree::new(User::Caller);
     let existing = non_utf8(&t, b"w\xffx");
     fs::create_dir(&existing).unwrap();
-    let missing = non_utf8(&t, b"m\xffy/sub\xfe");
+    let missing = non_utf8(&t, b"m\xffy");
     let flags = argv![flag("--allow-write", &existing), flag("--allow-write", &missing)];
     let run = |target: &Path| sbx_probe(User::Caller, &t.path("."), flags.clone(), argv!["write", target]).run();
     run(&existing.join("f")).success().stdout_is("ok");
