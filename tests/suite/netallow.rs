@@ -271,11 +271,14 @@ fn pasted_urls_allow_their_host_and_port() {
     assert!(out.stderr.starts_with("sbx: --allow-net=ftp://"), "{}", out.report());
 }
 
-/// A server a test suite starts on loopback port 0, and its client:
-/// `--allow-net=localhost` is what allows both, also next to a name entry.
+/// A server a test suite starts on loopback port 0, and its client: the
+/// client's connect is refused, with `--allow-net=localhost` as the hint
+/// (the port differs every run); that allows both.
 #[test]
 fn a_local_server_on_port_zero_needs_only_localhost() {
     bare_probe(&["tcp-self", "127.0.0.1"], "ok");
+    let out = sbx_probe(&["--allow-net=127.0.0.1:1"], &["tcp-self", "127.0.0.1"]);
+    out.success().stdout_is("ECONNREFUSED").stderr_has("— allow with --allow-net=localhost (the command's own server");
     sbx_probe(&["--allow-net=localhost"], &["tcp-self", "127.0.0.1"]).success().stdout_is("ok");
     sbx_probe(&["--allow-net=localhost"], &["tcp-self", "0.0.0.0"]).success().stdout_is("ok");
     if Listener::on("::1", 0).is_some() {
