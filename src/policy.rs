@@ -331,9 +331,9 @@ impl Policy {
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound && !paths::is_symlink(abs) => {
                     if let Some(top) = missing_ancestor(abs) {
                         bail!(
-                            "{}: {} does not exist either; sbx creates a missing directory only where its parent \
-                             exists (as root a typo would create a tree at the wrong place): fix the path, or create \
-                             it first with mkdir -p {}",
+                            "{}: the directory does not exist, nor does {}; sbx creates a missing directory only in \
+                             a parent that exists, so that a typo creates nothing: fix the path, or create it first \
+                             with mkdir -p {}",
                             entry.source.entry(&paths::show(abs)),
                             paths::show(&top),
                             paths::show(abs)

@@ -150,7 +150,7 @@ fn missing_allow_write_with_a_missing_parent_is_refused_naming_the_top() {
     let err = Policy::resolve(&Cli::for_test(&["--allow-write=nope/deep/dir", "true"]), &ctx).unwrap_err();
     let err = format!("{err:#}");
     let top = dir.path().join("nope");
-    assert!(err.contains(&format!("{} does not exist either", top.display())), "{err}");
+    assert!(err.contains(&format!("does not exist, nor does {};", top.display())), "{err}");
     assert!(err.contains(&format!("mkdir -p {}", top.join("deep/dir").display())), "{err}");
     assert!(!top.exists(), "nothing is created");
 }

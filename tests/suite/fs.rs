@@ -735,7 +735,7 @@ as_both_users! {
         out.code(125)
             .stdout_is("")
             .stderr_has(&format!("--allow-write={}", t.path("nope/deep/dir").display()))
-            .stderr_has(&format!("{} does not exist either", t.path("nope").display()))
+            .stderr_has(&format!("does not exist, nor does {};", t.path("nope").display()))
             .stderr_has(&format!("mkdir -p {}", t.path("nope/deep/dir").display()));
         assert!(out.stderr.starts_with("sbx: "), "stderr must start with `sbx: `{}", out.report());
         assert!(!t.path("nope").exists(), "nothing may be created{}", out.report());
