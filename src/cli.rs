@@ -122,7 +122,7 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_read: Vec<OsString>,
 
-    /// Allow reading and writing PATH (created if missing and its parent exists); implies --deny-write
+    /// Allow reading and writing PATH (created if missing: a chain of directories only below the home or current directory); implies --deny-write
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_write: Vec<OsString>,
 

@@ -132,10 +132,9 @@ fn relative_and_tilde_paths_resolve() {
 #[test]
 fn missing_allow_write_is_created_missing_allow_read_is_skipped() {
     let dir = scratch();
-    std::fs::create_dir_all(dir.path().join("out/a")).unwrap();
     let ctx = surroundings(dir.path(), &[]);
     let mut p = Policy::resolve(&Cli::for_test(&["--allow-write=out/a/b", "--allow-read=nope", "true"]), &ctx).unwrap();
-    assert!(!dir.path().join("out/a/b").exists(), "resolving must not touch the disk");
+    assert!(!dir.path().join("out").exists(), "resolving must not touch the disk");
     p.create_missing_dirs().unwrap();
     assert!(dir.path().join("out/a/b").is_dir());
     let flagged: Vec<_> = p.paths.iter().filter(|r| matches!(r.source, Source::Flag(_))).collect();
@@ -144,15 +143,26 @@ fn missing_allow_write_is_created_missing_allow_read_is_skipped() {
 }
 
 #[test]
-fn missing_allow_write_with_a_missing_parent_is_refused_naming_the_top() {
+fn a_missing_allow_write_chain_is_created_only_below_home_or_cwd() {
     let dir = scratch();
-    let ctx = surroundings(dir.path(), &[]);
-    let err = Policy::resolve(&Cli::for_test(&["--allow-write=nope/deep/dir", "true"]), &ctx).unwrap_err();
-    let err = format!("{err:#}");
-    let top = dir.path().join("nope");
+    for sub in ["cwd", "home"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    let ctx = surroundings(&dir.path().join("cwd"), &[("HOME", dir.path().join("home").to_str().unwrap())]);
+    let resolve = |path: &str| Policy::resolve(&Cli::for_test(&[&format!("--allow-write={path}"), "true"]), &ctx);
+    for fine in ["a/b/c", "~/.cache/tool", "../new"] {
+        assert!(resolve(fine).is_ok(), "{fine}");
+    }
+    let err = format!("{:#}", resolve("../nope/deep/dir").unwrap_err());
+    let top = dir.path().join("cwd/../nope");
     assert!(err.contains(&format!("does not exist, nor does {};", top.display())), "{err}");
-    assert!(err.contains(&format!("mkdir -p {}", top.join("deep/dir").display())), "{err}");
-    assert!(!top.exists(), "nothing is created");
+    assert!(err.contains(&format!("mkdir -p {}", dir.path().join("cwd/../nope/deep/dir").display())), "{err}");
+    assert!(!dir.path().join("nope").exists(), "nothing is created");
+    let err = format!("{:#}", resolve("/nonexistent-sbx-test/deep").unwrap_err());
+    assert!(err.contains("nor does /nonexistent-sbx-test;"), "{err}");
+    // `..` in the part to create could climb out of the current directory.
+    assert!(resolve("new/../../nope/deep").is_err());
+    assert!(!dir.path().join("cwd/new").exists());
 }
 
 #[test]
