@@ -25,8 +25,8 @@ function __fish_sbx_using_subcommand
 end
 
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-read -d 'Allow reading PATH (a file, or a directory and everything under it); implies --deny-read' -r
-complete -c sbx -n "__fish_sbx_needs_command" -l allow-write -d 'Allow reading and writing PATH (created if missing); implies --deny-write' -r
-complete -c sbx -n "__fish_sbx_needs_command" -l allow-net -d 'Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l allow-write -d 'Allow reading and writing PATH (created if missing: a chain of directories only below the home or current directory); implies --deny-write' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l allow-net -d 'Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT], or a URL (https://registry.example.com/ is registry.example.com:443); 0.0.0.0:PORT or [::]:PORT allows listening on PORT on all interfaces; `*` allows all network. Implies --deny-net' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-unix -d 'Allow connecting to the unix socket at PATH (created inside or outside the sandbox); implies --deny-net' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-env -d 'Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env' -r
 complete -c sbx -n "__fish_sbx_needs_command" -s p -l profile -d 'Apply [profile.NAME] from the configuration files or the built-in profiles (default: $SBX_PROFILE, else a profile named default if one exists)' -r

@@ -54,8 +54,11 @@ bound inside the sandbox, socket pairs and --allow-unix sockets are reachable. H
 names are enforced through DNS: sbx filters the command's queries to the system's
 nameservers, answers names that are not allowed with NXDOMAIN itself (their queries
 never leave the machine) and allows the addresses an allowed name's answers give.
-Refused connects fail with ECONNREFUSED, refused binds and sends with EACCES, each
-reported once on stderr (-q silences). If sbx dies, supervised calls fail (ENOSYS).
+Under --allow-net the command may bind loopback addresses, port 0, and the ports of
+0.0.0.0:PORT / [::]:PORT entries on all interfaces. Refused connects fail with
+ECONNREFUSED, refused binds and sends with EACCES, each reported once on stderr
+with the entry that allows it (-q silences). If sbx dies, supervised calls fail
+(ENOSYS).
 Limits: allowing a name allows every address it resolves to (shared CDN addresses
 included); 32-bit programs get no network; sendmsg data is copied through sbx.",
     "\n\n",
@@ -119,11 +122,11 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_read: Vec<OsString>,
 
-    /// Allow reading and writing PATH (created if missing); implies --deny-write
+    /// Allow reading and writing PATH (created if missing: a chain of directories only below the home or current directory); implies --deny-write
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_write: Vec<OsString>,
 
-    /// Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT]; `*` allows all network. Implies --deny-net
+    /// Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT], or a URL (https://registry.example.com/ is registry.example.com:443); 0.0.0.0:PORT or [::]:PORT allows listening on PORT on all interfaces; `*` allows all network. Implies --deny-net
     #[arg(long, value_name = "HOST", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_net: Vec<String>,
 

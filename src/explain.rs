@@ -574,6 +574,19 @@ pub fn render(e: &Explanation, format: ExplainFormat) -> String {
     }
 }
 
+/// What an `--allow-net` entry means where its text does not say it: a
+/// URL's `HOST:PORT`, a port to listen on.
+fn net_meaning(entry: &str) -> String {
+    match crate::policy::NetRule::parse(entry) {
+        Ok(rule) if rule.is_listen() => match rule.port {
+            Some(port) => format!(" (listening on port {port}, all interfaces)"),
+            None => " (listening on every port, all interfaces)".to_owned(),
+        },
+        Ok(rule) if entry.contains('/') && !rule.to_string().contains('/') => format!(" (= {rule})"),
+        _ => String::new(),
+    }
+}
+
 fn source_text(source: &SourceOut) -> String {
     match source {
         SourceOut::Default { why } => format!("default: {why}"),
@@ -677,7 +690,13 @@ fn text(e: &Explanation) -> String {
         }
     }
     for entry in &e.network.allow {
-        let _ = writeln!(out, "  allow      {}  ← {}", entry.entry, source_text(&entry.source));
+        let _ = writeln!(
+            out,
+            "  allow      {}{}  ← {}",
+            entry.entry,
+            net_meaning(&entry.entry),
+            source_text(&entry.source)
+        );
     }
     for entry in &e.network.unix {
         let _ = writeln!(out, "  unix       {}  ← {}", entry.entry, source_text(&entry.source));
@@ -893,6 +912,24 @@ mod tests {
         assert!(text.contains("NOT ENFORCED here: --allow-net rules") && text.contains("pidfd_getfd"), "{text}");
         let e = explained(denying(&[Kind::Env]), &support(7, None));
         assert!(e.verdict.runs && kernel(&e).unenforced.is_empty());
+    }
+
+    #[test]
+    fn urls_and_listening_entries_say_what_they_mean() {
+        let mut request = Request::default();
+        for entry in ["https://registry.example.com/", "0.0.0.0:8080", "[::]", "10.0.0.0/8", "localhost"] {
+            request.allow_net.push(crate::policy::Sourced::new(entry.into(), Source::Flag("--allow-net")));
+        }
+        let text = render(&explained(request, &support(7, None)), ExplainFormat::Text);
+        for line in [
+            "allow      https://registry.example.com/ (= registry.example.com:443)  ← --allow-net",
+            "allow      0.0.0.0:8080 (listening on port 8080, all interfaces)  ← --allow-net",
+            "allow      [::] (listening on every port, all interfaces)  ← --allow-net",
+            "allow      10.0.0.0/8  ← --allow-net",
+            "allow      localhost  ← --allow-net",
+        ] {
+            assert!(text.contains(line), "{line}\n{text}");
+        }
     }
 
     #[test]

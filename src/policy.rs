@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
@@ -329,6 +329,16 @@ impl Policy {
             match paths::resolve(abs) {
                 Ok(path) => rules.push(rule(path, Access::Write, entry.source.clone())),
                 Err(err) if err.kind() == std::io::ErrorKind::NotFound && !paths::is_symlink(abs) => {
+                    if let Err(top) = may_create(abs, ctx) {
+                        bail!(
+                            "{}: the directory does not exist, nor does {}; outside the home and current \
+                             directories sbx creates a missing directory only in a parent that exists, so that a \
+                             typo creates nothing: fix the path, or create it first with mkdir -p {}",
+                            entry.source.entry(&paths::show(abs)),
+                            paths::show(&top),
+                            paths::show(abs)
+                        );
+                    }
                     missing_dirs.push(entry.clone());
                 }
                 Err(err) => {
@@ -367,16 +377,31 @@ impl Policy {
         })
     }
 
-    /// Creates the missing `--allow-write` directories (like `mkdir -p`) and
-    /// adds their rules.
+    /// Creates the missing `--allow-write` directories ([`Policy::build`]
+    /// refused those [`may_create`] does not allow), says on stderr what it
+    /// created unless quiet, and adds their rules.
     pub fn create_missing_dirs(&mut self) -> Result<()> {
         for Sourced { value: abs, source } in std::mem::take(&mut self.missing_dirs) {
+            let missing = missing_chain(&abs);
             std::fs::create_dir_all(&abs).with_context(|| {
                 format!(
                     "{}: the directory does not exist and creating it failed; create it yourself or fix the path",
                     source.entry(&paths::show(&abs))
                 )
             })?;
+            let entry = source.entry(&paths::show(&abs));
+            match missing.as_slice() {
+                _ if self.quiet => {}
+                [] => {}
+                [one] => eprintln!("sbx: created the missing directory {} ({entry})", paths::show(one)),
+                [top, ..] => {
+                    eprintln!(
+                        "sbx: created the missing directories {} to {} ({entry})",
+                        paths::show(top),
+                        paths::show(&abs)
+                    )
+                }
+            }
             tracing::debug!(path = %paths::show(&abs), "created missing --allow-write directory");
             let path = paths::resolve(&abs).with_context(|| {
                 format!("{}: cannot resolve the created directory", source.entry(&paths::show(&abs)))
@@ -423,6 +448,32 @@ fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
         return Ok(Net::Unrestricted);
     }
     if rules.is_empty() { Ok(Net::Denied) } else { Ok(Net::Allow(rules)) }
+}
+
+/// The missing directories of `abs`, from the highest down to `abs`.
+fn missing_chain(abs: &Path) -> Vec<PathBuf> {
+    let mut chain: Vec<PathBuf> =
+        abs.ancestors().take_while(|a| std::fs::symlink_metadata(a).is_err()).map(Path::to_path_buf).collect();
+    chain.reverse();
+    chain
+}
+
+/// Whether sbx may create the missing directory `abs`: where its parent
+/// exists, or — a chain of missing directories — below the home directory
+/// or the current directory (not `/`; compared canonical, and with no `..`
+/// in the part to create), where a tool's cache path is often missing on a
+/// fresh machine. Elsewhere a chain is more likely a typo than a tree to
+/// create as root: `Err` holds its highest missing directory.
+fn may_create(abs: &Path, ctx: &Surroundings) -> std::result::Result<(), PathBuf> {
+    let chain = missing_chain(abs);
+    let Some(top) = chain.first().filter(|_| chain.len() > 1) else { return Ok(()) };
+    let base = top.parent().unwrap_or(Path::new("/"));
+    let plain = abs.strip_prefix(base).is_ok_and(|rest| rest.components().all(|c| matches!(c, Component::Normal(_))));
+    let canonical = |p: &Path| std::fs::canonicalize(p).ok();
+    let below_a_root = canonical(base).filter(|b| b != Path::new("/")).is_some_and(|b| {
+        [ctx.home(), Some(ctx.cwd.clone())].iter().flatten().filter_map(|r| canonical(r)).any(|r| b.starts_with(r))
+    });
+    if plain && below_a_root { Ok(()) } else { Err(top.clone()) }
 }
 
 /// Refuses `--allow-unix` for a resolver socket (nscd, systemd-resolved)

@@ -14,7 +14,7 @@
 //! (sock_diag) confirms that socket still owns that file; anything that
 //! cannot be read or interpreted fails the call instead of passing.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -246,6 +246,10 @@ pub struct Mediator {
     /// Abstract names bound inside the sandbox → the inode of the socket
     /// sbx bound (or saw bound) there, and the delegations the binder was in.
     abstract_bound: Mutex<HashMap<Vec<u8>, Bound>>,
+    /// Ports the kernel chose for the command's inet binds to port 0: a
+    /// refused connect to one on loopback is to its own server (the hint
+    /// is `localhost`, not the port of this run).
+    chosen_ports: Mutex<HashSet<u16>>,
     /// Raw syscall number → metadata call (native numbers).
     meta_calls: Vec<(i32, meta::Meta)>,
     /// The DNS filter, when `--allow-net` has name entries.
@@ -398,6 +402,7 @@ impl Mediator {
             process: process::Table::new(process),
             abstract_check,
             abstract_bound: Mutex::new(HashMap::new()),
+            chosen_ports: Mutex::new(HashSet::new()),
             meta_calls,
             names,
             unix_allow,
@@ -913,6 +918,11 @@ impl Mediator {
         if self.abstract_check && g.domain == libc::AF_UNIX && result.is_ok() {
             self.record_abstract(sock, &g.inner);
         }
+        if let (Op::Bind, Target::Inet(asked), Ok(_)) = (op, &m.target, &result) {
+            if asked.port() == 0 {
+                self.record_chosen_port(sock, g.domain);
+            }
+        }
         if let (Some(qname), Ok(_), Some(names)) = (shadow, &result, &self.names) {
             names.shadow(&qname);
         }
@@ -965,8 +975,9 @@ impl Mediator {
         if self.mode.as_ref().is_some_and(|mode| notify::inet_allowed(mode, op, addr)) {
             return Ok((m.name.clone(), None));
         }
+        let own_server = self.chosen_ports.lock().unwrap_or_else(PoisonError::into_inner).contains(&addr.port());
         let Some(names) = names else {
-            self.report(notify::inet_report(op, addr));
+            self.report(notify::inet_report(op, addr, own_server));
             return Err(op.denied_errno());
         };
         if names.allows(addr) {
@@ -978,7 +989,7 @@ impl Mediator {
                 let has_port = names.rules().ports_for(name).is_some_and(|ports| ports.contains(addr.port()));
                 notify::inet_report_named(op, addr, name, has_port)
             }
-            None => notify::inet_report(op, addr),
+            None => notify::inet_report(op, addr, own_server),
         };
         self.report(line);
         Err(op.denied_errno())
@@ -1020,6 +1031,14 @@ impl Mediator {
                 ));
                 Err(op.denied_errno())
             }
+        }
+    }
+
+    /// Records the port the kernel chose for a bind to port 0 ([`Mediator::chosen_ports`]).
+    fn record_chosen_port(&self, sock: BorrowedFd<'_>, domain: i32) {
+        let Ok(addr) = sys::getsockname(sock) else { return };
+        if let Target::Inet(bound) = notify::target(Op::Bind, domain, &addr) {
+            self.chosen_ports.lock().unwrap_or_else(PoisonError::into_inner).insert(bound.port());
         }
     }
 

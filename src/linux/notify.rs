@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV
 
 use nix::errno::Errno;
 
-use crate::policy::net::{any_allows, is_loopback, suggestion};
+use crate::policy::net::{any_allows, bind_suggestion, is_loopback, suggestion};
 use crate::policy::{Net, NetRule};
 
 /// A mediated system call.
@@ -159,13 +159,13 @@ pub fn target(op: Op, domain: i32, addr: &[u8]) -> Target {
 }
 
 /// Whether `mode` lets `op` use the IP address `addr`. Binding: a loopback
-/// address on any port, or any address with port 0 (ephemeral); a fixed port
-/// on another address needs `--allow-net='*'` (no supervisor then).
+/// address on any port, any address with port 0 (ephemeral), or a port an
+/// entry allows listening on (`0.0.0.0:PORT`, `[::]:PORT`).
 pub fn inet_allowed(mode: &Mode, op: Op, addr: SocketAddr) -> bool {
     match mode {
         Mode::Denied => false,
         Mode::Allow(rules) => match op {
-            Op::Bind => is_loopback(addr.ip()) || addr.port() == 0,
+            Op::Bind => is_loopback(addr.ip()) || addr.port() == 0 || rules.iter().any(|r| r.allows_bind(addr)),
             _ => any_allows(rules, addr),
         },
     }
@@ -223,17 +223,23 @@ pub fn family_of(addr: &[u8]) -> i32 {
     if addr.len() < 2 { 0 } else { family(addr) }
 }
 
-/// The report of a blocked IP attempt.
-pub fn inet_report(op: Op, addr: SocketAddr) -> String {
+/// The report of a blocked IP attempt. `own_server`: `addr` is a loopback
+/// port the kernel chose for one of the command's binds to port 0 (a test
+/// suite's local server, usually); it differs every run, so the hint is
+/// `localhost`, which an entry for that one port would not be.
+pub fn inet_report(op: Op, addr: SocketAddr, own_server: bool) -> String {
     let shown = show_inet(addr);
+    let op_name = op.name();
     if op == Op::Bind {
-        format!(
-            "sbx: blocked bind to {shown} — the command may bind loopback addresses, or any address with port 0; \
-             allow with --allow-net='*'"
-        )
-    } else {
-        format!("sbx: blocked {} to {shown} — allow with --allow-net={}", op.name(), suggestion(addr))
+        return format!("sbx: blocked bind to {shown} — allow with --allow-net={}", bind_suggestion(addr));
     }
+    if own_server && is_loopback(addr.ip()) {
+        return format!(
+            "sbx: blocked {op_name} to {shown} — allow with --allow-net=localhost (the command's own server, on a \
+             port the system chose for it: it differs every run)"
+        );
+    }
+    format!("sbx: blocked {op_name} to {shown} — allow with --allow-net={}", suggestion(addr))
 }
 
 /// The report of a blocked unix socket attempt (`path` as sbx resolved it).
@@ -500,11 +506,33 @@ mod tests {
 
     #[test]
     fn reports_name_the_flag_that_allows_it() {
-        let r = inet_report(Op::Connect, "127.0.0.2:8080".parse().unwrap());
+        let r = inet_report(Op::Connect, "127.0.0.2:8080".parse().unwrap(), false);
         assert_eq!(r, "sbx: blocked connect to 127.0.0.2:8080 — allow with --allow-net=127.0.0.2:8080");
-        let r = inet_report(Op::Sendto, "[::2]:53".parse().unwrap());
+        let r = inet_report(Op::Sendto, "[::2]:53".parse().unwrap(), false);
         assert_eq!(r, "sbx: blocked sendto to [::2]:53 — allow with --allow-net=[::2]:53");
-        assert!(inet_report(Op::Bind, "0.0.0.0:80".parse().unwrap()).contains("--allow-net='*'"));
+        let r = inet_report(Op::Bind, "0.0.0.0:8080".parse().unwrap(), false);
+        assert_eq!(r, "sbx: blocked bind to 0.0.0.0:8080 — allow with --allow-net=0.0.0.0:8080");
+        let r = inet_report(Op::Bind, "[::]:8080".parse().unwrap(), false);
+        assert_eq!(r, "sbx: blocked bind to [::]:8080 — allow with --allow-net=[::]:8080");
+        let r = inet_report(Op::Bind, "127.0.0.1:0".parse().unwrap(), false);
+        assert_eq!(r, "sbx: blocked bind to 127.0.0.1:0 — allow with --allow-net=localhost");
+        for a in ["0.0.0.0:8080", "192.0.2.1:8080", "[::]:8080", "127.0.0.1:0", "127.0.0.1:5432", "[::1]:7"] {
+            let a: SocketAddr = a.parse().unwrap();
+            assert!(!inet_allowed(&Mode::Denied, Op::Bind, a));
+            let entry = inet_report(Op::Bind, a, false).rsplit_once("--allow-net=").unwrap().1.to_owned();
+            assert!(inet_allowed(&allow(&[&entry]), Op::Bind, a), "{entry} allows binding {a}");
+        }
+        assert!(!inet_allowed(&allow(&["0.0.0.0:8080"]), Op::Bind, "0.0.0.0:8081".parse().unwrap()));
+        // The command's own server on a port the kernel chose: `localhost`.
+        let r = inet_report(Op::Connect, "127.0.0.1:43567".parse().unwrap(), true);
+        assert!(r.starts_with("sbx: blocked connect to 127.0.0.1:43567 — allow with --allow-net=localhost ("), "{r}");
+        let r = inet_report(Op::Connect, "[::1]:43567".parse().unwrap(), true);
+        assert!(r.contains("allow with --allow-net=localhost ("), "{r}");
+        for (a, own) in [("127.0.0.1:43567", false), ("192.0.2.1:43567", true)] {
+            let r = inet_report(Op::Connect, a.parse().unwrap(), own);
+            assert!(r.ends_with(&format!("--allow-net={a}")), "{r}");
+        }
+        assert!(!inet_allowed(&allow(&["0.0.0.0:8080"]), Op::Connect, "127.0.0.1:8080".parse().unwrap()));
         assert_eq!(
             unix_report(Op::Connect, "/tmp/tmux-0/default"),
             "sbx: blocked connect to /tmp/tmux-0/default — allow with --allow-unix=/tmp/tmux-0/default"

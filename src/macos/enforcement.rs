@@ -299,7 +299,8 @@ const FLAGS: &[(&str, &str, &[&str])] = &[
     ),
     (
         "--allow-net",
-        "enforced for localhost[:PORT] (127.0.0.1 and ::1) and 0.0.0.0/0:PORT with [::/0]:PORT",
+        "enforced for localhost[:PORT] (127.0.0.1 and ::1), 0.0.0.0/0:PORT with [::/0]:PORT, and listening on \
+         0.0.0.0:PORT or [::]:PORT",
         &["host names, other addresses (127.0.0.1 too) and ranges are refused (exit 125), or dropped with \
              --best-effort: never widened"],
     ),

@@ -113,6 +113,9 @@ pub enum Remote {
     Localhost(Option<u16>),
     /// `*:PORT`: every address, IPv4 and IPv6.
     Any(Option<u16>),
+    /// `*:PORT` as a local address: listening on PORT on all interfaces
+    /// (`0.0.0.0:PORT` or `[::]:PORT`), no destination.
+    Listen(Option<u16>),
 }
 
 impl Remote {
@@ -120,7 +123,7 @@ impl Remote {
     pub fn address(&self) -> String {
         let (host, port) = match *self {
             Remote::Localhost(port) => ("localhost", port),
-            Remote::Any(port) => ("*", port),
+            Remote::Any(port) | Remote::Listen(port) => ("*", port),
         };
         match port {
             Some(port) => format!("{host}:{port}"),
@@ -131,7 +134,8 @@ impl Remote {
 
 /// Splits `--allow-net` rules into what SBPL can express and what it cannot.
 /// `localhost[:PORT]` becomes `localhost`; `0.0.0.0/0[:PORT]` together with
-/// `[::/0][:PORT]` (same port) becomes `*`. Everything else — host names,
+/// `[::/0][:PORT]` (same port) becomes `*`; `0.0.0.0[:PORT]` or
+/// `[::][:PORT]` becomes listening on `*[:PORT]`. Everything else — host names,
 /// other addresses (127.0.0.1 included: `localhost` would add ::1), ranges,
 /// one address family alone — cannot be said exactly.
 pub fn split_rules(rules: &[NetRule]) -> (Vec<Remote>, Vec<NetRule>) {
@@ -144,6 +148,7 @@ pub fn split_rules(rules: &[NetRule]) -> (Vec<Remote>, Vec<NetRule>) {
     let mut rest = Vec::new();
     for rule in rules {
         let remote = match &rule.host {
+            _ if rule.is_listen() => Some(Remote::Listen(rule.port)),
             Host::Localhost => Some(Remote::Localhost(rule.port)),
             Host::Net(net) if has(any_v4, rule.port) && has(any_v6, rule.port) => {
                 (Some(*net) == any_v4 || Some(*net) == any_v6).then_some(Remote::Any(rule.port))
@@ -345,9 +350,11 @@ fn network_section(text: &mut String, params: &mut Params, policy: &Policy) -> R
     }
     for remote in remotes {
         let address = remote.address();
-        let _ = writeln!(text, "(allow network-outbound (remote ip \"{address}\"))");
-        if let Remote::Localhost(_) = remote {
-            // A loopback server on that port, too.
+        if !matches!(remote, Remote::Listen(_)) {
+            let _ = writeln!(text, "(allow network-outbound (remote ip \"{address}\"))");
+        }
+        if let Remote::Localhost(_) | Remote::Listen(_) = remote {
+            // A server on that port, on loopback or all interfaces.
             let _ = writeln!(text, "(allow network-bind network-inbound (local ip \"{address}\"))");
         }
     }

@@ -4,7 +4,8 @@
 //! with the reason; nothing is guessed or widened. IP forms (addresses, CIDR
 //! ranges, `localhost`) match socket addresses with [`NetRule::allows`];
 //! IPv4-mapped IPv6 addresses (`::ffff:a.b.c.d`) are matched as the IPv4
-//! address they reach. Name forms (`example.com`, `*.example.com`) parse but
+//! address they reach. The unspecified address (`0.0.0.0:PORT`, `[::]:PORT`)
+//! is a port to listen on, matched with [`NetRule::allows_bind`]. Name forms (`example.com`, `*.example.com`) parse but
 //! never match an address here: they are enforced by DNS filtering
 //! (`crate::dns`), which learns the addresses the names resolve to.
 
@@ -107,7 +108,15 @@ pub struct NetRule {
 
 impl NetRule {
     /// Parses one `--allow-net` value; the error says what is wrong with it.
+    /// A pasted URL is read as the `HOST:PORT` it reaches ([`url_host`]).
     pub fn parse(entry: &str) -> Result<Self, String> {
+        match url_host(entry)? {
+            Some(host_port) => Self::parse_host(&host_port),
+            None => Self::parse_host(entry),
+        }
+    }
+
+    fn parse_host(entry: &str) -> Result<Self, String> {
         if entry.is_empty() {
             return Err("an empty entry names no host".into());
         }
@@ -147,7 +156,12 @@ impl NetRule {
             return Err("no host before the port".into());
         }
         if host == "*" {
-            return Err("`*` (all network) takes no port; use 0.0.0.0/0:PORT and [::/0]:PORT".into());
+            let port = port.map_or_else(|| "PORT".to_owned(), |p| p.to_string());
+            return Err(format!(
+                "`*` (all network) takes no port; to listen on port {port} on all interfaces use \
+                 --allow-net=0.0.0.0:{port}, to connect to every host on port {port} use \
+                 --allow-net=0.0.0.0/0:{port} --allow-net=[::/0]:{port}"
+            ));
         }
         // `localhost.` is the same name (as `example.com.` is `example.com`),
         // so it is the loopback entry too, not a DNS name.
@@ -164,9 +178,10 @@ impl NetRule {
         parse_name(host).map(|name| Self { host: Host::Name(name), port })
     }
 
-    /// Whether this entry lets the command reach `addr`. Name entries never do.
+    /// Whether this entry lets the command reach `addr`. Name entries never
+    /// do, nor listening entries ([`NetRule::is_listen`]).
     pub fn allows(&self, addr: SocketAddr) -> bool {
-        if self.port.is_some_and(|p| p != addr.port()) {
+        if self.port.is_some_and(|p| p != addr.port()) || self.is_listen() {
             return false;
         }
         let ip = canonical_ip(addr.ip());
@@ -179,6 +194,21 @@ impl NetRule {
             },
             Host::Name(_) | Host::Subdomains(_) => false,
         }
+    }
+
+    /// Whether this entry lets the command bind (and listen on) `addr`: an
+    /// entry for the unspecified address, `0.0.0.0[:PORT]` or `[::][:PORT]`,
+    /// allows binding any local address of either family on its port (all
+    /// interfaces), and nothing else. What every allow-list allows besides
+    /// (loopback, port 0) is the supervisor's rule, not an entry's.
+    pub fn allows_bind(&self, addr: SocketAddr) -> bool {
+        self.is_listen() && self.port.is_none_or(|p| p == addr.port())
+    }
+
+    /// Whether this entry names the unspecified address (`0.0.0.0`, `::`):
+    /// a port to listen on, on all interfaces.
+    pub fn is_listen(&self) -> bool {
+        matches!(&self.host, Host::Net(net) if net.is_host() && net.addr.is_unspecified())
     }
 
     /// Whether this entry is a DNS name (which needs DNS filtering to enforce).
@@ -209,11 +239,71 @@ pub fn any_allows(rules: &[NetRule], addr: SocketAddr) -> bool {
     rules.iter().any(|r| r.allows(addr))
 }
 
+/// The `--allow-net` value that would allow binding `addr`. Every
+/// allow-list lets the command bind loopback addresses and port 0, so those
+/// need only `localhost[:PORT]`; a fixed port on another address needs
+/// listening on that port on all interfaces, written in `addr`'s family.
+pub fn bind_suggestion(addr: SocketAddr) -> String {
+    let port = addr.port();
+    match canonical_ip(addr.ip()) {
+        _ if port == 0 => "localhost".to_owned(),
+        ip if ip.is_loopback() => format!("localhost:{port}"),
+        IpAddr::V4(_) => format!("0.0.0.0:{port}"),
+        IpAddr::V6(_) => format!("[::]:{port}"),
+    }
+}
+
 /// The `--allow-net` value that would allow exactly `addr`.
 pub fn suggestion(addr: SocketAddr) -> String {
     match canonical_ip(addr.ip()) {
         IpAddr::V4(v4) => format!("{v4}:{}", addr.port()),
         IpAddr::V6(v6) => format!("[{v6}]:{}", addr.port()),
+    }
+}
+
+/// URL schemes whose port sbx fills in when a URL names none.
+pub const URL_SCHEMES: &[(&str, u16)] =
+    &[("http", 80), ("https", 443), ("ws", 80), ("wss", 443), ("ssh", 22), ("git", 9418)];
+
+/// The `HOST:PORT` a pasted URL names, or `None` if `entry` is no URL.
+/// `SCHEME://[USER@]HOST[:PORT][/PATH][?QUERY][#FRAGMENT]`: the userinfo,
+/// path, query and fragment are dropped and a known scheme's port filled in
+/// (`https://registry.example.com/` is `registry.example.com:443`); an
+/// unknown scheme is refused with the entry to write instead. Without a
+/// scheme, `HOST[:PORT]/PATH` (`registry.example.com/`) loses its path,
+/// unless HOST is an IP address, where `/` begins a prefix length.
+fn url_host(entry: &str) -> Result<Option<String>, String> {
+    let Some((scheme, rest)) = entry.split_once("://") else {
+        let Some((before, _)) = entry.split_once('/') else { return Ok(None) };
+        let ip_form = before.starts_with('[')
+            || before.matches(':').count() >= 2
+            || looks_numeric(before)
+            || before.parse::<IpAddr>().is_ok();
+        return Ok((!ip_form).then(|| before.to_owned()));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    if host_port.is_empty() {
+        return Err(format!("the URL {entry:?} names no host"));
+    }
+    // The port after the host: after `]` for an IPv6 address.
+    let has_port = match host_port.rsplit_once(']') {
+        Some((_, after)) => after.starts_with(':'),
+        None => host_port.contains(':'),
+    };
+    let known = URL_SCHEMES.iter().find(|(s, _)| s.eq_ignore_ascii_case(scheme)).map(|&(_, port)| port);
+    match known {
+        Some(_) if has_port => Ok(Some(host_port.to_owned())),
+        Some(port) => Ok(Some(format!("{host_port}:{port}"))),
+        None => {
+            let names: Vec<String> = URL_SCHEMES.iter().map(|(s, _)| format!("{s}://")).collect();
+            let instead = if has_port { host_port.to_owned() } else { format!("{host_port}:PORT") };
+            Err(format!(
+                "sbx does not know the port of {scheme}:// URLs (only of {}); use --allow-net={instead}{}",
+                names.join(", "),
+                if has_port { "" } else { " with the port the command connects to" }
+            ))
+        }
     }
 }
 
@@ -362,6 +452,92 @@ mod tests {
             let r = rule(entry);
             assert_eq!(rule(&r.to_string()), r, "{entry} prints as {r}");
         }
+    }
+
+    #[test]
+    fn pasted_urls_are_their_host_and_port() {
+        let same = |url: &str, entry: &str| assert_eq!(rule(url), rule(entry), "{url} is {entry}");
+        same("https://registry.example.com/", "registry.example.com:443");
+        same("HTTPS://Registry.Example.COM", "registry.example.com:443");
+        same("http://registry.example.com/npm/?x=1#top", "registry.example.com:80");
+        same("http://host.test:8080/path", "host.test:8080");
+        same("https://user:secret@registry.example.com:8443/", "registry.example.com:8443");
+        same("wss://host.test/socket", "host.test:443");
+        same("ws://host.test", "host.test:80");
+        same("ssh://git@host.test/repo.git", "host.test:22");
+        same("git://host.test/repo.git", "host.test:9418");
+        same("http://127.0.0.1:8080/", "127.0.0.1:8080");
+        same("http://127.0.0.1/", "127.0.0.1:80");
+        same("http://[::1]:8080/", "[::1]:8080");
+        same("https://[2001:db8::1]/", "[2001:db8::1]:443");
+        same("http://localhost:3000/api", "localhost:3000");
+        same("https://*.example.com/", "*.example.com:443");
+        same("https://registry.example.com?q", "registry.example.com:443");
+        // Without a scheme: the path goes, the port (if any) stays.
+        same("registry.example.com/", "registry.example.com");
+        same("registry.example.com/npm/", "registry.example.com");
+        same("registry.example.com:8443/", "registry.example.com:8443");
+        same("127.0.0.1:8080/", "127.0.0.1:8080");
+        same("localhost/", "localhost");
+        // A `/` after an IP address is still a prefix length.
+        same("10.0.0.0/8:22", "10.0.0.0/8:22");
+        same("[fd00::/8]:22", "[fd00::/8]:22");
+        assert_eq!(rule("fd00::/8").to_string(), "fd00::/8");
+    }
+
+    #[test]
+    fn refuses_urls_it_cannot_read_with_the_entry_to_write() {
+        let e = err("ftp://files.example.com/pub/");
+        assert!(
+            e.contains("ftp://")
+                && e.ends_with("use --allow-net=files.example.com:PORT with the port the command connects to"),
+            "{e}"
+        );
+        let e = err("postgres://user@db.test:5432/app");
+        assert!(e.ends_with("use --allow-net=db.test:5432"), "{e}");
+        for (entry, why) in [
+            ("https:///path", "names no host"),
+            ("https://user@/", "names no host"),
+            ("http://host.test:http/", "bad port"),
+            ("http://host.test:0/", "1-65535"),
+            ("https://exa_mple.com/", "invalid character"),
+            // An IP address with a trailing `/` is a prefix length left out, not a path.
+            ("10.0.0.0/", "prefix"),
+        ] {
+            assert!(err(entry).contains(why), "{entry}: {}", err(entry));
+        }
+    }
+
+    #[test]
+    fn unspecified_address_entries_allow_listening_on_their_port() {
+        for entry in ["0.0.0.0:8080", "[::]:8080", "http://0.0.0.0:8080/", "[::ffff:0.0.0.0]:8080"] {
+            let r = rule(entry);
+            assert!(r.is_listen(), "{entry}");
+            for addr in ["0.0.0.0:8080", "[::]:8080", "192.0.2.7:8080", "[2001:db8::7]:8080", "[::ffff:0.0.0.0]:8080"] {
+                assert!(r.allows_bind(sa(addr)), "{entry} allows binding {addr}");
+            }
+            assert!(!r.allows_bind(sa("0.0.0.0:8081")), "{entry} binds only its port");
+            for addr in ["127.0.0.1:8080", "192.0.2.7:8080", "0.0.0.0:8080", "[::]:8080"] {
+                assert!(!r.allows(sa(addr)), "{entry} allows no connect to {addr}");
+            }
+        }
+        assert!(rule("0.0.0.0").allows_bind(sa("0.0.0.0:1234")), "no port: every port");
+        for entry in ["0.0.0.0/0:8080", "[::/0]:8080", "127.0.0.1:8080", "localhost:8080", "example.com:8080"] {
+            assert!(!rule(entry).is_listen() && !rule(entry).allows_bind(sa("0.0.0.0:8080")), "{entry}");
+        }
+        let e = err("*:8080");
+        assert!(e.contains("--allow-net=0.0.0.0:8080") && e.contains("--allow-net=0.0.0.0/0:8080"), "{e}");
+        for addr in ["0.0.0.0:8080", "192.0.2.7:8080", "[::]:8080", "[::ffff:192.0.2.7]:8080"] {
+            let s = bind_suggestion(sa(addr));
+            assert!(rule(&s).allows_bind(sa(addr)), "{addr} → {s}");
+        }
+        assert_eq!(bind_suggestion(sa("[::]:8080")), "[::]:8080");
+        assert_eq!(bind_suggestion(sa("[::ffff:0.0.0.0]:8080")), "0.0.0.0:8080");
+        // What every allow-list allows: the harmless entry that makes one.
+        assert_eq!(bind_suggestion(sa("127.0.0.1:0")), "localhost");
+        assert_eq!(bind_suggestion(sa("0.0.0.0:0")), "localhost");
+        assert_eq!(bind_suggestion(sa("127.0.0.1:5432")), "localhost:5432");
+        assert_eq!(bind_suggestion(sa("[::1]:5432")), "localhost:5432");
     }
 
     #[test]

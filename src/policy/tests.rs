@@ -143,6 +143,29 @@ fn missing_allow_write_is_created_missing_allow_read_is_skipped() {
 }
 
 #[test]
+fn a_missing_allow_write_chain_is_created_only_below_home_or_cwd() {
+    let dir = scratch();
+    for sub in ["cwd", "home"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+    }
+    let ctx = surroundings(&dir.path().join("cwd"), &[("HOME", dir.path().join("home").to_str().unwrap())]);
+    let resolve = |path: &str| Policy::resolve(&Cli::for_test(&[&format!("--allow-write={path}"), "true"]), &ctx);
+    for fine in ["a/b/c", "~/.cache/tool", "../new"] {
+        assert!(resolve(fine).is_ok(), "{fine}");
+    }
+    let err = format!("{:#}", resolve("../nope/deep/dir").unwrap_err());
+    let top = dir.path().join("cwd/../nope");
+    assert!(err.contains(&format!("does not exist, nor does {};", top.display())), "{err}");
+    assert!(err.contains(&format!("mkdir -p {}", dir.path().join("cwd/../nope/deep/dir").display())), "{err}");
+    assert!(!dir.path().join("nope").exists(), "nothing is created");
+    let err = format!("{:#}", resolve("/nonexistent-sbx-test/deep").unwrap_err());
+    assert!(err.contains("nor does /nonexistent-sbx-test;"), "{err}");
+    // `..` in the part to create could climb out of the current directory.
+    assert!(resolve("new/../../nope/deep").is_err());
+    assert!(!dir.path().join("cwd/new").exists());
+}
+
+#[test]
 fn symlinks_resolve_and_files_are_files() {
     let dir = scratch();
     let real = dir.path().join("real.txt");

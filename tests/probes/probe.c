@@ -416,6 +416,27 @@ int main(int argc, char **argv) {
         int one = 1; setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         return report(bind(fd, (struct sockaddr *)&ss, len));
     }
+    if (!strcmp(op, "tcp-listen")) {       /* tcp-listen ADDR PORT: bind, listen, "listening", accept one connection */
+        NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        int one = 1; setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0) return report(-1);
+        printf("listening\n"); fflush(stdout);
+        alarm(20); int c = accept(fd, NULL, NULL); if (c < 0) return report(-1);
+        printf("accepted\n"); return 0;
+    }
+    if (!strcmp(op, "tcp-self")) {         /* tcp-self ADDR: a server on ADDR port 0, as a test suite starts one; connect to it on loopback */
+        NEED(1); struct sockaddr_storage ss; socklen_t len = inaddr(a, "0", &ss);
+        int fd = socket(ss.ss_family, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 8) < 0) return report(-1);
+        struct sockaddr_storage me; socklen_t ml = sizeof me;
+        if (getsockname(fd, (struct sockaddr *)&me, &ml) < 0) return report(-1);
+        if (me.ss_family == AF_INET) ((struct sockaddr_in *)&me)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        else ((struct sockaddr_in6 *)&me)->sin6_addr = in6addr_loopback;
+        int c = socket(me.ss_family, SOCK_STREAM, 0); if (c < 0) return report(-1);
+        if (connect(c, (struct sockaddr *)&me, ml) < 0) return report(-1);
+        alarm(10); return report(accept(fd, NULL, NULL) < 0 ? -1 : 0);
+    }
     if (!strcmp(op, "udp-send")) {         /* udp-send ADDR PORT: sendto "sbx-probe" */
         NEED(2); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
         int fd = socket(ss.ss_family, SOCK_DGRAM, 0); if (fd < 0) return report(-1);

@@ -697,15 +697,29 @@ fn empty_allow_value_rejected() {
 }
 
 as_both_users! {
-    /// A missing nested --allow-write dir (out/a/b, out/a missing too) is
-    /// created before the sandbox and is writable; its new parent is not.
+    /// A missing nested --allow-write dir below the current directory
+    /// (out/a/b, out/a missing too) is created before the sandbox, said so
+    /// on stderr, and is writable; its new parent is not.
     fn missing_allow_write_dir_is_created(user: User) {
         let t = Tree::new(user);
         assert!(!t.path("out/a").exists());
         let flags = argv!["--allow-write=out/a/b"];
-        sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/b/f"]).run().success().stdout_is("ok");
+        let created = format!(
+            "sbx: created the missing directories {} to {} (--allow-write={})",
+            t.path("out/a").display(),
+            t.path("out/a/b").display(),
+            t.path("out/a/b").display()
+        );
+        sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/b/f"])
+            .run()
+            .success()
+            .stdout_is("ok")
+            .stderr_has(&created);
         assert!(t.path("out/a/b").is_dir());
         assert_eq!(t.read("out/a/b/f"), "x");
+        // Existing now: nothing more to say.
+        let again = sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/b/g"]).run();
+        again.success().stdout_is("ok").stderr_lacks("created");
 
         let control = Tree::new(user);
         fs::create_dir_all(control.path("out/a/b")).unwrap();
@@ -714,6 +728,43 @@ as_both_users! {
         }
         bare_probe(user, &control.path("."), argv!["write", "out/a/f"]).run().success().stdout_is("ok");
         sbx_probe(user, &t.path("."), flags.clone(), argv!["write", "out/a/f"]).run().success().stdout_is("EACCES");
+    }
+}
+
+as_both_users! {
+    /// Outside the home and current directories, a missing --allow-write
+    /// dir is created only where its parent exists. A chain (a typo) is
+    /// refused (125) before the command runs, naming the highest missing
+    /// directory and the mkdir that would make it; nothing is created. Made
+    /// as told, the same run works.
+    fn missing_allow_write_chain_elsewhere_is_refused(user: User) {
+        let t = Tree::new(user);
+        // Neither the current nor the home directory holds the tree's root.
+        let run = |dir: &str, file: &str| {
+            let flags = vec![flag("--allow-write", t.path(dir))];
+            sbx_probe(user, &t.path("in/sub"), flags, argv!["write", t.p(file)]).env("HOME", t.path("in")).run()
+        };
+        let out = run("out/new", "out/new/f");
+        out.success().stdout_is("ok").stderr_has(&format!(
+            "sbx: created the missing directory {} (--allow-write=",
+            t.path("out/new").display()
+        ));
+
+        let out = run("nope/deep/dir", "nope/deep/dir/f");
+        out.code(125)
+            .stdout_is("")
+            .stderr_has(&format!("--allow-write={}", t.path("nope/deep/dir").display()))
+            .stderr_has(&format!("does not exist, nor does {};", t.path("nope").display()))
+            .stderr_has(&format!("mkdir -p {}", t.path("nope/deep/dir").display()));
+        assert!(out.stderr.starts_with("sbx: "), "stderr must start with `sbx: `{}", out.report());
+        assert!(!t.path("nope").exists(), "nothing may be created{}", out.report());
+
+        fs::create_dir_all(t.path("nope/deep/dir")).unwrap();
+        if user == User::Nobody {
+            open_up(&t.path("nope"));
+        }
+        run("nope/deep/dir", "nope/deep/dir/f").success().stdout_is("ok");
+        assert_eq!(t.read("nope/deep/dir/f"), "x");
     }
 }
 

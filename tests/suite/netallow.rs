@@ -6,15 +6,35 @@
 use std::io::{BufRead, BufReader, Read};
 use std::net::{TcpListener, UdpSocket};
 use std::os::unix::net::UnixListener;
-use std::process::Stdio;
+use std::process::{Child, ChildStdout, Stdio};
 use std::time::{Duration, Instant};
 
-use super::util::{Listener, Output, bare, listener, probe, sbx, tempdir};
+use super::util::{Cmd, Listener, Output, bare, listener, probe, sbx, tempdir};
 
 /// Runs the probe bare and asserts `expected`, to show the probe works.
 #[track_caller]
 fn bare_probe(args: &[&str], expected: &str) {
     bare(probe()).args(args).run().success().stdout_is(expected);
+}
+
+/// `cmd` started, once it has printed the line `first` (stderr dropped).
+#[track_caller]
+fn spawned(cmd: Cmd, first: &str) -> (Child, BufReader<ChildStdout>) {
+    let mut child = cmd.command().stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    if line.trim() != first {
+        let _ = child.kill();
+        panic!("{:?} printed {line:?}, not {first:?}", cmd.command());
+    }
+    (child, stdout)
+}
+
+/// `sbx FLAGS -- probe ARGS…`, started, once it has printed the line `first`.
+#[track_caller]
+fn spawn_probe(flags: &[&str], args: &[&str], first: &str) -> (Child, BufReader<ChildStdout>) {
+    spawned(sbx(flags).arg("--").arg(probe()).args(args), first)
 }
 
 /// `sbx FLAGS probe ARGS…`, run.
@@ -189,12 +209,15 @@ fn racing_threads_flipping_the_address_never_reach_the_denied_listener() {
     assert!(start.elapsed() < Duration::from_secs(120), "the race took {:?}", start.elapsed());
 }
 
+/// A TCP port free on this machine now (bound on loopback, then released).
+fn free_port() -> String {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port().to_string()
+}
+
 #[test]
 fn binding_loopback_or_port_zero_is_allowed_fixed_ports_elsewhere_are_not() {
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port().to_string()
-    };
+    let port = free_port();
     bare_probe(&["bind", "0.0.0.0", &port], "ok");
     for (ip, p, expected) in [
         ("127.0.0.1", port.as_str(), "ok"),
@@ -204,8 +227,104 @@ fn binding_loopback_or_port_zero_is_allowed_fixed_ports_elsewhere_are_not() {
     ] {
         sbx_probe(&["--allow-net=127.0.0.1:1"], &["bind", ip, p]).success().stdout_is(expected);
     }
-    let out = sbx_probe(&["--allow-net=127.0.0.1:1"], &["bind", "0.0.0.0", &port]);
-    out.stderr_has("allow with --allow-net='*'");
+}
+
+/// A URL pasted into --allow-net (as `npm config get registry` prints one)
+/// allows its host on the port it names, or its scheme's: nothing else.
+/// The same in a profile's allow_net. An unknown scheme is refused with
+/// the entry to write instead.
+#[test]
+fn pasted_urls_allow_their_host_and_port() {
+    let good = listener("127.0.0.1");
+    let other = listener("127.0.0.1");
+    bare_probe(&["connect", &other.ip(), &other.port()], "ok");
+    let before = other.accepted();
+    let url = format!("--allow-net=http://user@{}/path/?q=1#top", good.addr);
+    let slash = format!("--allow-net={}/", good.addr);
+    for flag in [url.as_str(), slash.as_str()] {
+        sbx_probe(&[flag], &["connect", &good.ip(), &good.port()]).success().stdout_is("ok");
+        let out = sbx_probe(&[flag], &["connect", &other.ip(), &other.port()]);
+        out.success()
+            .stdout_is("ECONNREFUSED")
+            .stderr_has(&format!("sbx: blocked connect to {} — allow with --allow-net={}", other.addr, other.addr));
+    }
+    assert_eq!(other.accepted(), before, "a listener the URL does not name saw a connection");
+    // No port in the URL: the scheme's (80), not every port.
+    let out = sbx_probe(&["--allow-net=http://127.0.0.1/"], &["connect", &good.ip(), &good.port()]);
+    out.success().stdout_is("ECONNREFUSED").stderr_has(&format!("sbx: blocked connect to {}", good.addr));
+
+    let dir = tempdir();
+    let config = dir.path().join("sbx.toml");
+    let toml = format!("[profile.pasted]\nallow_net = [\"https://user@{}/registry/\"]\n", good.addr);
+    std::fs::write(&config, toml).unwrap();
+    let profile = |ip: &str, port: &str| {
+        sbx(["--config".as_ref(), config.as_os_str(), "-p".as_ref(), "pasted".as_ref(), "--".as_ref()])
+            .arg(probe())
+            .args(["connect", ip, port])
+            .run()
+    };
+    profile(&good.ip(), &good.port()).success().stdout_is("ok");
+    profile(&other.ip(), &other.port()).success().stdout_is("ECONNREFUSED");
+
+    let out = sbx_probe(&[&format!("--allow-net=ftp://{}/pub/", good.addr)], &["connect", &good.ip(), &good.port()]);
+    out.code(125).stdout_is("").stderr_has(&format!("; use --allow-net={}", good.addr));
+    assert!(out.stderr.starts_with("sbx: --allow-net=ftp://"), "{}", out.report());
+}
+
+/// A server a test suite starts on loopback port 0, and its client: the
+/// client's connect is refused, with `--allow-net=localhost` as the hint
+/// (the port differs every run); that allows both.
+#[test]
+fn a_local_server_on_port_zero_needs_only_localhost() {
+    bare_probe(&["tcp-self", "127.0.0.1"], "ok");
+    let out = sbx_probe(&["--allow-net=127.0.0.1:1"], &["tcp-self", "127.0.0.1"]);
+    out.success().stdout_is("ECONNREFUSED").stderr_has("— allow with --allow-net=localhost (the command's own server");
+    sbx_probe(&["--allow-net=localhost"], &["tcp-self", "127.0.0.1"]).success().stdout_is("ok");
+    sbx_probe(&["--allow-net=localhost"], &["tcp-self", "0.0.0.0"]).success().stdout_is("ok");
+    if Listener::on("::1", 0).is_some() {
+        sbx_probe(&["--allow-net=localhost"], &["tcp-self", "::1"]).success().stdout_is("ok");
+    }
+}
+
+/// A fixed port on all interfaces: refused under an allow-list, with the
+/// entry that allows it; rerun with that entry it binds, listens and
+/// accepts — and still connects nowhere else, not even to loopback.
+#[test]
+fn listening_on_all_interfaces_is_allowed_by_port() {
+    let other = listener("127.0.0.1");
+    let before = other.accepted();
+    for (any, loopback) in [("0.0.0.0", "127.0.0.1"), ("::", "::1")] {
+        if any == "::" && Listener::on("::1", 0).is_none() {
+            super::util::skip("no IPv6 loopback here");
+            continue;
+        }
+        let port = free_port();
+        bare_probe(&["bind", any, &port], "ok");
+        let shown = if any == "::" { format!("[::]:{port}") } else { format!("{any}:{port}") };
+        let out = sbx_probe(&["--allow-net=127.0.0.1:1"], &["bind", any, &port]);
+        let hint = format!("sbx: blocked bind to {shown} — allow with --allow-net={shown}");
+        out.success().stdout_is("EACCES").stderr_has(&hint);
+
+        let flag = format!("--allow-net={shown}");
+        let (mut child, mut stdout) = spawn_probe(&[flag.as_str()], &["tcp-listen", any, &port], "listening");
+        let client = std::net::TcpStream::connect((loopback, port.parse::<u16>().unwrap()));
+        assert!(client.is_ok(), "connecting to the sandboxed server: {client:?}");
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        assert!(child.wait().unwrap().success());
+        assert_eq!(rest.trim(), "accepted");
+
+        // Only that port, and no connect: not to the loopback listener,
+        // not to the port itself.
+        let other_port = free_port();
+        sbx_probe(&[flag.as_str()], &["bind", any, &other_port]).success().stdout_is("EACCES");
+        sbx_probe(&[flag.as_str()], &["connect", &other.ip(), &other.port()]).success().stdout_is("ECONNREFUSED");
+        sbx_probe(&[flag.as_str()], &["connect", loopback, &port]).success().stdout_is("ECONNREFUSED");
+    }
+    assert_eq!(other.accepted(), before, "the loopback listener saw a connection");
+    // `*` with a port is ambiguous: refused, naming both meanings.
+    let out = sbx_probe(&["--allow-net=*:8080"], &["bind", "0.0.0.0", "8080"]);
+    out.code(125).stderr_has("--allow-net=0.0.0.0:8080").stderr_has("--allow-net=0.0.0.0/0:8080");
 }
 
 #[test]
@@ -368,18 +487,8 @@ fn killing_the_supervisor_fails_the_next_connect_closed() {
     let good = listener("127.0.0.1");
     bare_probe(&["connect", &good.ip(), &good.port()], "ok");
     let before = good.accepted();
-    let mut child = sbx([good.allow().as_str(), "--"])
-        .arg(probe())
-        .args(["sleep-connect", "2", &good.ip(), &good.port()])
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "ready");
+    let (mut child, mut stdout) =
+        spawn_probe(&[good.allow().as_str()], &["sleep-connect", "2", &good.ip(), &good.port()], "ready");
     // SAFETY: kill with the pid of our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
     child.wait().unwrap();
@@ -418,16 +527,8 @@ fn killing_the_supervisor_fails_a_pending_connect_closed() {
     let p = probe().display().to_string();
     let script = format!("{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port}");
     let allow = format!("--allow-net=127.0.0.1:{port}");
-    let mut child = sbx([allow.as_str(), "sh", "-c", &script])
-        .command()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    assert_eq!(first.trim(), "ok", "the first connect fills the accept queue");
+    // The first connect fills the accept queue.
+    let (mut child, mut stdout) = spawned(sbx([allow.as_str(), "sh", "-c", &script]), "ok");
     // The second connect now blocks inside the supervisor, retrying its SYN.
     std::thread::sleep(Duration::from_millis(500));
     let start = Instant::now();

@@ -143,6 +143,7 @@ fn golden_profiles() {
         ),
         ("allow-net-localhost-any-port", policy(net_only, net(&["localhost"]), Vec::new(), &[])),
         ("allow-net-every-host-443", policy(net_only, net(&["0.0.0.0/0:443", "[::/0]:443"]), Vec::new(), &[])),
+        ("allow-net-listen", policy(net_only, net(&["0.0.0.0:8080", "localhost:5432"]), Vec::new(), &[])),
         (
             "allow-unix",
             policy(net_only, Net::Denied, Vec::new(), &["/private/var/run/docker.sock", "/Users/me/.ssh/agent"]),
@@ -599,6 +600,11 @@ fn only_localhost_and_every_host_pairs_are_expressible() {
         let (remotes, rest) = split_rules(&rules(&[entry]));
         assert!(remotes.is_empty() && rest.len() == 1, "{entry}: {remotes:?}");
     }
+    // The unspecified address is a port to listen on, either family.
+    let (remotes, rest) = split_rules(&rules(&["0.0.0.0:8080", "[::]:9090", "0.0.0.0"]));
+    assert_eq!(remotes, [Remote::Listen(Some(8080)), Remote::Listen(Some(9090)), Remote::Listen(None)]);
+    assert!(rest.is_empty());
+    assert_eq!(Remote::Listen(Some(8080)).address(), "*:8080");
     // A pair needs the same port on both sides.
     let (remotes, rest) = split_rules(&rules(&["0.0.0.0/0:443", "[::/0]:80"]));
     assert!(remotes.is_empty() && rest.len() == 2, "{remotes:?}");
