@@ -43,7 +43,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -l no-config -d 'Read no configura
 complete -c sbx -n "__fish_sbx_needs_command" -l doctor -d 'Report what this machine\'s kernel supports and what that means for each flag, then exit (status 1 if something is missing)'
 complete -c sbx -n "__fish_sbx_needs_command" -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'
 complete -c sbx -n "__fish_sbx_needs_command" -s v -l verbose -d 'Log the rules sbx sets up to stderr'
-complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Do not report blocked network attempts on stderr (neither as they happen nor in the summary at the end)'
+complete -c sbx -n "__fish_sbx_needs_command" -s q -l quiet -d 'Do not report blocked attempts (network, file writes, metadata changes) on stderr, neither as they happen nor in the summary at the end; under --deny-write it also spares the round trip that names refused writes'
 complete -c sbx -n "__fish_sbx_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c sbx -n "__fish_sbx_needs_command" -s V -l version -d 'Print version'
 complete -c sbx -n "__fish_sbx_needs_command" -a "trust" -d 'Show the profiles of a project\'s sbx.toml and trust it: record its path and SHA-256, so that sbx uses it (until it changes). To run a program named trust, write `sbx -- trust`'

@@ -166,7 +166,7 @@ pub struct Cli {
     #[arg(short, long)]
     pub verbose: bool,
 
-    /// Do not report blocked network attempts on stderr (neither as they happen nor in the summary at the end)
+    /// Do not report blocked attempts (network, file writes, metadata changes) on stderr, neither as they happen nor in the summary at the end; under --deny-write it also spares the round trip that names refused writes
     #[arg(short, long)]
     pub quiet: bool,
 

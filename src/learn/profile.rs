@@ -680,6 +680,7 @@ fn learn_net(obs: &Observations, learned: &mut Learned, notes: &mut Vec<String>)
     // value → (programs, addresses)
     let mut wanted: BTreeMap<String, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
     let mut connected_names = BTreeSet::new();
+    let mut listening: BTreeMap<String, (Vec<String>, BTreeSet<String>)> = BTreeMap::new();
     for event in &obs.net {
         let names: Vec<String> = event.names.iter().map(|n| normal_name(n)).filter(|n| !n.is_empty()).collect();
         connected_names.extend(names.iter().cloned());
@@ -702,18 +703,19 @@ fn learn_net(obs: &Observations, learned: &mut Learned, notes: &mut Vec<String>)
                 if net::is_loopback(event.addr.ip()) || event.addr.port() == 0 {
                     continue;
                 }
-                let by = if program.is_empty() { String::new() } else { format!(" by {program}") };
-                notes.push(format!(
-                    "bound {addr}{by}: a fixed port on an address other than loopback needs allow_net = [\"*\"]; \
-                     not added"
-                ));
+                // A listening entry: that port, on every interface.
+                let value = format!("0.0.0.0:{}", event.addr.port());
+                let (programs, addrs) = listening.entry(value).or_default();
+                programs.push(program.clone());
+                addrs.insert(addr.clone());
             }
         }
     }
-    for (value, (programs_seen, addrs)) in wanted {
+    let entries = wanted.into_iter().map(|e| ("connected", e)).chain(listening.into_iter().map(|e| ("listened", e)));
+    for (verb, (value, (programs_seen, addrs))) in entries {
         let who = programs(programs_seen.iter().map(String::as_str));
         let by = if who.is_empty() { String::new() } else { format!(" by {who}") };
-        let why = format!("connected{by} ({})", first_few(addrs.iter().cloned().collect()));
+        let why = format!("{verb}{by} ({})", first_few(addrs.iter().cloned().collect()));
         match NetRule::parse(&value) {
             Ok(_) => learned.allow_net.push(Entry { value, why }),
             Err(problem) => notes.push(not_written(NET, &format!("{value:?}"), &why, &problem)),

@@ -622,9 +622,15 @@ impl Mediator {
         }
     }
 
-    /// Under --deny-net: an inet socket other than UDP (which sbx lets the
-    /// command make, to name its lookups) is named and refused.
+    /// Under --deny-net: a UDP socket is made (so the command's lookups
+    /// reach sbx's DNS filter and are named; every use of it comes here and
+    /// is refused); any other inet socket is named and refused. Decided on
+    /// the call's registers, which the continued call uses unchanged.
     fn serve_denied_socket(&self, req: &Notification) -> Reply {
+        let udp_type = req.args[1] & 0xf == libc::SOCK_DGRAM as u64;
+        if udp_type && [0, libc::IPPROTO_UDP as u64].contains(&req.args[2]) {
+            return Reply::Continue;
+        }
         let family = if req.args[0] == libc::AF_INET6 as u64 { "IPv6" } else { "IPv4" };
         let kind = match req.args[1] & 0xf {
             t if t == libc::SOCK_STREAM as u64 => "TCP",
@@ -635,8 +641,8 @@ impl Mediator {
         let program = std::fs::read_to_string(format!("/proc/{}/comm", req.pid)).unwrap_or_default();
         if self.still_valid(req.id) {
             self.report(format!(
-                "sbx: blocked an {family} {kind} socket of {} — no network under --deny-net; allow what it needs \
-                 with --allow-net (`sbx learn` lists the hosts a command reaches)",
+                "sbx: blocked an {family} {kind} socket of {} — no network under --deny-net; a server on loopback \
+                 (as test suites start) needs --allow-net=localhost; `sbx learn` lists the hosts a command reaches",
                 program.trim()
             ));
         }
@@ -985,11 +991,11 @@ impl Mediator {
         }
         let known = names.names_of(addr.ip());
         let line = match known.first() {
-            Some(name) => {
+            Some(name) if !own_server => {
                 let has_port = names.rules().ports_for(name).is_some_and(|ports| ports.contains(addr.port()));
                 notify::inet_report_named(op, addr, name, has_port)
             }
-            None => notify::inet_report(op, addr, own_server),
+            _ => notify::inet_report(op, addr, own_server),
         };
         self.report(line);
         Err(op.denied_errno())

@@ -99,6 +99,9 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         tracing::debug!("capabilities: the command keeps {}", capabilities::names(drop.effective).join(" "));
     }
     let forwarding = supervisor::Signals::block()?;
+    // After the signals are blocked: the thread (and the proxy's threads it
+    // starts) must not take the signals sbx reads from its signalfd.
+    let mut names_soon = filter_names.then(|| start_name_filter_soon(policy));
     let close_fds = policy.close_fds.then(sys::fd_limit);
     let start = Start {
         landlock: ruleset.as_ref().map(|fd| fd.as_raw_fd()),
@@ -119,7 +122,10 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         Some(listener) => {
             let probe_fd = handshake.go_read.as_raw_fd();
             let started = check_supervision(child, &kernel, probe_fd).and_then(|()| {
-                let names = if filter_names { Some(start_name_filter(policy)?) } else { None };
+                let names = match names_soon.take() {
+                    Some(soon) => Some(soon.join().map_err(|_| anyhow::anyhow!("the DNS filter's start panicked"))??),
+                    None => None,
+                };
                 mediate::Mediator::new(mediate::Setup {
                     listener,
                     mode,
@@ -337,11 +343,19 @@ fn names_filtered(net: &crate::policy::Net) -> bool {
     }
 }
 
-fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameFilter>> {
+/// Starts the DNS filter on a thread of its own, so that it gets ready
+/// while the command is being started (it binds sockets and starts threads:
+/// about half a millisecond); joined before the command runs.
+fn start_name_filter_soon(policy: &Policy) -> std::thread::JoinHandle<Result<std::sync::Arc<crate::dns::NameFilter>>> {
+    let (net, quiet) = (policy.net.clone(), policy.quiet);
+    std::thread::spawn(move || start_name_filter(&net, quiet))
+}
+
+fn start_name_filter(net: &crate::policy::Net, quiet: bool) -> Result<std::sync::Arc<crate::dns::NameFilter>> {
     use crate::dns::{Blocked, NameRules, ProxyConfig, Upstream, hosts};
     use crate::policy::net::Host;
     let mut rules = NameRules::new();
-    for rule in policy.net.name_rules() {
+    for rule in net.name_rules() {
         let pattern = match &rule.host {
             Host::Name(name) => name.clone(),
             Host::Subdomains(name) => format!("*.{name}"),
@@ -351,7 +365,6 @@ fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameF
     }
     let upstream = Upstream::system();
     let mut config = ProxyConfig::new(rules, upstream.clone());
-    let quiet = policy.quiet;
     config.on_blocked = std::sync::Arc::new(move |blocked: &Blocked| {
         tracing::debug!("{blocked}");
         crate::summary::record_once(&blocked.to_string());
@@ -369,10 +382,10 @@ fn start_name_filter(policy: &Policy) -> Result<std::sync::Arc<crate::dns::NameF
         shown(filter.nameservers()),
         crate::dns::resolv::RESOLV_CONF,
     );
-    for rule in policy.net.name_rules() {
+    for rule in net.name_rules() {
         tracing::debug!("DNS filter: allows {rule}");
     }
-    if let Net::Allow(rules) = &policy.net {
+    if let Net::Allow(rules) = net {
         for ns in filter.nameservers() {
             if let Some(rule) = rules.iter().find(|r| r.allows(*ns)) {
                 tracing::debug!(

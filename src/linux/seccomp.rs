@@ -904,10 +904,10 @@ fn socket_limits(net: &Net, supervised: bool, rules: &mut Vec<Rule>) -> bool {
 /// name lookup reaches sbx's DNS filter, which answers NXDOMAIN for every
 /// name and names it ("blocked DNS lookup of HOST — allow with
 /// --allow-net=HOST"); every connect, bind and send of them is refused by
-/// the supervisor (the lookup's connect goes to sbx's own proxy). Any other
-/// inet socket goes to the supervisor, which names it and refuses it
-/// (EPERM); other families are refused outright, as are 32-bit programs'
-/// sockets and source routing.
+/// the supervisor (the lookup's connect goes to sbx's own proxy). Every
+/// inet socket() goes to the supervisor, which lets UDP ones be made and
+/// names and refuses the rest (EPERM); other families are refused outright,
+/// as are 32-bit programs' sockets and source routing.
 fn deny_net_named(rules: &mut Vec<Rule>) {
     let reason = "--deny-net: only unix sockets, and UDP sockets whose every use the supervisor refuses \
                   (DNS lookups are answered NXDOMAIN by sbx and named)";
@@ -915,18 +915,12 @@ fn deny_net_named(rules: &mut Vec<Rule>) {
     for when in outside(0, FAMILIES, 10, u64::MAX) {
         rules.push(rule(when, Action::Errno(libc::EPERM), Entries::ALL));
     }
+    // Two rules, not one per type and protocol block: the filter is
+    // compiled on every run, and a socket() round trip costs less than its
+    // rules would. The supervisor decides on the registers, which the
+    // continued call uses as they were.
     for family in [libc::AF_INET as u64, libc::AF_INET6 as u64] {
-        let is_family = (0, Cmp::Eq(family));
-        let not_udp = outside(1, &[libc::SOCK_DGRAM as u64], 15, 0xf).into_iter().chain(outside(
-            2,
-            &[0, libc::IPPROTO_UDP as u64],
-            17,
-            u64::MAX,
-        ));
-        for when in not_udp {
-            let When::Arg(n, cmp) = when else { unreachable!("outside() gives single-argument conditions") };
-            rules.push(rule(When::Both(is_family, (n, cmp)), Action::Notify, Entries::NATIVE));
-        }
+        rules.push(rule(When::Arg(0, Cmp::Eq(family)), Action::Notify, Entries::NATIVE));
     }
     rules.push(rule(
         When::Arg(0, Cmp::Ne(libc::AF_UNIX as u64)),

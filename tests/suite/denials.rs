@@ -177,3 +177,19 @@ fn a_missing_cache_directory_is_named_itself() {
     run(&["--allow-write=~/.npm"]).success().stderr_lacks("sbx: blocked");
     assert!(home.join(".npm/_cacache/tmp").is_dir());
 }
+
+/// A test suite's local server under --deny-net: the socket is refused
+/// (EPERM, as Python reports it) and sbx names the flag for a server on
+/// loopback, which then makes the same run pass.
+#[test]
+fn a_local_server_under_deny_net_is_told_to_use_localhost() {
+    let Some(py) = super::util::python() else { return };
+    let script = "import socket\ns = socket.socket()\ns.bind(('127.0.0.1', 0))\ns.listen(1)\nprint('listening')";
+    let run = |flag: &str| sbx([flag, "--"]).arg(&py).args(["-c", script]).run();
+    let out = run("--deny-net");
+    out.code(1)
+        .stderr_has("PermissionError")
+        .stderr_has("sbx: blocked an IPv4 TCP socket of python3")
+        .stderr_has("needs --allow-net=localhost");
+    run("--allow-net=localhost").success().stdout_is("listening").stderr_lacks("sbx: blocked");
+}

@@ -244,9 +244,11 @@ fn pasted_urls_allow_their_host_and_port() {
     for flag in [url.as_str(), slash.as_str()] {
         sbx_probe(&[flag], &["connect", &good.ip(), &good.port()]).success().stdout_is("ok");
         let out = sbx_probe(&[flag], &["connect", &other.ip(), &other.port()]);
-        out.success()
-            .stdout_is("ECONNREFUSED")
-            .stderr_has(&format!("sbx: blocked connect to {} — allow with --allow-net={}", other.addr, other.addr));
+        out.success().stdout_is("ECONNREFUSED").stderr_has(&format!(
+            "sbx: blocked connect to {} (localhost) — allow with --allow-net=localhost:{}",
+            other.addr,
+            other.port()
+        ));
     }
     assert_eq!(other.accepted(), before, "a listener the URL does not name saw a connection");
     // No port in the URL: the scheme's (80), not every port.

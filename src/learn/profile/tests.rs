@@ -586,7 +586,7 @@ fn connections_become_name_or_address_entries() {
 }
 
 #[test]
-fn binds_need_nothing_or_a_note() {
+fn binds_need_nothing_or_a_listening_entry() {
     let bind = |addr: &str| NetEvent {
         addr: addr.parse().unwrap(),
         names: Vec::new(),
@@ -594,16 +594,21 @@ fn binds_need_nothing_or_a_note() {
         program: "python3".into(),
     };
     let obs = Observations {
-        net: vec![bind("127.0.0.1:8000"), bind("[::1]:8000"), bind("0.0.0.0:0"), bind("0.0.0.0:8080")],
+        net: vec![
+            bind("127.0.0.1:8000"),
+            bind("[::1]:8000"),
+            bind("0.0.0.0:0"),
+            bind("0.0.0.0:8080"),
+            bind("[::]:8080"),
+        ],
         ..Observations::default()
     };
     let learned = learn(&obs, &ctx(), &FakeFs::new());
-    assert!(learned.allow_net.is_empty());
-    assert_eq!(
-        learned.notes,
-        ["bound 0.0.0.0:8080 by python3: a fixed port on an address other than loopback needs allow_net = [\"*\"]; \
-          not added"]
-    );
+    // Loopback and port 0 need nothing; a fixed port on all interfaces
+    // becomes the listening entry for that port (which allows no connects).
+    let entries: Vec<(&str, &str)> = learned.allow_net.iter().map(|e| (e.value.as_str(), e.why.as_str())).collect();
+    assert_eq!(entries, [("0.0.0.0:8080", "listened by python3 (0.0.0.0:8080, [::]:8080)")], "{learned:#?}");
+    assert!(learned.notes.is_empty(), "{learned:#?}");
 }
 
 #[test]

@@ -275,12 +275,12 @@ fn compiled_deny_net_filter_mediates_unix_connects() {
     let (inet, inet6, dgram, udp) =
         (libc::AF_INET as u64, libc::AF_INET6 as u64, libc::SOCK_DGRAM as u64, libc::IPPROTO_UDP as u64);
     assert_eq!(run(41, AUDIT_X86_64, [libc::AF_UNIX as u64, 1, 0, 0, 0, 0]), ALLOW);
-    // UDP sockets may be made (every use goes to the supervisor); any other
-    // inet socket goes to the supervisor, which names and refuses it; other
-    // families, and x32's and i386's inet sockets, are refused outright.
+    // Every inet socket goes to the supervisor (which lets UDP ones be made
+    // and names and refuses the rest: `mediate`); other families, and x32's
+    // and i386's inet sockets, are refused outright.
     for family in [inet, inet6] {
-        assert_eq!(run(41, AUDIT_X86_64, [family, dgram, 0, 0, 0, 0]), ALLOW);
-        assert_eq!(run(41, AUDIT_X86_64, [family, dgram | libc::SOCK_CLOEXEC as u64, udp, 0, 0, 0]), ALLOW);
+        assert_eq!(run(41, AUDIT_X86_64, [family, dgram, 0, 0, 0, 0]), NOTIFY);
+        assert_eq!(run(41, AUDIT_X86_64, [family, dgram | libc::SOCK_CLOEXEC as u64, udp, 0, 0, 0]), NOTIFY);
         assert_eq!(run(41, AUDIT_X86_64, [family, 1, 0, 0, 0, 0]), NOTIFY);
         assert_eq!(run(41, AUDIT_X86_64, [family, 1, 262, 0, 0, 0]), NOTIFY, "MPTCP");
         assert_eq!(run(41, AUDIT_X86_64, [family, dgram, 1, 0, 0, 0]), NOTIFY, "ICMP");
