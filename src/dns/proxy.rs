@@ -310,6 +310,13 @@ impl Shared {
     }
 
     fn report(&self, name: &str) {
+        // A service lookup of `localhost` (apt asks `_http._tcp.localhost`
+        // for a localhost mirror) is no name to allow: --allow-net=localhost
+        // covers loopback addresses, which need no lookup.
+        if super::allow::service_host(name) == Some("localhost") {
+            tracing::debug!("DNS filter: answered the service lookup {name} with NXDOMAIN");
+            return;
+        }
         let first = {
             let mut reported = self.reported.lock().unwrap_or_else(PoisonError::into_inner);
             if reported.contains(name) {

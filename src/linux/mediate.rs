@@ -78,6 +78,17 @@ impl Creds {
         ids
     }
 
+    /// These credentials to act with in a process of sbx's own; `None` if
+    /// /proc's fields do not read as ids.
+    fn act_as(&self) -> Option<sys::ActAs> {
+        let three = |field: &str| -> Option<[u32; 3]> {
+            let ids: Vec<u32> = field.split_whitespace().map(str::parse).collect::<Result<_, _>>().ok()?;
+            Some([*ids.first()?, *ids.get(1)?, *ids.get(2)?])
+        };
+        let groups = self.groups.split_whitespace().map(str::parse).collect::<Result<Vec<u32>, _>>().ok()?;
+        Some(sys::ActAs { uids: three(&self.uid)?, gids: three(&self.gid)?, groups, cap_eff: self.cap_eff_bits() })
+    }
+
     /// The effective capabilities as a bit set.
     fn cap_eff_bits(&self) -> u64 {
         u64::from_str_radix(&self.cap_eff, 16).unwrap_or(0)
@@ -264,6 +275,9 @@ pub struct Mediator {
     /// The unix-bind thread, started on the first unix bind (most commands
     /// never bind one; starting it costs a thread and a round trip).
     binder: Mutex<Binder>,
+    /// The command's Landlock ruleset, for unix binds made as a thread's
+    /// own user ([`sys::bind_in_child`]).
+    ruleset: Option<OwnedFd>,
     /// Raw syscall number → operation (native and x32 numbers).
     syscalls: Vec<(i32, Op)>,
     /// This process's root (dev, ino) and mount namespace inode.
@@ -409,6 +423,7 @@ impl Mediator {
             quiet,
             bound: Mutex::new(HashMap::new()),
             creds: me.creds,
+            ruleset: ruleset.as_ref().and_then(|r| r.try_clone().ok()),
             binder: Mutex::new(Binder::NotStarted(ruleset)),
             syscalls,
             root,
@@ -724,7 +739,16 @@ impl Mediator {
             }
         }
         if let Some(st) = &status {
-            if needs_status && st.creds != self.creds {
+            // A connect or bind of a thread that changed its user (apt's
+            // methods as `_apt`, `su`, `setpriv`) is made as that user, by
+            // the same rules; a send with control messages or on a unix
+            // socket is not (its result is a length a process of sbx's own
+            // cannot hand back soundly here).
+            let acted = needs_status && st.creds != self.creds && matches!(op, Op::Connect | Op::Bind);
+            if acted {
+                gathered.act_as = st.creds.act_as();
+            }
+            if needs_status && st.creds != self.creds && gathered.act_as.is_none() {
                 if !self.still_valid(req.id) {
                     return Reply::Gone;
                 }
@@ -799,7 +823,7 @@ impl Mediator {
             }
         }
         let tgid = read_status(call.tid).map_or(call.tid, |st| st.tgid);
-        Ok(Gathered { sock, domain, stream, messages, unix, inner: self.delegations_of(tgid) })
+        Ok(Gathered { sock, domain, stream, messages, unix, inner: self.delegations_of(tgid), act_as: None })
     }
 
     fn act(&self, call: &Call<'_>, g: Gathered, umask: u32) -> Result<i64, Errno> {
@@ -909,11 +933,12 @@ impl Mediator {
                 name
             }
         };
-        let result = match op {
-            Op::Connect => sys::connect(sock, &name),
-            Op::Bind => sys::bind(sock, &name),
-            Op::Sendto => sys::sendto(sock, &m.data, flags, &name),
-            Op::Sendmsg | Op::Sendmmsg => {
+        let result = match (op, &g.act_as) {
+            (Op::Connect | Op::Bind, Some(who)) => self.as_user(g, who, &name, op == Op::Connect, umask, None),
+            (Op::Connect, None) => sys::connect(sock, &name),
+            (Op::Bind, None) => sys::bind(sock, &name),
+            (Op::Sendto, _) => sys::sendto(sock, &m.data, flags, &name),
+            (Op::Sendmsg | Op::Sendmmsg, _) => {
                 // sendmmsg tells the protocol more messages follow.
                 let flags = if more { flags | MSG_BATCH } else { flags };
                 sys::sendmsg(sock, &name, &[&m.data], &m.control, flags)
@@ -1107,6 +1132,39 @@ impl Mediator {
 
     /// Binds a pathname unix socket as the command would (its cwd, umask and
     /// Landlock rules), then records the socket file as the sandbox's.
+    /// A connect or bind made as the calling thread's own user `who`, in a
+    /// process of sbx's own (with the command's cwd and umask; `ruleset`
+    /// for a unix bind, which creates a file).
+    fn as_user(
+        &self,
+        g: &Gathered,
+        who: &sys::ActAs,
+        addr: &[u8],
+        connect: bool,
+        umask: u32,
+        ruleset: Option<BorrowedFd<'_>>,
+    ) -> Result<i64, Errno> {
+        let root;
+        let cwd = match &g.unix {
+            Some(unix) => unix.cwd.as_fd(),
+            None => {
+                root = std::fs::File::open("/").map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))?;
+                root.as_fd()
+            }
+        };
+        let job = sys::BindInChild {
+            sock: g.sock.as_fd(),
+            addr,
+            connect,
+            cwd,
+            umask,
+            ruleset,
+            caps: None,
+            act_as: Some(who),
+        };
+        sys::bind_in_child(&job)
+    }
+
     fn bind_unix(&self, g: &Gathered, unix: &UnixCtx, path: &[u8], addr: &[u8], umask: u32) -> Result<i64, Errno> {
         if path.first() == Some(&b'/') && unix.root != self.root {
             self.report(format!(
@@ -1114,6 +1172,11 @@ impl Mediator {
                 String::from_utf8_lossy(path)
             ));
             return Err(Errno::EACCES);
+        }
+        if let Some(who) = &g.act_as {
+            let result = self.as_user(g, who, addr, false, umask, self.ruleset.as_ref().map(|r| r.as_fd()))?;
+            self.record_bound(g.sock.as_fd(), unix, path, &g.inner);
+            return Ok(result);
         }
         let caps = self.command_effective_caps.map(|effective| {
             let (_, permitted, inheritable) = sys::capabilities().unwrap_or((0, 0, 0));
@@ -1164,6 +1227,8 @@ impl Mediator {
                         umask,
                         ruleset: ruleset.as_ref().map(|r| r.as_fd()),
                         caps,
+                        connect: false,
+                        act_as: None,
                     };
                     let result = sys::bind_in_child(&job)?;
                     drop(binder);
@@ -1281,6 +1346,9 @@ struct Gathered {
     unix: Option<UnixCtx>,
     /// The inner sbx's sandboxes the caller is in, whose rules apply too.
     inner: Vec<(usize, Arc<nested::Delegation>)>,
+    /// The caller's credentials, when they are not sbx's (a thread that
+    /// changed its user): a connect or bind is then made as that user.
+    act_as: Option<sys::ActAs>,
 }
 
 /// The command's cwd and root, opened from /proc/TID.

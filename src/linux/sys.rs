@@ -1049,11 +1049,26 @@ pub fn unshare_fs() -> Result<(), Errno> {
     if ret < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
-/// What a unix bind made in a process of its own needs (see
+/// The credentials a call is made with in a process of its own (see
+/// [`bind_in_child`]): a thread of the command that changed its user (apt's
+/// methods run as `_apt`) is acted for as that user, never as sbx.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActAs {
+    /// Real, effective, saved user ids.
+    pub uids: [u32; 3],
+    pub gids: [u32; 3],
+    pub groups: Vec<u32>,
+    /// The thread's effective capabilities (also its permitted set here).
+    pub cap_eff: u64,
+}
+
+/// What a socket call made in a process of its own needs (see
 /// [`bind_in_child`]).
 pub struct BindInChild<'a> {
     pub sock: BorrowedFd<'a>,
     pub addr: &'a [u8],
+    /// connect(2) instead of bind(2).
+    pub connect: bool,
     /// The command's working directory (relative socket paths).
     pub cwd: BorrowedFd<'a>,
     pub umask: u32,
@@ -1063,20 +1078,39 @@ pub struct BindInChild<'a> {
     /// (effective, permitted, inheritable) to act with, when sbx dropped
     /// capabilities for the command.
     pub caps: Option<(u64, u64, u64)>,
+    /// The thread's own credentials, when they are not sbx's.
+    pub act_as: Option<&'a ActAs>,
 }
 
-/// Makes a unix bind in a short-lived child process of its own (a fork:
-/// its own copy of cwd, umask and file table), for where a thread cannot
-/// get a cwd of its own (`unshare(CLONE_FS)` refused, as Docker's default
-/// seccomp profile does without CAP_SYS_ADMIN). The child sets the
-/// command's capabilities, cwd and umask, no_new_privs and the command's
-/// Landlock ruleset, then binds `sock` (a description sbx shares with the
-/// command) and exits with 0 or the errno of the step that failed. It is
-/// created without an exit signal, so waits for any child of sbx's (an
-/// inner sbx reaping what it adopted) never see it.
+/// Makes a unix bind (or a connect) in a short-lived child process of its
+/// own (a fork: its own copy of cwd, umask, credentials and file table):
+/// where a thread cannot get a cwd of its own (`unshare(CLONE_FS)` refused,
+/// as Docker's default seccomp profile does without CAP_SYS_ADMIN), and for
+/// a command thread whose credentials are not sbx's. The child takes the
+/// thread's user, groups and capabilities (or the command's capabilities),
+/// cwd and umask, no_new_privs and the command's Landlock ruleset, then
+/// binds or connects `sock` (a description sbx shares with the command) and
+/// exits with 0 or the errno of the step that failed. It is created without
+/// an exit signal, so waits for any child of sbx's (an inner sbx reaping
+/// what it adopted) never see it.
 pub fn bind_in_child(job: &BindInChild<'_>) -> Result<i64, Errno> {
     let child = || -> Result<(), Errno> {
-        if let Some((effective, permitted, inheritable)) = job.caps {
+        if let Some(who) = job.act_as {
+            // SAFETY: integer arguments, and a live slice of gid_t.
+            unsafe {
+                if libc::setgroups(who.groups.len(), who.groups.as_ptr()) < 0
+                    || libc::setresgid(who.gids[0], who.gids[1], who.gids[2]) < 0
+                    || libc::prctl(libc::PR_SET_KEEPCAPS, 1 as libc::c_ulong, 0, 0, 0) < 0
+                    || libc::setresuid(who.uids[0], who.uids[1], who.uids[2]) < 0
+                    // A user change makes the process undumpable, which
+                    // would close its own /proc/self/fd to the new user.
+                    || libc::prctl(libc::PR_SET_DUMPABLE, 1 as libc::c_ulong, 0, 0, 0) < 0
+                {
+                    return Err(Errno::last());
+                }
+            }
+            set_capabilities(who.cap_eff, who.cap_eff, 0)?;
+        } else if let Some((effective, permitted, inheritable)) = job.caps {
             set_capabilities(effective, permitted, inheritable)?;
         }
         fchdir(job.cwd)?;
@@ -1085,7 +1119,7 @@ pub fn bind_in_child(job: &BindInChild<'_>) -> Result<i64, Errno> {
         if let Some(ruleset) = job.ruleset {
             landlock_restrict_self(ruleset, 0)?;
         }
-        bind(job.sock, job.addr).map(drop)
+        if job.connect { connect(job.sock, job.addr).map(drop) } else { bind(job.sock, job.addr).map(drop) }
     };
     // SAFETY: clone without CLONE_VM (fork semantics, exit signal 0): the
     // child runs on its own copy of this thread's stack and memory. It only

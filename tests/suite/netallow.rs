@@ -561,8 +561,11 @@ fn a_blocked_connect_does_not_delay_other_calls() {
     assert!(start.elapsed() < Duration::from_secs(30), "took {:?}{}", start.elapsed(), out.report());
 }
 
+/// A thread that changed its user gets its unix binds and connects made as
+/// that user (see `a_command_that_changes_its_user_is_acted_for_as_that_user`),
+/// but not its sends to a unix path: those stay refused, with the reason.
 #[test]
-fn a_command_that_changed_its_credentials_gets_no_unix_calls_made_for_it() {
+fn a_command_that_changed_its_credentials_gets_no_unix_sends_made_for_it() {
     if !super::util::need_root() {
         return;
     }
@@ -570,18 +573,23 @@ fn a_command_that_changed_its_credentials_gets_no_unix_calls_made_for_it() {
     super::util::make_reachable(dir.path());
     std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
     let sock = dir.path().join("s.sock");
+    let dgram = dir.path().join("d.sock");
     let setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
-    bare("setpriv")
-        .args(&setpriv[1..])
-        .arg(probe())
-        .args(["unix-self", sock.to_str().unwrap()])
-        .run()
-        .success()
-        .stdout_is("ok");
+    let bare_as = |op: &str, path: &std::path::Path| {
+        bare("setpriv").args(&setpriv[1..]).arg(probe()).args([op, path.to_str().unwrap()]).run()
+    };
+    bare_as("unix-self", &sock).success().stdout_is("ok");
+    bare_as("unix-dgram-self", &dgram).success().stdout_is("ok");
     std::fs::remove_file(&sock).unwrap();
-    let out = sbx(["--deny-net"]).args(setpriv).arg(probe()).args(["unix-self", sock.to_str().unwrap()]).run();
-    out.success().stdout_is("EACCES").stderr_has("changed its user, groups or capabilities");
-    assert!(!sock.exists(), "sbx bound a socket file with other credentials than the command's");
+    std::fs::remove_file(&dgram).unwrap();
+    let under_sbx = |op: &str, path: &std::path::Path| {
+        sbx(["--deny-net"]).args(setpriv).arg(probe()).args([op, path.to_str().unwrap()]).run()
+    };
+    under_sbx("unix-self", &sock).success().stdout_is("ok").stderr_lacks("changed its user");
+    under_sbx("unix-dgram-self", &dgram)
+        .success()
+        .stdout_is("EACCES")
+        .stderr_has("changed its user, groups or capabilities");
 }
 
 #[test]
@@ -685,4 +693,50 @@ fn racing_threads_flipping_a_bind_address_never_bind_the_denied_one() {
     let out = sbx(["-q", "--allow-net=127.0.0.1:1", "--"]).arg(probe()).args(args("2000")).run();
     out.success().stdout_has("ok bad=");
     assert_eq!(bad(&out), 0, "a bind landed on the denied address{}", out.report());
+}
+
+/// A command that drops to another user inside the sandbox (as apt's
+/// methods drop to `_apt`, or `setpriv`/`su`) keeps its network calls, made
+/// by sbx as that user with the same rules: an allowed unix socket it may
+/// write is reached, one only root may write is not (EACCES, as without
+/// sbx), a socket bound in a directory it may write works, and a port below
+/// 1024 is not bound for it (EACCES: sbx does not lend it root's
+/// capability).
+#[test]
+fn a_command_that_changes_its_user_is_acted_for_as_that_user() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::path::Path;
+    if !super::util::need_root() {
+        return;
+    }
+    let dir = tempdir();
+    super::util::make_reachable(dir.path());
+    let open = dir.path().join("open.sock");
+    let closed = dir.path().join("closed.sock");
+    let _servers = [UnixListener::bind(&open).unwrap(), UnixListener::bind(&closed).unwrap()];
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let as_nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--"];
+    let run = |flags: &[String], args: &[&str]| {
+        let mut cmd = sbx(flags).arg("--").args(as_nobody).arg(probe()).args(args);
+        cmd = cmd.cwd(dir.path());
+        cmd.run()
+    };
+    // Without sbx, as that user: what the kernel answers.
+    let bare_as = |args: &[&str]| bare("setpriv").args(&as_nobody[1..4]).arg(probe()).args(args).run();
+    bare_as(&["connect-unix", open.to_str().unwrap()]).success().stdout_is("ok");
+    bare_as(&["connect-unix", closed.to_str().unwrap()]).success().stdout_is("EACCES");
+    bare_as(&["udp-bind", "127.0.0.1", "81"]).success().stdout_is("EACCES");
+    let allow = |p: &Path| format!("--allow-unix={}", p.display());
+    let flags = vec!["--allow-net=localhost".to_owned(), allow(&open), allow(&closed)];
+    let out = run(&flags, &["connect-unix", open.to_str().unwrap()]);
+    out.success().stdout_is("ok").stderr_lacks("changed its user");
+    run(&flags, &["connect-unix", closed.to_str().unwrap()]).success().stdout_is("EACCES");
+    run(&flags, &["udp-bind", "127.0.0.1", "81"]).success().stdout_is("EACCES");
+    run(&flags, &["udp-bind", "127.0.0.1", "0"]).success().stdout_is("ok");
+    // A unix socket bound where the user may write (the directory is 0777).
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let bound = dir.path().join("mine.sock");
+    run(&flags, &["unix-self", bound.to_str().unwrap()]).success().stdout_is("ok");
+    assert_eq!(std::fs::metadata(&bound).unwrap().uid(), 65534, "the socket file is not the user's");
 }

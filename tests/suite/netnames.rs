@@ -529,3 +529,49 @@ fn a_service_lookup_suggests_the_host() {
     // The allowed query reached it (and sbx's own lookups of the name).
     assert!(server.count("_http._tcp.mirror.test") >= 2, "{:?}", server.log());
 }
+
+/// `apt-get update` under a per-host allow-list: apt's download methods drop
+/// to the `_apt` user, and sbx makes their calls as that user by the same
+/// rules (it used to refuse every call of a thread whose user changed). The
+/// repository is a flat one on a loopback HTTP server named `repo.test`.
+#[test]
+fn apt_get_update_works_under_a_per_host_allow_list() {
+    let Some(py) = python() else { return };
+    if !std::path::Path::new("/usr/bin/apt-get").is_file() {
+        return skip("needs /usr/bin/apt-get");
+    }
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let dir = super::util::tempdir();
+    let (repo, lists, cache) = (dir.path().join("repo"), dir.path().join("lists"), dir.path().join("cache"));
+    for d in [&repo, &lists.join("partial"), &cache.join("archives/partial")] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let stanza = "Package: sbx-test-pkg\nVersion: 1.0\nArchitecture: all\nFilename: ./sbx-test-pkg.deb\nSize: 1\n\
+                  Description: a package of sbx's tests\n";
+    std::fs::write(repo.join("Packages"), stanza).unwrap();
+    std::fs::write(repo.join("Release"), "Origin: sbx-test\nSuite: stable\nCodename: stable\n").unwrap();
+    super::util::make_reachable(dir.path());
+    // apt's methods write the lists as _apt.
+    super::util::bare("chown").args(["-R", "_apt"]).arg(&lists).run().success();
+    let http = HttpServer::start(&py, "127.0.0.2", &repo);
+    server.set("repo.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let sources = dir.path().join("sources.list");
+    std::fs::write(&sources, format!("deb [trusted=yes] http://repo.test:{}/ ./\n", http.port)).unwrap();
+    let opts = [
+        format!("Dir::Etc::SourceList={}", sources.display()),
+        "Dir::Etc::SourceParts=/dev/null".to_owned(),
+        format!("Dir::State::Lists={}", lists.display()),
+        format!("Dir::Cache={}", cache.display()),
+    ];
+    let mut cmd = vec!["apt-get".to_owned(), "update".to_owned()];
+    for o in &opts {
+        cmd.extend(["-o".to_owned(), o.clone()]);
+    }
+    let cmd: Vec<&str> = cmd.iter().map(String::as_str).collect();
+    let allow = format!("--allow-net=repo.test:{}", http.port);
+    let out = sbx_within(&server, HOSTS, &[&allow], &cmd);
+    out.success().stdout_has("Get:").stderr_lacks("changed its user").stderr_lacks("sbx: blocked connect");
+    let fetched = std::fs::read_dir(&lists).unwrap().filter_map(Result::ok);
+    let names: Vec<String> = fetched.map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().any(|n| n.contains("_Packages")), "apt stored no Packages list: {names:?}{}", out.report());
+}
