@@ -10,13 +10,13 @@ use super::util::{Cmd, Output, probe, sbx, tempdir};
 
 /// A private world: `home/`, `config/` (XDG_CONFIG_HOME), `state/`
 /// (XDG_STATE_HOME), and a project `proj/` with a subdirectory `proj/sub`.
-struct World {
+pub(super) struct World {
     _dir: tempfile::TempDir,
     root: PathBuf,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempdir();
         let root = std::fs::canonicalize(dir.path()).unwrap();
         for d in ["home", "config/sbx", "state", "proj/sub"] {
@@ -25,18 +25,18 @@ impl World {
         Self { _dir: dir, root }
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
+    pub(super) fn path(&self, relative: &str) -> PathBuf {
         self.root.join(relative)
     }
 
-    fn write(&self, relative: &str, text: &str) -> PathBuf {
+    pub(super) fn write(&self, relative: &str, text: &str) -> PathBuf {
         let path = self.path(relative);
         std::fs::write(&path, text).unwrap();
         path
     }
 
     /// `sbx ARGS` in `proj/sub`, isolated from the real user's files.
-    fn sbx<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&self, args: I) -> Cmd {
+    pub(super) fn sbx<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&self, args: I) -> Cmd {
         self.isolate(sbx(args)).cwd(self.path("proj/sub"))
     }
 
