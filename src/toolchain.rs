@@ -61,9 +61,9 @@ impl Tool {
                  files with --allow-net=HOST for each"
             }
             Tool::Cargo => {
-                "cargo's built-in registry is crates.io, whose hosts sbx does not name: put a mirror in \
+                "sbx does not name the hosts of cargo's built-in registry (crates-io): put a mirror in \
                  ~/.cargo/config.toml ([source.crates-io] replace-with = \"mirror\" and [source.mirror] registry = \
-                 \"sparse+https://registry.example.com/index/\"), or allow crates.io's index and download hosts \
+                 \"sparse+https://registry.example.com/index/\"), or allow that registry's index and download hosts \
                  with --allow-net=HOST for each"
             }
         }

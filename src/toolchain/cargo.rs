@@ -4,7 +4,7 @@
 //! index` (or `CARGO_REGISTRIES_NAME_INDEX`), from the files cargo reads,
 //! highest precedence first: `.cargo/config.toml` (or `.cargo/config`) in
 //! the current directory and each one above, then `$CARGO_HOME/config.toml`
-//! (`~/.cargo`). cargo's built-in crates.io is not named here: without a
+//! (`~/.cargo`). cargo's built-in registry's hosts are not named here: without a
 //! replacement it stays unknown, and sbx says what to add.
 
 use std::collections::BTreeMap;
@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use super::Collector;
 
-/// The source every crate of crates.io comes from.
+/// The name of cargo's built-in registry's source.
 const CRATES_IO: &str = "crates-io";
 
 /// One `[source.NAME]` or `[registries.NAME]` key: its value and where.

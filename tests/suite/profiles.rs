@@ -521,6 +521,15 @@ fn the_documented_configuration_files_are_valid() {
                 continue; // a schematic, not a file
             }
             let w = World::new();
+            // What `allow_registries` reads: each tool's registry configured.
+            w.write("home/.npmrc", "registry=https://registry.example.com/\n");
+            std::fs::create_dir_all(w.path("config/pip")).unwrap();
+            w.write("config/pip/pip.conf", "[global]\nindex-url = https://registry.example.com/simple/\n");
+            std::fs::create_dir_all(w.path("home/.cargo")).unwrap();
+            w.write(
+                "home/.cargo/config.toml",
+                "[source.crates-io]\nreplace-with = \"m\"\n[source.m]\nregistry = \"sparse+https://registry.example.com/\"\n",
+            );
             let file = w.write("proj/sbx.toml", block);
             let out = w.sbx(["trust"]).arg(&file).run();
             assert!(
@@ -530,7 +539,13 @@ fn the_documented_configuration_files_are_valid() {
             );
             // Each profile also makes a valid policy (net entries, paths).
             for profile in block.lines().filter_map(|l| l.strip_prefix("[profile.")?.split(']').next()) {
-                let out = w.sbx(["--explain", "-p", profile, "--", "true"]).run();
+                let out = w
+                    .sbx(["--explain", "-p", profile, "--", "true"])
+                    .env("CARGO_HOME", w.path("home/.cargo"))
+                    .env_remove("PIP_CONFIG_FILE")
+                    .env_remove("PIP_INDEX_URL")
+                    .env_remove("npm_config_registry")
+                    .run();
                 assert!(
                     out.status.success(),
                     "docs/{name}: profile {profile} makes no policy:\n{block}{}",
