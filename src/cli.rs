@@ -13,8 +13,9 @@ macro_rules! configuration_help {
         "Configuration files: -p NAME (or SBX_PROFILE=NAME) applies [profile.NAME] from
 --config FILE, else the project's sbx.toml (the nearest in this directory or above;
 used only once trusted with `sbx trust`), else ~/.config/sbx/config.toml, else the
-built-in profiles (build, offline, readonly, strict). A profile named default applies
-when none is named. Flags add to the profile: --deny-* tightens, --allow-* adds
+built-in profiles (build, offline, readonly, strict; npm, pip and cargo allow the
+network only to the registries the tool is configured to use). A profile named
+default applies when none is named. Flags add to the profile: --deny-* tightens, --allow-* adds
 exceptions."
     };
 }

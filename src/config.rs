@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::Cli;
 use crate::policy::{Kind, Request, Source, Sourced, Surroundings};
+use crate::toolchain::{self, Lookup, Tool};
 use crate::trust::{self, TrustError, TrustStatus};
 
 pub use schema::Position;
@@ -82,6 +83,15 @@ pub enum ConfigError {
         path.display()
     )]
     Changed { path: PathBuf, profile: String },
+
+    #[error(
+        "profile {profile} allows {tool}'s registries (allow_registries), but sbx cannot tell which registry {tool} \
+         uses: it looked at {}{}; {}",
+        looked_at.join(", "),
+        notes.iter().map(|n| format!("; {n}")).collect::<String>(),
+        tool.fix()
+    )]
+    NoRegistry { profile: String, tool: Tool, looked_at: Vec<String>, notes: Vec<String> },
 
     #[error(transparent)]
     Trust(#[from] TrustError),
@@ -171,6 +181,7 @@ pub struct Profile {
     allow_unix: Vec<Entry>,
     allow_net: Vec<Entry>,
     allow_env: Vec<Entry>,
+    allow_registries: Vec<(Tool, Position)>,
     extends: Vec<Entry>,
     best_effort: Option<(bool, Position)>,
     close_fds: Option<(bool, Position)>,
@@ -275,6 +286,12 @@ impl ConfigFile {
                 allow_unix: list("allow_unix", raw.allow_unix)?,
                 allow_net: list("allow_net", raw.allow_net)?,
                 allow_env: list("allow_env", raw.allow_env)?,
+                allow_registries: raw
+                    .allow_registries
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|t| (*t.get_ref(), pos(t.span())))
+                    .collect(),
                 extends,
                 best_effort: raw.best_effort.map(|b| (*b.get_ref(), pos(b.span()))),
                 close_fds: raw.close_fds.map(|b| (*b.get_ref(), pos(b.span()))),
@@ -335,6 +352,9 @@ pub struct Resolved {
     /// Every profile there is, by name: where the one `-p NAME` would use
     /// is defined (file and header line; `None` for a built-in one).
     pub available: Vec<Defined>,
+    /// The package tools' registries looked up for `allow_registries`,
+    /// with the profile that asked.
+    pub registries: Vec<(String, Lookup)>,
 }
 
 /// Where a profile is defined.
@@ -427,6 +447,7 @@ impl Config {
         let mut profile = None;
         let mut refusal = None;
         let mut warnings = Vec::new();
+        let mut registries = Vec::new();
         if let Some((name, by)) = self.select(cli, ctx)? {
             let Some((file, found)) = self.lookup(&name) else {
                 return Err(ConfigError::UnknownProfile { name, by, available: self.profile_names() });
@@ -447,8 +468,25 @@ impl Config {
                 ));
             }
             request = flat.request;
+            registries = flat.registries;
         }
         request.extend(Request::from_cli(cli, ctx));
+        // A tool whose registries cannot be told: refused, unless network
+        // entries of another kind were given (the fix the refusal names).
+        let given = request.allow_net.iter().any(|e| !matches!(&e.source, Source::Profile(k) if k.from.is_some()));
+        for (profile, lookup) in registries.iter().filter(|(_, l)| !l.known) {
+            let error = ConfigError::NoRegistry {
+                profile: profile.clone(),
+                tool: lookup.tool,
+                looked_at: lookup.looked_at.clone(),
+                notes: lookup.notes.clone(),
+            };
+            if given {
+                warnings.push(format!("{error}; the --allow-net and allow_net entries given are used as they are"));
+            } else if refusal.is_none() {
+                refusal = Some(error);
+            }
+        }
         let files = self
             .files()
             .filter_map(|f| {
@@ -469,7 +507,7 @@ impl Config {
                 Some(Defined { name, layer: file.layer, at })
             })
             .collect();
-        Ok(Resolved { request, profile, refusal, files, warnings, available })
+        Ok(Resolved { request, profile, refusal, files, warnings, available, registries })
     }
 
     /// The refusal, if a project file among `used` is not trusted at its
@@ -577,6 +615,16 @@ impl Config {
             entries.iter().map(|e| Sourced::new(e.value.clone(), source(key, &e.at))).collect()
         };
         request.allow_net.extend(strings("allow_net", &profile.allow_net));
+        for (tool, at) in &profile.allow_registries {
+            request.deny(Kind::Net, source("allow_registries", at));
+            let lookup = toolchain::lookup(*tool, ctx);
+            for found in &lookup.hosts {
+                let at = file.path.clone().map(|p| (p, at.line));
+                let source = Source::found(name, "allow_registries", at, found.from.clone());
+                request.allow_net.push(Sourced::new(found.entry.clone(), source));
+            }
+            flat.registries.push((name.to_owned(), lookup));
+        }
         request.allow_env.extend(strings("allow_env", &profile.allow_env));
         // A restriction: on anywhere in the chain is on (`false` turns off
         // nothing a base set).
@@ -596,6 +644,8 @@ pub struct Flat {
     pub request: Request,
     /// (index of the file, profile name) for every profile it used.
     used: Vec<(usize, String)>,
+    /// The registries its `allow_registries` looked up, with the profile.
+    pub registries: Vec<(String, Lookup)>,
 }
 
 /// The nearest `sbx.toml` in `dir` or above.

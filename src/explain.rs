@@ -76,9 +76,21 @@ pub struct FileOut {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum SourceOut {
-    Default { why: String },
-    Flag { flag: String },
-    Profile { profile: String, key: String, file: Option<String>, line: Option<usize> },
+    Default {
+        why: String,
+    },
+    Flag {
+        flag: String,
+    },
+    Profile {
+        profile: String,
+        key: String,
+        file: Option<String>,
+        line: Option<usize>,
+        /// Where an `allow_registries` host was found (`~/.npmrc: registry`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        found_in: Option<String>,
+    },
 }
 
 impl From<&Source> for SourceOut {
@@ -91,6 +103,7 @@ impl From<&Source> for SourceOut {
                 key: key.key.to_owned(),
                 file: key.at.as_ref().map(|(f, _)| show(f)),
                 line: key.at.as_ref().map(|(_, l)| *l),
+                found_in: key.from.clone(),
             },
         }
     }
@@ -152,6 +165,23 @@ pub struct NetworkOut {
     pub mode: String,
     pub allow: Vec<EntryOut>,
     pub unix: Vec<EntryOut>,
+    /// The package tools' registries `allow_registries` looked up (absent
+    /// when none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub registries: Vec<RegistriesOut>,
+}
+
+/// How a package tool's registries were looked up.
+#[derive(Debug, Serialize)]
+pub struct RegistriesOut {
+    pub profile: String,
+    pub tool: String,
+    /// Whether every registry the tool uses was found.
+    pub known: bool,
+    /// The files and variables read, and the tool asked, in order.
+    pub looked_at: Vec<String>,
+    /// Entries skipped and why; why asking the tool failed.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -331,6 +361,17 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
             .unix
             .iter()
             .map(|e| EntryOut { entry: show(&e.value), source: SourceOut::from(&e.source) })
+            .collect(),
+        registries: resolved
+            .registries
+            .iter()
+            .map(|(profile, l)| RegistriesOut {
+                profile: profile.clone(),
+                tool: l.tool.name().to_owned(),
+                known: l.known,
+                looked_at: l.looked_at.clone(),
+                notes: l.notes.clone(),
+            })
             .collect(),
     };
     let environment = EnvironmentOut {
@@ -591,10 +632,13 @@ fn source_text(source: &SourceOut) -> String {
     match source {
         SourceOut::Default { why } => format!("default: {why}"),
         SourceOut::Flag { flag } => flag.clone(),
-        SourceOut::Profile { profile, key, file: Some(file), line: Some(line) } => {
-            format!("profile {profile}: {key}, {file}:{line}")
+        SourceOut::Profile { profile, key, file, line, found_in } => {
+            let found = found_in.as_ref().map(|f| format!(", found in {f}")).unwrap_or_default();
+            match (file, line) {
+                (Some(file), Some(line)) => format!("profile {profile}: {key}, {file}:{line}{found}"),
+                _ => format!("profile {profile}: {key} (built in){found}"),
+            }
         }
-        SourceOut::Profile { profile, key, .. } => format!("profile {profile}: {key} (built in)"),
     }
 }
 
@@ -700,6 +744,19 @@ fn text(e: &Explanation) -> String {
     }
     for entry in &e.network.unix {
         let _ = writeln!(out, "  unix       {}  ← {}", entry.entry, source_text(&entry.source));
+    }
+    for r in &e.network.registries {
+        let state = if r.known { "" } else { " — NOT all found" };
+        let _ = writeln!(
+            out,
+            "  {}'s registries (profile {}){state}: looked at {}",
+            r.tool,
+            r.profile,
+            r.looked_at.join(", ")
+        );
+        for note in &r.notes {
+            let _ = writeln!(out, "    {note}");
+        }
     }
 
     let _ = writeln!(out, "\nenvironment");
@@ -829,6 +886,7 @@ pub(crate) fn explained(request: crate::policy::Request, platform: &Platform) ->
         files: Vec::new(),
         warnings: Vec::new(),
         available: Vec::new(),
+        registries: Vec::new(),
     };
     explain(&policy, &resolved, platform)
 }

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod shell;
 pub mod summary;
 pub mod support;
+pub mod toolchain;
 pub mod trust;
 
 #[cfg(any(target_os = "linux", target_os = "macos"))]

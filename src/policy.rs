@@ -59,12 +59,22 @@ pub struct ProfileKey {
     pub key: &'static str,
     /// The file and line (1-based) that set it; `None` for a built-in profile.
     pub at: Option<(PathBuf, usize)>,
+    /// Where the key found the value outside sbx's configuration: the
+    /// tool's file or variable an `allow_registries` host came from
+    /// (`~/.npmrc: registry`).
+    pub from: Option<String>,
 }
 
 impl Source {
     /// A profile key as a source.
     pub fn profile(profile: &str, key: &'static str, at: Option<(PathBuf, usize)>) -> Self {
-        Source::Profile(Box::new(ProfileKey { profile: profile.to_owned(), key, at }))
+        Source::Profile(Box::new(ProfileKey { profile: profile.to_owned(), key, at, from: None }))
+    }
+
+    /// A profile key's value found `from` somewhere else (a tool's
+    /// configuration) as a source.
+    pub fn found(profile: &str, key: &'static str, at: Option<(PathBuf, usize)>, from: String) -> Self {
+        Source::Profile(Box::new(ProfileKey { profile: profile.to_owned(), key, at, from: Some(from) }))
     }
 
     /// One entry of this source, named for a message: `--allow-write=/x`, or
@@ -73,7 +83,10 @@ impl Source {
         match self {
             Source::Default(why) => format!("{value} ({why})"),
             Source::Flag(flag) => format!("{flag}={value}"),
-            Source::Profile(key) => format!("{} entry {value:?} of {}", key.key, key.profile_at()),
+            Source::Profile(key) => match &key.from {
+                Some(from) => format!("{value} ({from}, by {} of {})", key.key, key.profile_at()),
+                None => format!("{} entry {value:?} of {}", key.key, key.profile_at()),
+            },
         }
     }
 }
@@ -93,10 +106,16 @@ impl fmt::Display for Source {
         match self {
             Source::Default(why) => write!(f, "default: {why}"),
             Source::Flag(flag) => write!(f, "{flag}"),
-            Source::Profile(key) => match &key.at {
-                Some((file, line)) => write!(f, "profile {}: {}, {}:{line}", key.profile, key.key, file.display()),
-                None => write!(f, "profile {}: {} (built in)", key.profile, key.key),
-            },
+            Source::Profile(key) => {
+                match &key.at {
+                    Some((file, line)) => write!(f, "profile {}: {}, {}:{line}", key.profile, key.key, file.display())?,
+                    None => write!(f, "profile {}: {} (built in)", key.profile, key.key)?,
+                }
+                match &key.from {
+                    Some(from) => write!(f, ", found in {from}"),
+                    None => Ok(()),
+                }
+            }
         }
     }
 }

@@ -27,6 +27,8 @@ pub(super) struct ProfileToml {
     pub allow_net: Option<Vec<Spanned<String>>>,
     pub allow_env: Option<Vec<Spanned<String>>>,
     pub allow_unix: Option<Vec<Spanned<String>>>,
+    /// Package tools whose configured registries the command may reach.
+    pub allow_registries: Option<Vec<Spanned<crate::toolchain::Tool>>>,
     pub extends: Option<Vec<Spanned<String>>>,
     pub best_effort: Option<Spanned<bool>>,
     pub close_fds: Option<Spanned<bool>>,

@@ -88,7 +88,7 @@ fn values(list: &[Sourced<PathBuf>]) -> Vec<PathBuf> {
 fn builtin_profiles_parse_and_are_the_documented_ones() {
     let builtin = ConfigFile::builtin().unwrap();
     let names: Vec<&str> = builtin.profiles().map(Profile::name).collect();
-    assert_eq!(names, ["build", "offline", "readonly", "strict"]);
+    assert_eq!(names, ["build", "cargo", "npm", "offline", "pip", "readonly", "strict"]);
     let s = Scratch::new(&[]);
     let r = s.request(&["-p", "build", "true"]);
     assert!(r.denied(Kind::Write).is_some() && r.denied(Kind::Net).is_some());
@@ -425,4 +425,53 @@ fn schema_locate_finds_keys_in_multiline_values() {
     let at = text.find('3').unwrap();
     let pos = schema::locate(text, at);
     assert_eq!((pos.line, pos.column, pos.key.as_deref()), (4, 3, Some("profile.x.allow_write")));
+}
+
+#[test]
+fn allow_registries_denies_the_network_and_allows_the_configured_hosts() {
+    // No PATH: no tool can be asked; the files decide.
+    let s = Scratch::new(&[]);
+    s.write("home/.npmrc", "registry=https://registry.example.com/\n//registry.example.com/:_authToken=TOKEN\n");
+    let r = s.request(&["-p", "npm", "true"]);
+    let reason = r.denied(Kind::Net).unwrap();
+    assert!(!reason.implied);
+    assert_eq!(r.allow_net.len(), 1, "{:?}", r.allow_net);
+    assert_eq!(r.allow_net[0].value, "registry.example.com:443");
+    assert_eq!(
+        r.allow_net[0].source.to_string(),
+        "profile npm: allow_registries (built in), found in ~/.npmrc: registry"
+    );
+    let policy = Policy::build(&r, &s.ctx).unwrap();
+    assert_eq!(policy.net.name_rules().len(), 1);
+
+    // In a user profile, with its line, next to other keys.
+    let path = s.user("[profile.web]\nextends = [\"build\"]\nallow_registries = [\"npm\"]\n");
+    let r = s.request(&["-p", "web", "true"]);
+    assert!(r.denied(Kind::Write).is_some());
+    assert_eq!(
+        r.allow_net[0].source.to_string(),
+        format!("profile web: allow_registries, {}:3, found in ~/.npmrc: registry", path.display())
+    );
+}
+
+#[test]
+fn a_tool_whose_registries_cannot_be_told_refuses_unless_entries_are_given() {
+    let s = Scratch::new(&[]);
+    let resolved = s.resolve(&["-p", "cargo", "true"]).unwrap();
+    let refusal = resolved.refusal.unwrap().to_string();
+    assert!(refusal.starts_with("profile cargo allows cargo's registries (allow_registries), but sbx cannot tell"));
+    assert!(refusal.contains("~/.cargo/config.toml (none)"), "{refusal}");
+    assert!(refusal.contains("[source.crates-io] replace-with = \"mirror\""), "{refusal}");
+    // The fix it names works: an --allow-net entry, and a warning.
+    let resolved = s.resolve(&["-p", "cargo", "--allow-net=registry.example.com", "true"]).unwrap();
+    assert!(resolved.refusal.is_none());
+    assert!(resolved.warnings.iter().any(|w| w.contains("the --allow-net and allow_net entries given")));
+}
+
+#[test]
+fn allow_registries_names_only_known_tools() {
+    let s = Scratch::new(&[]);
+    s.user("[profile.x]\nallow_registries = [\"gem\"]\n");
+    let err = s.resolve(&["-p", "x", "true"]).unwrap_err().to_string();
+    assert!(err.contains(":2:") && err.contains("unknown variant `gem`"), "{err}");
 }

@@ -23,3 +23,4 @@ mod process;
 mod profiles;
 mod release;
 mod scope;
+mod toolchain;

@@ -10,13 +10,13 @@ use super::util::{Cmd, Output, probe, sbx, tempdir};
 
 /// A private world: `home/`, `config/` (XDG_CONFIG_HOME), `state/`
 /// (XDG_STATE_HOME), and a project `proj/` with a subdirectory `proj/sub`.
-struct World {
+pub(super) struct World {
     _dir: tempfile::TempDir,
     root: PathBuf,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         let dir = tempdir();
         let root = std::fs::canonicalize(dir.path()).unwrap();
         for d in ["home", "config/sbx", "state", "proj/sub"] {
@@ -25,18 +25,18 @@ impl World {
         Self { _dir: dir, root }
     }
 
-    fn path(&self, relative: &str) -> PathBuf {
+    pub(super) fn path(&self, relative: &str) -> PathBuf {
         self.root.join(relative)
     }
 
-    fn write(&self, relative: &str, text: &str) -> PathBuf {
+    pub(super) fn write(&self, relative: &str, text: &str) -> PathBuf {
         let path = self.path(relative);
         std::fs::write(&path, text).unwrap();
         path
     }
 
     /// `sbx ARGS` in `proj/sub`, isolated from the real user's files.
-    fn sbx<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&self, args: I) -> Cmd {
+    pub(super) fn sbx<I: IntoIterator<Item = S>, S: AsRef<std::ffi::OsStr>>(&self, args: I) -> Cmd {
         self.isolate(sbx(args)).cwd(self.path("proj/sub"))
     }
 
@@ -521,6 +521,15 @@ fn the_documented_configuration_files_are_valid() {
                 continue; // a schematic, not a file
             }
             let w = World::new();
+            // What `allow_registries` reads: each tool's registry configured.
+            w.write("home/.npmrc", "registry=https://registry.example.com/\n");
+            std::fs::create_dir_all(w.path("config/pip")).unwrap();
+            w.write("config/pip/pip.conf", "[global]\nindex-url = https://registry.example.com/simple/\n");
+            std::fs::create_dir_all(w.path("home/.cargo")).unwrap();
+            w.write(
+                "home/.cargo/config.toml",
+                "[source.crates-io]\nreplace-with = \"m\"\n[source.m]\nregistry = \"sparse+https://registry.example.com/\"\n",
+            );
             let file = w.write("proj/sbx.toml", block);
             let out = w.sbx(["trust"]).arg(&file).run();
             assert!(
@@ -530,7 +539,13 @@ fn the_documented_configuration_files_are_valid() {
             );
             // Each profile also makes a valid policy (net entries, paths).
             for profile in block.lines().filter_map(|l| l.strip_prefix("[profile.")?.split(']').next()) {
-                let out = w.sbx(["--explain", "-p", profile, "--", "true"]).run();
+                let out = w
+                    .sbx(["--explain", "-p", profile, "--", "true"])
+                    .env("CARGO_HOME", w.path("home/.cargo"))
+                    .env_remove("PIP_CONFIG_FILE")
+                    .env_remove("PIP_INDEX_URL")
+                    .env_remove("npm_config_registry")
+                    .run();
                 assert!(
                     out.status.success(),
                     "docs/{name}: profile {profile} makes no policy:\n{block}{}",
