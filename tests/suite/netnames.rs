@@ -529,3 +529,98 @@ fn a_service_lookup_suggests_the_host() {
     // The allowed query reached it (and sbx's own lookups of the name).
     assert!(server.count("_http._tcp.mirror.test") >= 2, "{:?}", server.log());
 }
+
+/// A resolver that checks where answers come from, as c-ares (Node's
+/// `dns.resolve*`, gRPC) does: for each `NAME` argument, connects a socket
+/// of the kind `$SRC_MODE` says to the nameserver of /etc/resolv.conf,
+/// sends a query, and insists that the answer's source (recvfrom) and the
+/// socket's peer (getpeername) are the nameserver's port 53; prints
+/// `answer ADDRESS`, `nxdomain`, or `wrong source SOURCE PEER`. Modes:
+/// `udp` (non-blocking, as resolvers read), `udp6` (an IPv6 socket, the
+/// address mapped), `blocking` (a blocking read, after peeking one byte
+/// and with a short buffer first), `tcp` (getpeername only: a stream has no
+/// source per read).
+const CHECK_SOURCE_PY: &str = r#"
+import os, select, socket, struct, sys
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+mode = os.environ["SRC_MODE"]
+for i, name in enumerate(sys.argv[1:]):
+    q = struct.pack(">HHHHHH", 0x5100 + i, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    want = (ns, 53)
+    if mode == "tcp":
+        s = socket.create_connection((ns, 53), timeout=5)
+        peer = s.getpeername()
+        s.sendall(struct.pack(">H", len(q)) + q)
+        reply = b""
+        while len(reply) < 2 or len(reply) < 2 + struct.unpack(">H", reply[:2])[0]:
+            reply += s.recv(4096)
+        reply, source = reply[2:], peer
+    else:
+        family = socket.AF_INET6 if mode == "udp6" else socket.AF_INET
+        if mode == "udp6":
+            want = ("::ffff:" + ns, 53, 0, 0)
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        s.connect((want[0], 53))
+        s.send(q)
+        if mode == "blocking":
+            first, _ = s.recvfrom(1, socket.MSG_PEEK)
+            short, _ = s.recvfrom(1, socket.MSG_PEEK)
+            assert first == short == q[:1], (first, short)
+            reply, source = s.recvfrom(4096)
+        else:
+            s.setblocking(False)
+            select.select([s], [], [], 5)
+            reply, source = s.recvfrom(4096)
+        peer = s.getpeername()
+    if source != want or peer != want:
+        print("wrong source", source, peer)
+    elif reply[3] & 15 == 3:
+        print("nxdomain")
+    else:
+        print("answer", socket.inet_ntoa(reply[-4:]))
+"#;
+
+#[test]
+fn answers_come_from_the_nameserver_as_the_resolver_asked() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    for mode in ["udp", "udp6", "blocking", "tcp"] {
+        let env = [("SRC_MODE", mode)];
+        let Some(bare) = within(&server, HOSTS, &env, &[py, "-c", CHECK_SOURCE_PY, "allowed.test"]) else { return };
+        bare.success().stdout_is("answer 127.0.0.2");
+        let sbx = sbx_path().to_str().unwrap();
+        let cmd = [sbx, "--allow-net=allowed.test", "--", py, "-c", CHECK_SOURCE_PY, "allowed.test", "evil.test"];
+        let out = within(&server, HOSTS, &env, &cmd).unwrap();
+        out.success()
+            .stdout_is("answer 127.0.0.2\nnxdomain")
+            .stderr_has("sbx: blocked DNS lookup of evil.test — allow with --allow-net=evil.test");
+        assert_eq!(server.count("evil.test"), 0, "{mode}: a denied query reached the server: {:?}", server.log());
+    }
+}
+
+/// Node's `dns.resolve4` (c-ares, which drops answers from any address but
+/// the nameserver's) resolves an allowed name under sbx, and a denied one
+/// is answered NXDOMAIN without reaching the server.
+#[test]
+fn node_resolves_with_c_ares() {
+    const NODE: &str = "/usr/bin/node";
+    if !std::path::Path::new(NODE).is_file() {
+        return skip("needs node in /usr/bin (c-ares)");
+    }
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let script = "const r = new (require('dns').Resolver)({timeout: 3000, tries: 1}); \
+                  for (const n of process.argv.slice(1)) r.resolve4(n, (e, a) => console.log(n, e ? e.code : a.join()))";
+    let Some(bare) = within(&server, HOSTS, &[], &[NODE, "-e", script, "allowed.test"]) else { return };
+    bare.success().stdout_is("allowed.test 127.0.0.2");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[NODE, "-e", script, "allowed.test"]);
+    out.success().stdout_is("allowed.test 127.0.0.2");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[NODE, "-e", script, "evil.test"]);
+    out.success().stdout_is("evil.test ENOTFOUND").stderr_has("sbx: blocked DNS lookup of evil.test");
+    assert_eq!(server.count("evil.test"), 0, "a denied query reached the server: {:?}", server.log());
+}
