@@ -622,5 +622,89 @@ fn node_resolves_with_c_ares() {
     out.success().stdout_is("allowed.test 127.0.0.2");
     let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[NODE, "-e", script, "evil.test"]);
     out.success().stdout_is("evil.test ENOTFOUND").stderr_has("sbx: blocked DNS lookup of evil.test");
+    // Under --deny-net too the lookup is answered (NXDOMAIN) and named, not left to time out.
+    let out = sbx_within(&server, HOSTS, &["--deny-net"], &[NODE, "-e", script, "allowed.test"]);
+    out.success()
+        .stdout_is("allowed.test ENOTFOUND")
+        .stderr_has("sbx: blocked DNS lookup of allowed.test — allow with --allow-net=allowed.test");
     assert_eq!(server.count("evil.test"), 0, "a denied query reached the server: {:?}", server.log());
+}
+
+/// Python that waits in a blocking `recvfrom` on a UDP socket connected to
+/// the nameserver: a signal handler that sends the query for `NAME` (the
+/// receive is restarted and gets the answer, from the nameserver), a
+/// handler that raises (the receive is interrupted), and SO_RCVTIMEO (the
+/// receive fails with EAGAIN in time).
+const BLOCKED_RECEIVE_PY: &str = r#"
+import signal, socket, struct, sys, time
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+q = struct.pack(">HHHHHH", 0x5200, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[1].split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((ns, 53))
+def send_query(sig, frame):
+    print("signal", flush=True)
+    s.send(q)
+signal.signal(signal.SIGALRM, send_query)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+reply, source = s.recvfrom(4096)
+print("answer", socket.inet_ntoa(reply[-4:]), "from", "nameserver" if source == (ns, 53) else source)
+def stop(sig, frame):
+    raise TimeoutError
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    s.recvfrom(4096)
+    print("no interruption")
+except TimeoutError:
+    print("interrupted")
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 300000))
+start = time.monotonic()
+try:
+    s.recvfrom(4096)
+    print("data")
+except BlockingIOError as e:
+    print("errno", e.errno, "in time" if time.monotonic() - start < 3 else "late")
+"#;
+
+#[test]
+fn a_blocked_receive_on_a_redirected_socket_keeps_signals_and_timeouts() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    let expected = format!("signal\nanswer 127.0.0.2 from nameserver\ninterrupted\nerrno {} in time", libc::EAGAIN);
+    let Some(bare) = within(&server, HOSTS, &[], &[py, "-c", BLOCKED_RECEIVE_PY, "allowed.test"]) else { return };
+    bare.success().stdout_is(&expected);
+    let out =
+        sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[py, "-c", BLOCKED_RECEIVE_PY, "allowed.test"]);
+    out.success().stdout_is(&expected);
+}
+
+/// Python that receives, with recvfrom, a UDP echo from a server on
+/// 127.0.0.3 and prints the source it reports.
+const ECHO_SOURCE_PY: &str = r#"
+import socket
+server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+server.bind(("127.0.0.3", 0))
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.settimeout(5)
+c.connect(server.getsockname())
+c.send(b"ping")
+data, peer = server.recvfrom(64)
+server.sendto(data, peer)
+print(c.recvfrom(64)[1] == server.getsockname(), c.getpeername() == server.getsockname())
+"#;
+
+#[test]
+fn sockets_sbx_did_not_redirect_report_their_own_peer() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let py = py.to_str().unwrap();
+    // A lookup first, so that sbx has redirected a socket.
+    let script =
+        format!("import socket\ntry: socket.gethostbyname('allowed.test')\nexcept OSError: pass\n{ECHO_SOURCE_PY}");
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test", "--allow-net=localhost"], &[py, "-c", &script]);
+    out.success().stdout_is("True True");
 }
