@@ -135,14 +135,17 @@ impl Sources {
 
     /// The redirect of `sock`, if sbx made one and the socket is still
     /// connected to the proxy (else it is forgotten: its inode may be
-    /// another socket's by now).
-    fn of(&self, sock: BorrowedFd<'_>, domain: i32) -> Option<Redirect> {
+    /// another socket's by now). With it, the socket's domain and type.
+    fn of(&self, sock: BorrowedFd<'_>) -> Option<(Redirect, i32, i32)> {
         let st = sys::fstat(sock).ok()?;
         let key = (st.st_dev, st.st_ino);
         let redirect = *self.table().by_inode.get(&key)?;
+        let (domain, kind) = sys::socket_kind(sock).ok()?;
         let peer = sys::getpeername(sock).ok()?;
-        if same_address(&notify::target(Op::Connect, domain, &peer), redirect.proxy) {
-            return Some(redirect);
+        if (domain == libc::AF_INET || domain == libc::AF_INET6)
+            && same_address(&notify::target(Op::Connect, domain, &peer), redirect.proxy)
+        {
+            return Some((redirect, domain, kind));
         }
         self.table().remove(key);
         None
@@ -209,11 +212,8 @@ impl Mediator {
         let pidfd = sys::pidfd_open_thread(tid).or_else(|_| sys::pidfd_open(read_status(tid).map_or(tid, |s| s.tgid)));
         let Ok(pidfd) = pidfd else { return Reply::Continue };
         let Ok(sock) = sys::pidfd_getfd(pidfd.as_fd(), req.args[0] as i32) else { return Reply::Continue };
-        let Ok((domain, kind)) = sys::socket_kind(sock.as_fd()) else { return Reply::Continue };
-        if domain != libc::AF_INET && domain != libc::AF_INET6 {
-            return Reply::Continue;
-        }
-        let Some(redirect) = self.dns_sources.of(sock.as_fd(), domain) else { return Reply::Continue };
+        // By inode first: most sockets are not redirected ones.
+        let Some((redirect, domain, kind)) = self.dns_sources.of(sock.as_fd()) else { return Reply::Continue };
         let name = peer_sockaddr(redirect.asked, domain);
         match read {
             Read::Getpeername => {
