@@ -183,21 +183,28 @@ fn name_room(ulen: i32, klen: usize) -> Result<usize, Errno> {
     if len < 0 { Err(Errno::EINVAL) } else { Ok(len as usize) }
 }
 
-/// Whether a signal waits for the thread whose /proc status is `status`:
-/// pending for it or its process, and not blocked by it.
+/// Whether a signal waits for the thread whose /proc status is `status`
+/// such that the kernel is sure to deliver it to this thread once its call
+/// returns: pending for the thread itself (only it can take that), or for
+/// its process when it is the only thread, and not blocked. A signal for a
+/// process of several threads may go to another one: then the receive goes
+/// on waiting (answering -ERESTARTSYS to a thread the kernel does not mark
+/// as signalled would hand it errno 512).
 fn signal_waiting(status: &str) -> bool {
-    let mut pending = 0u64;
-    let mut blocked = 0u64;
+    let (mut own, mut shared, mut blocked, mut threads) = (0u64, 0u64, 0u64, 0u64);
     for line in status.lines() {
         let Some((key, value)) = line.split_once(':') else { continue };
-        let bits = u64::from_str_radix(value.trim(), 16).unwrap_or(0);
+        let value = value.trim();
+        let bits = u64::from_str_radix(value, 16).unwrap_or(0);
         match key {
-            "SigPnd" | "ShdPnd" => pending |= bits,
+            "SigPnd" => own = bits,
+            "ShdPnd" => shared = bits,
             "SigBlk" => blocked = bits,
+            "Threads" => threads = value.parse().unwrap_or(0),
             _ => {}
         }
     }
-    pending & !blocked != 0
+    own & !blocked != 0 || (threads == 1 && shared & !blocked != 0)
 }
 
 impl Mediator {
@@ -364,13 +371,18 @@ mod tests {
 
     #[test]
     fn pending_signals_that_are_not_blocked_interrupt() {
-        let status = |pnd: &str, shd: &str, blk: &str| {
-            format!("Name:\tx\nSigQ:\t0/1\nSigPnd:\t{pnd}\nShdPnd:\t{shd}\nSigBlk:\t{blk}\nSigIgn:\t0\nSigCgt:\t0\n")
+        let status = |threads: u32, pnd: u64, shd: u64, blk: u64| {
+            format!(
+                "Name:\tx\nThreads:\t{threads}\nSigQ:\t0/1\nSigPnd:\t{pnd:016x}\nShdPnd:\t{shd:016x}\n\
+                 SigBlk:\t{blk:016x}\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\n"
+            )
         };
-        assert!(!signal_waiting(&status("0000000000000000", "0000000000000000", "0000000000000000")));
-        assert!(signal_waiting(&status("0000000000002000", "0000000000000000", "0000000000000000")));
-        assert!(signal_waiting(&status("0000000000000000", "0000000000004000", "0000000000000000")));
-        assert!(!signal_waiting(&status("0000000000002000", "0000000000004000", "0000000000006000")));
+        assert!(!signal_waiting(&status(1, 0, 0, 0)));
+        assert!(signal_waiting(&status(1, 0x2000, 0, 0)));
+        assert!(signal_waiting(&status(1, 0, 0x4000, 0)), "the only thread gets its process's signals");
+        assert!(signal_waiting(&status(3, 0x2000, 0, 0)), "its own signals are its own");
+        assert!(!signal_waiting(&status(3, 0, 0x4000, 0)), "another thread may take the process's signal");
+        assert!(!signal_waiting(&status(1, 0x2000, 0x4000, 0x6000)), "blocked");
         assert!(!signal_waiting(""), "a thread whose status cannot be read is left waiting");
     }
 
