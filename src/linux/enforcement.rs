@@ -94,6 +94,12 @@ pub struct Mediation {
     /// The network rules' calls on the command's sockets (connect, bind,
     /// sends) go to the supervisor, which performs them on its duplicate.
     pub sockets: bool,
+    /// With `sockets`, while sbx's DNS filter runs (which depends on
+    /// /etc/resolv.conf too, so the caller sets it): `getpeername`, and
+    /// `recvfrom` with a source address argument, go to the supervisor,
+    /// which answers them with the nameserver's address on the sockets it
+    /// connected to its DNS proxy instead.
+    pub dns_sources: bool,
     /// Under --deny-read: inotify watches go to the supervisor, which adds
     /// them to the command's instance where it may read.
     pub watches: bool,
@@ -175,6 +181,7 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         random_ioctls: write && abi < 5,
         pty_peers: policy.deny.fs() && abi >= 1 && take,
         sockets: restricted && take,
+        dns_sources: false,
         watches: policy.deny.read && take,
         write_reports: write && sup && abi >= 1 && !policy.quiet,
     };

@@ -32,6 +32,7 @@ use super::notify::{self, CmsgFix, Mode, MsgHdr, Op, Target};
 use super::sys::{self, Notification};
 use crate::dns::{NameFilter, QueryVerdict};
 
+mod dnssource;
 mod intent;
 pub use intent::{WRITE_FLAGS, WRITE_INTENT};
 mod meta;
@@ -265,6 +266,8 @@ pub struct Mediator {
     meta_calls: Vec<(i32, meta::Meta)>,
     /// The DNS filter, when `--allow-net` has name entries.
     names: Option<Arc<NameFilter>>,
+    /// The sockets sbx connected to the DNS proxy instead of a nameserver.
+    dns_sources: dnssource::Sources,
     unix_allow: Vec<PathBuf>,
     quiet: bool,
     /// Socket files bound inside the sandbox: (st_dev, st_ino) → the inode
@@ -419,6 +422,7 @@ impl Mediator {
             chosen_ports: Mutex::new(HashSet::new()),
             meta_calls,
             names,
+            dns_sources: dnssource::Sources::new(),
             unix_allow,
             quiet,
             bound: Mutex::new(HashMap::new()),
@@ -682,6 +686,9 @@ impl Mediator {
             return self.serve_process(req);
         }
         if req.arch == NATIVE_AUDIT_ARCH {
+            if let Some(read) = self.dns_sources.call(req.nr) {
+                return self.serve_dns_source(req, read);
+            }
             if let Some(&(_, call)) = self.meta_calls.iter().find(|(n, _)| *n == req.nr) {
                 return self.serve_meta(req, call);
             }
@@ -833,6 +840,10 @@ impl Mediator {
             Op::Sendmmsg => call.req.args[3] as i32,
             Op::Connect | Op::Bind => 0,
         };
+        if call.op == Op::Connect {
+            // Connected anew: redirected again below, or no longer.
+            self.dns_sources.forget(g.sock.as_fd());
+        }
         let mut sent = 0usize;
         let mut result: Result<i64, Errno> = Ok(0);
         let count = g.messages.len();
@@ -1047,6 +1058,7 @@ impl Mediator {
         if g.stream || op == Op::Connect {
             let to = names.redirect(g.stream, g.domain == libc::AF_INET6);
             tracing::debug!("DNS filter: {} to nameserver {addr} goes to the proxy at {to}", op.name());
+            self.dns_sources.record(g.sock.as_fd(), &m.name, addr, to);
             return Ok((notify::inet_sockaddr(to, g.domain), None));
         }
         match names.screen(&m.data) {

@@ -61,7 +61,8 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     policy.create_missing_dirs()?;
     let policy = &policy;
     let plan = enforcement::plan(policy, &kernel);
-    let m = plan.mediation;
+    let mut m = plan.mediation;
+    m.dns_sources = m.sockets && names_filtered(&policy.net);
     log_plan(policy, &plan);
     let mut ruleset = landlock::build(&plan.landlock)?;
     let seccomp_rules = seccomp::rules(policy, &m);
@@ -78,7 +79,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let truncatable = m.truncate.then(|| policy.write_rule_paths());
     let readable = (policy.deny.read && supervising)
         .then(|| policy.paths.iter().map(|r| (r.path.clone(), r.is_dir)).collect::<Vec<_>>());
-    let filter_names = net_supervised && names_filtered(&policy.net);
+    let filter_names = supervising && m.dns_sources;
     if supervising {
         // Only network calls need the supervisor's own abstract-socket scope.
         if mode.is_some() && plan.landlock.scopes.contains(::landlock::Scope::AbstractUnixSocket) {

@@ -345,6 +345,9 @@ pub const TERMINAL_IOCTLS: &[(u64, &str, &str)] = &[
 pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
     let mut rules = baseline();
     network_rules(policy, m.sockets, &mut rules);
+    if m.dns_sources && m.supervisor {
+        dns_source_rules(&mut rules);
+    }
     if policy.deny.write && (m.supervisor || m.outer.metadata) {
         // Delegated: the enclosing sbx's filter hands them to its supervisor.
         metadata_rules(m.supervisor, &mut rules);
@@ -961,6 +964,20 @@ fn network_rules(policy: &Policy, supervisor: bool, rules: &mut Vec<Rule>) {
     }
     for syscall in ["connect", "bind", "sendto", "sendmsg", "sendmmsg", "socketcall"] {
         rules.push(deny(syscall, When::Always, Entries::COMPAT, "32-bit programs get no mediated network"));
+    }
+}
+
+/// With sbx's DNS filter: the calls that tell where a socket's data comes
+/// from, so that a socket sbx connected to its DNS proxy reports the
+/// nameserver the command asked for. `recvfrom` only with a source address
+/// argument (a stream's reads pass NULL: unmediated); not recvmsg/recvmmsg,
+/// whose address lies in memory the filter cannot see (every one of them
+/// would come to the supervisor; see docs/dns.md). Native entry only: other
+/// entries' connects are refused, so no socket of theirs is redirected.
+fn dns_source_rules(rules: &mut Vec<Rule>) {
+    let reason = "DNS filter: a socket sbx connected to its proxy reports the nameserver as its peer and source";
+    for (syscall, when) in [("getpeername", When::Always), ("recvfrom", When::Arg(4, Cmp::Ne(0)))] {
+        rules.push(Rule { syscall, when, action: Action::Notify, entries: Entries::NATIVE, reason });
     }
 }
 

@@ -1352,11 +1352,23 @@ pub fn abstract_name_in_use(name: &[u8]) -> Result<bool, Errno> {
 
 /// getsockname(fd): the bound address (family first), empty if unbound.
 pub fn getsockname(fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    socket_name(libc::getsockname, fd)
+}
+
+/// getpeername(fd): the peer's address (family first).
+pub fn getpeername(fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
+    socket_name(libc::getpeername, fd)
+}
+
+fn socket_name(
+    f: unsafe extern "C" fn(libc::c_int, *mut libc::sockaddr, *mut libc::socklen_t) -> libc::c_int,
+    fd: BorrowedFd<'_>,
+) -> Result<Vec<u8>, Errno> {
     let mut storage: libc::sockaddr_storage = zeroed_storage();
     let mut len = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    // SAFETY: storage and len are live and sized for any address.
-    let ret =
-        unsafe { libc::getsockname(fd.as_raw_fd(), (&mut storage as *mut libc::sockaddr_storage).cast(), &mut len) };
+    // SAFETY: storage and len are live and sized for any address; f is
+    // getsockname or getpeername, which write at most `len` bytes.
+    let ret = unsafe { f(fd.as_raw_fd(), (&mut storage as *mut libc::sockaddr_storage).cast(), &mut len) };
     if ret < 0 {
         return Err(Errno::last());
     }
@@ -1364,6 +1376,66 @@ pub fn getsockname(fd: BorrowedFd<'_>) -> Result<Vec<u8>, Errno> {
     // SAFETY: storage holds `len` initialised bytes.
     let bytes = unsafe { std::slice::from_raw_parts((&storage as *const libc::sockaddr_storage).cast::<u8>(), len) };
     Ok(bytes.to_vec())
+}
+
+/// recvfrom(fd, buf, flags, NULL, NULL): the byte count the kernel returns
+/// (with MSG_TRUNC, a datagram's full length, which may exceed `buf`).
+pub fn recv(fd: BorrowedFd<'_>, buf: &mut [u8], flags: i32) -> Result<usize, Errno> {
+    // SAFETY: buf is live and writable for its length; no address is asked for.
+    let n = unsafe {
+        libc::recvfrom(
+            fd.as_raw_fd(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            flags,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        )
+    };
+    if n < 0 { Err(Errno::last()) } else { Ok(n as usize) }
+}
+
+/// Whether the open file description behind `fd` is non-blocking (O_NONBLOCK).
+pub fn nonblocking(fd: BorrowedFd<'_>) -> Result<bool, Errno> {
+    // SAFETY: F_GETFL takes no argument and touches no memory of ours.
+    let flags = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) };
+    if flags < 0 { Err(Errno::last()) } else { Ok(flags & libc::O_NONBLOCK != 0) }
+}
+
+/// The socket's receive timeout (SO_RCVTIMEO); `None` when it waits forever.
+pub fn receive_timeout(fd: BorrowedFd<'_>) -> Result<Option<std::time::Duration>, Errno> {
+    let mut tv = libc::timeval { tv_sec: 0, tv_usec: 0 };
+    let mut len = std::mem::size_of::<libc::timeval>() as libc::socklen_t;
+    // SAFETY: tv and len are live and sized for a timeval option.
+    let ret = unsafe {
+        libc::getsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&mut tv as *mut libc::timeval).cast(),
+            &mut len,
+        )
+    };
+    if ret < 0 {
+        return Err(Errno::last());
+    }
+    let total = std::time::Duration::from_secs(tv.tv_sec.max(0) as u64)
+        + std::time::Duration::from_micros(tv.tv_usec.max(0) as u64);
+    Ok((!total.is_zero()).then_some(total))
+}
+
+/// Waits up to `timeout` for `fd` to be readable (or in error); whether it is.
+pub fn wait_readable(fd: BorrowedFd<'_>, timeout: std::time::Duration) -> Result<bool, Errno> {
+    let mut pfd = libc::pollfd { fd: fd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+    let ms = timeout.as_millis().min(i32::MAX as u128) as libc::c_int;
+    // SAFETY: pfd is one live pollfd.
+    let ret = unsafe { libc::poll(&mut pfd, 1, ms) };
+    match ret {
+        r if r > 0 => Ok(true),
+        0 => Ok(false),
+        _ if Errno::last() == Errno::EINTR => Ok(false),
+        _ => Err(Errno::last()),
+    }
 }
 
 /// `struct seccomp_notif`: one notification.

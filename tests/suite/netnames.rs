@@ -575,3 +575,182 @@ fn apt_get_update_works_under_a_per_host_allow_list() {
     let names: Vec<String> = fetched.map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert!(names.iter().any(|n| n.contains("_Packages")), "apt stored no Packages list: {names:?}{}", out.report());
 }
+
+/// A resolver that checks where answers come from, as c-ares (Node's
+/// `dns.resolve*`, gRPC) does: for each `NAME` argument, connects a socket
+/// of the kind `$SRC_MODE` says to the nameserver of /etc/resolv.conf,
+/// sends a query, and insists that the answer's source (recvfrom) and the
+/// socket's peer (getpeername) are the nameserver's port 53; prints
+/// `answer ADDRESS`, `nxdomain`, or `wrong source SOURCE PEER`. Modes:
+/// `udp` (non-blocking, as resolvers read), `udp6` (an IPv6 socket, the
+/// address mapped), `blocking` (a blocking read, after peeking one byte
+/// and with a short buffer first), `tcp` (getpeername only: a stream has no
+/// source per read).
+const CHECK_SOURCE_PY: &str = r#"
+import os, select, socket, struct, sys
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+mode = os.environ["SRC_MODE"]
+for i, name in enumerate(sys.argv[1:]):
+    q = struct.pack(">HHHHHH", 0x5100 + i, 0x0100, 1, 0, 0, 0)
+    q += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+    want = (ns, 53)
+    if mode == "tcp":
+        s = socket.create_connection((ns, 53), timeout=5)
+        peer = s.getpeername()
+        s.sendall(struct.pack(">H", len(q)) + q)
+        reply = b""
+        while len(reply) < 2 or len(reply) < 2 + struct.unpack(">H", reply[:2])[0]:
+            reply += s.recv(4096)
+        reply, source = reply[2:], peer
+    else:
+        family = socket.AF_INET6 if mode == "udp6" else socket.AF_INET
+        if mode == "udp6":
+            want = ("::ffff:" + ns, 53, 0, 0)
+        s = socket.socket(family, socket.SOCK_DGRAM)
+        s.connect((want[0], 53))
+        s.send(q)
+        if mode == "blocking":
+            first, _ = s.recvfrom(1, socket.MSG_PEEK)
+            short, _ = s.recvfrom(1, socket.MSG_PEEK)
+            assert first == short == q[:1], (first, short)
+            reply, source = s.recvfrom(4096)
+        else:
+            s.setblocking(False)
+            select.select([s], [], [], 5)
+            reply, source = s.recvfrom(4096)
+        peer = s.getpeername()
+    if source != want or peer != want:
+        print("wrong source", source, peer)
+    elif reply[3] & 15 == 3:
+        print("nxdomain")
+    else:
+        print("answer", socket.inet_ntoa(reply[-4:]))
+"#;
+
+#[test]
+fn answers_come_from_the_nameserver_as_the_resolver_asked() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    for mode in ["udp", "udp6", "blocking", "tcp"] {
+        let env = [("SRC_MODE", mode)];
+        let Some(bare) = within(&server, HOSTS, &env, &[py, "-c", CHECK_SOURCE_PY, "allowed.test"]) else { return };
+        bare.success().stdout_is("answer 127.0.0.2");
+        let sbx = sbx_path().to_str().unwrap();
+        let cmd = [sbx, "--allow-net=allowed.test", "--", py, "-c", CHECK_SOURCE_PY, "allowed.test", "evil.test"];
+        let out = within(&server, HOSTS, &env, &cmd).unwrap();
+        out.success()
+            .stdout_is("answer 127.0.0.2\nnxdomain")
+            .stderr_has("sbx: blocked DNS lookup of evil.test — allow with --allow-net=evil.test");
+        assert_eq!(server.count("evil.test"), 0, "{mode}: a denied query reached the server: {:?}", server.log());
+    }
+}
+
+/// Node's `dns.resolve4` (c-ares, which drops answers from any address but
+/// the nameserver's) resolves an allowed name under sbx, and a denied one
+/// is answered NXDOMAIN without reaching the server.
+#[test]
+fn node_resolves_with_c_ares() {
+    const NODE: &str = "/usr/bin/node";
+    if !std::path::Path::new(NODE).is_file() {
+        return skip("needs node in /usr/bin (c-ares)");
+    }
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    server.set("evil.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let script = "const r = new (require('dns').Resolver)({timeout: 3000, tries: 1}); \
+                  for (const n of process.argv.slice(1)) r.resolve4(n, (e, a) => console.log(n, e ? e.code : a.join()))";
+    let Some(bare) = within(&server, HOSTS, &[], &[NODE, "-e", script, "allowed.test"]) else { return };
+    bare.success().stdout_is("allowed.test 127.0.0.2");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[NODE, "-e", script, "allowed.test"]);
+    out.success().stdout_is("allowed.test 127.0.0.2");
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[NODE, "-e", script, "evil.test"]);
+    out.success().stdout_is("evil.test ENOTFOUND").stderr_has("sbx: blocked DNS lookup of evil.test");
+    // Under --deny-net too the lookup is answered (NXDOMAIN) and named, not left to time out.
+    let out = sbx_within(&server, HOSTS, &["--deny-net"], &[NODE, "-e", script, "allowed.test"]);
+    out.success()
+        .stdout_is("allowed.test ENOTFOUND")
+        .stderr_has("sbx: blocked DNS lookup of allowed.test — allow with --allow-net=allowed.test");
+    assert_eq!(server.count("evil.test"), 0, "a denied query reached the server: {:?}", server.log());
+}
+
+/// Python that waits in a blocking `recvfrom` on a UDP socket connected to
+/// the nameserver: a signal handler that sends the query for `NAME` (the
+/// receive is restarted and gets the answer, from the nameserver), a
+/// handler that raises (the receive is interrupted), and SO_RCVTIMEO (the
+/// receive fails with EAGAIN in time).
+const BLOCKED_RECEIVE_PY: &str = r#"
+import signal, socket, struct, sys, time
+ns = [l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver")][0]
+q = struct.pack(">HHHHHH", 0x5200, 0x0100, 1, 0, 0, 0)
+q += b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[1].split(".")) + b"\0" + struct.pack(">HH", 1, 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect((ns, 53))
+def send_query(sig, frame):
+    print("signal", flush=True)
+    s.send(q)
+signal.signal(signal.SIGALRM, send_query)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+reply, source = s.recvfrom(4096)
+print("answer", socket.inet_ntoa(reply[-4:]), "from", "nameserver" if source == (ns, 53) else source)
+def stop(sig, frame):
+    raise TimeoutError
+signal.signal(signal.SIGALRM, stop)
+signal.setitimer(signal.ITIMER_REAL, 0.3)
+try:
+    s.recvfrom(4096)
+    print("no interruption")
+except TimeoutError:
+    print("interrupted")
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack("ll", 0, 300000))
+start = time.monotonic()
+try:
+    s.recvfrom(4096)
+    print("data")
+except BlockingIOError as e:
+    print("errno", e.errno, "in time" if time.monotonic() - start < 3 else "late")
+"#;
+
+#[test]
+fn a_blocked_receive_on_a_redirected_socket_keeps_signals_and_timeouts() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let py = py.to_str().unwrap();
+    let expected = format!("signal\nanswer 127.0.0.2 from nameserver\ninterrupted\nerrno {} in time", libc::EAGAIN);
+    let Some(bare) = within(&server, HOSTS, &[], &[py, "-c", BLOCKED_RECEIVE_PY, "allowed.test"]) else { return };
+    bare.success().stdout_is(&expected);
+    let out =
+        sbx_within(&server, HOSTS, &["--allow-net=allowed.test"], &[py, "-c", BLOCKED_RECEIVE_PY, "allowed.test"]);
+    out.success().stdout_is(&expected);
+}
+
+/// Python that receives, with recvfrom, a UDP echo from a server on
+/// 127.0.0.3 and prints the source it reports.
+const ECHO_SOURCE_PY: &str = r#"
+import socket
+server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+server.bind(("127.0.0.3", 0))
+c = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+c.settimeout(5)
+c.connect(server.getsockname())
+c.send(b"ping")
+data, peer = server.recvfrom(64)
+server.sendto(data, peer)
+print(c.recvfrom(64)[1] == server.getsockname(), c.getpeername() == server.getsockname())
+"#;
+
+#[test]
+fn sockets_sbx_did_not_redirect_report_their_own_peer() {
+    let Some(py) = python() else { return };
+    let Some(server) = dnsutil::need_port_53() else { return };
+    let py = py.to_str().unwrap();
+    // A lookup first, so that sbx has redirected a socket.
+    let script =
+        format!("import socket\ntry: socket.gethostbyname('allowed.test')\nexcept OSError: pass\n{ECHO_SOURCE_PY}");
+    server.set("allowed.test", Answer::Addrs(vec![ip("127.0.0.2")]), 60);
+    let out = sbx_within(&server, HOSTS, &["--allow-net=allowed.test", "--allow-net=localhost"], &[py, "-c", &script]);
+    out.success().stdout_is("True True");
+}

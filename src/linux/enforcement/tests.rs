@@ -55,6 +55,7 @@ fn each_missing_right_is_covered_by_the_supervisor_or_the_filter() {
             random_ioctls: true,
             pty_peers: true,
             sockets: true,
+            dns_sources: false,
             watches: true,
             write_reports: true,
         }

@@ -451,3 +451,23 @@ fn the_learning_table_compiles_and_spares_the_childs_own_exec() {
     assert!(rules.iter().any(|r| r.syscall == "io_uring_setup" && r.action == Action::Errno(libc::EPERM)));
     assert!(compile(&rules).unwrap().is_some());
 }
+
+#[test]
+fn reads_that_name_a_source_go_to_the_supervisor_only_while_dns_is_filtered() {
+    let p = policy(allow(&["registry.example.com:443"]));
+    let source_rules = |rules: &[Rule]| -> Vec<String> {
+        rules.iter().filter(|r| ["getpeername", "recvfrom"].contains(&r.syscall)).map(|r| r.to_string()).collect()
+    };
+    assert!(source_rules(&rules(&p, &mediation(true))).is_empty(), "{}", table(&rules(&p, &mediation(true))));
+    let filtered = Mediation { dns_sources: true, ..mediation(true) };
+    let got = rules(&p, &filtered);
+    let found = source_rules(&got);
+    assert_eq!(found.len(), 2, "{}", table(&got));
+    assert!(found[0].starts_with("getpeername → supervisor [native entry]"), "{found:?}");
+    // A NULL source address (every stream read, recv()) stays unmediated.
+    assert!(found[1].starts_with("recvfrom(arg4 != 0) → supervisor [native entry]"), "{found:?}");
+    // No supervisor, no such rules (and nothing for a filter without one).
+    let unsupervised = Mediation { dns_sources: true, ..mediation(false) };
+    assert!(source_rules(&rules(&policy(Net::Denied), &unsupervised)).is_empty());
+    assert!(compile(&got).unwrap().is_some());
+}
