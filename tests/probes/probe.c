@@ -311,6 +311,25 @@ int main(int argc, char **argv) {
         NEED(2); struct timeval t[2] = {{atol(b), 0}, {atol(b), 0}};
         return report(syscall(SYS_utimes, a, t));
     }
+    if (!strcmp(op, "utime")) {            /* utime PATH TIME (struct utimbuf) */
+        NEED(2); long t[2] = {atol(b), atol(b)};
+        return report(syscall(SYS_utime, a, t));
+    }
+    if (!strcmp(op, "futimesat")) {        /* futimesat PATH TIME, from AT_FDCWD */
+        NEED(2); struct timeval t[2] = {{atol(b), 0}, {atol(b), 0}};
+        return report(syscall(SYS_futimesat, AT_FDCWD, a, t));
+    }
+    if (!strcmp(op, "setxattrat")) {       /* setxattrat PATH NAME VALUE (Linux 6.13; struct xattr_args) */
+        NEED(3); struct { unsigned long long value; unsigned int size, flags; } x = {(unsigned long)c, strlen(c), 0};
+        return report(syscall(463, AT_FDCWD, a, 0, b, &x, sizeof x));
+    }
+    if (!strcmp(op, "removexattrat")) {    /* removexattrat PATH NAME (Linux 6.13) */
+        NEED(2); return report(syscall(466, AT_FDCWD, a, 0, b));
+    }
+    if (!strcmp(op, "file_setattr")) {     /* file_setattr PATH: set no flag at all (Linux 6.17; struct file_attr) */
+        NEED(1); unsigned long long fa[3] = {0, 0, 0};
+        return report(syscall(469, AT_FDCWD, a, fa, 24 /* FILE_ATTR_SIZE_VER0 */, 0));
+    }
     if (!strcmp(op, "futimens")) {         /* futimens PATH TIME: open O_RDONLY, utimensat(fd, NULL, …) */
         NEED(2); int fd = open(a, O_RDONLY); if (fd < 0) return report(fd);
         struct timespec t[2] = {{atol(b), 0}, {atol(b), 0}};
@@ -328,6 +347,7 @@ int main(int argc, char **argv) {
         v[n] = 0; printf("%s\n", v); return 0;
     }
     if (!strcmp(op, "removexattr")) { NEED(2); return report(removexattr(a, b)); }
+    if (!strcmp(op, "lremovexattr")) { NEED(2); return report(lremovexattr(a, b)); }
     if (!strcmp(op, "fremovexattr")) {
         NEED(2); int fd = open(a, O_RDONLY); if (fd < 0) return report(fd);
         return report(fremovexattr(fd, b));
@@ -656,13 +676,22 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(op, "tioclinux")) { char sub = 6; /* TIOCL_GETSHIFTSTATE */ return report(ioctl(0, TIOCLINUX, &sub)); }
     /* Namespaces: each call affects the probe (or its short-lived child) only. */
-    if (!strcmp(op, "unshare")) {          /* unshare uts|user|mnt|net|time */
+    if (!strcmp(op, "unshare") || !strcmp(op, "clone-ns")) {
+        /* unshare NS / clone-ns NS: NS = uts|user|mnt|net|pid|ipc|cgroup|time; clone-ns is a raw
+           clone(FLAG|SIGCHLD) whose child exits at once (time has no clone flag) */
         NEED(1);
         int f = !strcmp(a, "uts") ? CLONE_NEWUTS : !strcmp(a, "user") ? CLONE_NEWUSER : !strcmp(a, "mnt") ? CLONE_NEWNS
-              : !strcmp(a, "net") ? CLONE_NEWNET : !strcmp(a, "time") ? 0x80 : -1;
+              : !strcmp(a, "net") ? CLONE_NEWNET : !strcmp(a, "pid") ? CLONE_NEWPID : !strcmp(a, "ipc") ? CLONE_NEWIPC
+              : !strcmp(a, "cgroup") ? CLONE_NEWCGROUP : !strcmp(a, "time") ? 0x80 : -1;
         if (f < 0) { fprintf(stderr, "probe: unknown namespace %s\n", a); return 2; }
-        return report(unshare(f));
+        if (!strcmp(op, "unshare")) return report(unshare(f));
+        long pid = syscall(SYS_clone, f | SIGCHLD, 0, 0, 0, 0);
+        if (pid == 0) _exit(0);
+        if (pid > 0) waitpid(pid, NULL, 0);
+        return report(pid);
     }
+    if (!strcmp(op, "fspick")) { return report(syscall(SYS_fspick, AT_FDCWD, "/", 0)); }
+    if (!strcmp(op, "kexec_file_load")) { return report(syscall(SYS_kexec_file_load, -1, -1, 0UL, "", 0UL)); }
     if (!strcmp(op, "clone-newuser")) {    /* raw clone(CLONE_NEWUSER|SIGCHLD); the child exits at once */
         long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
         if (pid == 0) _exit(0);

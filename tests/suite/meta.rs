@@ -41,9 +41,14 @@ fn tree(nobody: bool) -> TempDir {
     }
     for f in ["in/file", "out/file"] {
         run(bare(probe()), nobody, root, &["setxattr", f, "user.old", "1"], "ok");
+        // A known old mtime, so "changed to now" is a change.
+        run(bare(probe()), nobody, root, &["utimes", f, &OLD_MTIME.to_string()], "ok");
     }
     dir
 }
+
+/// The mtime every file of [`tree`] starts with.
+const OLD_MTIME: i64 = 1000;
 
 fn args(a: &[&str]) -> Vec<OsString> {
     a.iter().map(OsString::from).collect()
@@ -171,11 +176,11 @@ fn times() {
         return;
     }
     users(|nobody| {
-        for op in ["utimensat", "utimes", "futimens"] {
+        for op in ["utimensat", "utimes", "futimens", "utime", "futimesat"] {
             check(nobody, &[op, "1000000"], "EPERM", |s| s.mtime == 1_000_000);
         }
         // "Now" needs only write permission: refused like a missing one.
-        check(nobody, &["utimensat-now"], "EACCES", |s| s.mtime > 1_000_000);
+        check(nobody, &["utimensat-now"], "EACCES", |s| s.mtime > OLD_MTIME);
     });
 }
 
@@ -185,13 +190,42 @@ fn xattrs() {
         return;
     }
     users(|nobody| {
-        for op in ["setxattr", "fsetxattr"] {
+        for op in ["setxattr", "fsetxattr", "lsetxattr"] {
             check(nobody, &[op, "user.sbx", "v"], "EPERM", |s| s.xattrs.0 == "v");
         }
-        for op in ["removexattr", "fremovexattr"] {
+        for op in ["removexattr", "fremovexattr", "lremovexattr"] {
             check(nobody, &[op, "user.old"], "EPERM", |s| s.xattrs.1 != "1");
         }
     });
+}
+
+/// Calls sbx does not mediate and so refuses outright under --deny-write
+/// (ESCAPES.md), inside the writable paths too, where each works bare.
+#[test]
+fn unmediated_metadata_calls_are_refused_everywhere() {
+    if !super::util::enforceable(&["--deny-write"]) {
+        return;
+    }
+    for (op, extra, works) in [
+        ("setxattrat", &["user.sbx", "v"][..], "ok"),
+        ("removexattrat", &["user.old"], "ok"),
+        ("file_setattr", &[], "ok"),
+    ] {
+        let t = tree(false);
+        let root = t.path();
+        let mut a = vec![op, "in/file"];
+        a.extend_from_slice(extra);
+        let out = bare(probe()).args(args(&a)).cwd(root).run();
+        let got = out.stdout.trim();
+        if got == "ENOSYS" {
+            // A kernel older than the call (6.13; file_setattr 6.17).
+            super::util::skip(&format!("{op} needs a newer kernel (ENOSYS)"));
+            continue;
+        }
+        // file_setattr may say the file system has no such attributes.
+        assert!(got == works || (op == "file_setattr" && got == "EOPNOTSUPP"), "bare {op}: {}", out.report());
+        run(sandboxed(root), false, root, &a, "EPERM");
+    }
 }
 
 #[test]
