@@ -1017,6 +1017,13 @@ int main(int argc, char **argv) {
         while (f && fgets(line, sizeof line, f)) if (!strncmp(line, "CapEff:", 7)) { printf("%s", line + 8); return 0; }
         return report(-1);
     }
+    if (!strcmp(op, "lo-up")) {            /* bring lo up (SIOCSIFFLAGS), as `ip link set lo up`, for a new netns */
+        int fd = socket(AF_UNIX, SOCK_DGRAM, 0); struct ifreq ifr; memset(&ifr, 0, sizeof ifr);
+        strcpy(ifr.ifr_name, "lo");
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) return report(-1);
+        ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+        return report(ioctl(fd, SIOCSIFFLAGS, &ifr));
+    }
     if (!strcmp(op, "lo-mtu")) {           /* SIOCSIFMTU on lo to the MTU it has (changes nothing) */
         int fd = socket(AF_UNIX, SOCK_DGRAM, 0); struct ifreq ifr; memset(&ifr, 0, sizeof ifr);
         strcpy(ifr.ifr_name, "lo");

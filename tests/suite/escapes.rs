@@ -111,8 +111,10 @@ fn in_private_net(nameserver: &str, nobody: bool, cmd: &[&std::ffi::OsStr]) -> O
     let dir = util::tempdir();
     util::make_reachable(dir.path());
     std::fs::write(dir.path().join("resolv.conf"), format!("nameserver {nameserver}\n")).unwrap();
-    const SCRIPT: &str = r#"dir=$1; nobody=$2; shift 2
-ip link set lo up && sysctl -qw net.ipv4.ip_unprivileged_port_start=0 || exit 125
+    // No `ip` or `sysctl`: the release's smoke test runs this in a minimal
+    // Debian without iproute2 or procps.
+    const SCRIPT: &str = r#"dir=$1; nobody=$2; probe=$3; shift 3
+[ "$("$probe" lo-up)" = ok ] && echo 0 > /proc/sys/net/ipv4/ip_unprivileged_port_start || exit 125
 mount --bind "$dir/resolv.conf" /etc/resolv.conf || exit 125
 if [ "$nobody" = yes ]; then exec setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; fi
 exec "$@""#;
@@ -120,6 +122,7 @@ exec "$@""#;
         .args(["-m", "-n", "--", "sh", "-c", SCRIPT, "sh"])
         .arg(dir.path())
         .arg(if nobody { "yes" } else { "no" })
+        .arg(probe())
         .args(cmd);
     Some(run.run())
 }
