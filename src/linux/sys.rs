@@ -1155,6 +1155,16 @@ pub fn bind_in_child(job: &BindInChild<'_>) -> Result<i64, Errno> {
     }
 }
 
+/// Whether this process's own user may write `path` by its file modes
+/// (faccessat with AT_EACCESS, W_OK; for a directory also search): what the
+/// kernel would answer a command of the same user without any sandbox.
+pub fn may_write(path: &std::path::Path, directory: bool) -> bool {
+    let Ok(c) = CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str())) else { return true };
+    let mode = if directory { libc::W_OK | libc::X_OK } else { libc::W_OK };
+    // SAFETY: c is a live NUL-terminated path; integer flags.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), mode, libc::AT_EACCESS) == 0 }
+}
+
 /// fchdir(fd) (an O_PATH directory fd is fine).
 pub fn fchdir(fd: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: integer argument.

@@ -193,3 +193,25 @@ fn a_local_server_under_deny_net_is_told_to_use_localhost() {
         .stderr_has("needs --allow-net=localhost");
     run("--allow-net=localhost").success().stdout_is("listening").stderr_lacks("sbx: blocked");
 }
+
+/// A write the file modes refuse anyway (a user writing a root-owned file
+/// outside the writable paths) is not blamed on the sandbox: no flag would
+/// make it pass. The same write by root, which the modes allow, is named.
+#[test]
+fn writes_the_file_modes_refuse_are_not_blamed_on_the_sandbox() {
+    if !files_enforced() || !super::util::need_root() {
+        return;
+    }
+    let t = tree();
+    let file = t.path().join("out/file");
+    std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let script = format!("echo x >> {}", file.display());
+    let run = |nobody: bool| {
+        let cmd = sbx(["--deny-write", "--", "sh", "-c", &script]).cwd(t.path());
+        if nobody { cmd.nobody() } else { cmd }.run()
+    };
+    // Without sbx the user may not write it.
+    super::util::bare("sh").args(["-c", &script]).nobody().run().code(2);
+    run(true).code(2).stderr_lacks("sbx: blocked");
+    run(false).code(2).stderr_has(&format!("sbx: blocked write to {}", file.canonicalize().unwrap().display()));
+}

@@ -171,6 +171,13 @@ impl Mediator {
         if inside(if by_dir { &dir } else { &checked }, trees) {
             return Ok(None);
         }
+        // Refused by the file modes anyway (a user writing /etc/hostname):
+        // not the sandbox's doing, and no flag would help. sbx runs as the
+        // command's user (or as root for a root command), so its own access
+        // check answers for the command.
+        if !sys::may_write(if by_dir { &dir } else { &checked }, by_dir) {
+            return Ok(None);
+        }
         Ok(Some(report_line(verb, &checked, &dir, self.home.as_deref(), by_dir)))
     }
 }
