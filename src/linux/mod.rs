@@ -62,7 +62,9 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let policy = &policy;
     let plan = enforcement::plan(policy, &kernel);
     let mut m = plan.mediation;
-    m.dns_sources = m.sockets && names_filtered(&policy.net);
+    // resolv.conf, read once: for the decision and for the filter itself.
+    let dns_upstream = if m.sockets { filtered_upstream(&policy.net) } else { None };
+    m.dns_sources = dns_upstream.is_some();
     log_plan(policy, &plan);
     let mut ruleset = landlock::build(&plan.landlock)?;
     let seccomp_rules = seccomp::rules(policy, &m);
@@ -102,7 +104,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let forwarding = supervisor::Signals::block()?;
     // After the signals are blocked: the thread (and the proxy's threads it
     // starts) must not take the signals sbx reads from its signalfd.
-    let mut names_soon = filter_names.then(|| start_name_filter_soon(policy));
+    let mut names_soon = dns_upstream.filter(|_| filter_names).map(|upstream| start_name_filter_soon(policy, upstream));
     let close_fds = policy.close_fds.then(sys::fd_limit);
     let start = Start {
         landlock: ruleset.as_ref().map(|fd| fd.as_raw_fd()),
@@ -321,10 +323,8 @@ fn start_child<'a>(
     Ok(Started::Ready(Pending { child, handshake, listener }))
 }
 
-/// Starts the DNS filter for the name entries of `policy`: a proxy on
-/// loopback forwarding allowed queries to the nameservers of
-/// /etc/resolv.conf, and the /etc/hosts snapshot.
-/// Whether the command's DNS traffic goes through sbx's name filter: with
+/// The nameservers (of /etc/resolv.conf) whose DNS traffic goes through
+/// sbx's name filter, or `None` if it does not: with
 /// name rules (only their names resolve), and with none too, so that every
 /// lookup the sandbox refuses is named by its host name (never as a connect
 /// to the resolver's address, whose allowing would open DNS to every name)
@@ -332,14 +332,16 @@ fn start_child<'a>(
 /// (`--allow-net=10.0.0.2:53`): then the user chose to let DNS through
 /// unfiltered. A rule that covers the resolver by chance (`localhost` and
 /// systemd-resolved's 127.0.0.53, a private range) does not.
-fn names_filtered(net: &crate::policy::Net) -> bool {
+fn filtered_upstream(net: &crate::policy::Net) -> Option<crate::dns::Upstream> {
+    let chose_raw_dns = |rules: &[crate::policy::NetRule], upstream: &crate::dns::Upstream| {
+        rules.iter().any(|r| r.port == Some(53) && upstream.servers.iter().any(|&ns| r.allows(ns)))
+    };
     match net {
-        crate::policy::Net::Unrestricted => false,
-        crate::policy::Net::Denied => true,
+        crate::policy::Net::Unrestricted => None,
+        crate::policy::Net::Denied => Some(crate::dns::Upstream::system()),
         crate::policy::Net::Allow(rules) => {
-            let servers = crate::dns::Upstream::system().servers;
-            !net.name_rules().is_empty()
-                || !rules.iter().any(|r| r.port == Some(53) && servers.iter().any(|&ns| r.allows(ns)))
+            let upstream = crate::dns::Upstream::system();
+            (!net.name_rules().is_empty() || !chose_raw_dns(rules, &upstream)).then_some(upstream)
         }
     }
 }
@@ -347,13 +349,23 @@ fn names_filtered(net: &crate::policy::Net) -> bool {
 /// Starts the DNS filter on a thread of its own, so that it gets ready
 /// while the command is being started (it binds sockets and starts threads:
 /// about half a millisecond); joined before the command runs.
-fn start_name_filter_soon(policy: &Policy) -> std::thread::JoinHandle<Result<std::sync::Arc<crate::dns::NameFilter>>> {
+fn start_name_filter_soon(
+    policy: &Policy,
+    upstream: crate::dns::Upstream,
+) -> std::thread::JoinHandle<Result<std::sync::Arc<crate::dns::NameFilter>>> {
     let (net, quiet) = (policy.net.clone(), policy.quiet);
-    std::thread::spawn(move || start_name_filter(&net, quiet))
+    std::thread::spawn(move || start_name_filter(&net, upstream, quiet))
 }
 
-fn start_name_filter(net: &crate::policy::Net, quiet: bool) -> Result<std::sync::Arc<crate::dns::NameFilter>> {
-    use crate::dns::{Blocked, NameRules, ProxyConfig, Upstream, hosts};
+/// Starts the DNS filter for the name entries of `net`: a proxy on loopback
+/// forwarding allowed queries to `upstream` (the nameservers of
+/// /etc/resolv.conf), and the /etc/hosts snapshot.
+fn start_name_filter(
+    net: &crate::policy::Net,
+    upstream: crate::dns::Upstream,
+    quiet: bool,
+) -> Result<std::sync::Arc<crate::dns::NameFilter>> {
+    use crate::dns::{Blocked, NameRules, ProxyConfig, hosts};
     use crate::policy::net::Host;
     let mut rules = NameRules::new();
     for rule in net.name_rules() {
@@ -364,8 +376,7 @@ fn start_name_filter(net: &crate::policy::Net, quiet: bool) -> Result<std::sync:
         };
         rules.add(&pattern, rule.port)?;
     }
-    let upstream = Upstream::system();
-    let mut config = ProxyConfig::new(rules, upstream.clone());
+    let mut config = ProxyConfig::new(rules, upstream);
     config.on_blocked = std::sync::Arc::new(move |blocked: &Blocked| {
         tracing::debug!("{blocked}");
         crate::summary::record_once(&blocked.to_string());
