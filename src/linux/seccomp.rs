@@ -801,7 +801,8 @@ fn pty_peer_rules(rules: &mut Vec<Rule>) {
 fn write_report_rules(truncate: bool, rules: &mut Vec<Rule>) {
     let why = "--deny-write: the supervisor names the writes the sandbox refuses (Landlock refuses them)";
     let notify = |syscall, when| Rule { syscall, when, action: Action::Notify, entries: Entries::NATIVE, reason: why };
-    for &name in super::mediate::WRITE_INTENT.iter().filter(|s| known(s) && (truncate || **s != "truncate")) {
+    let names = super::mediate::WRITE_INTENT.iter().map(|&(name, _)| name);
+    for name in names.filter(|s| known(s) && (truncate || *s != "truncate")) {
         match name {
             "open" | "openat" => {
                 let arg = if name == "open" { 1 } else { 2 };
@@ -877,14 +878,7 @@ fn socket_limits(net: &Net, supervised: bool, rules: &mut Vec<Rule>) -> bool {
             ));
         }
         Net::Allow(_) => {
-            for &(level, option, _) in ROUTING_OPTIONS {
-                rules.push(deny(
-                    "setsockopt",
-                    When::Both((1, Cmp::Eq(level as u64)), (2, Cmp::Eq(option as u64))),
-                    Entries::ALL,
-                    "--allow-net: source routing and next hops send packets past the checked destination",
-                ));
-            }
+            routing_rules("--allow-net: source routing and next hops send packets past the checked destination", rules);
             let reason =
                 "--allow-net: only unix/inet/inet6 stream and datagram sockets with the default, TCP or UDP protocol";
             for when in outside(0, FAMILIES, 10, u64::MAX) {
@@ -930,13 +924,18 @@ fn deny_net_named(rules: &mut Vec<Rule>) {
         Action::Errno(libc::EPERM),
         Entries::X32.union(Entries::COMPAT),
     ));
+    routing_rules("--deny-net: source routing and next hops send packets past the checked destination", rules);
+}
+
+/// The [`ROUTING_OPTIONS`], refused (EPERM) on every entry.
+fn routing_rules(reason: &'static str, rules: &mut Vec<Rule>) {
     for &(level, option, _) in ROUTING_OPTIONS {
         rules.push(Rule {
             syscall: "setsockopt",
             when: When::Both((1, Cmp::Eq(level as u64)), (2, Cmp::Eq(option as u64))),
             action: Action::Errno(libc::EPERM),
             entries: Entries::ALL,
-            reason: "--deny-net: source routing and next hops send packets past the checked destination",
+            reason,
         });
     }
 }
