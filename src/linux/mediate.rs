@@ -208,14 +208,14 @@ fn start_binder(
 
 /// Where unix binds are made for the command.
 enum Binder {
-    /// Not needed yet; holds the command's Landlock ruleset for it.
-    NotStarted(Option<OwnedFd>),
+    /// Not needed yet.
+    NotStarted,
     /// On the unix-bind thread.
     Running(mpsc::Sender<BindJob>),
     /// A thread cannot have a cwd of its own here (`unshare(CLONE_FS)`
     /// refused, e.g. by a container's seccomp profile): each bind is made in
     /// a short-lived child process ([`sys::bind_in_child`]).
-    PerBind(Option<OwnedFd>),
+    PerBind,
     /// Could not be prepared (reported once): unix binds fail.
     Failed,
 }
@@ -278,8 +278,8 @@ pub struct Mediator {
     /// The unix-bind thread, started on the first unix bind (most commands
     /// never bind one; starting it costs a thread and a round trip).
     binder: Mutex<Binder>,
-    /// The command's Landlock ruleset, for unix binds made as a thread's
-    /// own user ([`sys::bind_in_child`]).
+    /// The command's Landlock ruleset, for unix binds (the binder thread,
+    /// or [`sys::bind_in_child`]).
     ruleset: Option<OwnedFd>,
     /// Raw syscall number → operation (native and x32 numbers).
     syscalls: Vec<(i32, Op)>,
@@ -395,9 +395,9 @@ impl Mediator {
         }
         let mut intent_calls = Vec::new();
         if intent_trees.is_some() {
-            for name in intent::WRITE_INTENT {
-                if let (Some(nr), Some(targets)) = (super::seccomp::native_number(name), intent::targets_of(name)) {
-                    intent_calls.push((nr, *name, targets));
+            for &(name, targets) in intent::WRITE_INTENT {
+                if let Some(nr) = super::seccomp::native_number(name) {
+                    intent_calls.push((nr, name, targets));
                 }
             }
         }
@@ -427,8 +427,8 @@ impl Mediator {
             quiet,
             bound: Mutex::new(HashMap::new()),
             creds: me.creds,
-            ruleset: ruleset.as_ref().and_then(|r| r.try_clone().ok()),
-            binder: Mutex::new(Binder::NotStarted(ruleset)),
+            ruleset,
+            binder: Mutex::new(Binder::NotStarted),
             syscalls,
             root,
             command_effective_caps,
@@ -1190,23 +1190,26 @@ impl Mediator {
             self.record_bound(g.sock.as_fd(), unix, path, &g.inner);
             return Ok(result);
         }
-        let caps = self.command_effective_caps.map(|effective| {
-            let (_, permitted, inheritable) = sys::capabilities().unwrap_or((0, 0, 0));
-            (effective, permitted, inheritable)
-        });
+        // What the binder acts with: the command's capabilities (when sbx
+        // dropped some), asked for only where a binder is set up.
+        let caps = || {
+            self.command_effective_caps.map(|effective| {
+                let (_, permitted, inheritable) = sys::capabilities().unwrap_or((0, 0, 0));
+                (effective, permitted, inheritable)
+            })
+        };
         let reply_rx = {
             let mut binder = self.binder.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Binder::NotStarted(ruleset) = &mut *binder {
-                let ruleset = ruleset.take();
-                let for_thread = match &ruleset {
+            if let Binder::NotStarted = &*binder {
+                let for_thread = match &self.ruleset {
                     Some(fd) => Some(fd.try_clone().map_err(|_| Errno::EMFILE)?),
                     None => None,
                 };
-                *binder = match start_binder(for_thread, caps) {
+                *binder = match start_binder(for_thread, caps()) {
                     Ok(jobs) => Binder::Running(jobs),
                     Err(BinderSetupError("unshare(CLONE_FS)", Errno::EPERM)) => {
                         tracing::debug!("unshare(CLONE_FS) refused: unix binds are made in a child process each");
-                        Binder::PerBind(ruleset)
+                        Binder::PerBind
                     }
                     Err(BinderSetupError(step, errno)) => {
                         // Fails closed: no unix bind is made for the command.
@@ -1231,14 +1234,14 @@ impl Mediator {
                     }
                     reply_rx
                 }
-                Binder::PerBind(ruleset) => {
+                Binder::PerBind => {
                     let job = sys::BindInChild {
                         sock: g.sock.as_fd(),
                         addr,
                         cwd: unix.cwd.as_fd(),
                         umask,
-                        ruleset: ruleset.as_ref().map(|r| r.as_fd()),
-                        caps,
+                        ruleset: self.ruleset.as_ref().map(|r| r.as_fd()),
+                        caps: caps(),
                         connect: false,
                         act_as: None,
                     };

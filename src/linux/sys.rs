@@ -1096,12 +1096,15 @@ pub struct BindInChild<'a> {
 pub fn bind_in_child(job: &BindInChild<'_>) -> Result<i64, Errno> {
     let child = || -> Result<(), Errno> {
         if let Some(who) = job.act_as {
+            // The system calls, not libc's wrappers: those apply a change of
+            // ids to every thread libc knows of, and this copy of sbx has
+            // only its one.
             // SAFETY: integer arguments, and a live slice of gid_t.
             unsafe {
-                if libc::setgroups(who.groups.len(), who.groups.as_ptr()) < 0
-                    || libc::setresgid(who.gids[0], who.gids[1], who.gids[2]) < 0
+                if libc::syscall(libc::SYS_setgroups, who.groups.len(), who.groups.as_ptr()) < 0
+                    || libc::syscall(libc::SYS_setresgid, who.gids[0], who.gids[1], who.gids[2]) < 0
                     || libc::prctl(libc::PR_SET_KEEPCAPS, 1 as libc::c_ulong, 0, 0, 0) < 0
-                    || libc::setresuid(who.uids[0], who.uids[1], who.uids[2]) < 0
+                    || libc::syscall(libc::SYS_setresuid, who.uids[0], who.uids[1], who.uids[2]) < 0
                     // A user change makes the process undumpable, which
                     // would close its own /proc/self/fd to the new user.
                     || libc::prctl(libc::PR_SET_DUMPABLE, 1 as libc::c_ulong, 0, 0, 0) < 0
