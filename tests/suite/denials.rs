@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::Path;
 
-use super::util::{Output, files_enforced, make_reachable, sbx, tempdir};
+use super::util::{Cmd, Output, files_enforced, make_reachable, sbx, tempdir};
 
 /// A temp tree: `in/` (writable in the runs below), `out/` with `file`.
 fn tree() -> tempfile::TempDir {
@@ -18,11 +18,16 @@ fn tree() -> tempfile::TempDir {
 }
 
 /// `sbx --deny-write --allow-write=in EXTRA -- sh -c SCRIPT` in `t`.
-fn run_in(t: &Path, extra: &[String], script: &str) -> Output {
+fn sandboxed<S: AsRef<str>>(t: &Path, extra: &[S], script: &str) -> Cmd {
     let mut args = vec!["--deny-write".to_owned(), format!("--allow-write={}", t.join("in").display())];
-    args.extend_from_slice(extra);
+    args.extend(extra.iter().map(|s| s.as_ref().to_owned()));
     args.extend(["--".into(), "sh".into(), "-c".into(), script.into()]);
-    sbx(args).cwd(t).run()
+    sbx(args).cwd(t)
+}
+
+/// [`sandboxed`], run.
+fn run_in(t: &Path, extra: &[String], script: &str) -> Output {
+    sandboxed(t, extra, script).run()
 }
 
 /// Each kind of write outside the writable paths is named with the
@@ -97,12 +102,7 @@ fn in_the_home_directory_a_file_is_named_alone_and_a_new_entry_is_explained() {
     fs::create_dir_all(&home).unwrap();
     fs::write(home.join(".gitconfig"), "").unwrap();
     let home = home.canonicalize().unwrap();
-    let run = |extra: &[&str], script: &str| {
-        let mut args = vec!["--deny-write".to_owned(), format!("--allow-write={}", t.path().join("in").display())];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend(["--".into(), "sh".into(), "-c".into(), script.into()]);
-        sbx(args).env("HOME", &home).cwd(t.path()).run()
-    };
+    let run = |extra: &[&str], script: &str| sandboxed(t.path(), extra, script).env("HOME", &home).run();
     let out = run(&[], "echo '[user]' >> ~/.gitconfig");
     out.code(2).stderr_has(&format!(
         "sbx: blocked write to {}/.gitconfig — allow with --allow-write=~/.gitconfig",
@@ -160,13 +160,8 @@ fn a_missing_cache_directory_is_named_itself() {
     let home = t.path().join("home");
     fs::create_dir_all(&home).unwrap();
     let home = home.canonicalize().unwrap();
-    let run = |extra: &[&str]| {
-        let mut args = vec!["--deny-write".to_owned(), format!("--allow-write={}", t.path().join("in").display())];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args.extend(["--", "mkdir", "-p"].map(String::from));
-        args.push(format!("{}/.npm/_cacache/tmp", home.display()));
-        sbx(args).env("HOME", &home).cwd(t.path()).run()
-    };
+    let script = format!("mkdir -p {}/.npm/_cacache/tmp", home.display());
+    let run = |extra: &[&str]| sandboxed(t.path(), extra, &script).env("HOME", &home).run();
     let out = run(&[]);
     out.code(1).stderr_has(&format!(
         "sbx: blocked create directory {}/.npm — allow with --allow-write=~/.npm (sbx creates it)",
