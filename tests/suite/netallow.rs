@@ -678,10 +678,17 @@ fn race_udp(op: &str) {
 #[test]
 fn racing_threads_flipping_a_bind_address_never_bind_the_denied_one() {
     // Loopback with port 0 is allowed; a fixed port on 0.0.0.0 needs `*`.
-    let port = {
-        let l = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port().to_string()
-    };
+    // The denied port lies below the ephemeral range: a torn read of the
+    // flipping address (0.0.0.0 with port 0, allowed) gets an ephemeral port,
+    // which must not be mistaken for the denied one.
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    let port = (low.saturating_sub(2000)..low)
+        .find(|p| std::net::UdpSocket::bind(("0.0.0.0", *p)).is_ok())
+        .expect("a free UDP port below the ephemeral range")
+        .to_string();
     let args = |rounds: &str| ["race-bind", "127.0.0.1", "0", "0.0.0.0", &port, "4", rounds].map(str::to_owned);
     let bad = |out: &super::util::Output| -> u64 { out.stdout.trim().trim_start_matches("ok bad=").parse().unwrap() };
     // Bare, some binds land on the second address (more rounds on a busy machine).
