@@ -127,6 +127,14 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_write: Vec<OsString>,
 
+    /// Keep PATH read-only inside the writable paths (a file or a directory and everything under it; it may not exist yet): sbx performs the command's writes in the tree around it. Needs --deny-write
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
+    pub protect: Vec<OsString>,
+
+    /// Lift the default protection of PATH and everything under it (e.g. --unprotect=.git/config to let `git remote add` write it, --unprotect=. for all of a project's defaults)
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
+    pub unprotect: Vec<OsString>,
+
     /// Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT], or a URL (https://registry.example.com/ is registry.example.com:443); 0.0.0.0:PORT or [::]:PORT allows listening on PORT on all interfaces; `*` allows all network. Implies --deny-net
     #[arg(long, value_name = "HOST", value_parser = non_empty_string, action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_net: Vec<String>,

@@ -179,6 +179,8 @@ pub struct Profile {
     allow_read: Vec<Entry>,
     allow_write: Vec<Entry>,
     allow_unix: Vec<Entry>,
+    protect: Vec<Entry>,
+    unprotect: Vec<Entry>,
     allow_net: Vec<Entry>,
     allow_env: Vec<Entry>,
     allow_registries: Vec<(Tool, Position)>,
@@ -284,6 +286,8 @@ impl ConfigFile {
                 allow_read: list("allow_read", raw.allow_read)?,
                 allow_write: list("allow_write", raw.allow_write)?,
                 allow_unix: list("allow_unix", raw.allow_unix)?,
+                protect: list("protect", raw.protect)?,
+                unprotect: list("unprotect", raw.unprotect)?,
                 allow_net: list("allow_net", raw.allow_net)?,
                 allow_env: list("allow_env", raw.allow_env)?,
                 allow_registries: raw
@@ -611,6 +615,8 @@ impl Config {
         request.allow_read.extend(paths("allow_read", &profile.allow_read)?);
         request.allow_write.extend(paths("allow_write", &profile.allow_write)?);
         request.allow_unix.extend(paths("allow_unix", &profile.allow_unix)?);
+        request.protect.extend(paths("protect", &profile.protect)?);
+        request.unprotect.extend(paths("unprotect", &profile.unprotect)?);
         let strings = |key: &'static str, entries: &[Entry]| -> Vec<Sourced<String>> {
             entries.iter().map(|e| Sourced::new(e.value.clone(), source(key, &e.at))).collect()
         };

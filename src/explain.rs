@@ -34,6 +34,10 @@ pub struct Explanation {
     pub paths: Vec<PathOut>,
     /// `--allow-write` directories that do not exist: created when the command runs.
     pub created_when_run: Vec<PathOut>,
+    /// Paths kept read-only inside the writable paths.
+    pub protected: Vec<ProtectedOut>,
+    /// Default protections lifted, and by what.
+    pub unprotected: Vec<ProtectedOut>,
     pub network: NetworkOut,
     pub environment: EnvironmentOut,
     pub best_effort: Option<SourceOut>,
@@ -150,6 +154,18 @@ pub struct PathOut {
     pub access: String,
     /// `dir` (and everything beneath) or `file`.
     pub is_dir: bool,
+    pub source: SourceOut,
+    /// A writable tree that holds protected paths: the command's writes
+    /// there are performed by sbx.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub performed: bool,
+}
+
+/// A protected path (or a lifted default): why, and who asked (or lifted).
+#[derive(Debug, Serialize)]
+pub struct ProtectedOut {
+    pub path: String,
+    pub why: String,
     pub source: SourceOut,
 }
 
@@ -323,6 +339,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
             }
         })
         .collect();
+    let supervised = policy.supervised_trees();
     let paths = policy
         .paths
         .iter()
@@ -331,6 +348,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
             access: r.access.to_string(),
             is_dir: r.is_dir,
             source: SourceOut::from(&r.source),
+            performed: supervised.contains(&r.path),
         })
         .collect();
     let created_when_run = policy
@@ -341,7 +359,20 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
             access: Access::Write.to_string(),
             is_dir: true,
             source: SourceOut::from(&d.source),
+            performed: false,
         })
+        .collect();
+    let protected = policy
+        .protection
+        .protected
+        .iter()
+        .map(|p| ProtectedOut { path: show(&p.path), why: p.why.clone(), source: SourceOut::from(&p.source) })
+        .collect();
+    let unprotected = policy
+        .protection
+        .lifted
+        .iter()
+        .map(|l| ProtectedOut { path: show(&l.path), why: l.why.clone(), source: SourceOut::from(&l.by) })
         .collect();
     let network = NetworkOut {
         mode: match &policy.net {
@@ -409,6 +440,8 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
         restrictions,
         paths,
         created_when_run,
+        protected,
+        unprotected,
         network,
         environment,
         best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
@@ -700,11 +733,26 @@ fn text(e: &Explanation) -> String {
     if !e.paths.is_empty() || !e.created_when_run.is_empty() {
         let _ = writeln!(out, "\nfiles (everything else is denied{})", denied_fs(e));
         for p in &e.paths {
-            let path = if p.is_dir { p.path.clone() } else { format!("{} (file)", p.path) };
+            let mut path = if p.is_dir { p.path.clone() } else { format!("{} (file)", p.path) };
+            if p.performed {
+                path.push_str(" (holds protected paths: sbx performs the writes)");
+            }
             let _ = writeln!(out, "  {:<10} {path}  ← {}", p.access, source_text(&p.source));
         }
         for p in &e.created_when_run {
             let _ = writeln!(out, "  {:<10} {} (created when run)  ← {}", p.access, p.path, source_text(&p.source));
+        }
+    }
+    if !e.protected.is_empty() || !e.unprotected.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nprotected: read-only inside the writable paths (sbx performs the command's writes around them)"
+        );
+        for p in &e.protected {
+            let _ = writeln!(out, "  {}  ← {}\n    {}", p.path, source_text(&p.source), p.why);
+        }
+        for p in &e.unprotected {
+            let _ = writeln!(out, "  {} (default lifted)  ← {}", p.path, source_text(&p.source));
         }
     }
 

@@ -16,6 +16,7 @@ use crate::paths;
 
 pub(crate) mod defaults;
 pub mod net;
+pub mod protect;
 mod request;
 
 pub use net::NetRule;
@@ -160,6 +161,18 @@ impl Policy {
     pub fn write_rule_paths(&self) -> Vec<PathBuf> {
         self.paths.iter().filter(|r| r.access == Access::Write).map(|r| r.path.clone()).collect()
     }
+
+    /// The access the kernel's rule for `rule` grants the command itself:
+    /// a write rule's tree that holds a protected path is only read — sbx
+    /// performs the command's writes there.
+    pub fn own_access(&self, rule: &PathRule, supervised: &[PathBuf]) -> Access {
+        if rule.access == Access::Write && supervised.contains(&rule.path) { Access::Read } else { rule.access }
+    }
+
+    /// The trees sbx performs the command's writes in (see [`protect`]).
+    pub fn supervised_trees(&self) -> Vec<PathBuf> {
+        self.protection.supervised_trees(&self.paths)
+    }
 }
 
 impl Deny {
@@ -219,6 +232,8 @@ pub struct Policy {
     /// [`Policy::create_missing_dirs`] creates them and adds their rules just
     /// before the sandbox applies, so a run refused earlier changes nothing.
     pub missing_dirs: Vec<Sourced<PathBuf>>,
+    /// Paths kept read-only inside the writable paths.
+    pub protection: protect::Protection,
     pub net: Net,
     /// `--allow-unix` socket paths (canonical; the socket may not exist yet).
     pub unix_allow: Vec<PathBuf>,
@@ -372,10 +387,13 @@ impl Policy {
         let unix_allow: Vec<PathBuf> = unix.iter().map(|e| e.value.clone()).collect();
         no_resolver_socket(&net, &unix_allow)?;
         let child_env = env.apply(ctx.vars.iter().cloned());
+        let rules = dedup(rules);
+        let protection = protect::resolve(request, &rules, deny.write, ctx)?;
         Ok(Self {
             deny,
-            paths: dedup(rules),
+            paths: rules,
             missing_dirs,
+            protection,
             net,
             unix_allow,
             quiet: request.quiet,
@@ -663,6 +681,7 @@ impl Policy {
             deny,
             paths,
             missing_dirs: Vec::new(),
+            protection: protect::Protection::default(),
             net,
             unix_allow: Vec::new(),
             quiet: false,

@@ -245,6 +245,8 @@ pub fn describe(request: &Request, out: &mut String) {
     entries("allow_read", &shown(&request.allow_read));
     entries("allow_write", &shown(&request.allow_write));
     entries("allow_unix", &shown(&request.allow_unix));
+    entries("protect", &shown(&request.protect));
+    entries("unprotect", &shown(&request.unprotect));
     entries("allow_net", &request.allow_net);
     entries("allow_env", &request.allow_env);
     if let Some(source) = &request.best_effort {

@@ -27,6 +27,10 @@ pub(super) struct ProfileToml {
     pub allow_net: Option<Vec<Spanned<String>>>,
     pub allow_env: Option<Vec<Spanned<String>>>,
     pub allow_unix: Option<Vec<Spanned<String>>>,
+    /// Paths kept read-only inside the writable paths.
+    pub protect: Option<Vec<Spanned<String>>>,
+    /// Default protections lifted.
+    pub unprotect: Option<Vec<Spanned<String>>>,
     /// Package tools whose configured registries the command may reach.
     pub allow_registries: Option<Vec<Spanned<crate::toolchain::Tool>>>,
     pub extends: Option<Vec<Spanned<String>>>,

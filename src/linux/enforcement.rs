@@ -6,7 +6,7 @@
 
 use super::landlock::{self, ABSTRACT_SOCKETS, Choices, DEVICE_IOCTL, LandlockPlan, SIGNALS, TRUNCATING};
 use super::nested::Covers;
-use crate::policy::{Kind, Net, Policy};
+use crate::policy::{Kind, Net, Policy, Source};
 
 /// The effect of a missing TRUNCATE right, and the rest as the Landlock plan names them.
 pub use super::landlock::{ABSTRACT_SOCKETS as ABSTRACT, SIGNALS as SIGNAL_SCOPE};
@@ -107,6 +107,11 @@ pub struct Mediation {
     /// the supervisor, which names those the sandbox refuses and lets every
     /// one continue (Landlock decides).
     pub write_reports: bool,
+    /// Under --deny-write with protected paths (see `policy::protect`):
+    /// the calls that intend to write go to the supervisor, which performs
+    /// those in the trees that hold a protected path (Landlock keeps them
+    /// read-only to the command) and refuses those reaching one.
+    pub protect: bool,
 }
 
 /// How one restriction is enforced here.
@@ -184,6 +189,7 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         dns_sources: false,
         watches: policy.deny.read && take,
         write_reports: write && sup && abi >= 1 && !policy.quiet,
+        protect: write && sup && abi >= 1 && !policy.protection.is_empty(),
     };
 
     let mut covered = Vec::new();
@@ -223,6 +229,26 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
         }
         if write {
             add(WRITING, Some(Kind::Write), ll("file rights", 1));
+            if !policy.protection.is_empty() {
+                let explicit = policy.protection.protected.iter().any(|p| !matches!(p.source, Source::Default(_)));
+                add(
+                    PROTECTED,
+                    Some(Kind::Write),
+                    if mediation.protect {
+                        supervisor(
+                            "the trees that hold a protected path are read-only to the command (Landlock); sbx \
+                             performs its writes there and refuses those that reach a protected path",
+                        )
+                    } else if explicit {
+                        By::Gap(format!("sbx's supervisor, but {why_not}"))
+                    } else {
+                        By::Open(format!(
+                            "the project's files that run code stay writable: protecting them needs sbx's \
+                             supervisor, but {why_not}"
+                        ))
+                    },
+                );
+            }
             add(
                 RENAMING,
                 Some(Kind::Write),
@@ -466,6 +492,8 @@ pub const TERMINALS: &str = "writing other sessions' terminals";
 pub const CAPABILITIES: &str = "capabilities beyond what builds need (root)";
 pub const READING: &str = "reading, listing and executing outside the readable paths";
 pub const WRITING: &str = "writing, creating and deleting outside the writable paths";
+pub const PROTECTED: &str = "writing the protected paths inside the writable paths (git hooks and configuration, \
+                               editor and CI files, --protect)";
 pub const RENAMING: &str = "renaming and hard-linking files across directories";
 pub const DEVICE_NODES: &str = "creating device nodes";
 pub const METADATA: &str = "changing modes, owners, times and extended attributes of files outside the writable paths";

@@ -217,8 +217,9 @@ pub fn plan(policy: &Policy, abi: u8, choices: Choices) -> LandlockPlan {
     let mut rules = Vec::new();
     if !handled_fs.is_empty() {
         let file_rights = AccessFs::from_file(abi_enum(abi));
+        let supervised = policy.supervised_trees();
         for rule in &policy.paths {
-            let mut rights = match rule.access {
+            let mut rights = match policy.own_access(rule, &supervised) {
                 policy::Access::Read => read_rights(),
                 policy::Access::Write => read_rights() | write_rights(),
             };

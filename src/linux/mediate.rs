@@ -37,6 +37,7 @@ mod intent;
 pub use intent::{WRITE_FLAGS, WRITE_INTENT};
 mod meta;
 mod process;
+pub mod protect;
 
 pub(crate) use meta::read_cstr;
 pub use process::Scope;
@@ -107,6 +108,8 @@ pub struct Status {
     pub tgid: i32,
     pub creds: Creds,
     pub umask: u32,
+    /// How many seccomp filters the thread runs under.
+    pub filters: u32,
 }
 
 /// Parses /proc/PID/status; `None` if a field is missing.
@@ -138,6 +141,7 @@ pub fn parse_status(text: &str) -> Option<Status> {
                 seen += 1;
             }
             "Umask" => st.umask = u32::from_str_radix(value, 8).ok()?,
+            "Seccomp_filters" => st.filters = value.parse().ok()?,
             _ => {}
         }
     }
@@ -245,6 +249,11 @@ pub struct Mediator {
     intent_trees: Option<Vec<PathBuf>>,
     /// Raw syscall number → the write-intent call (native numbers).
     intent_calls: Vec<(i32, &'static str, intent::Targets)>,
+    /// Trees that hold protected paths, where sbx performs the writes.
+    protect: Option<protect::Trees>,
+    /// The seccomp filters the command started under (sbx's and those sbx
+    /// itself runs under): a thread under more is in a further sandbox.
+    filters_at_start: u32,
     /// The home directory, to show paths as `~/…`.
     home: Option<PathBuf>,
     /// pidfd_getfd works: act on the command's own descriptions. Without,
@@ -315,6 +324,8 @@ pub struct Setup {
     pub pty_peers: bool,
     /// Name refused write intents: every tree and file a write rule grants.
     pub intent_trees: Option<Vec<PathBuf>>,
+    /// Trees that hold protected paths (see [`protect`]).
+    pub protect: Option<protect::Trees>,
     /// The home directory, to show paths as `~/…`.
     pub home: Option<PathBuf>,
     /// pidfd_getfd works here (else files are reached through /proc).
@@ -344,6 +355,7 @@ impl Mediator {
             readable,
             pty_peers,
             intent_trees,
+            protect,
             home,
             takes_fds,
             process,
@@ -394,7 +406,7 @@ impl Mediator {
             }
         }
         let mut intent_calls = Vec::new();
-        if intent_trees.is_some() {
+        if intent_trees.is_some() || protect.is_some() {
             for &(name, targets) in intent::WRITE_INTENT {
                 if let Some(nr) = super::seccomp::native_number(name) {
                     intent_calls.push((nr, name, targets));
@@ -414,6 +426,8 @@ impl Mediator {
             pty_peers,
             intent_trees,
             intent_calls,
+            protect,
+            filters_at_start: me.filters + 1,
             home,
             takes_fds,
             process: process::Table::new(process),
@@ -593,6 +607,7 @@ impl Mediator {
             readable: None,
             pty_peers: false,
             intent_trees: None,
+            protect: None,
             home: None,
             takes_fds: true,
             process: Scope::default(),

@@ -78,7 +78,8 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     let net_supervised = supervising && m.sockets;
     let mode = notify::Mode::from_policy(&policy.net).filter(|_| net_supervised);
     let writable = (policy.deny.write && supervising).then(|| policy.writable_paths());
-    let truncatable = m.truncate.then(|| policy.write_rule_paths());
+    let truncatable = (m.truncate || m.protect).then(|| policy.write_rule_paths());
+    let protect = m.protect.then(|| protect_trees(policy));
     let readable = (policy.deny.read && supervising)
         .then(|| policy.paths.iter().map(|r| (r.path.clone(), r.is_dir)).collect::<Vec<_>>());
     let filter_names = supervising && m.dns_sources;
@@ -118,6 +119,10 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
         Started::Ready(pending) => pending,
     };
     let child = pending.pid();
+    // sbx creates files around protected paths with the command's umask,
+    // applied by hand; its own must not mask them further. After the fork:
+    // the command keeps its umask.
+    let _umask = m.protect.then(UmaskCleared::new);
     // Everything that can still refuse is checked here, on the real child,
     // before it runs: on an error `pending` is dropped, which kills it.
     let mediator = match pending.listener.take() {
@@ -137,6 +142,7 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
                     readable,
                     pty_peers: m.pty_peers,
                     intent_trees: m.write_reports.then(|| policy.write_rule_paths()),
+                    protect,
                     home: std::env::var_os("HOME").map(std::path::PathBuf::from).filter(|h| h.is_absolute()),
                     takes_fds: kernel.no_fd_taking.is_none(),
                     process: mediate::Scope {
@@ -473,12 +479,41 @@ fn check_supervision(child: libc::pid_t, kernel: &Kernel, probe_fd: i32) -> Resu
 /// (a run gets here only with --best-effort, after the warning).
 fn narrowed(policy: &Policy, kernel: &Kernel) -> Policy {
     let mut narrowed = policy.clone();
+    if kernel.no_supervisor.is_some() {
+        // Nobody to perform the writes around them (refused before unless
+        // --best-effort or only defaults, which the plan says stay open).
+        narrowed.protection = Default::default();
+    }
     let delegated = kernel.no_supervisor.is_some() && kernel.delegated.is_some_and(|c| c.sockets);
     let own = kernel.no_supervisor.is_none() && kernel.no_fd_taking.is_none();
     if matches!(policy.net, Net::Allow(_)) && !own && !delegated {
         narrowed.net = Net::Denied;
     }
     narrowed
+}
+
+/// sbx's umask cleared while it lives (restored when dropped).
+struct UmaskCleared(nix::sys::stat::Mode);
+
+impl UmaskCleared {
+    fn new() -> Self {
+        Self(nix::sys::stat::umask(nix::sys::stat::Mode::empty()))
+    }
+}
+
+impl Drop for UmaskCleared {
+    fn drop(&mut self) {
+        nix::sys::stat::umask(self.0);
+    }
+}
+
+/// Where the supervisor performs the command's writes around protected
+/// paths, and where the command writes itself.
+fn protect_trees(policy: &Policy) -> mediate::protect::Trees {
+    let supervised = policy.supervised_trees();
+    let writable = policy.write_rule_paths();
+    let own = writable.iter().filter(|p| !supervised.contains(p)).cloned().collect();
+    mediate::protect::Trees { supervised, own, writable, protection: policy.protection.clone() }
 }
 
 /// The Landlock ABI on this kernel, or why there is none.

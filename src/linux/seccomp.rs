@@ -377,7 +377,7 @@ pub fn rules(policy: &Policy, m: &Mediation) -> Vec<Rule> {
     if m.supervisor {
         nested_rules(&mut rules);
     }
-    if m.write_reports {
+    if m.write_reports || m.protect {
         // Below Landlock ABI 3 truncate(2) goes to the supervisor already.
         write_report_rules(!m.truncate, &mut rules);
     }

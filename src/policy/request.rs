@@ -73,6 +73,10 @@ pub struct Request {
     pub allow_write: Vec<Sourced<PathBuf>>,
     /// Absolute, not yet resolved.
     pub allow_unix: Vec<Sourced<PathBuf>>,
+    /// `--protect`: kept read-only inside the writable paths (absolute).
+    pub protect: Vec<Sourced<PathBuf>>,
+    /// `--unprotect`: default protections lifted (absolute).
+    pub unprotect: Vec<Sourced<PathBuf>>,
     pub allow_net: Vec<Sourced<String>>,
     pub allow_env: Vec<Sourced<String>>,
     /// Who asked for `--best-effort`, if anyone.
@@ -102,6 +106,8 @@ impl Request {
             allow_read: abs("--allow-read", &cli.allow_read),
             allow_write: abs("--allow-write", &cli.allow_write),
             allow_unix: abs("--allow-unix", &cli.allow_unix),
+            protect: abs("--protect", &cli.protect),
+            unprotect: abs("--unprotect", &cli.unprotect),
             allow_net: strings("--allow-net", &cli.allow_net),
             allow_env: strings("--allow-env", &cli.allow_env),
             best_effort: cli.best_effort.then_some(Source::Flag("--best-effort")),
@@ -144,6 +150,8 @@ impl Request {
         self.allow_read.extend(other.allow_read);
         self.allow_write.extend(other.allow_write);
         self.allow_unix.extend(other.allow_unix);
+        self.protect.extend(other.protect);
+        self.unprotect.extend(other.unprotect);
         self.allow_net.extend(other.allow_net);
         self.allow_env.extend(other.allow_env);
         if self.best_effort.is_none() {

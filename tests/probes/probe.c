@@ -241,7 +241,7 @@ static void *race_path_flipper(void *arg) {
     }
     return NULL;
 }
-static int race_path_op; /* 0 chmod 0600, 1 chown to uid/gid 1234, 2 utimes to 1000000000, 3 setxattr user.sbx, 4 truncate */
+static int race_path_op; /* 0 chmod 0600, 1 chown to uid/gid 1234, 2 utimes to 1000000000, 3 setxattr user.sbx, 4 truncate, 5 open O_WRONLY|O_CREAT and write, 6 rename a fresh file onto it */
 static void *race_chmodder(void *arg) {     /* the metadata write through the flipping path */
     (void)arg;
     long ok = 0;
@@ -253,6 +253,18 @@ static void *race_chmodder(void *arg) {     /* the metadata write through the fl
         case 1: r = syscall(SYS_chown, race_path, 1234, 1234); break;
         case 2: r = syscall(SYS_utimes, race_path, tv); break;
         case 4: r = syscall(SYS_truncate, race_path, 0); break;
+        case 5: {
+            r = syscall(SYS_openat, AT_FDCWD, race_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+            if (r >= 0) { if (write((int)r, "raced\n", 6) != 6) {} close((int)r); r = 0; }
+            break;
+        }
+        case 6: {
+            char tmp[64]; snprintf(tmp, sizeof tmp, "race-src-%ld", (long)syscall(SYS_gettid));
+            int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+            if (fd >= 0) { if (write(fd, "raced\n", 6) != 6) {} close(fd); }
+            r = syscall(SYS_rename, tmp, race_path);
+            break;
+        }
         default: r = syscall(SYS_setxattr, race_path, "user.sbx", "raced", 5, 0); break;
         }
         if (r == 0) ok++;
@@ -262,6 +274,25 @@ static void *race_chmodder(void *arg) {     /* the metadata write through the fl
 }
 
 static void *race_flipper_noop(void *arg) { return arg; }
+static const char *swap_link, *swap_good, *swap_bad, *swap_name;
+static void *swap_flipper(void *arg) {      /* LINK -> GOOD, LINK -> BAD, ... each by symlink + rename */
+    char tmp[4096]; snprintf(tmp, sizeof tmp, "%s.tmp", swap_link);
+    for (long i = 0; !race_stop; i++) {
+        unlink(tmp);
+        if (symlink(i % 2 ? swap_bad : swap_good, tmp) == 0) rename(tmp, swap_link);
+    }
+    return arg;
+}
+static void *swap_writer(void *arg) {       /* creates LINK/NAME, counting successes, removing each */
+    char path[4096]; snprintf(path, sizeof path, "%s/%s", swap_link, swap_name);
+    long ok = 0;
+    for (long i = 0; i < race_iters; i++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0755);
+        if (fd >= 0) { if (write(fd, "raced\n", 6) != 6) {} close(fd); ok++; }
+    }
+    pthread_mutex_lock(&race_mu); race_connected += ok; pthread_mutex_unlock(&race_mu);
+    return arg;
+}
 static void *sleeper(void *arg) { for (;;) pause(); return arg; }
 static const char *flood_addr, *flood_port;
 static void *flood_connect(void *arg) {
@@ -368,6 +399,27 @@ int main(int argc, char **argv) {
         NEED(1); int fd = open(a, O_WRONLY); if (fd < 0) return report(-1); return report(ftruncate(fd, 0));
     }
     if (!strcmp(op, "rename")) { NEED(2); return report(rename(a, b)); }
+    if (!strcmp(op, "race-swap")) {        /* race-swap LINK GOOD BAD NAME ITERS: LINK flips between GOOD and BAD (symlink + rename) while two threads create LINK/NAME */
+        NEED(5);
+        swap_link = a; swap_good = b; swap_bad = c; swap_name = argv[5]; race_iters = atol(argv[6]);
+        pthread_t flip, w[2];
+        pthread_create(&flip, NULL, swap_flipper, NULL);
+        for (int i = 0; i < 2; i++) pthread_create(&w[i], NULL, swap_writer, NULL);
+        for (int i = 0; i < 2; i++) pthread_join(w[i], NULL);
+        race_stop = 1; pthread_join(flip, NULL);
+        printf("ok created=%ld\n", race_connected); return 0;
+    }
+    if (!strcmp(op, "tmpfile-link")) {     /* tmpfile-link DIR NAME: an O_TMPFILE file in DIR, written, then named NAME through /proc/self/fd */
+        NEED(2); int fd = open(a, O_TMPFILE | O_WRONLY, 0644); if (fd < 0) return report(-1);
+        if (write(fd, "tmp\n", 4) != 4) return report(-1);
+        char via[64]; snprintf(via, sizeof via, "/proc/self/fd/%d", fd);
+        return report(linkat(AT_FDCWD, via, AT_FDCWD, b, AT_SYMLINK_FOLLOW));
+    }
+    if (!strcmp(op, "write-stdout-path")) { /* write-stdout-path: open /dev/stdout for writing (O_TRUNC) and write "via-path" */
+        int fd = open("/dev/stdout", O_WRONLY | O_CREAT | O_TRUNC, 0644); if (fd < 0) return report(-1);
+        if (write(fd, "via-path\n", 9) != 9) return report(-1);
+        return 0;
+    }
     if (!strcmp(op, "link")) { NEED(2); return report(link(a, b)); }
     if (!strcmp(op, "symlink")) { NEED(2); return report(symlink(a, b)); }
     if (!strcmp(op, "unlink")) { NEED(1); return report(unlink(a)); }
@@ -531,11 +583,13 @@ int main(int argc, char **argv) {
         printf("ok bad=%ld\n", race_bad_binds); return 0;
     }
     if (!strcmp(op, "race-chmod") || !strcmp(op, "race-chown") || !strcmp(op, "race-utimes")
-        || !strcmp(op, "race-setxattr") || !strcmp(op, "race-truncate")) {
+        || !strcmp(op, "race-setxattr") || !strcmp(op, "race-truncate") || !strcmp(op, "race-create")
+        || !strcmp(op, "race-rename-onto")) {
         /* race-OP OK_PATH BAD_PATH THREADS ITERS (paths of one length) */
         NEED(4);
         race_path_op = !strcmp(op, "race-chmod") ? 0 : !strcmp(op, "race-chown") ? 1 : !strcmp(op, "race-utimes") ? 2
-                     : !strcmp(op, "race-truncate") ? 4 : 3;
+                     : !strcmp(op, "race-truncate") ? 4 : !strcmp(op, "race-create") ? 5
+                     : !strcmp(op, "race-rename-onto") ? 6 : 3;
         race_path_len = strlen(argv[2]) + 1;
         if (race_path_len != strlen(argv[3]) + 1 || race_path_len > sizeof race_path) {
             fprintf(stderr, "probe race-chmod: both paths must have one length\n"); return 2;

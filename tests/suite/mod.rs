@@ -21,6 +21,7 @@ mod netallow;
 mod netnames;
 mod process;
 mod profiles;
+mod protect;
 mod release;
 mod scope;
 mod toolchain;

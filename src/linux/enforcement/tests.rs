@@ -58,6 +58,7 @@ fn each_missing_right_is_covered_by_the_supervisor_or_the_filter() {
             dns_sources: false,
             watches: true,
             write_reports: true,
+            protect: false,
         }
     );
     // ABI 1: renames across directories are refused outright.

@@ -65,6 +65,9 @@ impl Mediator {
     /// Reports a refused write intent of `req` (see the module), then lets
     /// the call go on as made.
     pub(super) fn serve_intent(&self, req: &Notification, name: &str, targets: Targets) -> super::Reply {
+        if let Some(reply) = self.serve_protected(req, name) {
+            return reply;
+        }
         if let Some(trees) = &self.intent_trees {
             let tid = req.pid as i32;
             for &(dirfd, path_arg, intent) in targets {
@@ -186,7 +189,7 @@ pub(super) fn hint(verb: &str, path: &Path, dir: &Path, home: Option<&Path>, by_
 }
 
 /// `path` as a user would type it: `~/…` under the home directory.
-fn shown(path: &Path, home: Option<&Path>) -> String {
+pub(super) fn shown(path: &Path, home: Option<&Path>) -> String {
     match home.and_then(|h| path.strip_prefix(h).ok()) {
         Some(rest) if rest.as_os_str().is_empty() => "~".into(),
         Some(rest) => format!("~/{}", rest.display()),

@@ -423,6 +423,10 @@ impl Mediator {
             ));
             return Reply::Error(change.denied_errno());
         }
+        if let Some(line) = (!unnamed).then(|| self.protected_refusal(change.verb(), &shown)).flatten() {
+            self.report(line);
+            return Reply::Error(change.denied_errno());
+        }
         if status.creds != self.creds {
             self.report(format!(
                 "sbx: blocked {} of {} — the command changed its user, groups or capabilities, and sbx acts on its \
@@ -443,7 +447,7 @@ impl Mediator {
     /// The command's fd `fd` (of thread `tid`): its description, taken
     /// with pidfd_getfd; where that is refused, the same inode reopened
     /// through /proc/TID/fd as O_PATH (`true`: acted on by path).
-    fn command_fd(&self, tid: i32, fd: i32) -> Result<(OwnedFd, bool), Errno> {
+    pub(super) fn command_fd(&self, tid: i32, fd: i32) -> Result<(OwnedFd, bool), Errno> {
         if !self.takes_fds {
             return Ok((sys::reopen_fd(tid, fd)?, true));
         }

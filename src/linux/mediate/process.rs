@@ -1004,7 +1004,12 @@ pub(super) mod tests {
     fn queued_info_names_the_caller() {
         let caller = Caller {
             tid: 77,
-            status: Status { tgid: 70, creds: super::super::Creds::for_test("1000 1000 1000 1000"), umask: 0 },
+            status: Status {
+                tgid: 70,
+                creds: super::super::Creds::for_test("1000 1000 1000 1000"),
+                umask: 0,
+                filters: 1,
+            },
             stat: Stat { ppid: 1, pgrp: 70, session: 70 },
         };
         let info = queued_info(15, &caller);

@@ -1,0 +1,433 @@
+//! Protected paths inside the writable paths (issue #15): under
+//! `--deny-write --allow-write=.` in a git work tree, the files that make
+//! git, editors, direnv and CI run code stay read-only, while git itself
+//! keeps working; `--protect` adds paths, `--unprotect` and a more specific
+//! `--allow-write` lift defaults.
+//!
+//! Every refusal is checked against a control: the same probe without sbx,
+//! on an identical fresh repository, succeeds. Racing tests flip the path
+//! in memory or swap a symlink while threads write through it, and then
+//! look at the protected files themselves.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+use super::util::{
+    Cmd, Output, bare, container, files_enforced, landlock_abi, need_root, probe, sbx, sbx_uid, tempdir,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum User {
+    /// Whoever runs the tests (root in CI).
+    Caller,
+    /// uid/gid 65534 (via setpriv).
+    Nobody,
+}
+
+/// A git work tree `proj` with one commit, a hooks directory, a `srcx/hooks`
+/// directory (a harmless twin for the racing tests) and a bare `remote.git`
+/// beside it, owned by the user sbx runs as.
+struct Repo {
+    tmp: TempDir,
+    dir: PathBuf,
+    user: User,
+}
+
+impl Repo {
+    fn new(user: User) -> Self {
+        let tmp = tempdir();
+        let dir = tmp.path().join("proj");
+        // Made by root's commands, then given to the user sbx runs as.
+        bare("sh")
+            .args(["-c", "mkdir proj && echo one > proj/a.txt && mkdir -p proj/srcx/hooks"])
+            .cwd(tmp.path())
+            .run()
+            .success();
+        git(&dir, &["init", "-q", "-b", "main", "."]);
+        git(&dir, &["add", "a.txt"]);
+        git(&dir, &["commit", "-qm", "one"]);
+        bare("sh")
+            .args(["-c", "mkdir -p .git/hooks .git/info && printf '#!/bin/sh\\n' > .git/hooks/pre-commit.sample"])
+            .cwd(&dir)
+            .run()
+            .success();
+        git(tmp.path(), &["init", "-q", "--bare", "-b", "main", "remote.git"]);
+        git(&dir, &["remote", "add", "origin", "../remote.git"]);
+        git(&dir, &["push", "-q", "origin", "main"]);
+        let repo = Repo { tmp, dir, user };
+        repo.give(repo.tmp.path());
+        repo
+    }
+
+    /// Gives `path` (recursively) to the user sbx runs as.
+    fn give(&self, path: &Path) {
+        let uid = match self.user {
+            User::Nobody => Some(65534),
+            User::Caller => Some(sbx_uid()).filter(|&u| u != 0),
+        };
+        if let Some(uid) = uid {
+            bare("chown").args(["-R", &format!("{uid}:{uid}")]).arg(path).run().success();
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.join(rel)
+    }
+
+    /// sbx --deny-write --allow-write=. FLAGS -- ARGS, in the work tree.
+    fn sbx(&self, flags: &[&str], args: &[&std::ffi::OsStr]) -> Cmd {
+        let mut cmd = sbx(["--deny-write", "--allow-write=."]).args(flags).arg("--").args(args).cwd(&self.dir);
+        cmd = cmd.env("HOME", self.tmp.path()).env("GIT_CONFIG_NOSYSTEM", "1");
+        if self.user == User::Nobody { cmd.nobody() } else { cmd }
+    }
+
+    /// The probe without sbx, as the same user, in the work tree.
+    fn bare_probe(&self, args: &[&str]) -> Output {
+        let cmd = bare(probe()).args(args).cwd(&self.dir);
+        if self.user == User::Nobody { cmd.nobody().run() } else { cmd.run() }
+    }
+
+    /// The probe under sbx (default protections, plus `flags`).
+    fn probe(&self, flags: &[&str], args: &[&str]) -> Output {
+        let mut argv = vec![probe().as_os_str()];
+        argv.extend(args.iter().map(std::ffi::OsStr::new));
+        self.sbx(flags, &argv).run()
+    }
+
+    /// A shell script under sbx.
+    fn sh(&self, flags: &[&str], script: &str) -> Output {
+        let argv: Vec<&std::ffi::OsStr> = ["sh", "-c", script].into_iter().map(std::ffi::OsStr::new).collect();
+        self.sbx(flags, &argv).run()
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    bare("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "init.templateDir=",
+            "-c",
+            "safe.directory=*",
+        ])
+        .args(args)
+        .cwd(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .run()
+        .success();
+}
+
+/// Runs `body` as the caller and, with root, as uid 65534.
+fn as_both_users(body: impl Fn(User)) {
+    if !files_enforced() {
+        return;
+    }
+    body(User::Caller);
+    if need_root() {
+        body(User::Nobody);
+    }
+}
+
+/// Files that must be unchanged after an escape: (path, content; `None`:
+/// absent; `CONFIG`: git's configuration as it was).
+type Unchanged = &'static [(&'static str, Option<&'static str>)];
+
+/// What a call does to a protected path, the errno sbx answers, and the
+/// files that must be unchanged afterwards.
+const ESCAPES: &[(&[&str], &str, Unchanged)] = &[
+    (&["write", ".git/hooks/pre-commit"], "EACCES", &[(".git/hooks/pre-commit", None)]),
+    (&["write", ".git/hooks/pre-commit.sample"], "EACCES", &[(".git/hooks/pre-commit.sample", Some("#!/bin/sh\n"))]),
+    (
+        &["rename", ".git/hooks/pre-commit.sample", ".git/hooks/pre-commit"],
+        "EACCES",
+        &[(".git/hooks/pre-commit", None)],
+    ),
+    (&["link", "a.txt", ".git/hooks/pre-commit"], "EACCES", &[(".git/hooks/pre-commit", None)]),
+    (&["symlink", "../../a.txt", ".git/hooks/pre-commit"], "EACCES", &[(".git/hooks/pre-commit", None)]),
+    (&["tmpfile-link", ".", ".git/hooks/pre-commit"], "EACCES", &[(".git/hooks/pre-commit", None)]),
+    (&["tmpfile-link", ".git/hooks", "x"], "EACCES", &[]),
+    (&["unlink", ".git/hooks/pre-commit.sample"], "EACCES", &[(".git/hooks/pre-commit.sample", Some("#!/bin/sh\n"))]),
+    (&["rename", ".git/hooks", "hooks-away"], "EACCES", &[(".git/hooks/pre-commit.sample", Some("#!/bin/sh\n"))]),
+    (&["rename", ".git", "git-away"], "EACCES", &[(".git/hooks/pre-commit.sample", Some("#!/bin/sh\n"))]),
+    // A prepared tree renamed onto the way to a protected path.
+    (&["rename", "srcx", ".github"], "EACCES", &[(".github", None)]),
+    (&["write", ".git/config"], "EACCES", &[]),
+    (&["truncate", ".git/config"], "EACCES", &[]),
+    (&["unlink", ".git/config"], "EACCES", &[]),
+    (&["rename", "a.txt", ".git/config"], "EACCES", &[(".git/config", Some("CONFIG"))]),
+    (&["link", ".git/config", "config-link"], "EACCES", &[("config-link", None)]),
+    (&["chmod", ".git/config", "777"], "EPERM", &[]),
+    (&["setxattr", ".git/config", "user.sbx", "x"], "EPERM", &[]),
+    (&["write", ".git/info/attributes"], "EACCES", &[(".git/info/attributes", None)]),
+    (&["write", ".envrc"], "EACCES", &[(".envrc", None)]),
+    (&["mkdir", ".vscode"], "EACCES", &[(".vscode", None)]),
+    (&["write", "sbx.toml"], "EACCES", &[("sbx.toml", None)]),
+    (&["mkdir", ".husky"], "EACCES", &[(".husky", None)]),
+    (&["write", ".pre-commit-config.yaml"], "EACCES", &[(".pre-commit-config.yaml", None)]),
+];
+
+#[test]
+fn every_default_protection_refuses_its_escape() {
+    as_both_users(|user| {
+        for &(args, errno, unchanged) in ESCAPES {
+            // Control: the call works without sbx.
+            let control = Repo::new(user);
+            control.bare_probe(args).stdout_is("ok");
+            let repo = Repo::new(user);
+            let config = fs::read_to_string(repo.path(".git/config")).unwrap();
+            let out = repo.probe(&[], args);
+            out.success().stdout_is(errno).stderr_has("protected");
+            assert_eq!(fs::read_to_string(repo.path(".git/config")).unwrap(), config, "{}", out.report());
+            for &(rel, content) in unchanged {
+                let now = fs::read_to_string(repo.path(rel)).ok();
+                let want = content.map(|c| if c == "CONFIG" { config.clone() } else { c.to_owned() });
+                let is_dir = repo.path(rel).is_dir();
+                assert!(
+                    now == want || (is_dir && want.is_none() && !repo.path(rel).exists()),
+                    "{rel}: {now:?}\n{}",
+                    out.report()
+                );
+                if want.is_none() {
+                    assert!(!repo.path(rel).exists(), "{rel} was made\n{}", out.report());
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn a_new_directory_on_the_way_is_made_and_what_is_protected_in_it_is_not() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let out = repo.sh(
+            &[],
+            &format!("{p} mkdir .github; {p} mkdir .github/workflows; {p} write .github/ok", p = probe().display()),
+        );
+        out.success().stdout_is("ok\nEACCES\nok").stderr_has("blocked create directory");
+        assert!(repo.path(".github").is_dir() && !repo.path(".github/workflows").exists());
+    });
+}
+
+#[test]
+fn the_project_stays_writable_around_the_protected_paths() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let p = probe().display().to_string();
+        let out = repo.sh(
+            &[],
+            &format!(
+                "{p} write new.txt && {p} mkdir target && {p} mkdir target/deep && {p} write target/deep/f && \
+                 {p} rename new.txt target/moved && {p} link target/moved hard && {p} symlink target soft && \
+                 {p} write soft/via-link && {p} unlink hard && {p} tmpfile-link . named && {p} write .git/index.lock \
+                 && {p} rename .git/index.lock .git/other && {p} mkfifo fifo && cat named"
+            ),
+        );
+        out.success().stdout_is(&format!("{}tmp", "ok\n".repeat(13))).stderr_lacks("blocked");
+        assert_eq!(fs::read_to_string(repo.path("target/deep/f")).unwrap(), "x");
+        assert_eq!(fs::read_to_string(repo.path("target/via-link")).unwrap(), "x");
+    });
+}
+
+#[test]
+fn files_sbx_makes_for_the_command_are_the_commands() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let out = repo.sh(&[], "umask 027; echo x > f; mkdir d; stat -c '%a %u' f d");
+        let uid = if user == User::Nobody { 65534 } else { sbx_uid() };
+        out.success().stdout_is(&format!("640 {uid}\n750 {uid}"));
+    });
+}
+
+#[test]
+fn writing_through_dev_stdout_reaches_the_commands_own_file() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let out = repo.sh(&[], &format!("{} write-stdout-path > log; cat log", probe().display()));
+        out.success().stdout_is("via-path");
+    });
+}
+
+#[test]
+fn git_works_under_the_default_protections() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let script = "set -e
+            g() { git -c user.name=t -c user.email=t@example.com \"$@\"; }
+            echo two >> a.txt; g add a.txt; g commit -qm two
+            g branch feature; g checkout -q feature; echo b > b.txt; g add b.txt; g commit -qm three
+            g checkout -q main; echo dirty >> a.txt; g stash -q; g stash pop -q; g checkout -q -- a.txt
+            g fetch -q origin; PUSH; g tag v1; g merge -q --no-edit feature
+            g worktree add -q linked -b side
+            cd linked; echo w > w.txt; g add w.txt; g commit -qm in-linked; cd ..
+            g gc -q
+            g log --format=%s | tr '\\n' ' '";
+        // Pushing renames objects across the remote's directories, which
+        // Landlock ABI 1 refuses in a tree the command writes itself.
+        let push = if landlock_abi() >= 2 { "g push -q origin feature" } else { ":" };
+        let script = script.replace("PUSH", push);
+        let out = repo.sbx(&["--allow-write=../remote.git"], &["sh".as_ref(), "-c".as_ref(), script.as_ref()]).run();
+        out.success().stdout_is("three two one").stderr_lacks("blocked");
+        // The linked worktree's commit is on its branch.
+        git_as(&repo, &["log", "--format=%s", "-1", "side"]).stdout_is("in-linked");
+        // And a hook is still refused afterwards, in the main and the linked tree.
+        let out = repo.sh(&[], "echo x > .git/hooks/post-commit || echo refused; cd linked && (echo x > \"$(git rev-parse --git-common-dir)/hooks/post-commit\" || echo refused)");
+        out.success().stdout_is("refused\nrefused");
+    });
+}
+
+#[test]
+fn a_linked_worktree_protects_its_pointer_and_the_main_repositorys_files() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        git_as(&repo, &["worktree", "add", "-q", "../linked", "-b", "side"]);
+        repo.give(repo.tmp.path());
+        let linked = repo.tmp.path().join("linked");
+        let p = probe().display().to_string();
+        let main = repo.dir.display().to_string();
+        let script = format!(
+            "{p} write .git; {p} write {main}/.git/hooks/pre-commit; {p} write {main}/.git/config; echo w > w.txt && \
+             git -c user.name=t -c user.email=t@example.com add w.txt && git -c user.name=t -c \
+             user.email=t@example.com commit -qm linked && echo committed"
+        );
+        let mut cmd =
+            sbx(["--deny-write", "--allow-write=.", &format!("--allow-write={main}"), "--", "sh", "-c", &script])
+                .cwd(&linked)
+                .env("HOME", repo.tmp.path());
+        if user == User::Nobody {
+            cmd = cmd.nobody();
+        }
+        cmd.run().success().stdout_is("EACCES\nEACCES\nEACCES\ncommitted");
+    });
+}
+
+/// `git` as the repository's owner, which must succeed.
+fn git_as(repo: &Repo, args: &[&str]) -> Output {
+    let cmd = bare("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "safe.directory=*"])
+        .args(args)
+        .cwd(&repo.dir)
+        .env("HOME", repo.tmp.path());
+    let out = if repo.user == User::Nobody { cmd.nobody().run() } else { cmd.run() };
+    out.success();
+    out
+}
+
+#[test]
+fn core_hooks_path_and_included_files_are_protected_too() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        git_as(&repo, &["config", "core.hooksPath", ".githooks"]);
+        git_as(&repo, &["config", "include.path", "../shared.gitconfig"]);
+        repo.probe(&[], &["mkdir", ".githooks"]).success().stdout_is("EACCES");
+        bare("mkdir").arg(repo.path(".githooks")).run().success();
+        repo.give(&repo.path(".githooks"));
+        repo.probe(&[], &["write", ".githooks/pre-commit"]).success().stdout_is("EACCES");
+        // Outside the writable tree anyway: refused, by Landlock.
+        repo.probe(&[], &["write", "../shared.gitconfig"]).success().stdout_is("EACCES");
+    });
+}
+
+#[test]
+fn racing_threads_never_write_a_protected_path() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let p = probe().display().to_string();
+        // The path flips in memory between a free twin and the hook while
+        // four threads create it; then the rename onto .git/config races.
+        let out = repo.sh(
+            &[],
+            &format!(
+                "{p} race-create srcx/hooks/pre-commit .git/hooks/pre-commit 4 3000; {p} race-rename-onto srcx/config \
+                 .git/config 4 2000; {p} race-swap l srcx/hooks .git/hooks pre-commit 3000"
+            ),
+        );
+        out.success();
+        let counts: Vec<u64> = out
+            .stdout
+            .lines()
+            .map(|l| l.rsplit('=').next().unwrap().parse().unwrap_or_else(|_| panic!("{}", out.report())))
+            .collect();
+        assert!(counts.iter().all(|&n| n > 0), "a race never wrote its free twin: {counts:?}\n{}", out.report());
+        assert!(!repo.path(".git/hooks/pre-commit").exists(), "{}", out.report());
+        let config = fs::read_to_string(repo.path(".git/config")).unwrap();
+        assert!(config.contains("[core]") && !config.contains("raced"), "{config}\n{}", out.report());
+    });
+}
+
+#[test]
+fn protect_adds_a_path_and_names_itself_in_the_refusal() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let out = repo.probe(&["--protect=a.txt"], &["write", "a.txt"]);
+        out.success().stdout_is("EACCES").stderr_has("protected by --protect=");
+        assert_eq!(fs::read_to_string(repo.path("a.txt")).unwrap(), "one\n");
+        // Outside a git work tree too.
+        let tmp = tempdir();
+        let plain = tmp.path().join("plain");
+        fs::create_dir(&plain).unwrap();
+        fs::write(plain.join("keep"), "k\n").unwrap();
+        if user == User::Nobody {
+            bare("chown").args(["-R", "65534:65534"]).arg(tmp.path()).run().success();
+        }
+        let mut cmd = sbx(["--deny-write", "--allow-write=.", "--protect=keep", "--"])
+            .arg(probe())
+            .args(["rename", "keep", "moved"])
+            .cwd(&plain);
+        if user == User::Nobody {
+            cmd = cmd.nobody();
+        }
+        cmd.run().success().stdout_is("EACCES");
+    });
+}
+
+#[test]
+fn unprotect_and_a_more_specific_allow_write_lift_a_default_visibly() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        repo.probe(&["--unprotect=.git/config"], &["write", ".git/config"]).success().stdout_is("ok");
+        let repo = Repo::new(user);
+        repo.probe(&["--allow-write=.git/hooks"], &["write", ".git/hooks/pre-commit"]).success().stdout_is("ok");
+        // The other defaults stay.
+        repo.probe(&["--allow-write=.git/hooks"], &["write", ".git/config"]).success().stdout_is("EACCES");
+        let explained = repo.sbx(&["--explain", "--unprotect=.vscode"], &["true".as_ref()]).run();
+        explained
+            .success()
+            .stdout_has("/proj/.vscode (default lifted)  ← --unprotect")
+            .stdout_has("/proj/.git/hooks  ← default");
+    });
+}
+
+#[test]
+fn protect_needs_a_write_restriction() {
+    let tmp = tempdir();
+    sbx(["--protect=x", "--", "true"])
+        .cwd(tmp.path())
+        .run()
+        .code(125)
+        .stderr_has("--protect=")
+        .stderr_has("writing is not restricted");
+}
+
+#[test]
+fn a_command_that_dropped_to_another_user_is_refused_not_served_as_sbx() {
+    if !files_enforced() || !need_root() {
+        return;
+    }
+    let repo = Repo::new(User::Caller);
+    fs::set_permissions(&repo.dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let out = repo
+        .sh(&[], &format!("setpriv --reuid=65534 --regid=65534 --clear-groups {} write by-nobody", probe().display()));
+    out.success().stdout_is("EACCES");
+    // In a container without CAP_SYS_PTRACE sbx cannot read the memory of
+    // a process of another user: the call continues, and Landlock refuses
+    // it without a report.
+    if container().is_none() {
+        out.stderr_has("changed its user");
+    }
+    assert!(!repo.path("by-nobody").exists());
+}
