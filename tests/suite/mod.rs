@@ -23,4 +23,5 @@ mod process;
 mod profiles;
 mod release;
 mod scope;
+mod tmp;
 mod toolchain;
