@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sbx_global_optspecs
-    string join \n deny-read deny-write deny-net deny-env deny-all close-fds allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config explain= doctor best-effort v/verbose q/quiet h/help V/version
+    string join \n deny-read deny-write deny-net deny-env deny-all close-fds private-tmp keep-tmp allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config explain= doctor best-effort v/verbose q/quiet h/help V/version
 end
 
 function __fish_sbx_needs_command
@@ -39,6 +39,8 @@ complete -c sbx -n "__fish_sbx_needs_command" -l deny-net -d 'Deny network acces
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-env -d 'Pass only PATH HOME USER SHELL TERM COLORTERM LANG and --allow-env matches to COMMAND'
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-all -d 'All of --deny-read, --deny-write, --deny-net and --deny-env'
 complete -c sbx -n "__fish_sbx_needs_command" -l close-fds -d 'Close every file descriptor above stderr before COMMAND starts (fds the caller passes down are its grants; this gives a clean slate)'
+complete -c sbx -n "__fish_sbx_needs_command" -l private-tmp -d 'Under --deny-write: make a fresh directory for this run (mode 0700, in $TMPDIR or /tmp) writable instead of /tmp and $TMPDIR, point TMPDIR, TMP, TEMP and TEMPDIR at it, and remove it when COMMAND ends'
+complete -c sbx -n "__fish_sbx_needs_command" -l keep-tmp -d 'Keep the --private-tmp directory when COMMAND ends, and say where it is'
 complete -c sbx -n "__fish_sbx_needs_command" -l no-config -d 'Read no configuration file (neither ~/.config/sbx/config.toml nor sbx.toml); built-in profiles stay available'
 complete -c sbx -n "__fish_sbx_needs_command" -l doctor -d 'Report what this machine\'s kernel supports and what that means for each flag, then exit (status 1 if something is missing)'
 complete -c sbx -n "__fish_sbx_needs_command" -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'

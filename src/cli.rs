@@ -119,6 +119,14 @@ pub struct Cli {
     #[arg(long, help_heading = "Restrictions")]
     pub close_fds: bool,
 
+    /// Under --deny-write: make a fresh directory for this run (mode 0700, in $TMPDIR or /tmp) writable instead of /tmp and $TMPDIR, point TMPDIR, TMP, TEMP and TEMPDIR at it, and remove it when COMMAND ends
+    #[arg(long, help_heading = "Restrictions")]
+    pub private_tmp: bool,
+
+    /// Keep the --private-tmp directory when COMMAND ends, and say where it is
+    #[arg(long, help_heading = "Restrictions")]
+    pub keep_tmp: bool,
+
     /// Allow reading PATH (a file, or a directory and everything under it); implies --deny-read
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]
     pub allow_read: Vec<OsString>,

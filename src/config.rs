@@ -187,6 +187,8 @@ pub struct Profile {
     extends: Vec<Entry>,
     best_effort: Option<(bool, Position)>,
     close_fds: Option<(bool, Position)>,
+    private_tmp: Option<(bool, Position)>,
+    keep_tmp: Option<(bool, Position)>,
 }
 
 impl Profile {
@@ -299,6 +301,8 @@ impl ConfigFile {
                 extends,
                 best_effort: raw.best_effort.map(|b| (*b.get_ref(), pos(b.span()))),
                 close_fds: raw.close_fds.map(|b| (*b.get_ref(), pos(b.span()))),
+                private_tmp: raw.private_tmp.map(|b| (*b.get_ref(), pos(b.span()))),
+                keep_tmp: raw.keep_tmp.map(|b| (*b.get_ref(), pos(b.span()))),
                 name: name.clone(),
             };
             profiles.insert(name, profile);
@@ -636,6 +640,12 @@ impl Config {
         // nothing a base set).
         if let (Some((true, at)), None) = (&profile.close_fds, &request.close_fds) {
             request.close_fds = Some(source("close_fds", at));
+        }
+        if let (Some((true, at)), None) = (&profile.private_tmp, &request.private_tmp) {
+            request.private_tmp = Some(source("private_tmp", at));
+        }
+        if let (Some((true, at)), None) = (&profile.keep_tmp, &request.keep_tmp) {
+            request.keep_tmp = Some(source("keep_tmp", at));
         }
         if let Some((on, at)) = &profile.best_effort {
             *best_effort = Some((*on, source("best_effort", at)));

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::cli::ExplainFormat;
 use crate::config::{Chosen, Resolved};
 use crate::env::{BASE_VARS, EnvPolicy};
-use crate::policy::{Access, Deny, Kind, Net, Policy, Source};
+use crate::policy::{Access, Deny, Kind, Net, Policy, Source, TEMP_VARS, Temp};
 use crate::support::{Coverage, Gap, How, Platform, Support};
 use crate::trust::TrustStatus;
 
@@ -38,6 +38,8 @@ pub struct Explanation {
     pub protected: Vec<ProtectedOut>,
     /// Default protections lifted, and by what.
     pub unprotected: Vec<ProtectedOut>,
+    /// The temporary directory the command may write (when writing is denied).
+    pub temp: Option<TempOut>,
     pub network: NetworkOut,
     pub environment: EnvironmentOut,
     pub best_effort: Option<SourceOut>,
@@ -74,6 +76,23 @@ pub struct FileOut {
     pub path: String,
     /// For a project file: `trusted`, `not trusted` or `changed since trusted`.
     pub trust: Option<String>,
+}
+
+/// Which temporary directory is in force under `--deny-write`.
+#[derive(Debug, Serialize)]
+pub struct TempOut {
+    /// `shared` (`/tmp` and `$TMPDIR`, the default) or `private` (`--private-tmp`).
+    pub mode: String,
+    /// The shared temporary directories still granted: `/tmp` and
+    /// `$TMPDIR` when shared; when private, none on Linux, and on macOS the
+    /// per-user temporary directory (a default of its own).
+    pub shared: Vec<String>,
+    /// Private: where it is made (`PARENT/sbx-XXXXXX`).
+    pub parent: Option<String>,
+    /// Private: who asked for it.
+    pub source: Option<SourceOut>,
+    /// Private: who asked to keep it at exit, if anyone.
+    pub keep: Option<SourceOut>,
 }
 
 /// Where a rule came from.
@@ -374,6 +393,23 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
         .iter()
         .map(|l| ProtectedOut { path: show(&l.path), why: l.why.clone(), source: SourceOut::from(&l.by) })
         .collect();
+    let shared: Vec<String> = policy
+        .paths
+        .iter()
+        .filter(|r| r.access == Access::Write)
+        .filter(|r| matches!(r.source, Source::Default(why) if why.contains(crate::policy::defaults::TEMPORARY)))
+        .map(|r| show(&r.path))
+        .collect();
+    let temp = policy.deny.write.then(|| match &policy.temp {
+        Temp::Shared => TempOut { mode: "shared".into(), shared, parent: None, source: None, keep: None },
+        Temp::Private(private) => TempOut {
+            mode: "private".into(),
+            shared,
+            parent: Some(show(&private.parent)),
+            source: Some(SourceOut::from(&private.source)),
+            keep: private.keep.as_ref().map(SourceOut::from),
+        },
+    });
     let network = NetworkOut {
         mode: match &policy.net {
             Net::Unrestricted => "unrestricted",
@@ -442,6 +478,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
         created_when_run,
         protected,
         unprotected,
+        temp,
         network,
         environment,
         best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
@@ -756,6 +793,10 @@ fn text(e: &Explanation) -> String {
         }
     }
 
+    if let Some(temp) = &e.temp {
+        temp_text(&mut out, temp);
+    }
+
     let macos = matches!(e.platform, PlatformOut::Macos(_));
     let _ = writeln!(out, "\nnetwork");
     match e.network.mode.as_str() {
@@ -909,6 +950,44 @@ fn text(e: &Explanation) -> String {
         }
     }
     out
+}
+
+/// The temporary directory section: shared or private, and who asked.
+fn temp_text(out: &mut String, temp: &TempOut) {
+    let _ = writeln!(out, "\ntemporary directory");
+    match (&temp.parent, &temp.source) {
+        (Some(parent), Some(source)) => {
+            let _ = writeln!(
+                out,
+                "  private    {parent}/sbx-XXXXXX, made for this run (mode 0700)  ← {}",
+                source_text(source)
+            );
+            let _ = writeln!(out, "             {} point at it", TEMP_VARS.join(", "));
+            match &temp.keep {
+                Some(keep) => {
+                    let _ = writeln!(out, "             kept when the command ends  ← {}", source_text(keep));
+                }
+                None => {
+                    let _ = writeln!(out, "             removed when the command ends");
+                }
+            }
+            if temp.shared.is_empty() {
+                let _ = writeln!(out, "             /tmp and $TMPDIR themselves are not granted");
+            } else {
+                let _ = writeln!(out, "             still writable by default: {}", temp.shared.join(", "));
+            }
+        }
+        _ if temp.shared.is_empty() => {
+            let _ = writeln!(out, "  none: neither /tmp nor $TMPDIR is writable (--private-tmp makes one per run)");
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "  shared     {} (default; writable by every process: --private-tmp makes one per run instead)",
+                temp.shared.join(", ")
+            );
+        }
+    }
 }
 
 fn denied_fs(e: &Explanation) -> &'static str {

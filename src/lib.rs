@@ -20,6 +20,8 @@ pub mod toolchain;
 pub mod trust;
 
 #[cfg(any(target_os = "linux", target_os = "macos"))]
+pub mod tmpdir;
+#[cfg(any(target_os = "linux", target_os = "macos"))]
 mod unix_sys;
 
 #[cfg(target_os = "linux")]

@@ -249,9 +249,37 @@ pub struct Policy {
     pub cwd: PathBuf,
     /// The child's environment, already filtered.
     pub child_env: Vec<(OsString, OsString)>,
+    /// The temporary directory the command may write under `--deny-write`.
+    pub temp: Temp,
     /// Where each restriction and exception came from (for `--explain`).
     pub origins: Origins,
 }
+
+/// The temporary directory the command may write under `--deny-write`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Temp {
+    /// `/tmp` and `$TMPDIR`, shared with every other process (the default).
+    #[default]
+    Shared,
+    /// A directory of this run's own instead (`--private-tmp`).
+    Private(PrivateTemp),
+}
+
+/// A private temporary directory: made by [`Policy::create_private_tmp`]
+/// just before the sandbox applies, removed when the run ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateTemp {
+    /// Who asked for it.
+    pub source: Source,
+    /// Who asked to keep it at exit, if anyone.
+    pub keep: Option<Source>,
+    /// Where it is made: `$TMPDIR`, else `/tmp` (canonical).
+    pub parent: PathBuf,
+}
+
+/// The variables that name the temporary directory, all pointed at the
+/// private one.
+pub const TEMP_VARS: &[&str] = &["TMPDIR", "TMP", "TEMP", "TEMPDIR"];
 
 /// Where the parts of a policy that carry no source of their own came
 /// from: the denies, the network, unix socket and environment entries.
@@ -340,12 +368,14 @@ impl Policy {
         })?;
         let env_patterns: Vec<String> = request.allow_env.iter().map(|e| e.value.clone()).collect();
         let env = if deny.env { EnvPolicy::filter(&env_patterns)? } else { EnvPolicy::Inherit };
+        let temp = temp_policy(request, deny, ctx)?;
+        let shared_temp = temp == Temp::Shared;
         let mut rules = Vec::new();
         if deny.read {
-            rules.extend(defaults::read(ctx));
+            rules.extend(defaults::read(ctx, shared_temp));
         }
         if deny.write {
-            rules.extend(defaults::write(ctx));
+            rules.extend(defaults::write(ctx, shared_temp));
         }
         for entry in &request.allow_read {
             match paths::resolve(&entry.value) {
@@ -403,6 +433,7 @@ impl Policy {
             command: request.command.clone(),
             cwd: ctx.cwd.clone(),
             child_env,
+            temp,
             origins: Origins {
                 denied: reasons,
                 net: request.allow_net.clone(),
@@ -449,6 +480,38 @@ impl Policy {
         Ok(())
     }
 
+    /// Makes the private temporary directory, if the policy has one (see
+    /// [`Temp::Private`]): a fresh `sbx-XXXXXX` (mode 0700) in its parent,
+    /// writable, and named by [`TEMP_VARS`] in the child's environment.
+    /// Called just before the sandbox applies, after everything that can
+    /// refuse the run; the returned guard removes it when dropped (unless
+    /// kept), so hold it until the command has ended.
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    pub fn create_private_tmp(&mut self) -> Result<Option<crate::tmpdir::PrivateDir>> {
+        let Temp::Private(private) = &self.temp else { return Ok(None) };
+        let keep = private.keep.as_ref().map(ToString::to_string);
+        let dir = crate::tmpdir::PrivateDir::create(&private.parent, keep).with_context(|| {
+            format!(
+                "{}: creating a private temporary directory in {} failed; make it writable, or point TMPDIR at a \
+                 writable directory",
+                private.source,
+                paths::show(&private.parent)
+            )
+        })?;
+        tracing::debug!(path = %paths::show(dir.path()), "created the private temporary directory");
+        let path = dir.path().to_path_buf();
+        self.paths.push(PathRule {
+            path: path.clone(),
+            is_dir: true,
+            access: Access::Write,
+            source: private.source.clone(),
+        });
+        self.paths = dedup(std::mem::take(&mut self.paths));
+        self.child_env.retain(|(name, _)| !TEMP_VARS.iter().any(|v| v.as_bytes() == name.as_bytes()));
+        self.child_env.extend(TEMP_VARS.iter().map(|v| (OsString::from(v), path.clone().into_os_string())));
+        Ok(Some(dir))
+    }
+
     /// Whether the policy restricts anything at all.
     pub fn restricts_anything(&self) -> bool {
         self.deny.fs() || self.net.is_restricted() || self.deny.env || self.close_fds
@@ -485,6 +548,33 @@ fn net_policy(deny: bool, allow: &[String]) -> Result<Net> {
         return Ok(Net::Unrestricted);
     }
     if rules.is_empty() { Ok(Net::Denied) } else { Ok(Net::Allow(rules)) }
+}
+
+/// The temporary directory `request` asks for. A private one only means
+/// something under a write restriction (without one, `/tmp` stays writable
+/// like everything else): asked for without, the run is refused rather
+/// than given a name for a separation it does not have.
+fn temp_policy(request: &Request, deny: Deny, ctx: &Surroundings) -> Result<Temp> {
+    let Some(source) = request.private_tmp.clone() else {
+        if let Some(keep) = &request.keep_tmp {
+            eprintln!("sbx: warning: {keep} changes nothing without --private-tmp (or private_tmp = true)");
+        }
+        return Ok(Temp::Shared);
+    };
+    if !deny.write {
+        bail!(
+            "{source}: a private temporary directory replaces the writable /tmp and $TMPDIR of --deny-write, but \
+             nothing restricts writes here, so the command could still write /tmp (and everywhere else); add \
+             --deny-write (and --allow-write=. for the project), or drop {source}"
+        );
+    }
+    // $TMPDIR (unless it is not a temporary directory), else /tmp.
+    let parent = defaults::temp_dirs(ctx)
+        .iter()
+        .rev()
+        .find_map(|dir| paths::resolve(dir).ok().filter(|r| r.is_dir).map(|r| r.path))
+        .with_context(|| format!("{source}: neither $TMPDIR nor /tmp is a directory; set TMPDIR to one"))?;
+    Ok(Temp::Private(PrivateTemp { source, keep: request.keep_tmp.clone(), parent }))
 }
 
 /// The missing directories of `abs`, from the highest down to `abs`.
@@ -691,6 +781,7 @@ impl Policy {
             command: vec![OsString::from("true")],
             cwd: PathBuf::from("/"),
             child_env: Vec::new(),
+            temp: Temp::Shared,
             origins: Origins::default(),
         }
     }

@@ -36,6 +36,8 @@ pub(super) struct ProfileToml {
     pub extends: Option<Vec<Spanned<String>>>,
     pub best_effort: Option<Spanned<bool>>,
     pub close_fds: Option<Spanned<bool>>,
+    pub private_tmp: Option<Spanned<bool>>,
+    pub keep_tmp: Option<Spanned<bool>>,
 }
 
 /// A word of `deny = [...]`.

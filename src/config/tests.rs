@@ -475,3 +475,17 @@ fn allow_registries_names_only_known_tools() {
     let err = s.resolve(&["-p", "x", "true"]).unwrap_err().to_string();
     assert!(err.contains(":2:") && err.contains("unknown variant `gem`"), "{err}");
 }
+
+#[test]
+fn private_tmp_and_keep_tmp_keys_name_their_lines() {
+    let s = Scratch::new(&[]);
+    s.user("[profile.tmp]\ndeny = [\"write\"]\nprivate_tmp = true\nkeep_tmp = true\n");
+    let r = s.request(&["-p", "tmp", "true"]);
+    assert_eq!(profile_source(r.private_tmp.as_ref().unwrap()), ("tmp".into(), "private_tmp", Some(3)));
+    assert_eq!(profile_source(r.keep_tmp.as_ref().unwrap()), ("tmp".into(), "keep_tmp", Some(4)));
+    let r = s.request(&["--no-config", "--deny-write", "--private-tmp", "true"]);
+    assert_eq!(r.private_tmp, Some(Source::Flag("--private-tmp")));
+    // `false` turns nothing on.
+    s.user("[profile.off]\ndeny = [\"write\"]\nprivate_tmp = false\n");
+    assert_eq!(s.request(&["-p", "off", "true"]).private_tmp, None);
+}

@@ -58,7 +58,15 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     // Everything that can refuse is decided here, before anything changes.
     check_enforceable(policy, &enforcement::plan(policy, &kernel), &abi)?;
     let mut policy = narrowed(policy, &kernel);
+    // Blocked before anything is made on disk: a SIGTERM from here on waits
+    // in the signalfd and is forwarded to the command once it runs (or
+    // dropped if sbx refuses first), so sbx always ends through its own
+    // return, which removes the private temporary directory.
+    let forwarding = supervisor::Signals::block()?;
     policy.create_missing_dirs()?;
+    // Removed when dropped: on every return from here, the command's end
+    // (exit or signal) as well as sbx's own failures.
+    let _private_tmp = policy.create_private_tmp()?;
     let policy = &policy;
     let plan = enforcement::plan(policy, &kernel);
     let mut m = plan.mediation;
@@ -102,7 +110,6 @@ pub fn run(policy: &Policy) -> Result<Outcome> {
     if let Some(drop) = &caps {
         tracing::debug!("capabilities: the command keeps {}", capabilities::names(drop.effective).join(" "));
     }
-    let forwarding = supervisor::Signals::block()?;
     // After the signals are blocked: the thread (and the proxy's threads it
     // starts) must not take the signals sbx reads from its signalfd.
     let mut names_soon = dns_upstream.filter(|_| filter_names).map(|upstream| start_name_filter_soon(policy, upstream));

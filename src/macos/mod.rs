@@ -73,7 +73,13 @@ mod imp {
         for warning in enforcement::warnings(&policy, &machine.dialect) {
             eprintln!("sbx: warning: {warning}");
         }
+        // Blocked before anything is made on disk, so that sbx ends through
+        // its own return (which removes the private temporary directory)
+        // rather than by a signal's default action.
+        let signals = sys::Signals::block();
         policy.create_missing_dirs()?;
+        // Removed when dropped, before the signals are unblocked.
+        let private_tmp = policy.create_private_tmp()?;
         let profile = profile::build(&policy, &machine)?;
         tracing::debug!("sandbox-exec profile and parameters:\n{}", profile::render(&profile));
 
@@ -82,12 +88,12 @@ mod imp {
             // inherited are closed when sandbox-exec starts.
             crate::unix_sys::cloexec_each(3, crate::unix_sys::fd_limit());
         }
-        let signals = sys::Signals::block();
         let started = Instant::now();
         let mut child =
             sandbox_exec(&profile, &policy.command, &policy.child_env).spawn().map_err(|err| spawn_error(&err))?;
         let status = signals.supervise(&mut child, profile.new_session).context("waiting for the command")?;
         let elapsed = started.elapsed();
+        drop(private_tmp);
         drop(signals);
         let ended = Outcome::of(status);
         if !diagnose::suspicious(ended, elapsed) {

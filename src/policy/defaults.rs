@@ -25,6 +25,9 @@ use linux as platform;
 
 use platform::{DEV_READ, DEV_WRITE, ESSENTIAL_FILES, KERNEL_TREES, SYSTEM_TREES};
 
+/// The source of the temporary-directory defaults (`/tmp`, `$TMPDIR`).
+pub(crate) const TEMPORARY: &str = "temporary directory";
+
 /// The source of the device-node defaults (the macOS profile grants them data
 /// writes only).
 pub(crate) const DEVICE_NODE: &str = "device node";
@@ -51,8 +54,9 @@ const VERSION_MANAGERS: &[(&str, &str, &[&str])] = &[
 
 const ESSENTIAL: Source = Source::Default("target of an essential /etc file");
 
-/// Readable under `--deny-read`.
-pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
+/// Readable under `--deny-read`; `/tmp` and `$TMPDIR` only if `shared_temp`
+/// (a private temporary directory replaces them).
+pub(super) fn read(ctx: &Surroundings, shared_temp: bool) -> Vec<PathRule> {
     let home = ctx.home();
     let mut out = Vec::new();
     let mut add = |path: &Path, source: Source| {
@@ -69,8 +73,9 @@ pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
     for node in DEV_READ {
         add(Path::new(node), Source::Default(DEVICE_NODE));
     }
-    for dir in temp_dirs(ctx) {
-        add(&dir, Source::Default("temporary directory"));
+    let temp = if shared_temp { temp_dirs(ctx) } else { Vec::new() };
+    for dir in temp {
+        add(&dir, Source::Default(TEMPORARY));
     }
     for (path, _, why) in platform::extra(ctx) {
         add(&path, Source::Default(why));
@@ -101,12 +106,14 @@ pub(super) fn read(ctx: &Surroundings) -> Vec<PathRule> {
     out
 }
 
-/// Writable under `--deny-write`.
-pub(super) fn write(ctx: &Surroundings) -> Vec<PathRule> {
+/// Writable under `--deny-write`; `/tmp` and `$TMPDIR` only if
+/// `shared_temp` (a private temporary directory replaces them).
+pub(super) fn write(ctx: &Surroundings, shared_temp: bool) -> Vec<PathRule> {
     let mut out = Vec::new();
-    for dir in temp_dirs(ctx) {
+    let temp = if shared_temp { temp_dirs(ctx) } else { Vec::new() };
+    for dir in temp {
         if let Ok(resolved) = paths::resolve(&dir) {
-            out.push(rule(resolved, Access::Write, Source::Default("temporary directory")));
+            out.push(rule(resolved, Access::Write, Source::Default(TEMPORARY)));
         }
     }
     for (path, _, why) in platform::extra(ctx).into_iter().filter(|(_, access, _)| *access == Access::Write) {
@@ -124,7 +131,7 @@ pub(super) fn write(ctx: &Surroundings) -> Vec<PathRule> {
 
 /// `/tmp` and `$TMPDIR` — unless `$TMPDIR` is `/` or the home directory (or
 /// above it), which would open far more than a temp directory.
-fn temp_dirs(ctx: &Surroundings) -> Vec<PathBuf> {
+pub(super) fn temp_dirs(ctx: &Surroundings) -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from("/tmp")];
     if let Some(tmpdir) = ctx.var_path("TMPDIR") {
         let canonical = paths::resolve(&tmpdir).map(|r| r.path).unwrap_or(tmpdir);

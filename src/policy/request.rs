@@ -85,6 +85,12 @@ pub struct Request {
     /// `--close-fds` (or `close_fds = true`): no fd above stderr reaches
     /// the command; who asked first.
     pub close_fds: Option<Source>,
+    /// `--private-tmp` (or `private_tmp = true`): a fresh per-run temporary
+    /// directory instead of the shared `/tmp` and `$TMPDIR`; who asked first.
+    pub private_tmp: Option<Source>,
+    /// `--keep-tmp` (or `keep_tmp = true`): the private temporary directory
+    /// is kept at exit; who asked first.
+    pub keep_tmp: Option<Source>,
     pub command: Vec<OsString>,
 }
 
@@ -113,6 +119,8 @@ impl Request {
             best_effort: cli.best_effort.then_some(Source::Flag("--best-effort")),
             quiet: cli.quiet,
             close_fds: cli.close_fds.then_some(Source::Flag("--close-fds")),
+            private_tmp: cli.private_tmp.then_some(Source::Flag("--private-tmp")),
+            keep_tmp: cli.keep_tmp.then_some(Source::Flag("--keep-tmp")),
             command: cli.command.clone(),
         };
         let flags = [
@@ -140,7 +148,7 @@ impl Request {
     }
 
     /// Adds everything `other` asks for: its denies, its exceptions after
-    /// ours, its `--best-effort`; its command and `-q` when it has them.
+    /// ours, its `--best-effort`, `--close-fds`, `--private-tmp` and `--keep-tmp`; its command and `-q` when it has them.
     pub fn extend(&mut self, other: Request) {
         for kind in Kind::ALL {
             if let Some(source) = other.deny[kind.index()].clone() {
@@ -160,6 +168,12 @@ impl Request {
         self.quiet |= other.quiet;
         if self.close_fds.is_none() {
             self.close_fds = other.close_fds;
+        }
+        if self.private_tmp.is_none() {
+            self.private_tmp = other.private_tmp;
+        }
+        if self.keep_tmp.is_none() {
+            self.keep_tmp = other.keep_tmp;
         }
         if !other.command.is_empty() {
             self.command = other.command;

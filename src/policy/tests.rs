@@ -304,3 +304,50 @@ fn dangling_symlink_is_explained() {
     let msg = format!("{err:#}");
     assert!(msg.contains("symlink") && msg.contains("nowhere"), "{msg}");
 }
+
+#[test]
+fn a_private_tmp_replaces_tmp_and_tmpdir_for_reading_and_writing() {
+    let dir = scratch();
+    let tmpdir = scratch();
+    let tmpdir_path = std::fs::canonicalize(tmpdir.path()).unwrap();
+    let ctx = surroundings(dir.path(), &[("TMPDIR", tmpdir.path().to_str().unwrap())]);
+    let shared = Policy::resolve(&Cli::for_test(&["--deny-read", "--deny-write", "true"]), &ctx).unwrap();
+    assert!(shared.paths.iter().any(|r| r.path == Path::new("/tmp")), "{}", show(&shared));
+    assert_eq!(shared.temp, Temp::Shared);
+    let p = Policy::resolve(&Cli::for_test(&["--deny-read", "--deny-write", "--private-tmp", "true"]), &ctx).unwrap();
+    assert!(!p.paths.iter().any(|r| r.path == Path::new("/tmp") || r.path == tmpdir_path), "{}", show(&p));
+    let Temp::Private(private) = &p.temp else { panic!("{:?}", p.temp) };
+    assert_eq!(private.parent, tmpdir_path, "made in $TMPDIR");
+    assert_eq!(private.source, Source::Flag("--private-tmp"));
+    assert_eq!(private.keep, None);
+}
+
+#[test]
+fn a_private_tmp_is_refused_where_writes_are_not_restricted() {
+    let dir = scratch();
+    let ctx = surroundings(dir.path(), &[]);
+    let err = Policy::resolve(&Cli::for_test(&["--private-tmp", "true"]), &ctx).unwrap_err();
+    assert!(format!("{err:#}").contains("add --deny-write"), "{err:#}");
+    // Implied by --allow-write, it is enough.
+    let p = Policy::resolve(&Cli::for_test(&["--allow-write=.", "--private-tmp", "true"]), &ctx).unwrap();
+    assert!(matches!(p.temp, Temp::Private(_)));
+}
+
+#[test]
+fn creating_the_private_tmp_grants_it_and_names_it_in_the_childs_environment() {
+    let dir = scratch();
+    let parent = scratch();
+    let ctx = surroundings(dir.path(), &[("TMPDIR", parent.path().to_str().unwrap()), ("TMP", "/elsewhere")]);
+    let mut p = Policy::resolve(&Cli::for_test(&["--deny-write", "--private-tmp", "true"]), &ctx).unwrap();
+    let made = p.create_private_tmp().unwrap().unwrap();
+    let path = made.path().to_path_buf();
+    assert!(path.is_dir() && path.starts_with(std::fs::canonicalize(parent.path()).unwrap()));
+    let rule = p.paths.iter().find(|r| r.path == path).unwrap_or_else(|| panic!("{}", show(&p)));
+    assert_eq!((rule.access, &rule.source), (Access::Write, &Source::Flag("--private-tmp")));
+    for var in TEMP_VARS {
+        let values: Vec<_> = p.child_env.iter().filter(|(k, _)| k == var).map(|(_, v)| v.clone()).collect();
+        assert_eq!(values, [path.clone().into_os_string()], "{var}");
+    }
+    drop(made);
+    assert!(!path.exists());
+}

@@ -24,4 +24,5 @@ mod profiles;
 mod protect;
 mod release;
 mod scope;
+mod tmp;
 mod toolchain;

@@ -123,6 +123,19 @@ fn macos_defaults() -> Vec<PathRule> {
     rules
 }
 
+/// `rules` as `--private-tmp` makes them: no `/private/tmp` (nor any other
+/// shared temporary directory), the run's own directory instead.
+fn private_tmp(mut rules: Vec<PathRule>) -> Vec<PathRule> {
+    rules.retain(|r| r.source != Source::Default("temporary directory"));
+    rules.push(PathRule {
+        path: PathBuf::from("/private/var/folders/xy/abc123/T/sbx-Ab12Cd"),
+        is_dir: true,
+        access: Access::Write,
+        source: Source::Flag("--private-tmp"),
+    });
+    rules
+}
+
 #[test]
 fn golden_profiles() {
     let read = Deny { read: true, ..Deny::default() };
@@ -150,6 +163,7 @@ fn golden_profiles() {
         ),
         ("deny-all-with-exceptions", policy(all, net(&["localhost:3000"]), usual_paths(), &["/private/tmp/app.sock"])),
         ("macos-defaults", policy(everything, Net::Denied, macos_defaults(), &[])),
+        ("macos-defaults-private-tmp", policy(everything, Net::Denied, private_tmp(macos_defaults()), &[])),
         (
             "data-volume-spelling",
             policy(
@@ -187,6 +201,14 @@ fn section<'a>(text: &'a str, start: &str) -> &'a str {
 
 fn rules_of(text: &str) -> Vec<&str> {
     text.lines().filter(|l| !l.starts_with(';') && !l.is_empty()).collect()
+}
+
+#[test]
+fn a_private_tmp_replaces_the_shared_one() {
+    let everything = Deny { read: true, write: true, net: true, env: true };
+    let text = rendered(&policy(everything, Net::Denied, private_tmp(macos_defaults()), &[]));
+    assert!(text.contains("/private/var/folders/xy/abc123/T/sbx-Ab12Cd"), "{text}");
+    assert!(!text.contains("\"/private/tmp\""), "{text}");
 }
 
 #[test]
