@@ -185,6 +185,8 @@ pub struct Profile {
     extends: Vec<Entry>,
     best_effort: Option<(bool, Position)>,
     close_fds: Option<(bool, Position)>,
+    hide: Vec<Entry>,
+    hide_secrets: Option<(bool, Position)>,
 }
 
 impl Profile {
@@ -295,6 +297,8 @@ impl ConfigFile {
                 extends,
                 best_effort: raw.best_effort.map(|b| (*b.get_ref(), pos(b.span()))),
                 close_fds: raw.close_fds.map(|b| (*b.get_ref(), pos(b.span()))),
+                hide: list("hide", raw.hide)?,
+                hide_secrets: raw.hide_secrets.map(|b| (*b.get_ref(), pos(b.span()))),
                 name: name.clone(),
             };
             profiles.insert(name, profile);
@@ -611,6 +615,7 @@ impl Config {
         request.allow_read.extend(paths("allow_read", &profile.allow_read)?);
         request.allow_write.extend(paths("allow_write", &profile.allow_write)?);
         request.allow_unix.extend(paths("allow_unix", &profile.allow_unix)?);
+        request.hide.extend(paths("hide", &profile.hide)?);
         let strings = |key: &'static str, entries: &[Entry]| -> Vec<Sourced<String>> {
             entries.iter().map(|e| Sourced::new(e.value.clone(), source(key, &e.at))).collect()
         };
@@ -630,6 +635,9 @@ impl Config {
         // nothing a base set).
         if let (Some((true, at)), None) = (&profile.close_fds, &request.close_fds) {
             request.close_fds = Some(source("close_fds", at));
+        }
+        if let (Some((true, at)), None) = (&profile.hide_secrets, &request.hide_secrets) {
+            request.hide_secrets = Some(source("hide_secrets", at));
         }
         if let Some((on, at)) = &profile.best_effort {
             *best_effort = Some((*on, source("best_effort", at)));

@@ -15,9 +15,11 @@ use crate::env::EnvPolicy;
 use crate::paths;
 
 pub(crate) mod defaults;
+pub(crate) mod hide;
 pub mod net;
 mod request;
 
+pub use hide::{Hidden, HideNote, HideOutcome};
 pub use net::NetRule;
 pub use request::{DenyReason, Kind, Request, Sourced};
 
@@ -215,6 +217,11 @@ pub struct Policy {
     pub deny: Deny,
     /// Filesystem exceptions; only meaningful where `deny.read`/`deny.write` is on.
     pub paths: Vec<PathRule>,
+    /// Paths the command may not read although a rule in `paths` (or,
+    /// without `deny.read`, the unrestricted reading of everything) covers
+    /// them: canonical, none inside a writable rule unless `--best-effort`
+    /// named it, none equal to a rule's path (that rule lifts it).
+    pub hidden: Vec<Hidden>,
     /// `--allow-write` directories that do not exist yet (absolute paths):
     /// [`Policy::create_missing_dirs`] creates them and adds their rules just
     /// before the sandbox applies, so a run refused earlier changes nothing.
@@ -252,6 +259,9 @@ pub struct Origins {
     pub best_effort: Option<Source>,
     /// Who asked for `--close-fds`, if anyone.
     pub close_fds: Option<Source>,
+    /// What became of every hide asked for, explicitly or by the secrets
+    /// set (absent entries of the set left out).
+    pub hide: Vec<HideNote>,
 }
 
 impl Origins {
@@ -371,10 +381,13 @@ impl Policy {
         }
         let unix_allow: Vec<PathBuf> = unix.iter().map(|e| e.value.clone()).collect();
         no_resolver_socket(&net, &unix_allow)?;
+        let rules = dedup(rules);
+        let (hidden, hide_notes) = hide::decide(request, ctx, deny, &rules)?;
         let child_env = env.apply(ctx.vars.iter().cloned());
         Ok(Self {
             deny,
-            paths: dedup(rules),
+            paths: rules,
+            hidden,
             missing_dirs,
             net,
             unix_allow,
@@ -392,6 +405,7 @@ impl Policy {
                 env: request.allow_env.clone(),
                 best_effort: request.best_effort.clone(),
                 close_fds: request.close_fds.clone(),
+                hide: hide_notes,
             },
         })
     }
@@ -433,7 +447,7 @@ impl Policy {
 
     /// Whether the policy restricts anything at all.
     pub fn restricts_anything(&self) -> bool {
-        self.deny.fs() || self.net.is_restricted() || self.deny.env || self.close_fds
+        self.deny.fs() || !self.hidden.is_empty() || self.net.is_restricted() || self.deny.env || self.close_fds
     }
 
     /// Warns on stderr when the policy restricts nothing beyond the baseline.
@@ -662,6 +676,7 @@ impl Policy {
         Self {
             deny,
             paths,
+            hidden: Vec::new(),
             missing_dirs: Vec::new(),
             net,
             unix_allow: Vec::new(),

@@ -32,6 +32,8 @@ pub(super) struct ProfileToml {
     pub extends: Option<Vec<Spanned<String>>>,
     pub best_effort: Option<Spanned<bool>>,
     pub close_fds: Option<Spanned<bool>>,
+    pub hide: Option<Vec<Spanned<String>>>,
+    pub hide_secrets: Option<Spanned<bool>>,
 }
 
 /// A word of `deny = [...]`.
