@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sbx_global_optspecs
-    string join \n deny-read deny-write deny-net deny-env deny-all close-fds allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config explain= doctor best-effort v/verbose q/quiet h/help V/version
+    string join \n deny-read deny-write deny-net deny-env deny-all close-fds hide= hide-secrets allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config explain= doctor best-effort v/verbose q/quiet h/help V/version
 end
 
 function __fish_sbx_needs_command
@@ -24,6 +24,7 @@ function __fish_sbx_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c sbx -n "__fish_sbx_needs_command" -l hide -d 'Make PATH unreadable although a read rule covers it (without --deny-read: everything else stays readable); refused inside a writable tree unless --best-effort' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-read -d 'Allow reading PATH (a file, or a directory and everything under it); implies --deny-read' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-write -d 'Allow reading and writing PATH (created if missing: a chain of directories only below the home or current directory); implies --deny-write' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-net -d 'Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT], or a URL (https://registry.example.com/ is registry.example.com:443); 0.0.0.0:PORT or [::]:PORT allows listening on PORT on all interfaces; `*` allows all network. Implies --deny-net' -r
@@ -39,6 +40,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -l deny-net -d 'Deny network acces
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-env -d 'Pass only PATH HOME USER SHELL TERM COLORTERM LANG and --allow-env matches to COMMAND'
 complete -c sbx -n "__fish_sbx_needs_command" -l deny-all -d 'All of --deny-read, --deny-write, --deny-net and --deny-env'
 complete -c sbx -n "__fish_sbx_needs_command" -l close-fds -d 'Close every file descriptor above stderr before COMMAND starts (fds the caller passes down are its grants; this gives a clean slate)'
+complete -c sbx -n "__fish_sbx_needs_command" -l hide-secrets -d 'Hide the built-in secrets set (~/.ssh, ~/.aws, ~/.gnupg, ~/.config/gh, ~/.netrc, browser profiles, …); on by default under --deny-read wherever a read rule covers an entry'
 complete -c sbx -n "__fish_sbx_needs_command" -l no-config -d 'Read no configuration file (neither ~/.config/sbx/config.toml nor sbx.toml); built-in profiles stay available'
 complete -c sbx -n "__fish_sbx_needs_command" -l doctor -d 'Report what this machine\'s kernel supports and what that means for each flag, then exit (status 1 if something is missing)'
 complete -c sbx -n "__fish_sbx_needs_command" -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'
