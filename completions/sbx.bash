@@ -29,17 +29,29 @@ _sbx() {
 
     case "${cmd}" in
         sbx)
-            opts="-p -v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --close-fds --private-tmp --keep-tmp --allow-read --allow-write --allow-net --allow-unix --allow-env --profile --config --no-config --explain --doctor --best-effort --verbose --quiet --help --version trust learn"
+            opts="-p -v -q -h -V --deny-read --deny-write --deny-net --deny-env --deny-all --close-fds --private-tmp --keep-tmp --hide --hide-secrets --allow-read --allow-write --protect --unprotect --allow-net --allow-unix --allow-env --profile --config --no-config --explain --doctor --best-effort --verbose --quiet --help --version trust learn"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --hide)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --allow-read)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --allow-write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --protect)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --unprotect)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

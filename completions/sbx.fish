@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_sbx_global_optspecs
-    string join \n deny-read deny-write deny-net deny-env deny-all close-fds private-tmp keep-tmp allow-read= allow-write= allow-net= allow-unix= allow-env= p/profile= config= no-config explain= doctor best-effort v/verbose q/quiet h/help V/version
+    string join \n deny-read deny-write deny-net deny-env deny-all close-fds private-tmp keep-tmp hide= hide-secrets allow-read= allow-write= protect= unprotect= allow-net= allow-unix= allow-env= p/profile= config= no-config explain= doctor best-effort v/verbose q/quiet h/help V/version
 end
 
 function __fish_sbx_needs_command
@@ -24,8 +24,11 @@ function __fish_sbx_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c sbx -n "__fish_sbx_needs_command" -l hide -d 'Make PATH unreadable although a read rule covers it (without --deny-read: everything else stays readable); refused inside a writable tree unless --best-effort' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-read -d 'Allow reading PATH (a file, or a directory and everything under it); implies --deny-read' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-write -d 'Allow reading and writing PATH (created if missing: a chain of directories only below the home or current directory); implies --deny-write' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l protect -d 'Keep PATH read-only inside the writable paths (a file or a directory and everything under it; it may not exist yet): sbx performs the command\'s writes in the tree around it. Needs --deny-write' -r
+complete -c sbx -n "__fish_sbx_needs_command" -l unprotect -d 'Lift the default protection of PATH and everything under it (e.g. --unprotect=.git/config to let `git remote add` write it, --unprotect=. for all of a project\'s defaults)' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-net -d 'Allow connecting to HOST: example.com[:PORT] or *.example.com[:PORT] (only these names resolve; their addresses are allowed), 1.2.3.4[:PORT], [2001:db8::1]:PORT, 10.0.0.0/8, localhost[:PORT], or a URL (https://registry.example.com/ is registry.example.com:443); 0.0.0.0:PORT or [::]:PORT allows listening on PORT on all interfaces; `*` allows all network. Implies --deny-net' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-unix -d 'Allow connecting to the unix socket at PATH (created inside or outside the sandbox); implies --deny-net' -r
 complete -c sbx -n "__fish_sbx_needs_command" -l allow-env -d 'Pass environment variables matching VAR (`*` and `?` globs, e.g. AWS_*); implies --deny-env' -r
@@ -41,6 +44,7 @@ complete -c sbx -n "__fish_sbx_needs_command" -l deny-all -d 'All of --deny-read
 complete -c sbx -n "__fish_sbx_needs_command" -l close-fds -d 'Close every file descriptor above stderr before COMMAND starts (fds the caller passes down are its grants; this gives a clean slate)'
 complete -c sbx -n "__fish_sbx_needs_command" -l private-tmp -d 'Under --deny-write: make a fresh directory for this run (mode 0700, in $TMPDIR or /tmp) writable instead of /tmp and $TMPDIR, point TMPDIR, TMP, TEMP and TEMPDIR at it, and remove it when COMMAND ends'
 complete -c sbx -n "__fish_sbx_needs_command" -l keep-tmp -d 'Keep the --private-tmp directory when COMMAND ends, and say where it is'
+complete -c sbx -n "__fish_sbx_needs_command" -l hide-secrets -d 'Hide the built-in secrets set (~/.ssh, ~/.aws, ~/.gnupg, ~/.config/gh, ~/.netrc, browser profiles, …); on by default under --deny-read wherever a read rule covers an entry'
 complete -c sbx -n "__fish_sbx_needs_command" -l no-config -d 'Read no configuration file (neither ~/.config/sbx/config.toml nor sbx.toml); built-in profiles stay available'
 complete -c sbx -n "__fish_sbx_needs_command" -l doctor -d 'Report what this machine\'s kernel supports and what that means for each flag, then exit (status 1 if something is missing)'
 complete -c sbx -n "__fish_sbx_needs_command" -l best-effort -d 'Run even when the kernel cannot enforce part of the policy, warning about each lost part'

@@ -126,6 +126,13 @@ pub struct Cli {
     /// Keep the --private-tmp directory when COMMAND ends, and say where it is
     #[arg(long, help_heading = "Restrictions")]
     pub keep_tmp: bool,
+    /// Make PATH unreadable although a read rule covers it (without --deny-read: everything else stays readable); refused inside a writable tree unless --best-effort
+    #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Restrictions")]
+    pub hide: Vec<OsString>,
+
+    /// Hide the built-in secrets set (~/.ssh, ~/.aws, ~/.gnupg, ~/.config/gh, ~/.netrc, browser profiles, …); on by default under --deny-read wherever a read rule covers an entry
+    #[arg(long, help_heading = "Restrictions")]
+    pub hide_secrets: bool,
 
     /// Allow reading PATH (a file, or a directory and everything under it); implies --deny-read
     #[arg(long, value_name = "PATH", value_parser = OsStringValueParser::new().try_map(non_empty_path), action = ArgAction::Append, help_heading = "Exceptions")]

@@ -189,6 +189,8 @@ pub struct Profile {
     close_fds: Option<(bool, Position)>,
     private_tmp: Option<(bool, Position)>,
     keep_tmp: Option<(bool, Position)>,
+    hide: Vec<Entry>,
+    hide_secrets: Option<(bool, Position)>,
 }
 
 impl Profile {
@@ -303,6 +305,8 @@ impl ConfigFile {
                 close_fds: raw.close_fds.map(|b| (*b.get_ref(), pos(b.span()))),
                 private_tmp: raw.private_tmp.map(|b| (*b.get_ref(), pos(b.span()))),
                 keep_tmp: raw.keep_tmp.map(|b| (*b.get_ref(), pos(b.span()))),
+                hide: list("hide", raw.hide)?,
+                hide_secrets: raw.hide_secrets.map(|b| (*b.get_ref(), pos(b.span()))),
                 name: name.clone(),
             };
             profiles.insert(name, profile);
@@ -621,6 +625,7 @@ impl Config {
         request.allow_unix.extend(paths("allow_unix", &profile.allow_unix)?);
         request.protect.extend(paths("protect", &profile.protect)?);
         request.unprotect.extend(paths("unprotect", &profile.unprotect)?);
+        request.hide.extend(paths("hide", &profile.hide)?);
         let strings = |key: &'static str, entries: &[Entry]| -> Vec<Sourced<String>> {
             entries.iter().map(|e| Sourced::new(e.value.clone(), source(key, &e.at))).collect()
         };
@@ -646,6 +651,9 @@ impl Config {
         }
         if let (Some((true, at)), None) = (&profile.keep_tmp, &request.keep_tmp) {
             request.keep_tmp = Some(source("keep_tmp", at));
+        }
+        if let (Some((true, at)), None) = (&profile.hide_secrets, &request.hide_secrets) {
+            request.hide_secrets = Some(source("hide_secrets", at));
         }
         if let Some((on, at)) = &profile.best_effort {
             *best_effort = Some((*on, source("best_effort", at)));

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::cli::ExplainFormat;
 use crate::config::{Chosen, Resolved};
 use crate::env::{BASE_VARS, EnvPolicy};
-use crate::policy::{Access, Deny, Kind, Net, Policy, Source, TEMP_VARS, Temp};
+use crate::policy::{Access, Deny, HideOutcome, Kind, Net, Policy, Source, TEMP_VARS, Temp};
 use crate::support::{Coverage, Gap, How, Platform, Support};
 use crate::trust::TrustStatus;
 
@@ -40,6 +40,8 @@ pub struct Explanation {
     pub unprotected: Vec<ProtectedOut>,
     /// The temporary directory the command may write (when writing is denied).
     pub temp: Option<TempOut>,
+    /// Every hide asked for (`--hide`, the secrets set): hidden, lifted or skipped.
+    pub hidden: Vec<HiddenOut>,
     pub network: NetworkOut,
     pub environment: EnvironmentOut,
     pub best_effort: Option<SourceOut>,
@@ -186,6 +188,22 @@ pub struct ProtectedOut {
     pub path: String,
     pub why: String,
     pub source: SourceOut,
+}
+
+/// One hide and what became of it.
+#[derive(Debug, Serialize)]
+pub struct HiddenOut {
+    pub path: String,
+    /// `hidden`, `lifted` or `skipped`.
+    pub status: String,
+    /// For an entry of the secrets set: what it holds.
+    pub holds: Option<String>,
+    pub source: SourceOut,
+    /// Hidden: the rule it is cut out of. Lifted: the rule that names it.
+    /// Skipped: why.
+    pub detail: String,
+    /// Hidden: the rules beneath it that grant part of it again.
+    pub except: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -410,6 +428,26 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
             keep: private.keep.as_ref().map(SourceOut::from),
         },
     });
+    let hidden = policy
+        .origins
+        .hide
+        .iter()
+        .map(|n| {
+            let (status, detail, except) = match &n.outcome {
+                HideOutcome::Hidden { from, except } => ("hidden", from.clone(), except.clone()),
+                HideOutcome::Lifted(by) => ("lifted", by.clone(), Vec::new()),
+                HideOutcome::Skipped(why) => ("skipped", why.clone(), Vec::new()),
+            };
+            HiddenOut {
+                path: show(&n.path),
+                status: status.to_owned(),
+                holds: n.holds.map(str::to_owned),
+                source: SourceOut::from(&n.source),
+                detail,
+                except,
+            }
+        })
+        .collect();
     let network = NetworkOut {
         mode: match &policy.net {
             Net::Unrestricted => "unrestricted",
@@ -479,6 +517,7 @@ pub fn explain(policy: &Policy, resolved: &Resolved, platform: &Platform) -> Exp
         protected,
         unprotected,
         temp,
+        hidden,
         network,
         environment,
         best_effort: policy.origins.best_effort.as_ref().map(SourceOut::from),
@@ -621,6 +660,9 @@ fn macos_out(
 fn only(policy: &Policy, deny: Deny, net: bool) -> Policy {
     let mut p = policy.clone();
     p.deny = deny;
+    if !deny.read {
+        p.hidden.clear();
+    }
     if !net {
         p.net = Net::Unrestricted;
     }
@@ -795,6 +837,11 @@ fn text(e: &Explanation) -> String {
 
     if let Some(temp) = &e.temp {
         temp_text(&mut out, temp);
+    }
+
+    if !e.hidden.is_empty() {
+        let reads_denied = e.restrictions.iter().any(|r| r.kind == "read" && r.denied);
+        hidden_text(&mut out, &e.hidden, reads_denied);
     }
 
     let macos = matches!(e.platform, PlatformOut::Macos(_));
@@ -987,6 +1034,40 @@ fn temp_text(out: &mut String, temp: &TempOut) {
                 temp.shared.join(", ")
             );
         }
+    }
+}
+
+/// The hidden paths: each hide, what it is cut out of (or what lifts it,
+/// or why it is skipped), and what hiding leaves possible.
+fn hidden_text(out: &mut String, hidden: &[HiddenOut], reads_denied: bool) {
+    let _ = writeln!(out, "\nhidden (unreadable although a rule covers them)");
+    for h in hidden {
+        let holds = h.holds.as_deref().map(|w| format!(" ({w})")).unwrap_or_default();
+        let _ = writeln!(out, "  {:<10} {}{holds}  ← {}", h.status, h.path, source_text(&h.source));
+        let detail = match h.status.as_str() {
+            "hidden" => format!("cut out of {}", h.detail),
+            "lifted" => format!("readable: {} names it (remove that to hide it)", h.detail),
+            _ => h.detail.clone(),
+        };
+        let _ = writeln!(out, "  {:<10} {detail}", "");
+        for e in &h.except {
+            let _ = writeln!(out, "  {:<10} except {e}", "");
+        }
+    }
+    if hidden.iter().any(|h| h.status == "hidden") {
+        let _ = writeln!(
+            out,
+            "  A hidden path's names can still be listed; its files cannot be read or executed (EACCES), nor\n  \
+             reached through a link, a rename or /proc/self/root. A file made during the run directly in a\n  \
+             directory on the way to a hidden path is unreadable to the command until the run ends."
+        );
+        let lift = if reads_denied {
+            "To read a hidden path, name it: --allow-read=PATH."
+        } else {
+            "To read a hidden path, leave out the --hide (or --hide-secrets) that hides it: without --deny-read,\n  \
+             --allow-read=PATH would deny every other read."
+        };
+        let _ = writeln!(out, "  {lift}");
     }
 }
 

@@ -13,6 +13,7 @@ pub mod learn;
 pub mod nesting;
 pub mod paths;
 pub mod policy;
+pub mod secrets;
 pub mod shell;
 pub mod summary;
 pub mod support;

@@ -15,10 +15,12 @@ use crate::env::EnvPolicy;
 use crate::paths;
 
 pub(crate) mod defaults;
+pub(crate) mod hide;
 pub mod net;
 pub mod protect;
 mod request;
 
+pub use hide::{Hidden, HideNote, HideOutcome};
 pub use net::NetRule;
 pub use request::{DenyReason, Kind, Request, Sourced};
 
@@ -228,6 +230,11 @@ pub struct Policy {
     pub deny: Deny,
     /// Filesystem exceptions; only meaningful where `deny.read`/`deny.write` is on.
     pub paths: Vec<PathRule>,
+    /// Paths the command may not read although a rule in `paths` (or,
+    /// without `deny.read`, the unrestricted reading of everything) covers
+    /// them: canonical, none inside a writable rule unless `--best-effort`
+    /// named it, none equal to a rule's path (that rule lifts it).
+    pub hidden: Vec<Hidden>,
     /// `--allow-write` directories that do not exist yet (absolute paths):
     /// [`Policy::create_missing_dirs`] creates them and adds their rules just
     /// before the sandbox applies, so a run refused earlier changes nothing.
@@ -295,6 +302,9 @@ pub struct Origins {
     pub best_effort: Option<Source>,
     /// Who asked for `--close-fds`, if anyone.
     pub close_fds: Option<Source>,
+    /// What became of every hide asked for, explicitly or by the secrets
+    /// set (absent entries of the set left out).
+    pub hide: Vec<HideNote>,
 }
 
 impl Origins {
@@ -416,12 +426,15 @@ impl Policy {
         }
         let unix_allow: Vec<PathBuf> = unix.iter().map(|e| e.value.clone()).collect();
         no_resolver_socket(&net, &unix_allow)?;
+        let rules = dedup(rules);
+        let (hidden, hide_notes) = hide::decide(request, ctx, deny, &rules)?;
         let child_env = env.apply(ctx.vars.iter().cloned());
         let rules = dedup(rules);
         let protection = protect::resolve(request, &rules, deny.write, ctx)?;
         Ok(Self {
             deny,
             paths: rules,
+            hidden,
             missing_dirs,
             protection,
             net,
@@ -441,6 +454,7 @@ impl Policy {
                 env: request.allow_env.clone(),
                 best_effort: request.best_effort.clone(),
                 close_fds: request.close_fds.clone(),
+                hide: hide_notes,
             },
         })
     }
@@ -514,7 +528,7 @@ impl Policy {
 
     /// Whether the policy restricts anything at all.
     pub fn restricts_anything(&self) -> bool {
-        self.deny.fs() || self.net.is_restricted() || self.deny.env || self.close_fds
+        self.deny.fs() || !self.hidden.is_empty() || self.net.is_restricted() || self.deny.env || self.close_fds
     }
 
     /// Warns on stderr when the policy restricts nothing beyond the baseline.
@@ -770,6 +784,7 @@ impl Policy {
         Self {
             deny,
             paths,
+            hidden: Vec::new(),
             missing_dirs: Vec::new(),
             protection: protect::Protection::default(),
             net,

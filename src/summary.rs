@@ -64,18 +64,36 @@ pub fn file_hint(
     writes_reported: bool,
 ) -> Option<String> {
     let failed = matches!(outcome, crate::exit::Outcome::Code(code) if ![0, 130, 143].contains(&code));
+    let hides = !policy.hidden.is_empty();
     let unnamed = match (policy.deny.read, policy.deny.write && !writes_reported) {
-        (true, true) => "file accesses",
-        (true, false) => "reads",
-        (false, true) => "writes",
+        (true, true) => "file accesses outside the allowed paths",
+        (true, false) => "reads outside the allowed paths",
+        (false, true) if hides => "writes outside the allowed paths and reads of the hidden paths",
+        (false, true) => "writes outside the allowed paths",
+        (false, false) if hides => "reads of the hidden paths",
         (false, false) => return None,
     };
     if policy.quiet || !stderr_is_terminal || !failed {
         return None;
     }
+    // Under --deny-read a rule on the path lifts a hide; without it an
+    // --allow-read would deny every other read, so the hide itself goes.
+    let hidden = match (policy.hidden.as_slice(), policy.deny.read) {
+        ([], _) => String::new(),
+        ([one], true) => format!("; {} is hidden (--allow-read={0} lifts it)", one.path.display()),
+        ([one], false) => format!("; {} is hidden (by {}: leave that out to read it)", one.path.display(), one.source),
+        ([first, rest @ ..], true) => {
+            format!("; {} and {} more paths are hidden (--allow-read=PATH lifts one)", first.path.display(), rest.len())
+        }
+        ([first, rest @ ..], false) => format!(
+            "; {} and {} more paths are hidden (by --hide or --hide-secrets: leave it out to read one)",
+            first.path.display(),
+            rest.len()
+        ),
+    };
     Some(format!(
-        "sbx: note: the command failed; {unnamed} outside the allowed paths fail with EACCES and are not listed \
-         here — `sbx --explain` with the same flags shows what is allowed, `-v` the rules as applied\n"
+        "sbx: note: the command failed; {unnamed} fail with EACCES and are not listed here{hidden} — `sbx \
+         --explain` with the same flags shows what is allowed, `-v` the rules as applied\n"
     ))
 }
 
@@ -193,6 +211,19 @@ mod tests {
         assert!(file_hint(&writes, Outcome::Code(1), true, false).unwrap().contains("; writes outside"));
         // No file restriction: nothing to say.
         assert_eq!(file_hint(&policy(Request::default()), Outcome::Code(1), true, false), None);
+        // A hidden path is named, with what lifts it.
+        let mut hides = policy(Request::default());
+        hides.hidden.push(crate::policy::Hidden {
+            path: PathBuf::from("/h/.ssh"),
+            is_dir: true,
+            source: Source::Flag("--hide"),
+        });
+        let note = file_hint(&hides, Outcome::Code(1), true, true).unwrap();
+        assert!(note.contains("reads of the hidden paths fail with EACCES"), "{note}");
+        assert!(note.contains("/h/.ssh is hidden (by --hide: leave that out to read it)"), "{note}");
+        hides.deny.read = true;
+        let note = file_hint(&hides, Outcome::Code(1), true, true).unwrap();
+        assert!(note.contains("/h/.ssh is hidden (--allow-read=/h/.ssh lifts it)"), "{note}");
     }
 
     #[test]

@@ -249,6 +249,11 @@ pub fn describe(request: &Request, out: &mut String) {
     entries("unprotect", &shown(&request.unprotect));
     entries("allow_net", &request.allow_net);
     entries("allow_env", &request.allow_env);
+    entries("hide", &shown(&request.hide));
+    if let Some(source) = &request.hide_secrets {
+        any = true;
+        let _ = writeln!(out, "  hide_secrets        {source}");
+    }
     if let Some(source) = &request.best_effort {
         any = true;
         let _ = writeln!(out, "  best_effort         {source}");

@@ -38,6 +38,8 @@ pub(super) struct ProfileToml {
     pub close_fds: Option<Spanned<bool>>,
     pub private_tmp: Option<Spanned<bool>>,
     pub keep_tmp: Option<Spanned<bool>>,
+    pub hide: Option<Vec<Spanned<String>>>,
+    pub hide_secrets: Option<Spanned<bool>>,
 }
 
 /// A word of `deny = [...]`.

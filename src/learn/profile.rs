@@ -401,27 +401,6 @@ fn depth(path: &Path) -> usize {
     path.components().filter(|c| matches!(c, Component::Normal(_))).count()
 }
 
-/// Places in the home directory that hold credentials, relative to it: no
-/// entry may be one of their ancestors.
-const HOME_SECRETS: &[&str] = &[
-    ".ssh",
-    ".aws",
-    ".gnupg",
-    ".kube",
-    ".azure",
-    ".docker",
-    ".password-store",
-    ".terraform.d",
-    ".config/gh",
-    ".config/gcloud",
-    ".netrc",
-    ".npmrc",
-    ".pypirc",
-    ".git-credentials",
-    ".cargo/credentials",
-    ".cargo/credentials.toml",
-];
-
 /// Why an entry for the directory `path` would reach too far: it is `/`,
 /// the home directory or above it, or holds a known place of credentials.
 fn too_broad(path: &Path, ctx: &Context) -> Option<String> {
@@ -432,8 +411,8 @@ fn too_broad(path: &Path, ctx: &Context) -> Option<String> {
     if home.starts_with(path) {
         return Some("would open the whole home directory".into());
     }
-    let secret = HOME_SECRETS.iter().find(|s| home.join(s).starts_with(path))?;
-    Some(format!("would open ~/{secret} too"))
+    let secret = crate::secrets::SECRETS.iter().find(|s| home.join(s.path).starts_with(path))?;
+    Some(format!("would open ~/{} too", secret.path))
 }
 
 /// Whether the points beneath `dir` may be replaced by `dir`.
@@ -565,30 +544,11 @@ fn describe(point: &Path, uses: &[Use]) -> String {
 /// System software trees do not trip the name rule (`/usr/bin/passwd`,
 /// `/etc/passwd`), nor do installed libraries (`site-packages/…/credentials.py`).
 pub fn is_sensitive(path: &Path, home: Option<&Path>) -> Option<&'static str> {
-    const DIRS: &[(&str, &str)] = &[
-        (".ssh", "SSH keys and configuration"),
-        (".aws", "AWS credentials"),
-        (".gnupg", "GnuPG keys"),
-        (".kube", "Kubernetes credentials"),
-        (".azure", "Azure credentials"),
-        (".docker", "Docker registry credentials"),
-        (".password-store", "a password store"),
-        (".terraform.d", "Terraform credentials"),
-    ];
-    const IN_HOME: &[(&str, &str)] = &[
-        (".config/gh", "GitHub CLI token"),
-        (".config/gcloud", "Google Cloud credentials"),
-        (".netrc", "passwords for remote hosts"),
-        (".npmrc", "npm registry token"),
-        (".pypirc", "PyPI token"),
-        (".git-credentials", "git credentials"),
-        (".cargo/credentials", "crates.io token"),
-        (".cargo/credentials.toml", "crates.io token"),
-    ];
+    use crate::secrets::SECRETS;
     const SYSTEM: &[(&str, &str)] = &[("/etc/shadow", "password hashes"), ("/etc/gshadow", "password hashes")];
     if let Some(rest) = home.and_then(|h| path.strip_prefix(h).ok()) {
-        if let Some((_, why)) = IN_HOME.iter().find(|(p, _)| rest.starts_with(p)) {
-            return Some(why);
+        if let Some(secret) = SECRETS.iter().find(|s| rest.starts_with(s.path)) {
+            return Some(secret.holds);
         }
     }
     if let Some((_, why)) = SYSTEM.iter().find(|(p, _)| path.starts_with(p)) {
@@ -601,8 +561,8 @@ pub fn is_sensitive(path: &Path, home: Option<&Path>) -> Option<&'static str> {
             _ => None,
         })
         .collect();
-    if let Some((_, why)) = DIRS.iter().find(|(d, _)| names.iter().any(|n| n == d)) {
-        return Some(why);
+    if let Some(secret) = SECRETS.iter().filter(|s| s.anywhere).find(|s| names.iter().any(|n| n == s.path)) {
+        return Some(secret.holds);
     }
     if let Some(file) = names.last() {
         if let Some(why) = sensitive_file_name(file) {

@@ -205,6 +205,17 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
             add(&u.what, Some(if read { Kind::Read } else { Kind::Write }), By::Gap(needs_abi(u.needs_abi)));
         }
     } else {
+        if !policy.hidden.is_empty() {
+            add(
+                HIDING,
+                Some(Kind::Read),
+                By::Enforced(
+                    "Landlock file rights (ABI 1): every rule above a hidden path split around it, its rights \
+                     granted on each entry beside the way there"
+                        .into(),
+                ),
+            );
+        }
         if policy.deny.read {
             add(READING, Some(Kind::Read), ll("file rights", 1));
             add(
@@ -490,6 +501,8 @@ pub const WATCHING: &str = "watching directories outside the readable paths for 
 pub const IO_URING: &str = "io_uring operations that would write past the supervisor's checks";
 pub const TERMINALS: &str = "writing other sessions' terminals";
 pub const CAPABILITIES: &str = "capabilities beyond what builds need (root)";
+/// Reading a hidden path, as a covered restriction.
+pub const HIDING: &str = "reading and executing files in the hidden paths (their names stay listable)";
 pub const READING: &str = "reading, listing and executing outside the readable paths";
 pub const WRITING: &str = "writing, creating and deleting outside the writable paths";
 pub const PROTECTED: &str = "writing the protected paths inside the writable paths (git hooks and configuration, \

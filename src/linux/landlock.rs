@@ -98,6 +98,9 @@ pub struct LandlockPlan {
     /// device can be opened — and so receive an ioctl, which only ABI 5 can
     /// deny on its own. Added by [`build`] (it reads `/` and `/dev`).
     pub narrow_devices: bool,
+    /// The hidden paths (canonical): [`build`] splits every rule that
+    /// would let them be read around them ([`split`]; it lists directories).
+    pub hidden: Vec<PathBuf>,
 }
 
 impl LandlockPlan {
@@ -164,7 +167,10 @@ pub fn plan(policy: &Policy, abi: u8, choices: Choices) -> LandlockPlan {
     let kernel_fs = if abi == 0 { BitFlags::EMPTY } else { AccessFs::from_all(abi_enum(abi)) };
 
     let mut wanted_fs = BitFlags::EMPTY;
-    if policy.deny.read {
+    // Hiding without --deny-read handles reading too, granted beneath `/`
+    // and split around the hidden paths.
+    let read_all = !policy.deny.read && !policy.hidden.is_empty();
+    if policy.deny.read || read_all {
         wanted_fs |= read_rights();
     }
     if policy.deny.write {
@@ -185,7 +191,7 @@ pub fn plan(policy: &Policy, abi: u8, choices: Choices) -> LandlockPlan {
     let mut unenforced = Vec::new();
     let mut seen = Vec::new();
     for right in (wanted_fs & !kernel_fs).iter() {
-        let what = fs_right_effect(right);
+        let what = if read_all && read_rights().contains(right) { HIDING } else { fs_right_effect(right) };
         if !seen.contains(&what) {
             seen.push(what);
             unenforced.push(Unenforced { what: what.to_string(), needs_abi: abi_needed_fs(right) });
@@ -215,6 +221,16 @@ pub fn plan(policy: &Policy, abi: u8, choices: Choices) -> LandlockPlan {
     };
 
     let mut rules = Vec::new();
+    if read_all && !handled_fs.is_empty() {
+        // Device files stay closed where `narrow_devices` says so: reading
+        // files is then granted on its roots instead.
+        let rights = read_rights() & handled_fs & if narrow_devices { !AccessFs::ReadFile } else { BitFlags::ALL };
+        rules.push(PlannedRule {
+            path: PathBuf::from("/"),
+            rights,
+            source: Source::Default(crate::policy::hide::READ_ALL),
+        });
+    }
     if !handled_fs.is_empty() {
         let file_rights = AccessFs::from_file(abi_enum(abi));
         let supervised = policy.supervised_trees();
@@ -249,7 +265,107 @@ pub fn plan(policy: &Policy, abi: u8, choices: Choices) -> LandlockPlan {
         });
     }
 
-    LandlockPlan { abi, handled_fs, handled_net, scopes, rules, unenforced, narrow_devices }
+    let hidden = if handled_fs.intersects(read_rights()) {
+        policy.hidden.iter().map(|h| h.path.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    LandlockPlan { abi, handled_fs, handled_net, scopes, rules, unenforced, narrow_devices, hidden }
+}
+
+/// The effect of hiding without Landlock.
+pub const HIDING: &str = "reading the hidden paths";
+
+/// What a hidden path never gets from a rule above it: reading files,
+/// listing, executing.
+fn hidden_rights() -> BitFlags<AccessFs> {
+    AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute
+}
+
+/// An entry of a directory, for [`split`]: its path and whether it is a
+/// directory. Symlinks are never listed: a rule on one would land on its
+/// target, wherever that is (the target keeps the rights of its own place).
+pub type Listing = Vec<(PathBuf, bool)>;
+
+/// Splits each rule that covers a hidden path around it. Landlock can only
+/// add rights, and a rule's rights reach everything beneath its directory;
+/// so instead of the rule on the tree, its rights go to every entry of each
+/// directory on the way down to a hidden path except the one on that way,
+/// and the directories on the way (the rule's own included) keep only what
+/// does not read: listing, and a write rule's write rights. Listing is
+/// inherited, so the names inside a hidden directory can still be listed;
+/// none of its files can be read or executed. Entries made later directly
+/// in a split directory are covered by no rule of the tree: unreadable for
+/// this run. `list` gives a directory's entries (`abi`'s file rights go to
+/// the ones that are not directories). Rules on or beneath a hidden path
+/// are kept as they are: they grant what they name.
+pub fn split(
+    rules: Vec<PlannedRule>,
+    hidden: &[PathBuf],
+    abi: u8,
+    list: &dyn Fn(&Path) -> std::io::Result<Listing>,
+) -> Result<Vec<PlannedRule>> {
+    let file_rights = AccessFs::from_file(abi_enum(abi.clamp(1, 7)));
+    let mut out = Vec::new();
+    for rule in rules {
+        let holes: Vec<&Path> =
+            hidden.iter().filter(|h| h.starts_with(&rule.path) && **h != rule.path).map(PathBuf::as_path).collect();
+        if holes.is_empty() || !rule.rights.intersects(hidden_rights()) {
+            out.push(rule);
+            continue;
+        }
+        split_dir(&rule.path, &rule, &holes, file_rights, list, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn split_dir(
+    dir: &Path,
+    rule: &PlannedRule,
+    holes: &[&Path],
+    file_rights: BitFlags<AccessFs>,
+    list: &dyn Fn(&Path) -> std::io::Result<Listing>,
+    out: &mut Vec<PlannedRule>,
+) -> Result<()> {
+    let kept = rule.rights & !(AccessFs::ReadFile | AccessFs::Execute);
+    if !kept.is_empty() {
+        out.push(PlannedRule { path: dir.to_path_buf(), rights: kept, source: rule.source.clone() });
+    }
+    let entries = list(dir).with_context(|| {
+        format!(
+            "Landlock: listing {} to hide what lies inside it ({}); make it readable to sbx, or hide less",
+            dir.display(),
+            rule.source
+        )
+    })?;
+    for (path, is_dir) in entries {
+        if holes.contains(&path.as_path()) {
+            continue;
+        }
+        if is_dir && holes.iter().any(|h| h.starts_with(&path)) {
+            split_dir(&path, rule, holes, file_rights, list, out)?;
+            continue;
+        }
+        let rights = if is_dir { rule.rights } else { rule.rights & file_rights };
+        if !rights.is_empty() {
+            out.push(PlannedRule { path, rights, source: rule.source.clone() });
+        }
+    }
+    Ok(())
+}
+
+/// The entries of `dir` for [`split`], sorted; symlinks left out.
+fn list_dir(dir: &Path) -> std::io::Result<Listing> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        if !kind.is_symlink() {
+            out.push((entry.path(), kind.is_dir()));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// Where reading files stays allowed when [`LandlockPlan::narrow_devices`]
@@ -298,22 +414,36 @@ pub fn build(plan: &LandlockPlan) -> Result<Option<OwnedFd>> {
         ruleset = ruleset.scope(plan.scopes).context("Landlock: setting scopes")?;
     }
     let mut created = ruleset.create().context("Landlock: creating the ruleset")?;
-    for rule in &plan.rules {
-        let fd = PathFd::new(&rule.path)
-            .with_context(|| format!("Landlock: opening {} ({})", rule.path.display(), rule.source))?;
+    let mut rules = plan.rules.clone();
+    if plan.narrow_devices {
+        // A root at or beneath a hidden path grants nothing of it.
+        let roots = device_free_roots().into_iter().filter(|r| !plan.hidden.iter().any(|h| r.starts_with(h)));
+        rules.extend(roots.map(|path| PlannedRule {
+            path,
+            rights: AccessFs::ReadFile.into(),
+            source: Source::Default("everything but device files outside the defaults"),
+        }));
+    }
+    let split_rules = !plan.hidden.is_empty();
+    if split_rules {
+        rules = split(rules, &plan.hidden, plan.abi, &list_dir)?;
+    }
+    for rule in &rules {
+        if split_rules || plan.narrow_devices {
+            tracing::debug!("landlock: {} {} ({})", describe(rule.rights), rule.path.display(), rule.source);
+        }
+        let fd = match PathFd::new(&rule.path) {
+            Ok(fd) => fd,
+            // A listed entry (or a device root) gone meanwhile: nothing to grant.
+            Err(_) if !plan.rules.contains(rule) && !rule.path.exists() => continue,
+            Err(err) => {
+                return Err(err)
+                    .with_context(|| format!("Landlock: opening {} ({})", rule.path.display(), rule.source));
+            }
+        };
         created = created
             .add_rule(PathBeneath::new(fd, rule.rights))
             .with_context(|| format!("Landlock: adding a rule for {} ({})", rule.path.display(), rule.source))?;
-    }
-    if plan.narrow_devices {
-        for root in device_free_roots() {
-            tracing::debug!("landlock: read {} (everything but device files outside the defaults)", root.display());
-            // Gone meanwhile: nothing to grant.
-            let Ok(fd) = PathFd::new(&root) else { continue };
-            created = created
-                .add_rule(PathBeneath::new(fd, AccessFs::ReadFile))
-                .with_context(|| format!("Landlock: adding a read rule for {}", root.display()))?;
-        }
     }
     Ok(Option::<OwnedFd>::from(created))
 }

@@ -234,6 +234,7 @@ pub fn build(policy: &Policy, machine: &Machine) -> Result<Profile> {
     if files {
         alias_section(&mut text, policy.deny.read, policy.deny.write);
     }
+    hidden_section(&mut text, &mut params, policy);
     if policy.deny.env {
         text.push_str(DENY_ENV);
     }
@@ -248,8 +249,13 @@ struct Params(Vec<(String, OsString)>);
 impl Params {
     /// Adds `value` and returns its name.
     fn add(&mut self, prefix: &str, value: &Path) -> String {
+        self.add_as_is(prefix, &seatbelt_spelling(value))
+    }
+
+    /// Adds `value` in the very spelling given and returns its name.
+    fn add_as_is(&mut self, prefix: &str, value: &Path) -> String {
         let name = format!("{prefix}_{}", self.0.iter().filter(|(n, _)| n.starts_with(prefix)).count());
-        self.0.push((name.clone(), seatbelt_spelling(value).as_os_str().to_owned()));
+        self.0.push((name.clone(), value.as_os_str().to_owned()));
         name
     }
 }
@@ -384,6 +390,27 @@ fn alias_section(text: &mut String, read: bool, write: bool) {
              ; Safari's frameworks on macOS 13 and later), read-only.\n\
              (allow file-read* (subpath \"/System/Volumes/Preboot/Cryptexes\"))\n",
         );
+    }
+}
+
+/// After every grant (the last matching rule wins): no reading of the
+/// hidden paths, whatever rule above grants it — in the spelling Seatbelt
+/// matches and, for a path under a firmlink, through the data volume too
+/// (which only `--deny-read` and `--deny-write` deny whole).
+fn hidden_section(text: &mut String, params: &mut Params, policy: &Policy) {
+    if policy.hidden.is_empty() {
+        return;
+    }
+    text.push_str("; The hidden paths (--hide, the secrets set): unreadable, though a rule above grants it.\n");
+    for hidden in &policy.hidden {
+        let spelled = seatbelt_spelling(&hidden.path).into_owned();
+        let name = params.add("HIDE", &spelled);
+        let _ = writeln!(text, "(deny file-read* {})", filter(hidden.is_dir, &name));
+        let rest = spelled.strip_prefix("/").unwrap_or(&spelled);
+        if FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
+            let name = params.add_as_is("DATA_HIDE", &Path::new("/System/Volumes/Data").join(rest));
+            let _ = writeln!(text, "(deny file-read* {})", filter(hidden.is_dir, &name));
+        }
     }
 }
 

@@ -79,6 +79,10 @@ pub struct Request {
     pub unprotect: Vec<Sourced<PathBuf>>,
     pub allow_net: Vec<Sourced<String>>,
     pub allow_env: Vec<Sourced<String>>,
+    /// `--hide` paths: absolute, not yet resolved.
+    pub hide: Vec<Sourced<PathBuf>>,
+    /// Who asked for `--hide-secrets` (`hide_secrets = true`), if anyone.
+    pub hide_secrets: Option<Source>,
     /// Who asked for `--best-effort`, if anyone.
     pub best_effort: Option<Source>,
     pub quiet: bool,
@@ -116,6 +120,8 @@ impl Request {
             unprotect: abs("--unprotect", &cli.unprotect),
             allow_net: strings("--allow-net", &cli.allow_net),
             allow_env: strings("--allow-env", &cli.allow_env),
+            hide: abs("--hide", &cli.hide),
+            hide_secrets: cli.hide_secrets.then_some(Source::Flag("--hide-secrets")),
             best_effort: cli.best_effort.then_some(Source::Flag("--best-effort")),
             quiet: cli.quiet,
             close_fds: cli.close_fds.then_some(Source::Flag("--close-fds")),
@@ -162,6 +168,10 @@ impl Request {
         self.unprotect.extend(other.unprotect);
         self.allow_net.extend(other.allow_net);
         self.allow_env.extend(other.allow_env);
+        self.hide.extend(other.hide);
+        if self.hide_secrets.is_none() {
+            self.hide_secrets = other.hide_secrets;
+        }
         if self.best_effort.is_none() {
             self.best_effort = other.best_effort;
         }

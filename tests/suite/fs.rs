@@ -126,7 +126,7 @@ impl Tree {
 }
 
 /// Makes every directory under `dir` 0777 and every file 0666 (symlinks untouched).
-fn open_up(dir: &Path) {
+pub(super) fn open_up(dir: &Path) {
     let meta = fs::symlink_metadata(dir).unwrap();
     if meta.file_type().is_symlink() {
         return;

@@ -12,6 +12,7 @@ mod env;
 mod escapes;
 mod fs;
 mod hardening;
+mod hide;
 mod kernel;
 mod learn;
 mod meta;

@@ -181,3 +181,138 @@ fn abi_version_names() {
     assert_eq!(abi_needed_fs(AccessFs::Refer), 2);
     assert_eq!(abi_needed_fs(AccessFs::WriteFile), 1);
 }
+
+/// A fake tree for [`split`]: each directory with its entries
+/// (name, is a directory).
+fn fake_tree(dir: &std::path::Path) -> std::io::Result<Listing> {
+    let names: &[(&str, bool)] = match dir.to_str() {
+        Some("/") => &[("bin", true), ("home", true), ("tmp", true), ("vmlinuz", false)],
+        Some("/home") => &[("u", true), ("v", true)],
+        Some("/home/u") => {
+            &[(".aws", true), (".bashrc", false), (".config", true), (".netrc", false), (".ssh", true), ("proj", true)]
+        }
+        Some("/home/u/.config") => &[("gh", true), ("nvim", true)],
+        _ => return Err(std::io::Error::from(std::io::ErrorKind::PermissionDenied)),
+    };
+    Ok(names.iter().map(|(n, d)| (dir.join(n), *d)).collect())
+}
+
+fn hidden(paths: &[&str]) -> Vec<PathBuf> {
+    paths.iter().map(PathBuf::from).collect()
+}
+
+fn rules_of(rules: &[PlannedRule]) -> Vec<(String, BitFlags<AccessFs>)> {
+    rules.iter().map(|r| (r.path.display().to_string(), r.rights)).collect()
+}
+
+fn planned(path: &str, rights: BitFlags<AccessFs>) -> PlannedRule {
+    PlannedRule { path: PathBuf::from(path), rights, source: Source::Flag("--test") }
+}
+
+#[test]
+fn a_hidden_path_is_cut_out_of_the_read_rule_above_it() {
+    let rules = vec![planned("/home/u", read_rights()), planned("/usr", read_rights())];
+    let out = split(rules, &hidden(&["/home/u/.ssh", "/home/u/.config/gh", "/home/u/.netrc"]), 7, &fake_tree).unwrap();
+    let file = AccessFs::ReadFile | AccessFs::Execute;
+    assert_eq!(
+        rules_of(&out),
+        [
+            ("/home/u".to_owned(), BitFlags::from(AccessFs::ReadDir)),
+            ("/home/u/.aws".to_owned(), read_rights()),
+            ("/home/u/.bashrc".to_owned(), file),
+            ("/home/u/.config".to_owned(), BitFlags::from(AccessFs::ReadDir)),
+            ("/home/u/.config/nvim".to_owned(), read_rights()),
+            ("/home/u/proj".to_owned(), read_rights()),
+            ("/usr".to_owned(), read_rights()),
+        ],
+        "{out:#?}"
+    );
+    // Nothing on the way to a hidden path reads or executes files.
+    for h in ["/home/u/.ssh", "/home/u/.config/gh", "/home/u/.netrc"] {
+        let reach = out
+            .iter()
+            .filter(|r| std::path::Path::new(h).starts_with(&r.path))
+            .fold(BitFlags::EMPTY, |acc, r| acc | r.rights);
+        assert!(!reach.intersects(AccessFs::ReadFile | AccessFs::Execute), "{h}: {out:#?}");
+    }
+}
+
+#[test]
+fn reading_everything_is_split_from_the_root_down() {
+    let out = split(vec![planned("/", read_rights())], &hidden(&["/home/u/.ssh"]), 1, &fake_tree).unwrap();
+    let dirs: Vec<_> = out.iter().filter(|r| r.rights == AccessFs::ReadDir).map(|r| r.path.clone()).collect();
+    assert_eq!(dirs, hidden(&["/", "/home", "/home/u"]), "{out:#?}");
+    let granted: Vec<_> =
+        out.iter().filter(|r| r.rights.contains(AccessFs::ReadFile)).map(|r| r.path.clone()).collect();
+    for expected in ["/bin", "/tmp", "/vmlinuz", "/home/v", "/home/u/.aws", "/home/u/.config", "/home/u/proj"] {
+        assert!(granted.contains(&PathBuf::from(expected)), "{expected} missing: {out:#?}");
+    }
+    assert!(!granted.iter().any(|p| p.starts_with("/home/u/.ssh")), "{out:#?}");
+}
+
+#[test]
+fn a_write_rule_split_keeps_its_write_rights_on_the_way_but_no_reading() {
+    let rights = read_rights() | write_rights() & !device_rights();
+    let out = split(vec![planned("/home/u", rights)], &hidden(&["/home/u/.ssh"]), 7, &fake_tree).unwrap();
+    assert_eq!(out[0].path, PathBuf::from("/home/u"));
+    assert_eq!(out[0].rights, rights & !(AccessFs::ReadFile | AccessFs::Execute), "{out:#?}");
+    // A file entry gets only the rights a file can carry.
+    let bashrc = out.iter().find(|r| r.path == std::path::Path::new("/home/u/.bashrc")).unwrap();
+    assert_eq!(bashrc.rights, rights & AccessFs::from_file(ABI::V7), "{out:#?}");
+}
+
+#[test]
+fn rules_beside_beneath_or_without_reading_are_kept() {
+    let rules = vec![
+        planned("/home/u/.ssh/known_hosts", AccessFs::ReadFile.into()),
+        planned("/", AccessFs::Refer.into()),
+        planned("/srv", read_rights()),
+    ];
+    let out = split(rules.clone(), &hidden(&["/home/u/.ssh"]), 7, &fake_tree).unwrap();
+    assert_eq!(out, rules);
+}
+
+#[test]
+fn a_directory_that_cannot_be_listed_fails_the_split_with_its_name() {
+    let err = split(vec![planned("/srv", read_rights())], &hidden(&["/srv/x/y"]), 7, &fake_tree).unwrap_err();
+    assert!(format!("{err:#}").contains("listing /srv to hide"), "{err:#}");
+}
+
+fn hide(p: &mut Policy, path: &str) {
+    p.hidden.push(crate::policy::Hidden { path: PathBuf::from(path), is_dir: true, source: Source::Flag("--hide") });
+}
+
+#[test]
+fn hiding_without_deny_read_handles_reading_with_everything_readable() {
+    let mut p = policy(Deny::default(), Net::Unrestricted, vec![]);
+    hide(&mut p, "/home/u/.ssh");
+    for abi in 1..=7 {
+        let plan = plan(&p, abi);
+        assert!(plan.handled_fs.contains(read_rights()), "{plan:#?}");
+        let root =
+            plan.rules.iter().find(|r| r.path == std::path::Path::new("/") && r.rights.contains(AccessFs::ReadDir));
+        assert_eq!(root.map(|r| r.rights), Some(read_rights()), "{plan:#?}");
+        assert_eq!(plan.hidden, hidden(&["/home/u/.ssh"]));
+        assert!(plan.unenforced.iter().all(|u| u.what != HIDING), "{plan:#?}");
+    }
+    let none = plan(&p, 0);
+    assert!(none.unenforced.iter().any(|u| u.what == HIDING && u.needs_abi == 1), "{none:#?}");
+}
+
+#[test]
+fn hiding_under_narrowed_devices_reads_files_only_through_the_device_free_roots() {
+    let mut p = policy(WRITE_ONLY, Net::Unrestricted, vec![dir("/w", PathAccess::Write)]);
+    hide(&mut p, "/home/u/.ssh");
+    let plan = plan(&p, 4);
+    assert!(plan.narrow_devices);
+    let root = plan.rules.iter().find(|r| r.path == std::path::Path::new("/") && r.rights.contains(AccessFs::ReadDir));
+    assert_eq!(root.map(|r| r.rights), Some(AccessFs::ReadDir | AccessFs::Execute), "{plan:#?}");
+}
+
+#[test]
+fn without_hidden_paths_nothing_changes() {
+    let p = policy(READ_ONLY, Net::Unrestricted, vec![dir("/r", PathAccess::Read)]);
+    assert!(plan(&p, 7).hidden.is_empty());
+    let p = policy(Deny::default(), Net::Unrestricted, vec![]);
+    assert!(plan(&p, 7).handled_fs == AccessFs::Refer, "{:#?}", plan(&p, 7));
+}

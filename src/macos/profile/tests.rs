@@ -181,6 +181,12 @@ fn golden_profiles() {
     for (name, policy) in &cases {
         golden(name, &rendered(policy));
     }
+    // Hidden paths, with and without --deny-read: denied after every grant.
+    for (name, deny) in [("hide-under-deny-read", all), ("hide-only", Deny::default())] {
+        let mut p = policy(deny, Net::Unrestricted, if deny.read { usual_paths() } else { Vec::new() }, &[]);
+        p.hidden = hidden_paths();
+        golden(name, &rendered(&p));
+    }
     // Older macOS versions: TIOCSTI and F_SETPROTECTIONCLASS only by number
     // (macOS 14.2), or not at all (a new session instead); no terminal
     // (stdio are pipes, as in CI).
@@ -190,6 +196,41 @@ fn golden_profiles() {
     let p = policy(write, Net::Unrestricted, usual_paths(), &[]);
     golden("dialect-by-number", &rendered_on(&p, &older(by_number)));
     golden("dialect-none-new-session", &rendered_on(&p, &older(nameless)));
+}
+
+/// A hidden directory under a firmlink, one given through the data volume,
+/// and a hidden file outside the firmlinks.
+fn hidden_paths() -> Vec<crate::policy::Hidden> {
+    let hidden = |path: &str, is_dir| crate::policy::Hidden {
+        path: PathBuf::from(path),
+        is_dir,
+        source: Source::Default("secrets set, hidden under --deny-read"),
+    };
+    vec![
+        hidden("/Users/me/.ssh", true),
+        hidden("/System/Volumes/Data/Users/me/.aws", true),
+        hidden("/usr/share/x/token", false),
+    ]
+}
+
+#[test]
+fn hidden_paths_are_denied_last_in_both_spellings() {
+    let mut p = policy(Deny { read: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]);
+    p.paths.push(rule(b"/Users/me", true, Access::Read));
+    p.hidden = hidden_paths();
+    let profile = build(&p, &mac()).unwrap();
+    let text = &profile.text;
+    let last_allow = text.rfind("(allow ").unwrap();
+    let first_hide = text.find("(deny file-read* (subpath (param \"HIDE_0\")))").unwrap_or_else(|| panic!("{text}"));
+    assert!(first_hide > last_allow, "a later allow would win over the hide:\n{text}");
+    let param = |name: &str| profile.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(param("HIDE_0"), Some(OsString::from("/Users/me/.ssh")));
+    assert_eq!(param("DATA_HIDE_0"), Some(OsString::from("/System/Volumes/Data/Users/me/.ssh")));
+    assert_eq!(param("HIDE_1"), Some(OsString::from("/Users/me/.aws")));
+    assert_eq!(param("DATA_HIDE_1"), Some(OsString::from("/System/Volumes/Data/Users/me/.aws")));
+    assert_eq!(param("HIDE_2"), Some(OsString::from("/usr/share/x/token")));
+    assert_eq!(param("DATA_HIDE_2"), None, "/usr/share is not firmlinked");
+    assert!(text.contains("(deny file-read* (literal (param \"HIDE_2\")))"), "{text}");
 }
 
 /// The section of `text` that starts at `start` (up to the next blank line).
