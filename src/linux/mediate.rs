@@ -112,36 +112,42 @@ pub struct Status {
     pub filters: u32,
 }
 
-/// Parses /proc/PID/status; `None` if a field is missing.
+/// Parses /proc/PID/status; `None` if a field is missing. By line
+/// prefix: the supervisor parses it on every call it performs.
 pub fn parse_status(text: &str) -> Option<Status> {
     let mut st = Status { umask: 0o022, ..Status::default() };
     let mut seen = 0;
-    for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
-        let value = value.trim();
+    // The fields' words, single-spaced.
+    let words = |value: &str| value.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+    for line in text.split('\n') {
+        let Some(first) = line.as_bytes().first() else { continue };
+        if !matches!(first, b'T' | b'U' | b'G' | b'C' | b'S') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once(":\t") else { continue };
         match key {
             "Tgid" => {
-                st.tgid = value.parse().ok()?;
+                st.tgid = value.trim().parse().ok()?;
                 seen += 1;
             }
             "Uid" => {
-                st.creds.uid = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                st.creds.uid = words(value);
                 seen += 1;
             }
             "Gid" => {
-                st.creds.gid = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                st.creds.gid = words(value);
                 seen += 1;
             }
             "Groups" => {
-                st.creds.groups = value.split_whitespace().collect::<Vec<_>>().join(" ");
+                st.creds.groups = words(value);
                 seen += 1;
             }
             "CapEff" => {
-                st.creds.cap_eff = value.to_string();
+                st.creds.cap_eff = value.trim().to_string();
                 seen += 1;
             }
-            "Umask" => st.umask = u32::from_str_radix(value, 8).ok()?,
-            "Seccomp_filters" => st.filters = value.parse().ok()?,
+            "Umask" => st.umask = u32::from_str_radix(value.trim(), 8).ok()?,
+            "Seccomp_filters" => st.filters = value.trim().parse().ok()?,
             _ => {}
         }
     }
@@ -149,7 +155,21 @@ pub fn parse_status(text: &str) -> Option<Status> {
 }
 
 pub(crate) fn read_status(pid: i32) -> Option<Status> {
-    std::fs::read_to_string(format!("/proc/{pid}/status")).ok().as_deref().and_then(parse_status)
+    use std::io::Read;
+    // One read into a page: procfs makes the whole file on the first
+    // read, and the supervisor reads it on every call it performs.
+    let mut file = std::fs::File::open(format!("/proc/{pid}/status")).ok()?;
+    let mut buf = [0u8; 8192];
+    let mut len = 0;
+    while len < buf.len() {
+        match file.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+    parse_status(std::str::from_utf8(&buf[..len]).ok()?)
 }
 
 /// A unix bind to perform on the binder thread.

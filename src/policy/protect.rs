@@ -105,10 +105,8 @@ impl Protection {
     /// directory on the way to a protected path is fine, as is removing an
     /// empty one.
     pub fn refuses(&self, entry: &Path, change: Change) -> Option<&Protected> {
-        self.protected.iter().find(|p| {
-            entry.starts_with(&p.path)
-                || (p.path.starts_with(entry) && matches!(change, Change::Make | Change::RenameAway))
-        })
+        let replaces = matches!(change, Change::Make | Change::RenameAway);
+        self.protected.iter().find(|p| beneath(entry, &p.path) || (replaces && beneath(&p.path, entry)))
     }
 
     /// The write rules' trees that hold a protected path (or are one):
@@ -121,6 +119,15 @@ impl Protection {
             .map(|r| r.path.clone())
             .collect()
     }
+}
+
+/// Whether `path` is `base` or lies beneath it, for canonical absolute
+/// paths (no `.`, `..`, repeated or trailing slashes): by bytes, so that
+/// the supervisor's check on every call costs a comparison, not a walk
+/// over components.
+pub fn beneath(path: &Path, base: &Path) -> bool {
+    let (path, base) = (path.as_os_str().as_encoded_bytes(), base.as_os_str().as_encoded_bytes());
+    path.starts_with(base) && (path.len() == base.len() || path[base.len()] == b'/' || base == b"/")
 }
 
 /// `path` made canonical where it exists: its nearest existing ancestor
@@ -172,6 +179,37 @@ fn git_dirs(top: &Path) -> Option<(Option<PathBuf>, PathBuf, PathBuf)> {
         Err(_) => gitdir.clone(),
     };
     Some((pointer, canonical_lenient(&gitdir), canonical_lenient(&common)))
+}
+
+/// The git directories (those with a `HEAD`) at or below `dir`, down to
+/// `depth` levels (submodule names may hold slashes).
+fn git_dirs_below(dir: &Path, depth: usize) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut out = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if path.join("HEAD").is_file() {
+            out.push(path.clone());
+            out.extend(git_dirs_below(&path.join("modules"), depth.saturating_sub(1)));
+        } else if depth > 1 {
+            out.extend(git_dirs_below(&path, depth - 1));
+        }
+    }
+    out
+}
+
+/// The `path` values of a work tree's `.gitmodules`.
+fn submodule_paths(top: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(top.join(".gitmodules")).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| l.trim().split_once('='))
+        .filter(|(k, _)| k.trim() == "path")
+        .map(|(_, v)| v.trim().trim_matches('"').to_owned())
+        .filter(|v| !v.is_empty() && !v.split('/').any(|c| c == ".."))
+        .collect()
 }
 
 /// The values of `core.hooksPath` and of `include.path` /
@@ -282,6 +320,24 @@ pub fn resolve(request: &Request, rules: &[PathRule], deny_write: bool, ctx: &Su
                 "a git file that runs code",
             ));
         }
+        // Submodules' git directories (`.git/modules/NAME`, nested): their
+        // hooks and configuration run in `git submodule` commands and in
+        // the submodule's work tree; and each submodule's `.git` pointer.
+        for module in git_dirs_below(&common.join("modules"), 4) {
+            for (rel, why) in GIT_DEFAULTS {
+                defaults.push((module.join(rel), format!("a submodule's: {why}"), "a git file that runs code"));
+            }
+        }
+        for sub in submodule_paths(top) {
+            let pointer = top.join(&sub).join(".git");
+            if std::fs::symlink_metadata(&pointer).is_ok_and(|m| m.is_file()) {
+                defaults.push((
+                    canonical_lenient(&pointer),
+                    "a submodule's pointer to its git directory (whose hooks and configuration git uses)".into(),
+                    "a git file that runs code",
+                ));
+            }
+        }
         let config = std::fs::read_to_string(common.join("config")).unwrap_or_default();
         for (value, why) in git_config_paths(&config) {
             let raw = OsStr::new(&value);
@@ -340,6 +396,15 @@ mod tests {
                 assert!(p.refuses(Path::new(free), change).is_none(), "{free} {change:?}");
             }
         }
+    }
+
+    #[test]
+    fn beneath_compares_whole_components() {
+        assert!(beneath(Path::new("/p/.git"), Path::new("/p/.git")));
+        assert!(beneath(Path::new("/p/.git/hooks"), Path::new("/p/.git")));
+        assert!(beneath(Path::new("/p"), Path::new("/")));
+        assert!(!beneath(Path::new("/p/.gitx"), Path::new("/p/.git")));
+        assert!(!beneath(Path::new("/p"), Path::new("/p/.git")));
     }
 
     #[test]

@@ -104,22 +104,23 @@ impl Repo {
 }
 
 fn git(dir: &Path, args: &[&str]) {
-    bare("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@example.com",
-            "-c",
-            "init.templateDir=",
-            "-c",
-            "safe.directory=*",
-        ])
+    trusting(bare("git"))
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "init.templateDir="])
         .args(args)
         .cwd(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .run()
         .success();
+}
+
+/// git, and the gits it starts, trusting repositories of other users (the
+/// tests' are the sandboxed user's) and local clones (a submodule).
+fn trusting(cmd: Cmd) -> Cmd {
+    cmd.env("GIT_CONFIG_COUNT", "2")
+        .env("GIT_CONFIG_KEY_0", "safe.directory")
+        .env("GIT_CONFIG_VALUE_0", "*")
+        .env("GIT_CONFIG_KEY_1", "protocol.file.allow")
+        .env("GIT_CONFIG_VALUE_1", "always")
 }
 
 /// Runs `body` as the caller and, with root, as uid 65534.
@@ -307,8 +308,8 @@ fn a_linked_worktree_protects_its_pointer_and_the_main_repositorys_files() {
 
 /// `git` as the repository's owner, which must succeed.
 fn git_as(repo: &Repo, args: &[&str]) -> Output {
-    let cmd = bare("git")
-        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "-c", "safe.directory=*"])
+    let cmd = trusting(bare("git"))
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
         .args(args)
         .cwd(&repo.dir)
         .env("HOME", repo.tmp.path());
@@ -430,4 +431,24 @@ fn a_command_that_dropped_to_another_user_is_refused_not_served_as_sbx() {
         out.stderr_has("changed its user");
     }
     assert!(!repo.path("by-nobody").exists());
+}
+
+#[test]
+fn submodules_hooks_configuration_and_pointers_are_protected() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        // A submodule from a local repository (the remote), as root, then given.
+        bare("chown").args(["-R", "0:0"]).arg(repo.tmp.path()).run().success();
+        git(&repo.dir, &["submodule", "add", "-q", "../remote.git", "libs/sub"]);
+        repo.give(repo.tmp.path());
+        let p = probe().display().to_string();
+        let out = repo.sh(
+            &[],
+            &format!(
+                "{p} mkdir .git/modules/libs/sub/hooks; {p} write .git/modules/libs/sub/config; \
+                 {p} write libs/sub/.git; {p} write libs/sub/new.txt"
+            ),
+        );
+        out.success().stdout_is("EACCES\nEACCES\nEACCES\nok");
+    });
 }

@@ -19,9 +19,9 @@ use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::UnlinkatFlags;
 
 use super::meta::{inside, read_cstr};
-use super::{Mediator, Reply, read_status};
+use super::{Mediator, Reply, Status, read_status};
 use crate::linux::sys::{self, Notification};
-use crate::policy::protect::{Change, Protection};
+use crate::policy::protect::{Change, Protection, beneath};
 
 /// Longest path the kernel accepts, with its NUL.
 const PATH_MAX: usize = 4096;
@@ -47,7 +47,7 @@ impl Trees {
     /// Whether a write at `path` is sbx's to perform: inside a supervised
     /// tree and not where Landlock lets the command write itself.
     fn supervised(&self, path: &Path) -> bool {
-        inside(path, &self.supervised) && !inside(path, &self.own)
+        self.supervised.iter().any(|t| beneath(path, t)) && !self.own.iter().any(|t| beneath(path, t))
     }
 }
 
@@ -147,10 +147,11 @@ impl Mediator {
                 let line = refusal("create", &dir_path, p, self.home.as_deref());
                 return Some(self.answer(req, Reply::Error(Errno::EACCES), Some(line)));
             }
-            if let Some(reply) = self.may_act(req, trees, &[&dir_path]) {
-                return Some(reply);
-            }
-            let umask = read_status(tid).map_or(0o022, |s| s.umask);
+            let status = match self.may_act(req, &[&dir_path]) {
+                Ok(status) => status,
+                Err(reply) => return Some(reply),
+            };
+            let umask = status.umask;
             let opened = nix::fcntl::openat(
                 &dir,
                 c".",
@@ -174,10 +175,11 @@ impl Mediator {
             if let Some((reply, line)) = self.open_refusal(trees, &entry, flags) {
                 return Some(self.answer(req, reply, line));
             }
-            if let Some(reply) = self.may_act(req, trees, &[&entry.path]) {
-                return Some(reply);
-            }
-            let umask = read_status(tid).map_or(0o022, |s| s.umask);
+            let status = match self.may_act(req, &[&entry.path]) {
+                Ok(status) => status,
+                Err(reply) => return Some(reply),
+            };
+            let umask = status.umask;
             // O_NONBLOCK: a fifo without a reader must not hold sbx's
             // thread; cleared again below unless asked for.
             let ours = (flags & !libc::O_CLOEXEC) | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
@@ -230,7 +232,7 @@ impl Mediator {
             let line = refusal("write to", &path, p, self.home.as_deref());
             return Some(self.answer(req, Reply::Error(Errno::EACCES), Some(line)));
         }
-        if let Some(reply) = self.may_act(req, trees, &[&path]) {
+        if let Err(reply) = self.may_act(req, &[&path]) {
             return Some(reply);
         }
         let ours = (flags & !(libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_CREAT | libc::O_EXCL))
@@ -307,10 +309,11 @@ impl Mediator {
             let line = (errno == Errno::EACCES).then(|| refusal(verb, &entry.path, p, self.home.as_deref()));
             return Some(self.answer(req, Reply::Error(errno), line));
         }
-        if let Some(reply) = self.may_act(req, trees, &[&entry.path]) {
-            return Some(reply);
-        }
-        let umask = || read_status(tid).map_or(0o022, |s| s.umask);
+        let status = match self.may_act(req, &[&entry.path]) {
+            Ok(status) => status,
+            Err(reply) => return Some(reply),
+        };
+        let umask = || status.umask;
         let name = entry.name.as_c_str();
         let done = match op {
             Op::Mkdir(mode) => {
@@ -363,7 +366,7 @@ impl Mediator {
                 return Some(self.answer(req, Reply::Error(Errno::EACCES), Some(line)));
             }
         }
-        if let Some(reply) = self.may_act(req, trees, &[&from.path, &to.path]) {
+        if let Err(reply) = self.may_act(req, &[&from.path, &to.path]) {
             return Some(reply);
         }
         let done = nix::fcntl::renameat2(
@@ -424,7 +427,7 @@ impl Mediator {
             let line = refusal("create link to", &source_path, p, self.home.as_deref());
             return Some(self.answer(req, Reply::Error(Errno::EACCES), Some(line)));
         }
-        if let Some(reply) = self.may_act(req, trees, &[&source_path, &to.path]) {
+        if let Err(reply) = self.may_act(req, &[&source_path, &to.path]) {
             return Some(reply);
         }
         let via = sys::proc_fd_path(source.as_fd());
@@ -444,15 +447,15 @@ impl Mediator {
     /// command started with) only where every inner sbx registered with
     /// this one allows writing — an unregistered one's limits are unknown,
     /// so its calls continue and Landlock refuses them.
-    fn may_act(&self, req: &Notification, _trees: &Trees, paths: &[&Path]) -> Option<Reply> {
+    fn may_act(&self, req: &Notification, paths: &[&Path]) -> Result<Status, Reply> {
         let tid = req.pid as i32;
-        let Some(status) = read_status(tid) else { return Some(self.fail(req.id, Errno::EPERM)) };
+        let Some(status) = read_status(tid) else { return Err(self.fail(req.id, Errno::EPERM)) };
         if status.filters > self.filters_at_start {
             let inner = self.delegations_of(status.tgid);
             let allowed = !inner.is_empty()
                 && inner.iter().all(|(_, d)| d.writable.as_ref().is_none_or(|w| paths.iter().all(|p| inside(p, w))));
             if !allowed {
-                return Some(Reply::Continue);
+                return Err(Reply::Continue);
             }
         }
         if status.creds != self.creds {
@@ -461,12 +464,12 @@ impl Mediator {
                  in protected trees on its behalf only with its own",
                 paths.first().map_or_else(String::new, |p| p.display().to_string())
             );
-            return Some(self.answer(req, Reply::Error(Errno::EACCES), Some(line)));
+            return Err(self.answer(req, Reply::Error(Errno::EACCES), Some(line)));
         }
         if !self.still_valid(req.id) {
-            return Some(Reply::Gone);
+            return Err(Reply::Gone);
         }
-        None
+        Ok(status)
     }
 
     /// The report line when `path` is protected (metadata changes and
