@@ -106,7 +106,9 @@ impl Protection {
     /// empty one.
     pub fn refuses(&self, entry: &Path, change: Change) -> Option<&Protected> {
         let replaces = matches!(change, Change::Make | Change::RenameAway);
-        self.protected.iter().find(|p| beneath(entry, &p.path) || (replaces && beneath(&p.path, entry)))
+        self.protected.iter().find(|p| {
+            beneath_any_case(entry, &p.path) || (replaces && beneath_any_case(&p.path, entry))
+        })
     }
 
     /// The write rules' trees that hold a protected path (or are one):
@@ -128,6 +130,16 @@ impl Protection {
 pub fn beneath(path: &Path, base: &Path) -> bool {
     let (path, base) = (path.as_os_str().as_encoded_bytes(), base.as_os_str().as_encoded_bytes());
     path.starts_with(base) && (path.len() == base.len() || path[base.len()] == b'/' || base == b"/")
+}
+
+/// [`beneath`], with ASCII letters of either case alike: a directory
+/// that folds case (ext4 and f2fs `casefold`) opens `.git/CONFIG` as
+/// `.git/config`, so a protection holds for every spelling.
+pub fn beneath_any_case(path: &Path, base: &Path) -> bool {
+    let (path, base) = (path.as_os_str().as_encoded_bytes(), base.as_os_str().as_encoded_bytes());
+    path.len() >= base.len()
+        && path[..base.len()].eq_ignore_ascii_case(base)
+        && (path.len() == base.len() || path[base.len()] == b'/' || base == b"/")
 }
 
 /// `path` made canonical where it exists: its nearest existing ancestor
@@ -405,6 +417,8 @@ mod tests {
         assert!(beneath(Path::new("/p"), Path::new("/")));
         assert!(!beneath(Path::new("/p/.gitx"), Path::new("/p/.git")));
         assert!(!beneath(Path::new("/p"), Path::new("/p/.git")));
+        assert!(beneath_any_case(Path::new("/p/.GIT/Config"), Path::new("/p/.git/config")));
+        assert!(!beneath(Path::new("/p/.GIT/Config"), Path::new("/p/.git/config")));
     }
 
     #[test]
