@@ -17,7 +17,7 @@ use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 
@@ -235,6 +235,7 @@ pub fn build(policy: &Policy, machine: &Machine) -> Result<Profile> {
         alias_section(&mut text, policy.deny.read, policy.deny.write);
     }
     hidden_section(&mut text, &mut params, policy);
+    protected_section(&mut text, &mut params, policy);
     if policy.deny.env {
         text.push_str(DENY_ENV);
     }
@@ -411,6 +412,37 @@ fn hidden_section(text: &mut String, params: &mut Params, policy: &Policy) {
             let name = params.add_as_is("DATA_HIDE", &Path::new("/System/Volumes/Data").join(rest));
             let _ = writeln!(text, "(deny file-read* {})", filter(hidden.is_dir, &name));
         }
+    }
+}
+
+/// After every grant: no write to a protected path or anything beneath it
+/// (Seatbelt can deny inside an allowed tree, which Landlock cannot), and
+/// no creating, removing or renaming the directories on the way to one
+/// inside the writable paths (`.git` replaced by a prepared tree, or moved
+/// away to be edited) — stricter than on Linux, where a new empty
+/// directory on the way may be made.
+fn protected_section(text: &mut String, params: &mut Params, policy: &Policy) {
+    if policy.protection.is_empty() {
+        return;
+    }
+    text.push_str("; Protected paths (--protect, a project's files that run code): read-only inside the writable paths.\n");
+    let writable = policy.writable_paths();
+    let mut ways: Vec<PathBuf> = Vec::new();
+    for p in &policy.protection.protected {
+        let name = params.add("PROTECT", &p.path);
+        let _ = writeln!(text, "(deny file-write* (subpath (param \"{name}\")))");
+        for way in p.path.ancestors().skip(1) {
+            if !writable.iter().any(|w| way.starts_with(w) && way != w.as_path()) {
+                break;
+            }
+            if !ways.iter().any(|w| w == way) {
+                ways.push(way.to_path_buf());
+            }
+        }
+    }
+    for way in &ways {
+        let name = params.add("PROTECT_WAY", way);
+        let _ = writeln!(text, "(deny file-write-create file-write-unlink (literal (param \"{name}\")))");
     }
 }
 
