@@ -425,7 +425,9 @@ fn protected_section(text: &mut String, params: &mut Params, policy: &Policy) {
     if policy.protection.is_empty() {
         return;
     }
-    text.push_str("; Protected paths (--protect, a project's files that run code): read-only inside the writable paths.\n");
+    text.push_str(
+        "; Protected paths (--protect, a project's files that run code): read-only inside the writable paths.\n",
+    );
     let writable = policy.writable_paths();
     let mut ways: Vec<PathBuf> = Vec::new();
     for p in &policy.protection.protected {

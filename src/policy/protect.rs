@@ -106,9 +106,9 @@ impl Protection {
     /// empty one.
     pub fn refuses(&self, entry: &Path, change: Change) -> Option<&Protected> {
         let replaces = matches!(change, Change::Make | Change::RenameAway);
-        self.protected.iter().find(|p| {
-            beneath_any_case(entry, &p.path) || (replaces && beneath_any_case(&p.path, entry))
-        })
+        self.protected
+            .iter()
+            .find(|p| beneath_any_case(entry, &p.path) || (replaces && beneath_any_case(&p.path, entry)))
     }
 
     /// The write rules' trees that hold a protected path (or are one):

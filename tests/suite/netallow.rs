@@ -215,9 +215,28 @@ fn racing_threads_flipping_the_address_never_reach_the_denied_listener() {
 }
 
 /// A TCP port free on this machine now (bound on loopback, then released).
+/// A TCP port free on every interface, IPv4 and IPv6, below the ephemeral
+/// range: a port the kernel handed out and took back could be handed to
+/// another test's socket before this one binds it again; one below the
+/// range is only ever taken by a test that asks for it, and each call
+/// here takes the next one.
 fn free_port() -> String {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port().to_string()
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let low: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32768);
+    // Below the UDP ports the bind race takes (the 2 000 under the range).
+    let base = low.saturating_sub(6000);
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 3000;
+        let v4 = TcpListener::bind(("0.0.0.0", port)).is_ok();
+        let v6 = TcpListener::bind(("::", port)).is_ok() || TcpListener::bind(("::1", 0)).is_err();
+        if v4 && v6 {
+            return port.to_string();
+        }
+    }
 }
 
 #[test]

@@ -189,14 +189,15 @@ fn golden_profiles() {
     }
     // Protected paths: denied after every grant, and the way to them.
     let mut p = policy(write, Net::Unrestricted, usual_paths(), &[]);
-    p.protection.protected = ["/Users/me/project/.git/hooks", "/Users/me/project/.git/config", "/Users/me/project/.envrc"]
-        .iter()
-        .map(|path| crate::policy::protect::Protected {
-            path: PathBuf::from(path),
-            why: "t".into(),
-            source: Source::Default("a git file that runs code"),
-        })
-        .collect();
+    p.protection.protected =
+        ["/Users/me/project/.git/hooks", "/Users/me/project/.git/config", "/Users/me/project/.envrc"]
+            .iter()
+            .map(|path| crate::policy::protect::Protected {
+                path: PathBuf::from(path),
+                why: "t".into(),
+                source: Source::Default("a git file that runs code"),
+            })
+            .collect();
     golden("protected", &rendered(&p));
     // Older macOS versions: TIOCSTI and F_SETPROTECTIONCLASS only by number
     // (macOS 14.2), or not at all (a new session instead); no terminal
