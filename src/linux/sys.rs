@@ -1575,6 +1575,23 @@ fn ret0(ret: libc::c_int) -> Result<i64, Errno> {
     if ret < 0 { Err(Errno::last()) } else { Ok(0) }
 }
 
+/// renameat2(2), by its system call: musl's libc (the static release) has
+/// no wrapper, and nix offers one for glibc only.
+pub fn renameat2(
+    old_dir: BorrowedFd<'_>,
+    old: &CStr,
+    new_dir: BorrowedFd<'_>,
+    new: &CStr,
+    flags: u32,
+) -> Result<(), Errno> {
+    // SAFETY: both paths are NUL-terminated and live for the call; the fds
+    // are borrowed, so open for its duration.
+    let ret = unsafe {
+        libc::syscall(libc::SYS_renameat2, old_dir.as_raw_fd(), old.as_ptr(), new_dir.as_raw_fd(), new.as_ptr(), flags)
+    };
+    if ret < 0 { Err(Errno::last()) } else { Ok(()) }
+}
+
 /// fchmod(fd, mode).
 pub fn fchmod(fd: BorrowedFd<'_>, mode: u32) -> Result<i64, Errno> {
     // SAFETY: integer arguments.

@@ -14,7 +14,7 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
-use nix::fcntl::{AtFlags, OFlag, RenameFlags};
+use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{Mode, SFlag};
 use nix::unistd::UnlinkatFlags;
 
@@ -369,13 +369,7 @@ impl Mediator {
         if let Err(reply) = self.may_act(req, &[&from.path, &to.path]) {
             return Some(reply);
         }
-        let done = nix::fcntl::renameat2(
-            &from.dir,
-            from.name.as_c_str(),
-            &to.dir,
-            to.name.as_c_str(),
-            RenameFlags::from_bits_truncate(flags),
-        );
+        let done = sys::renameat2(from.dir.as_fd(), &from.name, to.dir.as_fd(), &to.name, flags);
         Some(self.answer(req, done.map_or_else(Reply::Error, |()| Reply::Value(0)), None))
     }
 
