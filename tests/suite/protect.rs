@@ -452,3 +452,23 @@ fn submodules_hooks_configuration_and_pointers_are_protected() {
         out.success().stdout_is("EACCES\nEACCES\nEACCES\nok");
     });
 }
+
+#[test]
+fn git_config_cannot_name_a_hooks_path_and_a_missing_hooks_directory_cannot_be_made() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        let config = fs::read_to_string(repo.path(".git/config")).unwrap();
+        // Control: without sbx, git sets it.
+        let control = Repo::new(user);
+        git_as(&control, &["config", "core.hooksPath", "/tmp"]);
+        assert!(fs::read_to_string(control.path(".git/config")).unwrap().contains("hooksPath"));
+        let out = repo.sh(&[], "git config core.hooksPath /tmp; echo status=$?");
+        out.success().stdout_is("status=4").stderr_has("could not write config file");
+        assert_eq!(fs::read_to_string(repo.path(".git/config")).unwrap(), config);
+        // A repository without a hooks directory: it cannot be made either.
+        bare("rm").args(["-rf"]).arg(repo.path(".git/hooks")).run().success();
+        repo.probe(&[], &["mkdir", ".git/hooks"]).success().stdout_is("EACCES");
+        repo.probe(&[], &["symlink", "../srcx/hooks", ".git/hooks"]).success().stdout_is("EACCES");
+        assert!(!repo.path(".git/hooks").exists());
+    });
+}
