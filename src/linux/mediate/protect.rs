@@ -21,7 +21,7 @@ use nix::unistd::UnlinkatFlags;
 use super::meta::{inside, read_cstr};
 use super::{Mediator, Reply, Status, read_status};
 use crate::linux::sys::{self, Notification};
-use crate::policy::protect::{Change, Protection, beneath};
+use crate::policy::protect::{Change, Protection, beneath, beneath_any_case};
 
 /// Longest path the kernel accepts, with its NUL.
 const PATH_MAX: usize = 4096;
@@ -255,7 +255,7 @@ impl Mediator {
         let creates = flags & libc::O_CREAT != 0;
         let p = trees.protection.refuses(&entry.path, if creates { Change::Make } else { Change::Write })?;
         let exists = exists(entry);
-        let inside_protected = entry.path.starts_with(&p.path);
+        let inside_protected = beneath_any_case(&entry.path, &p.path);
         if !inside_protected && exists {
             // A directory on the way to a protected path: the kernel says
             // EISDIR.
