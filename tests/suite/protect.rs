@@ -472,3 +472,15 @@ fn git_config_cannot_name_a_hooks_path_and_a_missing_hooks_directory_cannot_be_m
         assert!(!repo.path(".git/hooks").exists());
     });
 }
+
+#[test]
+fn a_writer_of_a_fifo_waits_for_its_reader_as_without_sbx() {
+    as_both_users(|user| {
+        let repo = Repo::new(user);
+        // The reader opens the fifo only after the writer has begun to wait
+        // for one (the delay is the case under test, not synchronisation):
+        // sbx opens it for the writer and must wait too, not fail (ENXIO).
+        let out = repo.sh(&[], "mkfifo p && (sleep 0.3; cat p) & sleep 0.1; echo through > p; wait");
+        out.success().stdout_is("through").stderr_lacks("No such device");
+    });
+}

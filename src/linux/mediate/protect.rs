@@ -161,7 +161,13 @@ impl Mediator {
             return Some(self.install(req, opened, flags));
         }
         let creates = flags & libc::O_CREAT != 0;
-        let follow = flags & libc::O_NOFOLLOW == 0 && !(creates && flags & libc::O_EXCL != 0);
+        let exclusive = creates && flags & libc::O_EXCL != 0;
+        if raw.as_bytes().ends_with(b"/") {
+            // A directory, by its spelling: no file to open for writing
+            // (the kernel says EISDIR or ENOENT).
+            return None;
+        }
+        let follow = flags & libc::O_NOFOLLOW == 0 && !exclusive;
         let mut path = raw.as_bytes().to_vec();
         let mut from_root = false;
         for _ in 0..=MAX_SYMLINKS {
@@ -181,14 +187,27 @@ impl Mediator {
             };
             let umask = status.umask;
             // O_NONBLOCK: a fifo without a reader must not hold sbx's
-            // thread; cleared again below unless asked for.
-            let ours = (flags & !libc::O_CLOEXEC) | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+            // thread; cleared again below unless asked for. A file made
+            // anew (O_EXCL) is no fifo.
+            let guard = if exclusive { 0 } else { libc::O_NONBLOCK };
+            let ours = (flags & !libc::O_CLOEXEC) | libc::O_CLOEXEC | libc::O_NOFOLLOW | guard;
             let opened = nix::fcntl::openat(
                 &entry.dir,
                 entry.name.as_c_str(),
                 OFlag::from_bits_truncate(ours),
                 Mode::from_bits_truncate((mode as u32 & 0o7777) & !umask),
             );
+            // A fifo no one reads yet: wait for a reader as the command
+            // would, on this worker thread (others serve the rest).
+            let opened = match opened {
+                Err(Errno::ENXIO) if guard != 0 && flags & libc::O_NONBLOCK == 0 => nix::fcntl::openat(
+                    &entry.dir,
+                    entry.name.as_c_str(),
+                    OFlag::from_bits_truncate(ours & !libc::O_NONBLOCK),
+                    Mode::from_bits_truncate((mode as u32 & 0o7777) & !status.umask),
+                ),
+                other => other,
+            };
             match opened {
                 Err(Errno::ELOOP) if follow => {
                     // The name is a symlink: resolve its target as the
@@ -207,7 +226,7 @@ impl Mediator {
                     };
                     continue;
                 }
-                Ok(fd) if flags & libc::O_NONBLOCK == 0 => {
+                Ok(fd) if flags & libc::O_NONBLOCK == 0 && !exclusive => {
                     if let Err(e) = clear_nonblock(fd.as_fd()) {
                         return Some(self.answer(req, Reply::Error(e), None));
                     }
@@ -290,6 +309,12 @@ impl Mediator {
             _ => None,
         };
         let raw = read_cstr(tid, ptr, PATH_MAX).ok()??;
+        let dir_op = matches!(op, Op::Mkdir(_)) || matches!(op, Op::Unlink(f) if f & libc::AT_REMOVEDIR != 0);
+        if raw.as_bytes().ends_with(b"/") && !dir_op {
+            // Only a directory is spelled with a trailing slash: the kernel
+            // answers these.
+            return None;
+        }
         let entry = self.resolve_entry(tid, dirfd as i32, raw.as_bytes(), false).ok()?;
         if !trees.supervised(&entry.dir_path) {
             return None;
