@@ -571,6 +571,24 @@ fn clogged_listener() -> (std::os::fd::OwnedFd, u16) {
     }
 }
 
+/// How /proc/net/tcp shows 127.0.0.1:`port` as a remote address followed by
+/// the state SYN_SENT (02): a connect to it pending, its SYN unanswered.
+fn syn_sent_to(port: &str) -> String {
+    let port: u16 = port.parse().unwrap();
+    format!(" {:08X}:{port:04X} 02 ", u32::from_ne_bytes([127, 0, 0, 1]))
+}
+
+/// Waits (polling, up to 10 s) until a connect to 127.0.0.1:`port` is pending.
+#[track_caller]
+fn wait_for_pending_connect(port: &str) {
+    let pattern = syn_sent_to(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string("/proc/net/tcp").unwrap().contains(&pattern) {
+        assert!(Instant::now() < deadline, "no connect to 127.0.0.1:{port} pending after 10 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn killing_the_supervisor_fails_a_pending_connect_closed() {
     let (_listener, port) = clogged_listener();
@@ -581,7 +599,7 @@ fn killing_the_supervisor_fails_a_pending_connect_closed() {
     // The first connect fills the accept queue.
     let (mut child, mut stdout) = spawned(sbx([allow.as_str(), "sh", "-c", &script]), "ok");
     // The second connect now blocks inside the supervisor, retrying its SYN.
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_pending_connect(&port);
     let start = Instant::now();
     // SAFETY: kill with the pid of our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
@@ -598,15 +616,20 @@ fn a_blocked_connect_does_not_delay_other_calls() {
     let good = listener("127.0.0.1");
     let p = probe().display().to_string();
     // The first connect fills the queue; the second blocks (SYN retries)
-    // inside the supervisor while the third, to another listener, goes on.
+    // inside the supervisor — the script waits until /proc/net/tcp shows it
+    // pending (for at most 10 s) — while the third, to another listener,
+    // goes on.
     let script = format!(
-        "{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port} >/dev/null & sleep 0.3; {p} connect {} {}",
+        "{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port} >/dev/null & i=0; \
+         until grep -q '{pending}' /proc/net/tcp; do [ $i -lt 1000 ] || exit 3; i=$((i+1)); sleep 0.01; done; \
+         echo pending; {p} connect {} {}",
         good.ip(),
-        good.port()
+        good.port(),
+        pending = syn_sent_to(&port.to_string()),
     );
     let start = Instant::now();
     let out = sbx(["--allow-net=127.0.0.1", "sh", "-c", &script]).run();
-    out.success().stdout_is("ok\nok");
+    out.success().stdout_is("ok\npending\nok");
     assert!(start.elapsed() < Duration::from_secs(30), "took {:?}{}", start.elapsed(), out.report());
 }
 
