@@ -392,6 +392,17 @@ pub fn plan(policy: &Policy, kernel: &Kernel) -> Plan {
                 By::Gap(why_no_sockets.clone())
             },
         );
+        // Sockets made outside and inherited: seccomp's socket() rule never
+        // saw them, so their connects, binds and sends are the supervisor's
+        // to refuse, and Landlock's for TCP from ABI 4.
+        if !take {
+            let (what, by) = if abi >= 4 {
+                (INHERITED_UDP, By::Gap(why_no_sockets.clone()))
+            } else {
+                (INHERITED_INET, By::Gap(format!("{} for TCP, and {why_no_sockets}", needs_abi(4))))
+            };
+            add(what, Some(Kind::Net), by);
+        }
         add(
             TCP_LAYER,
             Some(Kind::Net),
@@ -517,6 +528,9 @@ pub const ALLOW_LIST_LOST: &str =
 pub const UNIX_OUTSIDE: &str = "connecting to unix sockets outside the sandbox";
 pub const IP_SOCKETS: &str = "IP sockets beyond what the network rules allow";
 pub const TCP_LAYER: &str = "TCP bind and connect, a second layer under seccomp";
+pub const INHERITED_UDP: &str = "connecting and sending on UDP sockets inherited from outside the sandbox";
+pub const INHERITED_INET: &str =
+    "connecting, binding and sending on TCP and UDP sockets inherited from outside the sandbox";
 pub const PROC_ENVIRON: &str = "reading the environment of other processes through /proc/PID/environ";
 pub const PID_CALLS: &str = "changing the priority, limits or scheduling of processes outside the sandbox";
 pub const TRACING: &str = "tracing or reading the memory of processes outside the sandbox";

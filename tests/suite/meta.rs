@@ -86,10 +86,20 @@ fn state(root: &Path, rel: &str) -> State {
 /// then under sbx: ok inside (and `changed` holds), refused outside with
 /// `denied` (and out/file unchanged), and through in/link (refused).
 fn check(nobody: bool, op: &[&str], denied: &str, changed: impl Fn(&State) -> bool) {
+    check_prepared(nobody, op, denied, |_| {}, changed)
+}
+
+/// [`check`], with each fresh tree passed to `prepare` first.
+fn check_prepared(nobody: bool, op: &[&str], denied: &str, prepare: impl Fn(&Path), changed: impl Fn(&State) -> bool) {
     let call = |cmd: Cmd, root: &Path, file: &str, expect: &str| {
         let mut a = vec![op[0], file];
         a.extend_from_slice(&op[1..]);
         run(cmd, nobody, root, &a, expect);
+    };
+    let tree = |nobody| {
+        let t = tree(nobody);
+        prepare(t.path());
+        t
     };
     let bare_tree = tree(nobody);
     let root = bare_tree.path();
@@ -161,11 +171,18 @@ fn owner() {
     }
     users(|nobody| {
         // Root gives the file to 65534. A user may only "change" it to its
-        // own uid (65534, or the container's user): the call must still pass.
+        // own uid (65534, or the container's user), which leaves the owner
+        // as it was: what shows that the chown happened is the setuid bit,
+        // which every chown of a file clears (root's too, since Linux 2.2.13).
         let to = if nobody || super::util::is_root() { NOBODY } else { super::util::sbx_uid() };
         let uid = to.to_string();
+        let setuid = |root: &Path| {
+            for f in ["in/file", "out/file"] {
+                fs::set_permissions(root.join(f), fs::Permissions::from_mode(0o4755)).unwrap();
+            }
+        };
         for op in ["chown", "lchown", "fchownat", "fchown"] {
-            check(nobody, &[op, &uid, &uid], "EPERM", |s| s.uid == to);
+            check_prepared(nobody, &[op, &uid, &uid], "EPERM", setuid, |s| s.uid == to && s.mode == 0o755);
         }
     });
 }

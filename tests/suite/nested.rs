@@ -110,10 +110,13 @@ fn an_inner_deny_net_keeps_unix_sockets_bound_outside_it_out_of_reach() {
     // sandbox may connect, the inner one may not.
     let dir = util::tempdir();
     let sock = dir.path().join("s.sock");
+    // The listener says "listening" into a fifo once it listens.
     let script = format!(
-        "\"$PROBE\" unix-listen {sock} 2 & sleep 0.3; \"$PROBE\" unix-connect {sock}; \
-         \"$SBX\" --deny-net -- \"$PROBE\" unix-connect {sock}; kill $! 2>/dev/null; wait",
-        sock = sock.display()
+        "mkfifo {ready}; \"$PROBE\" unix-listen {sock} 2 >{ready} & read line <{ready}; echo \"$line\"; \
+         \"$PROBE\" unix-connect {sock}; \"$SBX\" --deny-net -- \"$PROBE\" unix-connect {sock}; \
+         kill $! 2>/dev/null; wait",
+        sock = sock.display(),
+        ready = dir.path().join("ready").display()
     );
     let allow = format!("--allow-write={}", dir.path().display());
     let mut flags = vec!["--deny-net"];
@@ -121,8 +124,8 @@ fn an_inner_deny_net_keeps_unix_sockets_bound_outside_it_out_of_reach() {
         flags.extend(["--deny-write", &allow]);
     }
     let out = nested(&flags, &script).run();
-    let lines: Vec<&str> = out.stdout.lines().filter(|l| *l != "listening").collect();
-    assert_eq!(lines, ["ok", "ECONNREFUSED"], "{}", out.report());
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines, ["listening", "ok", "ECONNREFUSED"], "{}", out.report());
 }
 
 #[test]

@@ -365,21 +365,46 @@ fn reports_once_per_destination_and_quiet_silences_them() {
     out.success().stdout_is("ECONNREFUSED").stderr_lacks("blocked");
 }
 
+/// Each socket kind, bare (the control: one of the answers given, the first
+/// where the kernel has it) and under `--allow-net` (the answer given). Raw
+/// and packet sockets need CAP_NET_RAW, so only root's control shows that
+/// the kernel would make them (uid 65534 gets EPERM bare too); a kernel
+/// without SCTP answers EPROTONOSUPPORT, and ICMP "ping" sockets outside
+/// net.ipv4.ping_group_range EACCES, which sbx's EPERM is told apart from.
 #[test]
 fn other_socket_kinds_are_refused_in_per_address_mode() {
-    for (args, expected) in [
-        (vec!["socket", "inet"], "ok"),
-        (vec!["socket", "inet6", "dgram"], "ok"),
-        (vec!["socket", "unix"], "ok"),
-        (vec!["socket", "inet", "raw", "1"], "EPERM"),
-        (vec!["socket", "netlink", "dgram"], "EPERM"),
-        (vec!["socket", "packet", "dgram"], "EPERM"),
-        (vec!["socket", "inet", "stream", "132"], "EPERM"), // SCTP
-        (vec!["socket", "inet", "stream", "262"], "EPERM"), // MPTCP
-        (vec!["io_uring"], "EPERM"),
-    ] {
-        sbx(["--allow-net=127.0.0.1"]).arg(probe()).args(&args).run().success().stdout_is(expected);
+    let cases: [(&[&str], &[&str], &str, bool); 11] = [
+        (&["socket", "inet"], &["ok"], "ok", false),
+        (&["socket", "inet6", "dgram"], &["ok"], "ok", false),
+        (&["socket", "unix"], &["ok"], "ok", false),
+        (&["socket", "inet", "raw", "1"], &["ok"], "EPERM", true), // ICMP
+        (&["socket", "inet6", "raw", "58"], &["ok"], "EPERM", true), // ICMPv6
+        (&["socket", "inet", "dgram", "1"], &["ok", "EACCES"], "EPERM", false), // ping
+        (&["socket", "netlink", "dgram"], &["ok"], "EPERM", false),
+        (&["socket", "packet", "dgram"], &["ok"], "EPERM", true),
+        (&["socket", "packet", "raw"], &["ok"], "EPERM", true),
+        (&["socket", "inet", "stream", "132"], &["ok", "EPROTONOSUPPORT"], "EPERM", false), // SCTP
+        (&["socket", "inet", "stream", "262"], &["ok"], "EPERM", false),                    // MPTCP
+    ];
+    let root = super::util::need_root();
+    for (args, bare_ok, expected, root_only) in cases {
+        let users: &[bool] = match (root, root_only) {
+            (true, false) => &[false, true],
+            (true, true) => &[false],
+            (false, false) => &[false],
+            (false, true) => &[],
+        };
+        for &nobody in users {
+            let as_user = |c: Cmd| if nobody { c.nobody() } else { c };
+            let b = as_user(bare(probe()).args(args)).run();
+            b.success();
+            assert!(bare_ok.contains(&b.stdout.trim_end()), "{args:?} bare: expected one of {bare_ok:?}{}", b.report());
+            as_user(sbx(["--allow-net=127.0.0.1"]).arg(probe()).args(args)).run().success().stdout_is(expected);
+        }
     }
+    // io_uring: its socket operations bypass seccomp.
+    bare_probe(&["io_uring"], "ok");
+    sbx_probe(&["--allow-net=127.0.0.1"], &["io_uring"]).success().stdout_is("EPERM");
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -546,6 +571,24 @@ fn clogged_listener() -> (std::os::fd::OwnedFd, u16) {
     }
 }
 
+/// How /proc/net/tcp shows 127.0.0.1:`port` as a remote address followed by
+/// the state SYN_SENT (02): a connect to it pending, its SYN unanswered.
+fn syn_sent_to(port: &str) -> String {
+    let port: u16 = port.parse().unwrap();
+    format!(" {:08X}:{port:04X} 02 ", u32::from_ne_bytes([127, 0, 0, 1]))
+}
+
+/// Waits (polling, up to 10 s) until a connect to 127.0.0.1:`port` is pending.
+#[track_caller]
+fn wait_for_pending_connect(port: &str) {
+    let pattern = syn_sent_to(port);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string("/proc/net/tcp").unwrap().contains(&pattern) {
+        assert!(Instant::now() < deadline, "no connect to 127.0.0.1:{port} pending after 10 s");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 #[test]
 fn killing_the_supervisor_fails_a_pending_connect_closed() {
     let (_listener, port) = clogged_listener();
@@ -556,7 +599,7 @@ fn killing_the_supervisor_fails_a_pending_connect_closed() {
     // The first connect fills the accept queue.
     let (mut child, mut stdout) = spawned(sbx([allow.as_str(), "sh", "-c", &script]), "ok");
     // The second connect now blocks inside the supervisor, retrying its SYN.
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_pending_connect(&port);
     let start = Instant::now();
     // SAFETY: kill with the pid of our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
@@ -573,15 +616,20 @@ fn a_blocked_connect_does_not_delay_other_calls() {
     let good = listener("127.0.0.1");
     let p = probe().display().to_string();
     // The first connect fills the queue; the second blocks (SYN retries)
-    // inside the supervisor while the third, to another listener, goes on.
+    // inside the supervisor — the script waits until /proc/net/tcp shows it
+    // pending (for at most 10 s) — while the third, to another listener,
+    // goes on.
     let script = format!(
-        "{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port} >/dev/null & sleep 0.3; {p} connect {} {}",
+        "{p} connect 127.0.0.1 {port}; {p} connect 127.0.0.1 {port} >/dev/null & i=0; \
+         until grep -q '{pending}' /proc/net/tcp; do [ $i -lt 1000 ] || exit 3; i=$((i+1)); sleep 0.01; done; \
+         echo pending; {p} connect {} {}",
         good.ip(),
-        good.port()
+        good.port(),
+        pending = syn_sent_to(&port.to_string()),
     );
     let start = Instant::now();
     let out = sbx(["--allow-net=127.0.0.1", "sh", "-c", &script]).run();
-    out.success().stdout_is("ok\nok");
+    out.success().stdout_is("ok\npending\nok");
     assert!(start.elapsed() < Duration::from_secs(30), "took {:?}{}", start.elapsed(), out.report());
 }
 

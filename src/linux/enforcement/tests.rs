@@ -114,3 +114,19 @@ fn every_covered_row_belongs_to_a_restriction_that_is_on() {
         }
     }
 }
+
+#[test]
+fn without_fd_taking_inherited_inet_sockets_are_a_gap() {
+    let no_take = |abi| Kernel { no_fd_taking: Some("pidfd_getfd is refused".into()), ..kernel(abi, true) };
+    for net in [Net::Denied, Net::Allow(vec![NetRule::parse("127.0.0.1:80").unwrap()])] {
+        let p = policy(Deny::default(), net);
+        for (abi, what, other) in [(4, INHERITED_UDP, INHERITED_INET), (3, INHERITED_INET, INHERITED_UDP)] {
+            let plan = super::plan(&p, &no_take(abi));
+            assert!(matches!(by(&plan, what), By::Gap(needs) if needs.contains("pidfd_getfd")), "{plan:#?}");
+            assert!(plan.covered.iter().all(|c| c.what != other), "{plan:#?}");
+            // Taking fds, the supervisor refuses them.
+            let plan = super::plan(&p, &kernel(abi, true));
+            assert!(plan.covered.iter().all(|c| c.what != what), "{plan:#?}");
+        }
+    }
+}
