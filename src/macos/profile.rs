@@ -255,7 +255,12 @@ impl Params {
 
     /// Adds `value` in the very spelling given and returns its name.
     fn add_as_is(&mut self, prefix: &str, value: &Path) -> String {
-        let name = format!("{prefix}_{}", self.0.iter().filter(|(n, _)| n.starts_with(prefix)).count());
+        let numbered = |name: &str| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('_'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let name = format!("{prefix}_{}", self.0.iter().filter(|(n, _)| numbered(n)).count());
         self.0.push((name.clone(), value.as_os_str().to_owned()));
         name
     }
@@ -395,28 +400,58 @@ fn alias_section(text: &mut String, read: bool, write: bool) {
 }
 
 /// After every grant (the last matching rule wins): no reading of the
-/// hidden paths, whatever rule above grants it — in the spelling Seatbelt
-/// matches and, for a path under a firmlink, through the data volume too
-/// (which only `--deny-read` and `--deny-write` deny whole).
+/// hidden paths, whatever rule above grants it, nor moving, hard-linking or
+/// cloning them (a hidden file renamed, linked or cloned to a path no hide
+/// names could be read there), nor renaming the directories on the way to
+/// them (`mv ~ ~2` would move `~/.ssh` out from under its hide). Each in
+/// the spelling Seatbelt matches and, under a firmlink, through the data
+/// volume too (which only `--deny-read` and `--deny-write` deny whole).
 fn hidden_section(text: &mut String, params: &mut Params, policy: &Policy) {
     if policy.hidden.is_empty() {
         return;
     }
-    text.push_str("; The hidden paths (--hide, the secrets set): unreadable, though a rule above grants it.\n");
+    text.push_str(
+        "; The hidden paths (--hide, the secrets set): unreadable, though a rule above grants it,\n\
+         ; and they may not be moved, hard-linked or cloned to where they could be read;\n",
+    );
+    let mut ways: Vec<PathBuf> = Vec::new();
     for hidden in &policy.hidden {
         let spelled = seatbelt_spelling(&hidden.path).into_owned();
-        let name = params.add("HIDE", &spelled);
-        let _ = writeln!(text, "(deny file-read* {})", filter(hidden.is_dir, &name));
-        let rest = spelled.strip_prefix("/").unwrap_or(&spelled);
-        if FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
-            let name = params.add_as_is("DATA_HIDE", &Path::new("/System/Volumes/Data").join(rest));
-            let _ = writeln!(text, "(deny file-read* {})", filter(hidden.is_dir, &name));
+        for name in spellings(params, "HIDE", &spelled) {
+            let _ = writeln!(text, "(deny {READ_OPERATIONS} {})", filter(hidden.is_dir, &name));
+        }
+        for way in spelled.ancestors().skip(1).filter(|way| way.parent().is_some()) {
+            if !ways.iter().any(|w| w == way) {
+                ways.push(way.to_path_buf());
+            }
+        }
+    }
+    if ways.is_empty() {
+        return;
+    }
+    text.push_str("; nor may the directories on the way to them be renamed or deleted.\n");
+    for way in &ways {
+        for name in spellings(params, "HIDE_WAY", way) {
+            let _ = writeln!(text, "(deny file-write-unlink {})", filter(false, &name));
         }
     }
 }
 
+/// Adds `spelled` (a path in the spelling Seatbelt matches) as `PREFIX_n`
+/// and, when it lies under a firmlink, its data-volume spelling as
+/// `DATA_PREFIX_n`; returns the names of the parameters.
+fn spellings(params: &mut Params, prefix: &str, spelled: &Path) -> Vec<String> {
+    let mut names = vec![params.add(prefix, spelled)];
+    let rest = spelled.strip_prefix("/").unwrap_or(spelled);
+    if FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
+        names.push(params.add_as_is(&format!("DATA_{prefix}"), &Path::new("/System/Volumes/Data").join(rest)));
+    }
+    names
+}
+
 /// After every grant: no write to a protected path or anything beneath it
-/// (Seatbelt can deny inside an allowed tree, which Landlock cannot), and
+/// (Seatbelt can deny inside an allowed tree, which Landlock cannot), no
+/// hard link to one (written through the link's writable path), and
 /// no creating, removing or renaming the directories on the way to one
 /// inside the writable paths (`.git` replaced by a prepared tree, or moved
 /// away to be edited) — stricter than on Linux, where a new empty
@@ -426,13 +461,14 @@ fn protected_section(text: &mut String, params: &mut Params, policy: &Policy) {
         return;
     }
     text.push_str(
-        "; Protected paths (--protect, a project's files that run code): read-only inside the writable paths.\n",
+        "; Protected paths (--protect, a project's files that run code): read-only inside the writable paths,\n\
+         ; and no hard link to them (which would be written through its own, writable path).\n",
     );
     let writable = policy.writable_paths();
     let mut ways: Vec<PathBuf> = Vec::new();
     for p in &policy.protection.protected {
         let name = params.add("PROTECT", &p.path);
-        let _ = writeln!(text, "(deny file-write* (subpath (param \"{name}\")))");
+        let _ = writeln!(text, "(deny {WRITE_OPERATIONS} (subpath (param \"{name}\")))");
         for way in p.path.ancestors().skip(1) {
             if !writable.iter().any(|w| way.starts_with(w) && way != w.as_path()) {
                 break;

@@ -233,7 +233,9 @@ fn hidden_paths_are_denied_last_in_both_spellings() {
     let profile = build(&p, &mac()).unwrap();
     let text = &profile.text;
     let last_allow = text.rfind("(allow ").unwrap();
-    let first_hide = text.find("(deny file-read* (subpath (param \"HIDE_0\")))").unwrap_or_else(|| panic!("{text}"));
+    let first_hide = text
+        .find("(deny file-read* file-write-unlink file-link file-clone (subpath (param \"HIDE_0\")))")
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(first_hide > last_allow, "a later allow would win over the hide:\n{text}");
     let param = |name: &str| profile.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     assert_eq!(param("HIDE_0"), Some(OsString::from("/Users/me/.ssh")));
@@ -242,7 +244,60 @@ fn hidden_paths_are_denied_last_in_both_spellings() {
     assert_eq!(param("DATA_HIDE_1"), Some(OsString::from("/System/Volumes/Data/Users/me/.aws")));
     assert_eq!(param("HIDE_2"), Some(OsString::from("/usr/share/x/token")));
     assert_eq!(param("DATA_HIDE_2"), None, "/usr/share is not firmlinked");
-    assert!(text.contains("(deny file-read* (literal (param \"HIDE_2\")))"), "{text}");
+    assert!(text.contains("(deny file-read* file-write-unlink file-link file-clone (literal (param \"HIDE_2\")))"));
+}
+
+/// `mv ~/.ssh ~/x`, `ln ~/.ssh/id_ed25519 ~/x`, `cp -c` or `mv ~ ~2`, then
+/// reading the new path: the hide names the old one only.
+#[test]
+fn hidden_paths_cannot_be_moved_linked_or_cloned_nor_the_directories_on_their_way_renamed() {
+    for deny in [Deny::default(), Deny { read: true, ..Deny::default() }] {
+        let mut p = policy(deny, Net::Unrestricted, vec![rule(b"/Users/me", true, Access::Read)], &[]);
+        p.hidden = hidden_paths();
+        let profile = build(&p, &mac()).unwrap();
+        let text = &profile.text;
+        let last_allow = text.rfind("(allow ").unwrap();
+        for (name, kind) in [("HIDE_0", "subpath"), ("DATA_HIDE_0", "subpath"), ("HIDE_2", "literal")] {
+            let rule = format!("(deny file-read* file-write-unlink file-link file-clone ({kind} (param \"{name}\")))");
+            let at = text.find(&rule).unwrap_or_else(|| panic!("{rule} missing ({deny:?}):\n{text}"));
+            assert!(at > last_allow, "{deny:?}: a later allow would win:\n{text}");
+        }
+        let param = |name: &str| profile.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_owned());
+        let ways: Vec<&(String, OsString)> = profile.params.iter().filter(|(n, _)| n.contains("HIDE_WAY")).collect();
+        let expected = [
+            ("HIDE_WAY_0", "/Users/me"),
+            ("DATA_HIDE_WAY_0", "/System/Volumes/Data/Users/me"),
+            ("HIDE_WAY_1", "/Users"),
+            ("DATA_HIDE_WAY_1", "/System/Volumes/Data/Users"),
+            ("HIDE_WAY_2", "/usr/share/x"),
+            ("HIDE_WAY_3", "/usr/share"),
+            ("HIDE_WAY_4", "/usr"),
+        ];
+        assert_eq!(ways.len(), expected.len(), "each directory once, never /: {ways:?}");
+        for (name, value) in expected {
+            assert_eq!(param(name), Some(OsString::from(value)), "{name}");
+            let rule = format!("(deny file-write-unlink (literal (param \"{name}\")))");
+            assert!(text.find(&rule).is_some_and(|at| at > last_allow), "{rule} ({deny:?}):\n{text}");
+        }
+        // The hidden paths keep their numbers: HIDE_WAY_n is not a HIDE_n.
+        assert_eq!(param("HIDE_2"), Some(OsString::from("/usr/share/x/token")));
+    }
+}
+
+/// `ln .git/config ./cfg; echo x >> ./cfg` would write the protected file
+/// through a writable path.
+#[test]
+fn protected_paths_cannot_be_hard_linked() {
+    let mut p = policy(Deny { write: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]);
+    p.protection.protected = vec![crate::policy::protect::Protected {
+        path: PathBuf::from("/Users/me/project/.git/config"),
+        why: "t".into(),
+        source: Source::Default("a git file that runs code"),
+    }];
+    let text = text(&p);
+    let rule = "(deny file-write* file-link (subpath (param \"PROTECT_0\")))";
+    let at = text.find(rule).unwrap_or_else(|| panic!("{rule} missing:\n{text}"));
+    assert!(at > text.rfind("(allow ").unwrap(), "{text}");
 }
 
 /// The section of `text` that starts at `start` (up to the next blank line).
