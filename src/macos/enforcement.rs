@@ -25,7 +25,8 @@ use crate::support::Gap;
 
 /// What every run restricts on macOS (the warning for a run that restricts
 /// nothing else, and `--explain`).
-pub const BASELINE: &str = "no signals to processes outside the sandbox, no terminal injection (TIOCSTI)";
+pub const BASELINE: &str =
+    "no signals to or debugging of processes outside the sandbox, no terminal injection (TIOCSTI)";
 
 /// `/usr/bin/sandbox-exec` on this Mac.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -273,7 +274,8 @@ fn situational(policy: &Policy, dialect: Option<&Dialect>) -> Vec<Limit> {
 const FLAGS: &[(&str, &str, &[&str])] = &[
     (
         "every run (baseline)",
-        "enforced (Seatbelt: no signals to processes outside the sandbox, no TIOCSTI terminal injection)",
+        "enforced (Seatbelt: no signals to or task ports of processes outside the sandbox, no TIOCSTI terminal \
+         injection)",
         &["under any restriction LaunchServices (open -a) and AppleEvents are denied; other Mach and XPC \
            services are not restricted (the pasteboard, keychain items, Spotlight)"],
     ),

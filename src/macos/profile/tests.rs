@@ -320,7 +320,7 @@ fn a_private_tmp_replaces_the_shared_one() {
 }
 
 #[test]
-fn base_profile_is_allow_default_with_signal_and_terminal_scopes() {
+fn base_profile_is_allow_default_with_signal_task_port_and_terminal_scopes() {
     let text = text(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]));
     assert!(text.starts_with("; sbx base profile"), "{text}");
     assert_eq!(
@@ -330,6 +330,8 @@ fn base_profile_is_allow_default_with_signal_and_terminal_scopes() {
             "(allow default)",
             "(deny signal)",
             "(allow signal (target same-sandbox))",
+            "(deny mach-priv-task-port)",
+            "(allow mach-priv-task-port (target same-sandbox))",
             "(deny file-ioctl (ioctl-command TIOCSTI))",
             "(deny hid-control)",
         ]
