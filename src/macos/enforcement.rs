@@ -167,6 +167,17 @@ pub fn limits(policy: &Policy, mac: &MacSupport) -> Vec<Limit> {
                 .to_owned(),
         });
     }
+    if policy.deny.read || !policy.hidden.is_empty() {
+        limits.push(Limit {
+            kind: Some(Kind::Read),
+            what: "every app's preferences stay readable through cfprefsd (defaults read DOMAIN, CFPreferences), \
+                   which reads ~/Library/Preferences for the command"
+                .to_owned(),
+            why: "sbx does not deny user-preference-read: the command's own frameworks read their settings through \
+                  it, and which domains a command needs cannot be known beforehand"
+                .to_owned(),
+        });
+    }
     if policy.net.is_restricted() {
         limits.push(Limit {
             kind: Some(Kind::Net),

@@ -57,6 +57,24 @@ fn limits_follow_the_policy() {
     assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("reach the network")));
     assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("--allow-unix")));
     assert!(gaps(&denied).is_empty());
+    assert!(!limits.iter().any(|l| l.what.contains("cfprefsd")), "{limits:?}");
+}
+
+/// `defaults read` reaches ~/Library/Preferences through cfprefsd, which
+/// the profile leaves open: --deny-read and --hide must not claim it.
+#[test]
+fn preferences_read_through_cfprefsd_are_a_read_limit() {
+    let read = Policy::for_test(Deny { read: true, ..Deny::default() }, Net::Unrestricted, Vec::new());
+    let mut hide = Policy::for_test(Deny::default(), Net::Unrestricted, Vec::new());
+    hide.hidden = vec![crate::policy::Hidden {
+        path: "/Users/me/.ssh".into(),
+        is_dir: true,
+        source: crate::policy::Source::Flag("--hide"),
+    }];
+    for policy in [read, hide] {
+        let limits = limits(&policy, &today());
+        assert!(limits.iter().any(|l| l.kind == Some(Kind::Read) && l.what.contains("defaults read")), "{limits:?}");
+    }
 }
 
 #[test]
