@@ -157,13 +157,13 @@ pub fn limits(policy: &Policy, mac: &MacSupport) -> Vec<Limit> {
     if policy.restricts_anything() {
         limits.push(Limit {
             kind: None,
-            what: "Mach and XPC services other than LaunchServices and AppleEvents are not restricted: the command \
-                   can still use the pasteboard (pbcopy, pbpaste), read keychain items its user may read without a \
-                   prompt (security find-generic-password), search Spotlight (mdfind), which indexes the files \
-                   --deny-read hides, and ask other system services to act for it"
+            what: "Mach and XPC services other than LaunchServices, AppleEvents and launchd jobs are not \
+                   restricted: the command can still use the pasteboard (pbcopy, pbpaste), read keychain items its \
+                   user may read without a prompt (security find-generic-password), search Spotlight (mdfind), \
+                   which indexes the files --deny-read hides, and ask other system services to act for it"
                 .to_owned(),
-            why: "the profile starts from (allow default); sbx denies only the services that start or script apps \
-                  outside the sandbox"
+            why: "the profile starts from (allow default); sbx denies only the services that start or script apps, \
+                  or run jobs, outside the sandbox"
                 .to_owned(),
         });
     }
@@ -287,8 +287,8 @@ const FLAGS: &[(&str, &str, &[&str])] = &[
         "every run (baseline)",
         "enforced (Seatbelt: no signals to or task ports of processes outside the sandbox, no TIOCSTI terminal \
          injection)",
-        &["under any restriction LaunchServices (open -a) and AppleEvents are denied; other Mach and XPC \
-           services are not restricted (the pasteboard, keychain items, Spotlight)"],
+        &["under any restriction LaunchServices (open -a), AppleEvents and launchd jobs (launchctl submit) are \
+           denied; other Mach and XPC services are not restricted (the pasteboard, keychain items, Spotlight)"],
     ),
     (
         "--deny-read",

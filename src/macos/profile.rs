@@ -31,7 +31,7 @@ pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
 
 /// The base of every profile.
 const BASE: &str = include_str!("base.sbpl");
-/// Under any restriction: LaunchServices and AppleEvents.
+/// Under any restriction: LaunchServices, AppleEvents and launchd jobs.
 const HOST_SERVICES: &str = include_str!("host_services.sbpl");
 /// The fixed part of the `--deny-read` section.
 const DENY_READ: &str = include_str!("deny_read.sbpl");
@@ -202,10 +202,11 @@ pub fn check_network(policy: &Policy) -> Result<(Policy, Option<String>)> {
 /// `--allow-net` entries SBPL cannot express are refused here too.
 ///
 /// The sections, in order (a later rule wins over an earlier one): the base
-/// (signals, terminal injection); LaunchServices and AppleEvents under any
-/// restriction; `--deny-read`; `--deny-write`; the network; unix-socket
-/// binding under `--deny-write`; the `/System/Volumes` spelling of the data
-/// volume under either file restriction, after every grant; `--deny-env`.
+/// (signals, task ports, terminal injection); LaunchServices, AppleEvents
+/// and launchd jobs under any restriction; `--deny-read`; `--deny-write`;
+/// the network; unix-socket binding under `--deny-write`; after every
+/// grant, the `/System/Volumes` spelling of the data volume under either
+/// file restriction, the hidden paths and the protected paths; `--deny-env`.
 pub fn build(policy: &Policy, machine: &Machine) -> Result<Profile> {
     let mut text = String::from(BASE);
     let mut params = Params::default();

@@ -52,7 +52,11 @@ fn limits_follow_the_policy() {
     assert_eq!((limits[0].kind, limits[0].what.as_str()), (None, UNVERIFIED));
     let denied = Policy::for_test(Deny { net: true, ..Deny::default() }, Net::Denied, Vec::new());
     let limits = super::limits(&denied, &today());
-    assert!(limits.iter().any(|l| l.kind.is_none() && l.what.contains("other than LaunchServices and AppleEvents")));
+    assert!(
+        limits
+            .iter()
+            .any(|l| l.kind.is_none() && l.what.contains("other than LaunchServices, AppleEvents and launchd jobs"))
+    );
     assert!(limits.iter().any(|l| l.kind.is_none() && l.what.contains("pasteboard") && l.what.contains("Spotlight")));
     assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("reach the network")));
     assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("--allow-unix")));
@@ -191,7 +195,10 @@ fn explain_names_sbpl_limits_not_linux_mechanisms() {
     assert!(e.verdict.refusals[0].contains("cannot be enforced on macOS"), "{:?}", e.verdict.refusals);
     assert!(text.contains("NOT ENFORCED here: --allow-net=example.com:443, a host name (refused"), "{text}");
     assert!(text.contains("LIMIT on macOS: some Mach and XPC services reach the network"), "{text}");
-    assert!(text.contains("limit: Mach and XPC services other than LaunchServices and AppleEvents"), "{text}");
+    assert!(
+        text.contains("limit: Mach and XPC services other than LaunchServices, AppleEvents and launchd jobs"),
+        "{text}"
+    );
     assert!(text.contains("this system: macOS 14.5 (aarch64), /usr/bin/sandbox-exec present"), "{text}");
     assert!(text.contains("limit: nothing of the macOS backend has been verified on a real Mac"), "{text}");
     assert!(!text.contains("Landlock") && !text.contains("seccomp") && !text.contains("this kernel"), "{text}");

@@ -353,12 +353,13 @@ fn terminal_injection_is_denied_in_the_form_this_macos_accepts_or_a_new_session(
 }
 
 #[test]
-fn any_restriction_closes_launchservices_and_appleevents() {
+fn any_restriction_closes_launchservices_appleevents_and_launchd_jobs() {
     let services = "(deny mach-lookup\n    (global-name \"com.apple.coreservices.launchservicesd\")\n    \
                     (global-name \"com.apple.coreservices.quarantine-resolver\")\n    \
                     (global-name \"com.apple.runningboard\"))\n";
     let open = text(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]));
     assert!(!open.contains("launchservicesd") && !open.contains("appleevent-send"), "{open}");
+    assert!(!open.contains("job-creation"), "{open}");
     for deny in [
         Deny { read: true, ..Deny::default() },
         Deny { write: true, ..Deny::default() },
@@ -368,6 +369,8 @@ fn any_restriction_closes_launchservices_and_appleevents() {
         let net = if deny.net { Net::Denied } else { Net::Unrestricted };
         let text = text(&policy(deny, net, Vec::new(), &[]));
         assert!(text.contains(services) && text.contains("\n(deny appleevent-send)\n"), "{deny:?}:\n{text}");
+        // `launchctl submit -l x -- sh -c …`: launchd runs it unsandboxed.
+        assert!(text.contains("\n(deny job-creation)\n"), "{deny:?}:\n{text}");
     }
     let mut fds = policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]);
     fds.close_fds = true;
