@@ -621,6 +621,37 @@ fn hostile_paths_only_change_the_parameters() {
     }
 }
 
+/// Hidden paths, and the directories on the way to them, reach the profile
+/// only as parameters too: the text holds one deny per hidden path and per
+/// directory on its way, whatever the bytes of their names.
+#[test]
+fn hostile_hidden_paths_only_change_the_parameters() {
+    let shape = |name: &[u8]| {
+        let mut path = b"/Users/me/".to_vec();
+        path.extend_from_slice(name);
+        let mut p = policy(Deny { read: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]);
+        p.hidden = vec![crate::policy::Hidden {
+            path: PathBuf::from(OsStr::from_bytes(&path)),
+            is_dir: true,
+            source: Source::Flag("--hide"),
+        }];
+        build(&p, &mac()).unwrap()
+    };
+    let reference = shape(b"plain");
+    for name in HOSTILE.iter().map(|p| &p[1..]).filter(|n| !n.contains(&b'/')) {
+        let profile = shape(name);
+        assert_eq!(profile.text, reference.text, "the name {:?} changed the profile text", OsStr::from_bytes(name));
+        assert!(!profile.text.as_bytes().windows(name.len()).any(|w| w == name) || name == b"plain");
+        let hidden: Vec<&[u8]> = profile
+            .params
+            .iter()
+            .filter(|(n, _)| n.contains("HIDE_") && !n.contains("WAY"))
+            .map(|(_, v)| v.as_bytes())
+            .collect();
+        assert!(hidden.iter().all(|v| v.ends_with(name)), "{hidden:?}");
+    }
+}
+
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
 
