@@ -294,7 +294,16 @@ const FLAGS: &[(&str, &str, &[&str])] = &[
         "--deny-read",
         "enforced (Seatbelt file-read*; metadata and / itself stay readable, as under Landlock; what is outside \
          the readable paths cannot be moved, deleted, hard-linked or cloned either)",
-        &["Spotlight (mdfind) can still report what it indexed of the hidden files"],
+        &[
+            "Spotlight (mdfind) can still report what it indexed of the hidden files",
+            "every app's preferences stay readable through cfprefsd (defaults read)",
+        ],
+    ),
+    (
+        "--hide",
+        "enforced (Seatbelt file-read* after every grant; the hidden paths cannot be moved, hard-linked or cloned, \
+         nor the directories on their way renamed)",
+        &["Spotlight and cfprefsd, as under --deny-read"],
     ),
     (
         "--deny-write",

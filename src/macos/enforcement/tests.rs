@@ -154,9 +154,11 @@ fn doctor_report() {
     );
     assert!(out.contains("\n  -   F_SETPROTECTIONCLASS under --deny-write: denied by the profile\n"), "{out}");
     assert!(!out.contains("Landlock ABI") && !out.contains("seccomp"), "{out}");
-    for flag in ["--deny-read", "--deny-write", "--deny-net", "--allow-net", "--allow-unix", "--deny-env"] {
+    for flag in ["--deny-read", "--hide", "--deny-write", "--deny-net", "--allow-net", "--allow-unix", "--deny-env"] {
         assert!(out.contains(&format!("\n  {flag} ")), "{flag} missing:\n{out}");
     }
+    assert!(out.contains("task ports") && out.contains("launchd jobs"), "{out}");
+    assert!(out.contains("readable through cfprefsd") && out.contains("nor the directories on their way"), "{out}");
     assert!(out.contains("verdict: sbx can sandbox commands on this Mac"), "{out}");
 
     let (out, ok) =
