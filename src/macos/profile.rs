@@ -24,7 +24,7 @@ use anyhow::{Result, bail};
 use super::machine::{Dialect, Form, HID_CONTROL, Machine};
 use crate::policy::defaults::DEVICE_NODE;
 use crate::policy::net::{Host, IpNet};
-use crate::policy::{Access, Net, NetRule, Policy, Source};
+use crate::policy::{Access, Net, NetRule, PathRule, Policy, Source};
 
 /// sandbox-exec, by absolute path: never one found on `PATH`.
 pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
@@ -407,6 +407,8 @@ fn alias_section(text: &mut String, read: bool, write: bool) {
 /// them (`mv ~ ~2` would move `~/.ssh` out from under its hide). Each in
 /// the spelling Seatbelt matches and, under a firmlink, through the data
 /// volume too (which only `--deny-read` and `--deny-write` deny whole).
+/// A rule beneath a hidden path gets back what the hide took of it, as on
+/// Linux (see `policy::hide::decide`).
 fn hidden_section(text: &mut String, params: &mut Params, policy: &Policy) {
     if policy.hidden.is_empty() {
         return;
@@ -415,11 +417,44 @@ fn hidden_section(text: &mut String, params: &mut Params, policy: &Policy) {
         "; The hidden paths (--hide, the secrets set): unreadable, though a rule above grants it,\n\
          ; and they may not be moved, hard-linked or cloned to where they could be read;\n",
     );
+    // A rule beneath a hidden path grants again what it names (as on
+    // Linux), and a hidden path beneath that rule is denied again: each
+    // hide and each such rule in order of depth, so the deepest says last.
+    // (Never a rule in the /System/Volumes spelling, denied above whole.)
+    let beneath = |rule: &&PathRule| {
+        policy.hidden.iter().any(|h| h.is_dir && rule.path.starts_with(&h.path) && rule.path != h.path)
+            && !in_system_volumes(&seatbelt_spelling(&rule.path))
+    };
+    // (path, the rule granted again or None for a hide, is a directory)
+    let mut steps: Vec<(&Path, Option<&PathRule>, bool)> =
+        policy.hidden.iter().map(|h| (h.path.as_path(), None, h.is_dir)).collect();
+    steps.extend(policy.paths.iter().filter(beneath).map(|r| (r.path.as_path(), Some(r), r.is_dir)));
+    if steps.iter().any(|(_, rule, _)| rule.is_some()) {
+        steps.sort_by_key(|(path, _, _)| path.components().count());
+        text.push_str(
+            "; (a rule beneath a hidden path grants again what it granted, and a hidden path\n\
+             ; beneath that rule is hidden again: in order of depth, the deepest last)\n",
+        );
+    }
     let mut ways: Vec<PathBuf> = Vec::new();
-    for hidden in &policy.hidden {
-        let spelled = seatbelt_spelling(&hidden.path).into_owned();
+    for (path, rule, is_dir) in steps {
+        let spelled = seatbelt_spelling(path).into_owned();
+        if let Some(rule) = rule {
+            // What the hide took of what the rule granted: reading and
+            // cloning always; moving and linking unless writing is
+            // restricted and the rule does not make it writable; a writable
+            // root itself still cannot be deleted or renamed.
+            let writable = rule.access == Access::Write && rule.source != Source::Default(DEVICE_NODE);
+            let name = params.add("HIDE_EXCEPT", &spelled);
+            let operations = if !policy.deny.write || writable { READ_OPERATIONS } else { "file-read* file-clone" };
+            let _ = writeln!(text, "(allow {operations} {})", filter(is_dir, &name));
+            if policy.deny.write && writable {
+                let _ = writeln!(text, "(deny file-write-unlink {})", filter(false, &name));
+            }
+            continue;
+        }
         for name in spellings(params, "HIDE", &spelled) {
-            let _ = writeln!(text, "(deny {READ_OPERATIONS} {})", filter(hidden.is_dir, &name));
+            let _ = writeln!(text, "(deny {READ_OPERATIONS} {})", filter(is_dir, &name));
         }
         for way in spelled.ancestors().skip(1).filter(|way| way.parent().is_some()) {
             if !ways.iter().any(|w| w == way) {
@@ -438,16 +473,25 @@ fn hidden_section(text: &mut String, params: &mut Params, policy: &Policy) {
     }
 }
 
+/// Whether `path` is `/System/Volumes` or below it, whatever the case of its
+/// letters (what [`SYSTEM_VOLUMES`] matches).
+fn in_system_volumes(path: &Path) -> bool {
+    let mut parts = path.components().skip(1).map(|c| c.as_os_str().to_ascii_lowercase());
+    parts.next().is_some_and(|p| p == "system") && parts.next().is_some_and(|p| p == "volumes")
+}
+
 /// Adds `spelled` (a path in the spelling Seatbelt matches) as `PREFIX_n`
 /// and, when it lies under a firmlink, its data-volume spelling as
-/// `DATA_PREFIX_n`; returns the names of the parameters.
+/// `DATA_PREFIX_n` (the same `n`); returns the names of the parameters.
 fn spellings(params: &mut Params, prefix: &str, spelled: &Path) -> Vec<String> {
-    let mut names = vec![params.add(prefix, spelled)];
+    let name = params.add(prefix, spelled);
     let rest = spelled.strip_prefix("/").unwrap_or(spelled);
-    if FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
-        names.push(params.add_as_is(&format!("DATA_{prefix}"), &Path::new("/System/Volumes/Data").join(rest)));
+    if !FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
+        return vec![name];
     }
-    names
+    let data = format!("DATA_{name}");
+    params.0.push((data.clone(), Path::new("/System/Volumes/Data").join(rest).into_os_string()));
+    vec![name, data]
 }
 
 /// After every grant: no write to a protected path or anything beneath it

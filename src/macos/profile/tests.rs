@@ -187,6 +187,8 @@ fn golden_profiles() {
         p.hidden = hidden_paths();
         golden(name, &rendered(&p));
     }
+    // A rule beneath a hidden path, and a hide beneath that rule.
+    golden("hide-with-rules-beneath", &rendered(&rules_beneath_hidden(all)));
     // Protected paths: denied after every grant, and the way to them.
     let mut p = policy(write, Net::Unrestricted, usual_paths(), &[]);
     p.protection.protected =
@@ -282,6 +284,75 @@ fn hidden_paths_cannot_be_moved_linked_or_cloned_nor_the_directories_on_their_wa
         // The hidden paths keep their numbers: HIDE_WAY_n is not a HIDE_n.
         assert_eq!(param("HIDE_2"), Some(OsString::from("/usr/share/x/token")));
     }
+}
+
+fn hide(path: &str, is_dir: bool) -> crate::policy::Hidden {
+    crate::policy::Hidden { path: PathBuf::from(path), is_dir, source: Source::Flag("--hide") }
+}
+
+/// `~` readable, `~/.config` hidden, `~/.config/git` readable and
+/// `~/.config/app/cache` writable beneath it, `~/.config/git/token` hidden
+/// beneath that (the hides given deepest first), and a hide and a rule in
+/// the `/System/Volumes` spelling.
+fn rules_beneath_hidden(deny: Deny) -> Policy {
+    let mut p = policy(
+        deny,
+        Net::Unrestricted,
+        vec![
+            rule(b"/Users/me", true, Access::Read),
+            rule(b"/Users/me/.config/git", true, Access::Read),
+            rule(b"/Users/me/.config/app/cache", true, Access::Write),
+            rule(b"/System/Volumes/Data/.Spotlight-V100/x", true, Access::Read),
+        ],
+        &[],
+    );
+    p.hidden = vec![
+        hide("/Users/me/.config/git/token", false),
+        hide("/Users/me/.config", true),
+        hide("/System/Volumes/Data/.Spotlight-V100", true),
+    ];
+    p
+}
+
+/// `--allow-read=~ --hide=~/.config --allow-read=~/.config/git
+/// --hide=~/.config/git/token`: as on Linux, a rule beneath the hidden
+/// directory grants again what it granted (no more: under --deny-write a
+/// read-only rule gets no moving or linking, and a writable root still
+/// cannot be deleted), and the hidden file beneath that rule is hidden
+/// again — the deepest last.
+#[test]
+fn a_rule_beneath_a_hidden_path_grants_again_what_it_granted_and_a_hide_beneath_it_hides_again() {
+    let ops = "file-read* file-write-unlink file-link file-clone";
+    for deny in [Deny::default(), Deny { read: true, write: true, ..Deny::default() }] {
+        let p = rules_beneath_hidden(deny);
+        let profile = build(&p, &mac()).unwrap();
+        let text = &profile.text;
+        let param = |name: &str| profile.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_owned());
+        let pos = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing ({deny:?}):\n{text}"));
+        let config = pos(&format!("(deny {ops} (subpath (param \"HIDE_0\")))"));
+        assert_eq!(param("HIDE_0"), Some(OsString::from("/Users/me/.config")));
+        let read_only = if deny.write { "file-read* file-clone" } else { ops };
+        let git = pos(&format!("(allow {read_only} (subpath (param \"HIDE_EXCEPT_0\")))"));
+        let cache = pos(&format!("(allow {ops} (subpath (param \"HIDE_EXCEPT_1\")))"));
+        assert_eq!(param("HIDE_EXCEPT_0"), Some(OsString::from("/Users/me/.config/git")));
+        assert_eq!(param("HIDE_EXCEPT_1"), Some(OsString::from("/Users/me/.config/app/cache")));
+        let root = "(deny file-write-unlink (literal (param \"HIDE_EXCEPT_1\")))";
+        assert_eq!(text.find(root).is_some_and(|at| at > cache), deny.write, "{deny:?}:\n{text}");
+        let token = pos(&format!("(deny {ops} (literal (param \"HIDE_2\")))"));
+        assert_eq!(param("HIDE_2"), Some(OsString::from("/Users/me/.config/git/token")));
+        assert!(config < git && git < token && config < cache, "{deny:?}:\n{text}");
+        assert!(!text.contains("file-write* (subpath (param \"HIDE_EXCEPT"), "no write comes back:\n{text}");
+        // The /System/Volumes spelling, denied whole, is never granted again.
+        let spotlight =
+            |(n, v): &(String, OsString)| n.starts_with("HIDE_EXCEPT") && v.to_string_lossy().contains("Spot");
+        assert!(!profile.params.iter().any(spotlight), "{:?}", profile.params);
+    }
+    // No rule beneath a hidden path: the hides keep the policy's order.
+    let mut p = policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]);
+    p.hidden = vec![hide("/Users/me/a/b", true), hide("/Users/me/c", true)];
+    let profile = build(&p, &mac()).unwrap();
+    assert_eq!(profile.params[0], ("HIDE_0".to_owned(), OsString::from("/Users/me/a/b")));
+    assert!(!profile.text.contains("HIDE_EXCEPT") && !profile.text.contains("in order of depth"));
 }
 
 /// `ln .git/config ./cfg; echo x >> ./cfg` would write the protected file
