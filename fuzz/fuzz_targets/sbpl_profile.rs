@@ -22,7 +22,7 @@ use libfuzzer_sys::fuzz_target;
 use sbx::env::EnvPolicy;
 use sbx::macos::machine::{Dialect, Machine};
 use sbx::macos::profile::{self, Profile};
-use sbx::policy::{Access, Deny, Net, NetRule, Origins, PathRule, Policy, Source};
+use sbx::policy::{Access, Deny, Net, NetRule, Origins, PathRule, Policy, Source, Temp};
 
 const PLACEHOLDER: &str = "/placeholder";
 
@@ -65,7 +65,12 @@ fn policy(data: &[u8]) -> Option<(Policy, Machine)> {
     let policy = Policy {
         deny: Deny { read: flags & 1 != 0, write: flags & 2 != 0, net: net.is_restricted(), env: flags & 0x20 != 0 },
         paths,
+        // Hidden and protected paths add a rule per directory on their way,
+        // so the text depends on how many components they have: covered by
+        // unit tests (src/macos/profile/tests.rs), not by this invariant.
+        hidden: Vec::new(),
         missing_dirs: Vec::new(),
+        protection: Default::default(),
         net,
         unix_allow: unix,
         quiet: false,
@@ -75,6 +80,7 @@ fn policy(data: &[u8]) -> Option<(Policy, Machine)> {
         command: vec![OsString::from("/bin/true")],
         cwd: PathBuf::from("/"),
         child_env: Vec::new(),
+        temp: Temp::Shared,
         origins: Origins::default(),
     };
     Some((policy, Machine { terminals, dialect: Dialect::BY_NAME }))
@@ -95,7 +101,8 @@ fuzz_target!(|data: &[u8]| {
     for socket in &mut fixed.unix_allow {
         *socket = PathBuf::from(PLACEHOLDER);
     }
-    let placeholders = Machine { terminals: vec![PathBuf::from(PLACEHOLDER); machine.terminals.len()], ..machine.clone() };
+    let placeholders =
+        Machine { terminals: vec![PathBuf::from(PLACEHOLDER); machine.terminals.len()], ..machine.clone() };
     let (got, want) = match (generate(&real, &machine), generate(&fixed, &placeholders)) {
         (Some(got), Some(want)) => (got, want),
         (None, None) => return,
@@ -120,7 +127,10 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let rules: Vec<&str> = got.text.lines().filter(|l| !l.trim_start().starts_with(';')).collect();
     for (name, value) in &got.params {
-        assert!(originals.iter().any(|o| o.as_os_str() == value), "parameter {name}={value:?} is no path of the policy");
+        assert!(
+            originals.iter().any(|o| o.as_os_str() == value),
+            "parameter {name}={value:?} is no path of the policy"
+        );
         assert!(name.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'), "{name:?}");
         let reference = format!("(param \"{name}\")");
         assert!(rules.iter().any(|l| l.contains(&reference)), "{reference} unused in:\n{}", got.text);

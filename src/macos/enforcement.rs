@@ -25,7 +25,8 @@ use crate::support::Gap;
 
 /// What every run restricts on macOS (the warning for a run that restricts
 /// nothing else, and `--explain`).
-pub const BASELINE: &str = "no signals to processes outside the sandbox, no terminal injection (TIOCSTI)";
+pub const BASELINE: &str =
+    "no signals to or debugging of processes outside the sandbox, no terminal injection (TIOCSTI)";
 
 /// `/usr/bin/sandbox-exec` on this Mac.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,13 +157,24 @@ pub fn limits(policy: &Policy, mac: &MacSupport) -> Vec<Limit> {
     if policy.restricts_anything() {
         limits.push(Limit {
             kind: None,
-            what: "Mach and XPC services other than LaunchServices and AppleEvents are not restricted: the command \
-                   can still use the pasteboard (pbcopy, pbpaste), read keychain items its user may read without a \
-                   prompt (security find-generic-password), search Spotlight (mdfind), which indexes the files \
-                   --deny-read hides, and ask other system services to act for it"
+            what: "Mach and XPC services other than LaunchServices, AppleEvents and launchd jobs are not \
+                   restricted: the command can still use the pasteboard (pbcopy, pbpaste), read keychain items its \
+                   user may read without a prompt (security find-generic-password), search Spotlight (mdfind), \
+                   which indexes the files --deny-read hides, and ask other system services to act for it"
                 .to_owned(),
-            why: "the profile starts from (allow default); sbx denies only the services that start or script apps \
-                  outside the sandbox"
+            why: "the profile starts from (allow default); sbx denies only the services that start or script apps, \
+                  or run jobs, outside the sandbox"
+                .to_owned(),
+        });
+    }
+    if policy.deny.read || !policy.hidden.is_empty() {
+        limits.push(Limit {
+            kind: Some(Kind::Read),
+            what: "every app's preferences stay readable through cfprefsd (defaults read DOMAIN, CFPreferences), \
+                   which reads ~/Library/Preferences for the command"
+                .to_owned(),
+            why: "sbx does not deny user-preference-read: the command's own frameworks read their settings through \
+                  it, and which domains a command needs cannot be known beforehand"
                 .to_owned(),
         });
     }
@@ -273,15 +285,25 @@ fn situational(policy: &Policy, dialect: Option<&Dialect>) -> Vec<Limit> {
 const FLAGS: &[(&str, &str, &[&str])] = &[
     (
         "every run (baseline)",
-        "enforced (Seatbelt: no signals to processes outside the sandbox, no TIOCSTI terminal injection)",
-        &["under any restriction LaunchServices (open -a) and AppleEvents are denied; other Mach and XPC \
-           services are not restricted (the pasteboard, keychain items, Spotlight)"],
+        "enforced (Seatbelt: no signals to or task ports of processes outside the sandbox, no TIOCSTI terminal \
+         injection)",
+        &["under any restriction LaunchServices (open -a), AppleEvents and launchd jobs (launchctl submit) are \
+           denied; other Mach and XPC services are not restricted (the pasteboard, keychain items, Spotlight)"],
     ),
     (
         "--deny-read",
         "enforced (Seatbelt file-read*; metadata and / itself stay readable, as under Landlock; what is outside \
          the readable paths cannot be moved, deleted, hard-linked or cloned either)",
-        &["Spotlight (mdfind) can still report what it indexed of the hidden files"],
+        &[
+            "Spotlight (mdfind) can still report what it indexed of the hidden files",
+            "every app's preferences stay readable through cfprefsd (defaults read)",
+        ],
+    ),
+    (
+        "--hide",
+        "enforced (Seatbelt file-read* after every grant; the hidden paths cannot be moved, hard-linked or cloned, \
+         nor the directories on their way renamed)",
+        &["Spotlight and cfprefsd, as under --deny-read"],
     ),
     (
         "--deny-write",

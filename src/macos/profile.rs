@@ -24,14 +24,14 @@ use anyhow::{Result, bail};
 use super::machine::{Dialect, Form, HID_CONTROL, Machine};
 use crate::policy::defaults::DEVICE_NODE;
 use crate::policy::net::{Host, IpNet};
-use crate::policy::{Access, Net, NetRule, Policy, Source};
+use crate::policy::{Access, Net, NetRule, PathRule, Policy, Source};
 
 /// sandbox-exec, by absolute path: never one found on `PATH`.
 pub const SANDBOX_EXEC: &str = "/usr/bin/sandbox-exec";
 
 /// The base of every profile.
 const BASE: &str = include_str!("base.sbpl");
-/// Under any restriction: LaunchServices and AppleEvents.
+/// Under any restriction: LaunchServices, AppleEvents and launchd jobs.
 const HOST_SERVICES: &str = include_str!("host_services.sbpl");
 /// The fixed part of the `--deny-read` section.
 const DENY_READ: &str = include_str!("deny_read.sbpl");
@@ -202,10 +202,11 @@ pub fn check_network(policy: &Policy) -> Result<(Policy, Option<String>)> {
 /// `--allow-net` entries SBPL cannot express are refused here too.
 ///
 /// The sections, in order (a later rule wins over an earlier one): the base
-/// (signals, terminal injection); LaunchServices and AppleEvents under any
-/// restriction; `--deny-read`; `--deny-write`; the network; unix-socket
-/// binding under `--deny-write`; the `/System/Volumes` spelling of the data
-/// volume under either file restriction, after every grant; `--deny-env`.
+/// (signals, task ports, terminal injection); LaunchServices, AppleEvents
+/// and launchd jobs under any restriction; `--deny-read`; `--deny-write`;
+/// the network; unix-socket binding under `--deny-write`; after every
+/// grant, the `/System/Volumes` spelling of the data volume under either
+/// file restriction, the hidden paths and the protected paths; `--deny-env`.
 pub fn build(policy: &Policy, machine: &Machine) -> Result<Profile> {
     let mut text = String::from(BASE);
     let mut params = Params::default();
@@ -255,7 +256,12 @@ impl Params {
 
     /// Adds `value` in the very spelling given and returns its name.
     fn add_as_is(&mut self, prefix: &str, value: &Path) -> String {
-        let name = format!("{prefix}_{}", self.0.iter().filter(|(n, _)| n.starts_with(prefix)).count());
+        let numbered = |name: &str| {
+            name.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_prefix('_'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        };
+        let name = format!("{prefix}_{}", self.0.iter().filter(|(n, _)| numbered(n)).count());
         self.0.push((name.clone(), value.as_os_str().to_owned()));
         name
     }
@@ -395,28 +401,102 @@ fn alias_section(text: &mut String, read: bool, write: bool) {
 }
 
 /// After every grant (the last matching rule wins): no reading of the
-/// hidden paths, whatever rule above grants it — in the spelling Seatbelt
-/// matches and, for a path under a firmlink, through the data volume too
-/// (which only `--deny-read` and `--deny-write` deny whole).
+/// hidden paths, whatever rule above grants it, nor moving, hard-linking or
+/// cloning them (a hidden file renamed, linked or cloned to a path no hide
+/// names could be read there), nor renaming the directories on the way to
+/// them (`mv ~ ~2` would move `~/.ssh` out from under its hide). Each in
+/// the spelling Seatbelt matches and, under a firmlink, through the data
+/// volume too (which only `--deny-read` and `--deny-write` deny whole).
+/// A rule beneath a hidden path gets back what the hide took of it, as on
+/// Linux (see `policy::hide::decide`).
 fn hidden_section(text: &mut String, params: &mut Params, policy: &Policy) {
     if policy.hidden.is_empty() {
         return;
     }
-    text.push_str("; The hidden paths (--hide, the secrets set): unreadable, though a rule above grants it.\n");
-    for hidden in &policy.hidden {
-        let spelled = seatbelt_spelling(&hidden.path).into_owned();
-        let name = params.add("HIDE", &spelled);
-        let _ = writeln!(text, "(deny file-read* {})", filter(hidden.is_dir, &name));
-        let rest = spelled.strip_prefix("/").unwrap_or(&spelled);
-        if FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
-            let name = params.add_as_is("DATA_HIDE", &Path::new("/System/Volumes/Data").join(rest));
-            let _ = writeln!(text, "(deny file-read* {})", filter(hidden.is_dir, &name));
+    text.push_str(
+        "; The hidden paths (--hide, the secrets set): unreadable, though a rule above grants it,\n\
+         ; and they may not be moved, hard-linked or cloned to where they could be read;\n",
+    );
+    // A rule beneath a hidden path grants again what it names (as on
+    // Linux), and a hidden path beneath that rule is denied again: each
+    // hide and each such rule in order of depth, so the deepest says last.
+    // (Never a rule in the /System/Volumes spelling, denied above whole.)
+    let beneath = |rule: &&PathRule| {
+        policy.hidden.iter().any(|h| h.is_dir && rule.path.starts_with(&h.path) && rule.path != h.path)
+            && !in_system_volumes(&seatbelt_spelling(&rule.path))
+    };
+    // (path, the rule granted again or None for a hide, is a directory)
+    let mut steps: Vec<(&Path, Option<&PathRule>, bool)> =
+        policy.hidden.iter().map(|h| (h.path.as_path(), None, h.is_dir)).collect();
+    steps.extend(policy.paths.iter().filter(beneath).map(|r| (r.path.as_path(), Some(r), r.is_dir)));
+    if steps.iter().any(|(_, rule, _)| rule.is_some()) {
+        steps.sort_by_key(|(path, _, _)| path.components().count());
+        text.push_str(
+            "; (a rule beneath a hidden path grants again what it granted, and a hidden path\n\
+             ; beneath that rule is hidden again: in order of depth, the deepest last)\n",
+        );
+    }
+    let mut ways: Vec<PathBuf> = Vec::new();
+    for (path, rule, is_dir) in steps {
+        let spelled = seatbelt_spelling(path).into_owned();
+        if let Some(rule) = rule {
+            // What the hide took of what the rule granted: reading and
+            // cloning always; moving and linking unless writing is
+            // restricted and the rule does not make it writable; a writable
+            // root itself still cannot be deleted or renamed.
+            let writable = rule.access == Access::Write && rule.source != Source::Default(DEVICE_NODE);
+            let name = params.add("HIDE_EXCEPT", &spelled);
+            let operations = if !policy.deny.write || writable { READ_OPERATIONS } else { "file-read* file-clone" };
+            let _ = writeln!(text, "(allow {operations} {})", filter(is_dir, &name));
+            if policy.deny.write && writable {
+                let _ = writeln!(text, "(deny file-write-unlink {})", filter(false, &name));
+            }
+            continue;
+        }
+        for name in spellings(params, "HIDE", &spelled) {
+            let _ = writeln!(text, "(deny {READ_OPERATIONS} {})", filter(is_dir, &name));
+        }
+        for way in spelled.ancestors().skip(1).filter(|way| way.parent().is_some()) {
+            if !ways.iter().any(|w| w == way) {
+                ways.push(way.to_path_buf());
+            }
+        }
+    }
+    if ways.is_empty() {
+        return;
+    }
+    text.push_str("; nor may the directories on the way to them be renamed or deleted.\n");
+    for way in &ways {
+        for name in spellings(params, "HIDE_WAY", way) {
+            let _ = writeln!(text, "(deny file-write-unlink {})", filter(false, &name));
         }
     }
 }
 
+/// Whether `path` is `/System/Volumes` or below it, whatever the case of its
+/// letters (what [`SYSTEM_VOLUMES`] matches).
+fn in_system_volumes(path: &Path) -> bool {
+    let mut parts = path.components().skip(1).map(|c| c.as_os_str().to_ascii_lowercase());
+    parts.next().is_some_and(|p| p == "system") && parts.next().is_some_and(|p| p == "volumes")
+}
+
+/// Adds `spelled` (a path in the spelling Seatbelt matches) as `PREFIX_n`
+/// and, when it lies under a firmlink, its data-volume spelling as
+/// `DATA_PREFIX_n` (the same `n`); returns the names of the parameters.
+fn spellings(params: &mut Params, prefix: &str, spelled: &Path) -> Vec<String> {
+    let name = params.add(prefix, spelled);
+    let rest = spelled.strip_prefix("/").unwrap_or(spelled);
+    if !FIRMLINKS.iter().any(|link| rest.starts_with(link)) {
+        return vec![name];
+    }
+    let data = format!("DATA_{name}");
+    params.0.push((data.clone(), Path::new("/System/Volumes/Data").join(rest).into_os_string()));
+    vec![name, data]
+}
+
 /// After every grant: no write to a protected path or anything beneath it
-/// (Seatbelt can deny inside an allowed tree, which Landlock cannot), and
+/// (Seatbelt can deny inside an allowed tree, which Landlock cannot), no
+/// hard link to one (written through the link's writable path), and
 /// no creating, removing or renaming the directories on the way to one
 /// inside the writable paths (`.git` replaced by a prepared tree, or moved
 /// away to be edited) — stricter than on Linux, where a new empty
@@ -426,13 +506,14 @@ fn protected_section(text: &mut String, params: &mut Params, policy: &Policy) {
         return;
     }
     text.push_str(
-        "; Protected paths (--protect, a project's files that run code): read-only inside the writable paths.\n",
+        "; Protected paths (--protect, a project's files that run code): read-only inside the writable paths,\n\
+         ; and no hard link to them (which would be written through its own, writable path).\n",
     );
     let writable = policy.writable_paths();
     let mut ways: Vec<PathBuf> = Vec::new();
     for p in &policy.protection.protected {
         let name = params.add("PROTECT", &p.path);
-        let _ = writeln!(text, "(deny file-write* (subpath (param \"{name}\")))");
+        let _ = writeln!(text, "(deny {WRITE_OPERATIONS} (subpath (param \"{name}\")))");
         for way in p.path.ancestors().skip(1) {
             if !writable.iter().any(|w| way.starts_with(w) && way != w.as_path()) {
                 break;

@@ -1,7 +1,7 @@
 //! The macOS backend's system calls, behind safe functions: `confstr`,
 //! `ttyname_r`, `sysctlbyname`, `setsid` before exec, and the signal mask
 //! sbx waits under. Every `unsafe` block states its invariant. macOS only;
-//! nothing here decides anything (the decisions are pure, in [`super::host`],
+//! nothing here decides anything (the decisions are pure, in [`super::machine`],
 //! [`super::diagnose`] and [`super::profile`]).
 
 use std::ffi::{CStr, OsStr};

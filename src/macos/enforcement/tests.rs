@@ -52,11 +52,33 @@ fn limits_follow_the_policy() {
     assert_eq!((limits[0].kind, limits[0].what.as_str()), (None, UNVERIFIED));
     let denied = Policy::for_test(Deny { net: true, ..Deny::default() }, Net::Denied, Vec::new());
     let limits = super::limits(&denied, &today());
-    assert!(limits.iter().any(|l| l.kind.is_none() && l.what.contains("other than LaunchServices and AppleEvents")));
+    assert!(
+        limits
+            .iter()
+            .any(|l| l.kind.is_none() && l.what.contains("other than LaunchServices, AppleEvents and launchd jobs"))
+    );
     assert!(limits.iter().any(|l| l.kind.is_none() && l.what.contains("pasteboard") && l.what.contains("Spotlight")));
     assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("reach the network")));
     assert!(limits.iter().any(|l| l.kind == Some(Kind::Net) && l.what.contains("--allow-unix")));
     assert!(gaps(&denied).is_empty());
+    assert!(!limits.iter().any(|l| l.what.contains("cfprefsd")), "{limits:?}");
+}
+
+/// `defaults read` reaches ~/Library/Preferences through cfprefsd, which
+/// the profile leaves open: --deny-read and --hide must not claim it.
+#[test]
+fn preferences_read_through_cfprefsd_are_a_read_limit() {
+    let read = Policy::for_test(Deny { read: true, ..Deny::default() }, Net::Unrestricted, Vec::new());
+    let mut hide = Policy::for_test(Deny::default(), Net::Unrestricted, Vec::new());
+    hide.hidden = vec![crate::policy::Hidden {
+        path: "/Users/me/.ssh".into(),
+        is_dir: true,
+        source: crate::policy::Source::Flag("--hide"),
+    }];
+    for policy in [read, hide] {
+        let limits = limits(&policy, &today());
+        assert!(limits.iter().any(|l| l.kind == Some(Kind::Read) && l.what.contains("defaults read")), "{limits:?}");
+    }
 }
 
 #[test]
@@ -132,9 +154,11 @@ fn doctor_report() {
     );
     assert!(out.contains("\n  -   F_SETPROTECTIONCLASS under --deny-write: denied by the profile\n"), "{out}");
     assert!(!out.contains("Landlock ABI") && !out.contains("seccomp"), "{out}");
-    for flag in ["--deny-read", "--deny-write", "--deny-net", "--allow-net", "--allow-unix", "--deny-env"] {
+    for flag in ["--deny-read", "--hide", "--deny-write", "--deny-net", "--allow-net", "--allow-unix", "--deny-env"] {
         assert!(out.contains(&format!("\n  {flag} ")), "{flag} missing:\n{out}");
     }
+    assert!(out.contains("task ports") && out.contains("launchd jobs"), "{out}");
+    assert!(out.contains("readable through cfprefsd") && out.contains("nor the directories on their way"), "{out}");
     assert!(out.contains("verdict: sbx can sandbox commands on this Mac"), "{out}");
 
     let (out, ok) =
@@ -173,7 +197,10 @@ fn explain_names_sbpl_limits_not_linux_mechanisms() {
     assert!(e.verdict.refusals[0].contains("cannot be enforced on macOS"), "{:?}", e.verdict.refusals);
     assert!(text.contains("NOT ENFORCED here: --allow-net=example.com:443, a host name (refused"), "{text}");
     assert!(text.contains("LIMIT on macOS: some Mach and XPC services reach the network"), "{text}");
-    assert!(text.contains("limit: Mach and XPC services other than LaunchServices and AppleEvents"), "{text}");
+    assert!(
+        text.contains("limit: Mach and XPC services other than LaunchServices, AppleEvents and launchd jobs"),
+        "{text}"
+    );
     assert!(text.contains("this system: macOS 14.5 (aarch64), /usr/bin/sandbox-exec present"), "{text}");
     assert!(text.contains("limit: nothing of the macOS backend has been verified on a real Mac"), "{text}");
     assert!(!text.contains("Landlock") && !text.contains("seccomp") && !text.contains("this kernel"), "{text}");

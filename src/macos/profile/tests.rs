@@ -187,6 +187,8 @@ fn golden_profiles() {
         p.hidden = hidden_paths();
         golden(name, &rendered(&p));
     }
+    // A rule beneath a hidden path, and a hide beneath that rule.
+    golden("hide-with-rules-beneath", &rendered(&rules_beneath_hidden(all)));
     // Protected paths: denied after every grant, and the way to them.
     let mut p = policy(write, Net::Unrestricted, usual_paths(), &[]);
     p.protection.protected =
@@ -233,7 +235,9 @@ fn hidden_paths_are_denied_last_in_both_spellings() {
     let profile = build(&p, &mac()).unwrap();
     let text = &profile.text;
     let last_allow = text.rfind("(allow ").unwrap();
-    let first_hide = text.find("(deny file-read* (subpath (param \"HIDE_0\")))").unwrap_or_else(|| panic!("{text}"));
+    let first_hide = text
+        .find("(deny file-read* file-write-unlink file-link file-clone (subpath (param \"HIDE_0\")))")
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(first_hide > last_allow, "a later allow would win over the hide:\n{text}");
     let param = |name: &str| profile.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
     assert_eq!(param("HIDE_0"), Some(OsString::from("/Users/me/.ssh")));
@@ -242,7 +246,129 @@ fn hidden_paths_are_denied_last_in_both_spellings() {
     assert_eq!(param("DATA_HIDE_1"), Some(OsString::from("/System/Volumes/Data/Users/me/.aws")));
     assert_eq!(param("HIDE_2"), Some(OsString::from("/usr/share/x/token")));
     assert_eq!(param("DATA_HIDE_2"), None, "/usr/share is not firmlinked");
-    assert!(text.contains("(deny file-read* (literal (param \"HIDE_2\")))"), "{text}");
+    assert!(text.contains("(deny file-read* file-write-unlink file-link file-clone (literal (param \"HIDE_2\")))"));
+}
+
+/// `mv ~/.ssh ~/x`, `ln ~/.ssh/id_ed25519 ~/x`, `cp -c` or `mv ~ ~2`, then
+/// reading the new path: the hide names the old one only.
+#[test]
+fn hidden_paths_cannot_be_moved_linked_or_cloned_nor_the_directories_on_their_way_renamed() {
+    for deny in [Deny::default(), Deny { read: true, ..Deny::default() }] {
+        let mut p = policy(deny, Net::Unrestricted, vec![rule(b"/Users/me", true, Access::Read)], &[]);
+        p.hidden = hidden_paths();
+        let profile = build(&p, &mac()).unwrap();
+        let text = &profile.text;
+        let last_allow = text.rfind("(allow ").unwrap();
+        for (name, kind) in [("HIDE_0", "subpath"), ("DATA_HIDE_0", "subpath"), ("HIDE_2", "literal")] {
+            let rule = format!("(deny file-read* file-write-unlink file-link file-clone ({kind} (param \"{name}\")))");
+            let at = text.find(&rule).unwrap_or_else(|| panic!("{rule} missing ({deny:?}):\n{text}"));
+            assert!(at > last_allow, "{deny:?}: a later allow would win:\n{text}");
+        }
+        let param = |name: &str| profile.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_owned());
+        let ways: Vec<&(String, OsString)> = profile.params.iter().filter(|(n, _)| n.contains("HIDE_WAY")).collect();
+        let expected = [
+            ("HIDE_WAY_0", "/Users/me"),
+            ("DATA_HIDE_WAY_0", "/System/Volumes/Data/Users/me"),
+            ("HIDE_WAY_1", "/Users"),
+            ("DATA_HIDE_WAY_1", "/System/Volumes/Data/Users"),
+            ("HIDE_WAY_2", "/usr/share/x"),
+            ("HIDE_WAY_3", "/usr/share"),
+            ("HIDE_WAY_4", "/usr"),
+        ];
+        assert_eq!(ways.len(), expected.len(), "each directory once, never /: {ways:?}");
+        for (name, value) in expected {
+            assert_eq!(param(name), Some(OsString::from(value)), "{name}");
+            let rule = format!("(deny file-write-unlink (literal (param \"{name}\")))");
+            assert!(text.find(&rule).is_some_and(|at| at > last_allow), "{rule} ({deny:?}):\n{text}");
+        }
+        // The hidden paths keep their numbers: HIDE_WAY_n is not a HIDE_n.
+        assert_eq!(param("HIDE_2"), Some(OsString::from("/usr/share/x/token")));
+    }
+}
+
+fn hide(path: &str, is_dir: bool) -> crate::policy::Hidden {
+    crate::policy::Hidden { path: PathBuf::from(path), is_dir, source: Source::Flag("--hide") }
+}
+
+/// `~` readable, `~/.config` hidden, `~/.config/git` readable and
+/// `~/.config/app/cache` writable beneath it, `~/.config/git/token` hidden
+/// beneath that (the hides given deepest first), and a hide and a rule in
+/// the `/System/Volumes` spelling.
+fn rules_beneath_hidden(deny: Deny) -> Policy {
+    let mut p = policy(
+        deny,
+        Net::Unrestricted,
+        vec![
+            rule(b"/Users/me", true, Access::Read),
+            rule(b"/Users/me/.config/git", true, Access::Read),
+            rule(b"/Users/me/.config/app/cache", true, Access::Write),
+            rule(b"/System/Volumes/Data/.Spotlight-V100/x", true, Access::Read),
+        ],
+        &[],
+    );
+    p.hidden = vec![
+        hide("/Users/me/.config/git/token", false),
+        hide("/Users/me/.config", true),
+        hide("/System/Volumes/Data/.Spotlight-V100", true),
+    ];
+    p
+}
+
+/// `--allow-read=~ --hide=~/.config --allow-read=~/.config/git
+/// --hide=~/.config/git/token`: as on Linux, a rule beneath the hidden
+/// directory grants again what it granted (no more: under --deny-write a
+/// read-only rule gets no moving or linking, and a writable root still
+/// cannot be deleted), and the hidden file beneath that rule is hidden
+/// again — the deepest last.
+#[test]
+fn a_rule_beneath_a_hidden_path_grants_again_what_it_granted_and_a_hide_beneath_it_hides_again() {
+    let ops = "file-read* file-write-unlink file-link file-clone";
+    for deny in [Deny::default(), Deny { read: true, write: true, ..Deny::default() }] {
+        let p = rules_beneath_hidden(deny);
+        let profile = build(&p, &mac()).unwrap();
+        let text = &profile.text;
+        let param = |name: &str| profile.params.iter().find(|(n, _)| n == name).map(|(_, v)| v.to_owned());
+        let pos = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} missing ({deny:?}):\n{text}"));
+        let config = pos(&format!("(deny {ops} (subpath (param \"HIDE_0\")))"));
+        assert_eq!(param("HIDE_0"), Some(OsString::from("/Users/me/.config")));
+        let read_only = if deny.write { "file-read* file-clone" } else { ops };
+        let git = pos(&format!("(allow {read_only} (subpath (param \"HIDE_EXCEPT_0\")))"));
+        let cache = pos(&format!("(allow {ops} (subpath (param \"HIDE_EXCEPT_1\")))"));
+        assert_eq!(param("HIDE_EXCEPT_0"), Some(OsString::from("/Users/me/.config/git")));
+        assert_eq!(param("HIDE_EXCEPT_1"), Some(OsString::from("/Users/me/.config/app/cache")));
+        let root = "(deny file-write-unlink (literal (param \"HIDE_EXCEPT_1\")))";
+        assert_eq!(text.find(root).is_some_and(|at| at > cache), deny.write, "{deny:?}:\n{text}");
+        let token = pos(&format!("(deny {ops} (literal (param \"HIDE_2\")))"));
+        assert_eq!(param("HIDE_2"), Some(OsString::from("/Users/me/.config/git/token")));
+        assert!(config < git && git < token && config < cache, "{deny:?}:\n{text}");
+        assert!(!text.contains("file-write* (subpath (param \"HIDE_EXCEPT"), "no write comes back:\n{text}");
+        // The /System/Volumes spelling, denied whole, is never granted again.
+        let spotlight =
+            |(n, v): &(String, OsString)| n.starts_with("HIDE_EXCEPT") && v.to_string_lossy().contains("Spot");
+        assert!(!profile.params.iter().any(spotlight), "{:?}", profile.params);
+    }
+    // No rule beneath a hidden path: the hides keep the policy's order.
+    let mut p = policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]);
+    p.hidden = vec![hide("/Users/me/a/b", true), hide("/Users/me/c", true)];
+    let profile = build(&p, &mac()).unwrap();
+    assert_eq!(profile.params[0], ("HIDE_0".to_owned(), OsString::from("/Users/me/a/b")));
+    assert!(!profile.text.contains("HIDE_EXCEPT") && !profile.text.contains("in order of depth"));
+}
+
+/// `ln .git/config ./cfg; echo x >> ./cfg` would write the protected file
+/// through a writable path.
+#[test]
+fn protected_paths_cannot_be_hard_linked() {
+    let mut p = policy(Deny { write: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]);
+    p.protection.protected = vec![crate::policy::protect::Protected {
+        path: PathBuf::from("/Users/me/project/.git/config"),
+        why: "t".into(),
+        source: Source::Default("a git file that runs code"),
+    }];
+    let text = text(&p);
+    let rule = "(deny file-write* file-link (subpath (param \"PROTECT_0\")))";
+    let at = text.find(rule).unwrap_or_else(|| panic!("{rule} missing:\n{text}"));
+    assert!(at > text.rfind("(allow ").unwrap(), "{text}");
 }
 
 /// The section of `text` that starts at `start` (up to the next blank line).
@@ -265,7 +391,7 @@ fn a_private_tmp_replaces_the_shared_one() {
 }
 
 #[test]
-fn base_profile_is_allow_default_with_signal_and_terminal_scopes() {
+fn base_profile_is_allow_default_with_signal_task_port_and_terminal_scopes() {
     let text = text(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]));
     assert!(text.starts_with("; sbx base profile"), "{text}");
     assert_eq!(
@@ -275,6 +401,8 @@ fn base_profile_is_allow_default_with_signal_and_terminal_scopes() {
             "(allow default)",
             "(deny signal)",
             "(allow signal (target same-sandbox))",
+            "(deny mach-priv-task-port)",
+            "(allow mach-priv-task-port (target same-sandbox))",
             "(deny file-ioctl (ioctl-command TIOCSTI))",
             "(deny hid-control)",
         ]
@@ -296,12 +424,13 @@ fn terminal_injection_is_denied_in_the_form_this_macos_accepts_or_a_new_session(
 }
 
 #[test]
-fn any_restriction_closes_launchservices_and_appleevents() {
+fn any_restriction_closes_launchservices_appleevents_and_launchd_jobs() {
     let services = "(deny mach-lookup\n    (global-name \"com.apple.coreservices.launchservicesd\")\n    \
                     (global-name \"com.apple.coreservices.quarantine-resolver\")\n    \
                     (global-name \"com.apple.runningboard\"))\n";
     let open = text(&policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]));
     assert!(!open.contains("launchservicesd") && !open.contains("appleevent-send"), "{open}");
+    assert!(!open.contains("job-creation"), "{open}");
     for deny in [
         Deny { read: true, ..Deny::default() },
         Deny { write: true, ..Deny::default() },
@@ -311,6 +440,8 @@ fn any_restriction_closes_launchservices_and_appleevents() {
         let net = if deny.net { Net::Denied } else { Net::Unrestricted };
         let text = text(&policy(deny, net, Vec::new(), &[]));
         assert!(text.contains(services) && text.contains("\n(deny appleevent-send)\n"), "{deny:?}:\n{text}");
+        // `launchctl submit -l x -- sh -c …`: launchd runs it unsandboxed.
+        assert!(text.contains("\n(deny job-creation)\n"), "{deny:?}:\n{text}");
     }
     let mut fds = policy(Deny::default(), Net::Unrestricted, Vec::new(), &[]);
     fds.close_fds = true;
@@ -558,6 +689,37 @@ fn hostile_paths_only_change_the_parameters() {
             assert_eq!(value.as_bytes(), *path, "{name}");
             assert!(reference.params.iter().any(|(n, _)| n == name), "{name}");
         }
+    }
+}
+
+/// Hidden paths, and the directories on the way to them, reach the profile
+/// only as parameters too: the text holds one deny per hidden path and per
+/// directory on its way, whatever the bytes of their names.
+#[test]
+fn hostile_hidden_paths_only_change_the_parameters() {
+    let shape = |name: &[u8]| {
+        let mut path = b"/Users/me/".to_vec();
+        path.extend_from_slice(name);
+        let mut p = policy(Deny { read: true, ..Deny::default() }, Net::Unrestricted, usual_paths(), &[]);
+        p.hidden = vec![crate::policy::Hidden {
+            path: PathBuf::from(OsStr::from_bytes(&path)),
+            is_dir: true,
+            source: Source::Flag("--hide"),
+        }];
+        build(&p, &mac()).unwrap()
+    };
+    let reference = shape(b"plain");
+    for name in HOSTILE.iter().map(|p| &p[1..]).filter(|n| !n.contains(&b'/')) {
+        let profile = shape(name);
+        assert_eq!(profile.text, reference.text, "the name {:?} changed the profile text", OsStr::from_bytes(name));
+        assert!(!profile.text.as_bytes().windows(name.len()).any(|w| w == name) || name == b"plain");
+        let hidden: Vec<&[u8]> = profile
+            .params
+            .iter()
+            .filter(|(n, _)| n.contains("HIDE_") && !n.contains("WAY"))
+            .map(|(_, v)| v.as_bytes())
+            .collect();
+        assert!(hidden.iter().all(|v| v.ends_with(name)), "{hidden:?}");
     }
 }
 
