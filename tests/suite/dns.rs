@@ -310,10 +310,37 @@ fn proxy_listens_on_both_loopbacks_by_default() {
         assert_eq!(ask(*udp, "allowed.test", TYPE::A, false).unwrap().addrs, vec![ip("192.0.2.1")], "{udp}");
         assert_eq!(ask(*tcp, "allowed.test", TYPE::A, true).unwrap().addrs, vec![ip("192.0.2.1")], "{tcp}");
     }
-    // Dropping it closes its sockets.
-    let tcp = proxy.tcp_addr();
+    // Dropping it closes its sockets: the listening socket it held (found
+    // by its port in /proc/net/tcp among this process's fds) is gone from
+    // them. (Connecting to the freed port proves nothing: another test may
+    // have been handed the port meanwhile.)
+    let port = proxy.tcp_addr().port();
+    let inode = listening_inode(port).expect("the proxy's listening socket among this process's fds");
     drop(proxy);
-    assert!(std::net::TcpStream::connect(tcp).is_err());
+    assert!(!own_socket_inodes().contains(&inode), "the proxy's listening socket (port {port}) is still open");
+}
+
+/// The inodes of the sockets this process holds open.
+fn own_socket_inodes() -> Vec<u64> {
+    std::fs::read_dir("/proc/self/fd")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read_link(e.path()).ok())
+        .filter_map(|t| t.to_str()?.strip_prefix("socket:[")?.strip_suffix(']')?.parse().ok())
+        .collect()
+}
+
+/// The inode of the TCP socket listening on `port` (IPv4) that this
+/// process holds, if any.
+fn listening_inode(port: u16) -> Option<u64> {
+    let own = own_socket_inodes();
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let local_port = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+        let inode: u64 = f.get(9)?.parse().ok()?;
+        (local_port == port && *f.get(3)? == "0A" && own.contains(&inode)).then_some(inode)
+    })
 }
 
 #[test]
