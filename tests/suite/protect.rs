@@ -170,6 +170,11 @@ const ESCAPES: &[(&[&str], &str, Unchanged)] = &[
     (&["write", "sbx.toml"], "EACCES", &[("sbx.toml", None)]),
     (&["mkdir", ".husky"], "EACCES", &[(".husky", None)]),
     (&["write", ".pre-commit-config.yaml"], "EACCES", &[(".pre-commit-config.yaml", None)]),
+    (&["mkdir", ".idea"], "EACCES", &[(".idea", None)]),
+    (&["write", ".gitlab-ci.yml"], "EACCES", &[(".gitlab-ci.yml", None)]),
+    (&["write", "mise.toml"], "EACCES", &[("mise.toml", None)]),
+    (&["write", ".mise.toml"], "EACCES", &[(".mise.toml", None)]),
+    (&["write", ".git/config.worktree"], "EACCES", &[(".git/config.worktree", None)]),
 ];
 
 #[test]
