@@ -183,7 +183,13 @@ pub(super) fn hint(verb: &str, path: &Path, dir: &Path, home: Option<&Path>, by_
         (true, true) => format!(
             "only --allow-write={} would allow it ({}); point the tool at a narrower directory",
             shown(dir, home),
-            if dir == Path::new("/") { "the whole file system" } else { "the whole home directory" }
+            if dir == Path::new("/") {
+                "the whole file system"
+            } else if home == Some(dir) {
+                "the whole home directory"
+            } else {
+                "the home directory with it"
+            }
         ),
     }
 }
@@ -222,6 +228,16 @@ mod tests {
             report_line("create", Path::new("/home/u/.gitconfig.lock"), Path::new("/home/u"), home, true),
             "sbx: blocked create /home/u/.gitconfig.lock — only --allow-write=~ would allow it (the whole home \
              directory); point the tool at a narrower directory"
+        );
+    }
+
+    #[test]
+    fn a_directory_above_home_is_not_called_the_home_directory() {
+        let home = Some(Path::new("/tmp/h"));
+        assert_eq!(
+            report_line("create", Path::new("/tmp/x"), Path::new("/tmp"), home, true),
+            "sbx: blocked create /tmp/x — only --allow-write=/tmp would allow it (the home directory with it); point \
+             the tool at a narrower directory"
         );
     }
 
