@@ -690,17 +690,7 @@ impl OwnFiles {
     /// resolved and the rest appended) as `what`; a rule that reaches it is
     /// refused if `refuse`, else warned about.
     pub fn add(&mut self, path: &Path, what: &'static str, refuse: bool) {
-        let mut existing = path;
-        let mut rest = Vec::new();
-        while !existing.exists() {
-            let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else { break };
-            rest.push(name.to_owned());
-            existing = parent;
-        }
-        let mut canonical = crate::paths::resolve(existing).map(|r| r.path).unwrap_or_else(|_| existing.to_path_buf());
-        for name in rest.iter().rev() {
-            canonical.push(name);
-        }
+        let canonical = protect::canonical_lenient(path);
         if !self.paths.iter().any(|(p, _, _)| *p == canonical) {
             self.paths.push((canonical, what, refuse));
         }

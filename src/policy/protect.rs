@@ -147,7 +147,7 @@ pub fn beneath_any_case(path: &Path, base: &Path) -> bool {
 pub fn canonical_lenient(path: &Path) -> PathBuf {
     let mut existing = path;
     let mut rest = Vec::new();
-    while std::fs::symlink_metadata(existing).is_err() {
+    while !existing.exists() {
         let (Some(parent), Some(name)) = (existing.parent(), existing.file_name()) else { break };
         rest.push(name.to_owned());
         existing = parent;

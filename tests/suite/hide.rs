@@ -12,13 +12,7 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use super::fs::open_up;
-use super::util::{Cmd, bare, files_enforced, landlock_abi, make_reachable, need_root, probe, sbx};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum User {
-    Caller,
-    Nobody,
-}
+use super::util::{Cmd, User, as_both_users, bare, files_enforced, landlock_abi, make_reachable, probe, sbx};
 
 /// A temp home (under the target dir: neither /tmp nor a default):
 ///
@@ -77,7 +71,7 @@ impl Home {
             .env("XDG_CONFIG_HOME", self.path("work/config"))
             .env("XDG_STATE_HOME", self.path("work/state"))
             .env_remove("TMPDIR");
-        if self.user == User::Nobody { cmd.nobody() } else { cmd }
+        self.user.apply(cmd)
     }
 
     /// `probe ARGS` without sbx: must print `ok` (the control run).
@@ -107,17 +101,6 @@ fn read_home(h: &Home) -> Vec<OsString> {
     let mut probe_flag = os("--allow-read=");
     probe_flag.push(probe());
     vec![os("--deny-read"), probe_flag, h.flag("--allow-read", "home")]
-}
-
-/// Runs `body` as the caller and, as root, as uid 65534.
-fn as_both_users(body: impl Fn(User)) {
-    if !files_enforced() {
-        return;
-    }
-    body(User::Caller);
-    if need_root() {
-        body(User::Nobody);
-    }
 }
 
 #[test]

@@ -15,16 +15,9 @@ use std::path::{Path, PathBuf};
 use tempfile::TempDir;
 
 use super::util::{
-    Cmd, Output, bare, container, files_enforced, landlock_abi, need_root, probe, sbx, sbx_uid, tempdir,
+    Cmd, Output, User, as_both_users, bare, container, files_enforced, landlock_abi, need_root, probe, sbx, sbx_uid,
+    tempdir,
 };
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum User {
-    /// Whoever runs the tests (root in CI).
-    Caller,
-    /// uid/gid 65534 (via setpriv).
-    Nobody,
-}
 
 /// A git work tree `proj` with one commit, a hooks directory, a `srcx/hooks`
 /// directory (a harmless twin for the racing tests) and a bare `remote.git`
@@ -80,13 +73,13 @@ impl Repo {
     fn sbx(&self, flags: &[&str], args: &[&std::ffi::OsStr]) -> Cmd {
         let mut cmd = sbx(["--deny-write", "--allow-write=."]).args(flags).arg("--").args(args).cwd(&self.dir);
         cmd = cmd.env("HOME", self.tmp.path()).env("GIT_CONFIG_NOSYSTEM", "1");
-        if self.user == User::Nobody { cmd.nobody() } else { cmd }
+        self.user.apply(cmd)
     }
 
     /// The probe without sbx, as the same user, in the work tree.
     fn bare_probe(&self, args: &[&str]) -> Output {
         let cmd = bare(probe()).args(args).cwd(&self.dir);
-        if self.user == User::Nobody { cmd.nobody().run() } else { cmd.run() }
+        self.user.apply(cmd).run()
     }
 
     /// The probe under sbx (default protections, plus `flags`).
@@ -121,17 +114,6 @@ fn trusting(cmd: Cmd) -> Cmd {
         .env("GIT_CONFIG_VALUE_0", "*")
         .env("GIT_CONFIG_KEY_1", "protocol.file.allow")
         .env("GIT_CONFIG_VALUE_1", "always")
-}
-
-/// Runs `body` as the caller and, with root, as uid 65534.
-fn as_both_users(body: impl Fn(User)) {
-    if !files_enforced() {
-        return;
-    }
-    body(User::Caller);
-    if need_root() {
-        body(User::Nobody);
-    }
 }
 
 /// Files that must be unchanged after an escape: (path, content; `None`:
@@ -304,9 +286,7 @@ fn a_linked_worktree_protects_its_pointer_and_the_main_repositorys_files() {
             sbx(["--deny-write", "--allow-write=.", &format!("--allow-write={main}"), "--", "sh", "-c", &script])
                 .cwd(&linked)
                 .env("HOME", repo.tmp.path());
-        if user == User::Nobody {
-            cmd = cmd.nobody();
-        }
+        cmd = user.apply(cmd);
         cmd.run().success().stdout_is("EACCES\nEACCES\nEACCES\ncommitted");
     });
 }
@@ -318,7 +298,7 @@ fn git_as(repo: &Repo, args: &[&str]) -> Output {
         .args(args)
         .cwd(&repo.dir)
         .env("HOME", repo.tmp.path());
-    let out = if repo.user == User::Nobody { cmd.nobody().run() } else { cmd.run() };
+    let out = repo.user.apply(cmd).run();
     out.success();
     out
 }
@@ -384,9 +364,7 @@ fn protect_adds_a_path_and_names_itself_in_the_refusal() {
             .arg(probe())
             .args(["rename", "keep", "moved"])
             .cwd(&plain);
-        if user == User::Nobody {
-            cmd = cmd.nobody();
-        }
+        cmd = user.apply(cmd);
         cmd.run().success().stdout_is("EACCES");
     });
 }

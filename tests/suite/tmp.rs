@@ -18,15 +18,7 @@ use std::process::Stdio;
 
 use tempfile::TempDir;
 
-use super::util::{Cmd, files_enforced, make_reachable, need_root, probe, sbx, tempdir};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum User {
-    /// Whoever runs the tests (root in CI).
-    Caller,
-    /// uid/gid 65534 with no groups (via setpriv).
-    Nobody,
-}
+use super::util::{Cmd, User, files_enforced, make_reachable, need_root, probe, sbx, tempdir};
 
 /// A fresh directory for TMPDIR (the parent of the private directory),
 /// writable by every user, as /tmp is.
@@ -54,7 +46,7 @@ impl Parent {
     /// `sbx ARGS` (as `user`) with TMPDIR pointing here.
     fn sbx(&self, user: User, args: &[&str]) -> Cmd {
         let cmd = sbx(args).env("TMPDIR", self.path());
-        if user == User::Nobody { cmd.nobody() } else { cmd }
+        user.apply(cmd)
     }
 
     /// Asserts that the run left nothing here (the private directory is gone).

@@ -789,3 +789,32 @@ pub fn net_enforceable() -> bool {
 pub fn files_enforced() -> bool {
     enforceable(&["--deny-write"]) & enforceable(&["--deny-read"])
 }
+
+/// Who a test's sandboxed commands run as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum User {
+    /// Whoever runs the tests (root in CI).
+    Caller,
+    /// uid/gid 65534 with no groups (via setpriv).
+    Nobody,
+}
+
+impl User {
+    /// `cmd`, run as this user.
+    pub fn apply(self, cmd: Cmd) -> Cmd {
+        if self == User::Nobody { cmd.nobody() } else { cmd }
+    }
+}
+
+/// Runs `body` as the caller and, with root, as uid 65534; nothing where
+/// file restrictions cannot be enforced (refused, which `files_enforced`
+/// asserts).
+pub fn as_both_users(body: impl Fn(User)) {
+    if !files_enforced() {
+        return;
+    }
+    body(User::Caller);
+    if need_root() {
+        body(User::Nobody);
+    }
+}
