@@ -259,7 +259,7 @@ pub const DENIED_ALWAYS: &[(&str, &str)] = &[
 
 /// The rules every sandbox gets, whatever the policy: no terminal input
 /// injection, no new namespaces, mounts, kernel code or keyrings.
-fn baseline() -> Vec<Rule> {
+pub fn baseline() -> Vec<Rule> {
     let eperm = |syscall, when, reason| Rule {
         syscall,
         when,

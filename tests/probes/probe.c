@@ -457,6 +457,34 @@ int main(int argc, char **argv) {
         strcpy(path, "/nonexistent-sbx");
         return report(int80_5(atol(a), -100 /* AT_FDCWD */, (long)(uintptr_t)path, 0, 0, 0));
     }
+    if (!strcmp(op, "i386-call") || !strcmp(op, "call")) {
+        /* i386-call NR [ARG...] / call NR [ARG...]: a raw call on the i386 entry (int 0x80) or the
+           native one, up to five arguments: numbers (strtol base 0), or s:TEXT for a pointer to
+           TEXT (in memory below 4 GiB, which the i386 entry can address) */
+        NEED(1);
+        if (argc > 8) { fprintf(stderr, "probe: at most five arguments\n"); return 2; }
+        char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+        if (page == MAP_FAILED) { perror("mmap"); return 2; }
+        long v[5] = {0}; size_t used = 0;
+        for (int i = 3; i < argc; i++) {
+            if (!strncmp(argv[i], "s:", 2)) {
+                size_t n = strlen(argv[i] + 2) + 1;
+                if (used + n > 4096) { fprintf(stderr, "probe: strings too long\n"); return 2; }
+                memcpy(page + used, argv[i] + 2, n); v[i - 3] = (long)(uintptr_t)(page + used); used += n;
+            } else {
+                v[i - 3] = strtol(argv[i], NULL, 0);
+            }
+        }
+        if (!strcmp(op, "call")) return report(syscall(atol(a), v[0], v[1], v[2], v[3], v[4]));
+        return report(int80_5(atol(a), v[0], v[1], v[2], v[3], v[4]));
+    }
+    if (!strcmp(op, "i386-clone")) {       /* i386-clone FLAGS: clone(FLAGS|SIGCHLD) via int 0x80 (nr 120); the child exits */
+        NEED(1);
+        long pid = int80_5(120, strtol(a, NULL, 0) | SIGCHLD, 0, 0, 0, 0);
+        if (pid == 0) _exit(0);
+        if (pid > 0) waitpid(pid, NULL, 0);
+        return report(pid);
+    }
     if (!strcmp(op, "x32-socket")) {       /* socket via the x32 ABI (nr 41 | 0x40000000) */
         NEED(1); return report(syscall(41 | 0x40000000, family(a), SOCK_STREAM, 0));
     }
