@@ -459,15 +459,19 @@ int main(int argc, char **argv) {
     }
     if (!strcmp(op, "i386-call") || !strcmp(op, "call")) {
         /* i386-call NR [ARG...] / call NR [ARG...]: a raw call on the i386 entry (int 0x80) or the
-           native one, up to five arguments: numbers (strtol base 0), or s:TEXT for a pointer to
-           TEXT (in memory below 4 GiB, which the i386 entry can address) */
+           native one, up to five arguments: numbers (strtol base 0), s:TEXT for a pointer to
+           TEXT (in memory below 4 GiB, which the i386 entry can address), or f:PATH for a
+           read-only fd of PATH */
         NEED(1);
         if (argc > 8) { fprintf(stderr, "probe: at most five arguments\n"); return 2; }
         char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
         if (page == MAP_FAILED) { perror("mmap"); return 2; }
         long v[5] = {0}; size_t used = 0;
         for (int i = 3; i < argc; i++) {
-            if (!strncmp(argv[i], "s:", 2)) {
+            if (!strncmp(argv[i], "f:", 2)) {
+                v[i - 3] = open(argv[i] + 2, O_RDONLY | O_NOFOLLOW);
+                if (v[i - 3] < 0) { perror(argv[i] + 2); return 2; }
+            } else if (!strncmp(argv[i], "s:", 2)) {
                 size_t n = strlen(argv[i] + 2) + 1;
                 if (used + n > 4096) { fprintf(stderr, "probe: strings too long\n"); return 2; }
                 memcpy(page + used, argv[i] + 2, n); v[i - 3] = (long)(uintptr_t)(page + used); used += n;
