@@ -213,3 +213,51 @@ fn escapes_md_names_existing_tests() {
     }
     assert!(named > 30, "ESCAPES.md cites only {named} tests");
 }
+
+/// Every claim of ESCAPES.md names its proof: each row of the technique
+/// tables, and each vector of "What closes each vector", cites at least one
+/// test (`FILE::NAME`, checked to exist by `escapes_md_names_existing_tests`).
+#[test]
+fn every_escapes_md_row_names_a_test() {
+    let escapes = std::fs::read_to_string(repo_file("ESCAPES.md")).unwrap();
+    let section = |heading: &str| {
+        let start = escapes.find(heading).unwrap_or_else(|| panic!("ESCAPES.md lost its section {heading:?}"));
+        let rest = &escapes[start + heading.len()..];
+        rest[..rest.find("\n## ").unwrap_or(rest.len())].to_string()
+    };
+    let cites_a_test = |claim: &str| {
+        claim.split('`').skip(1).step_by(2).any(|cite| {
+            cite.split_once("::").is_some_and(|(file, name)| {
+                !file.is_empty() && file.chars().all(|c| c.is_ascii_lowercase()) && !name.is_empty()
+            })
+        })
+    };
+    let rows: Vec<String> = section("\n## Techniques\n")
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| technique ") && !l.starts_with("| ---"))
+        .map(str::to_owned)
+        .collect();
+    // Bullets run on over several lines, up to the next bullet or blank line.
+    let mut vectors: Vec<String> = Vec::new();
+    for line in section("\n## What closes each vector").lines() {
+        if line.starts_with("- ") {
+            vectors.push(line.to_owned());
+        } else if line.starts_with("  ") && !vectors.is_empty() {
+            let last = vectors.last_mut().unwrap();
+            last.push(' ');
+            last.push_str(line.trim());
+        }
+    }
+    assert!(
+        rows.len() > 40 && vectors.len() > 5,
+        "{} rows, {} vectors read from ESCAPES.md",
+        rows.len(),
+        vectors.len()
+    );
+    let unproven: Vec<&String> = rows.iter().chain(&vectors).filter(|claim| !cites_a_test(claim)).collect();
+    assert!(
+        unproven.is_empty(),
+        "ESCAPES.md claims without a test:\n{}",
+        unproven.iter().map(|c| format!("  {c}\n")).collect::<String>()
+    );
+}
