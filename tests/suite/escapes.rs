@@ -421,6 +421,17 @@ fn threads_of(pid: u32) -> usize {
     status.lines().find_map(|l| l.strip_prefix("Threads:")).map_or(0, |n| n.trim().parse().unwrap())
 }
 
+/// How many threads of `pid` are inside `connect` (first field of
+/// /proc/PID/task/TID/syscall: the call's number, while in it).
+fn threads_in_connect(pid: u32) -> usize {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else { return 0 };
+    let connect = libc::SYS_connect.to_string();
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("syscall")).ok())
+        .filter(|line| line.split_whitespace().next() == Some(connect.as_str()))
+        .count()
+}
+
 #[test]
 fn blocked_calls_hold_a_bounded_number_of_supervisor_threads() {
     // 200 threads each block in a mediated connect: sbx serves at most 64
@@ -438,9 +449,15 @@ fn blocked_calls_hold_a_bounded_number_of_supervisor_threads() {
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
     assert_eq!(line.trim(), "started");
-    std::thread::sleep(std::time::Duration::from_millis(1000));
     let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
     let command_pid: u32 = children.split_whitespace().next().expect("the command runs").parse().unwrap();
+    // Ready when 190 of its threads are inside connect (waiting for a
+    // worker, or served and blocked), not after some time.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while threads_in_connect(command_pid) < 190 {
+        assert!(std::time::Instant::now() < deadline, "the command's threads never all reached connect");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     let (sbx_threads, command_threads) = (threads_of(child.id()), threads_of(command_pid));
     // The flood is real: the command's threads are all still there, blocked.
     assert!(command_threads >= 190, "the command has only {command_threads} threads");

@@ -147,17 +147,22 @@ fn what_is_left_of_an_inner_sandbox_ends_with_it() {
     // sbx (it would slip out of the restrictions decided for it).
     let dir = util::tempdir();
     let pidfile = dir.path().join("pid");
-    let script = format!(
-        "\"$SBX\" --deny-env -- sh -c 'sleep 60 & echo $! > {}'; sleep 0.2; cat {}",
-        pidfile.display(),
-        pidfile.display()
-    );
+    let script =
+        format!("\"$SBX\" --deny-env -- sh -c 'sleep 60 & echo $! > {}'; cat {}", pidfile.display(), pidfile.display());
     let out = nested(&["--deny-net"], &script).run();
     out.success();
     let pid: i32 = out.stdout.trim().parse().unwrap();
-    // SAFETY: kill with signal 0 only checks existence.
-    let alive = unsafe { libc::kill(pid, 0) } == 0;
-    assert!(!alive, "the inner sandbox's background process {pid} survived it{}", out.report());
+    // Killed, it may still be on its way out (a zombie until reaped): it
+    // must be gone, or dead, by the time it would have run 5 s of its 60.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| !rest.starts_with(['Z', 'X'])))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(!alive(), "the inner sandbox's background process {pid} survived it{}", out.report());
 }
 
 #[test]

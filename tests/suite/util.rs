@@ -665,36 +665,52 @@ pub fn need_root() -> bool {
     true
 }
 
-/// A TCP listener on loopback that counts the connections it accepts (on
-/// a thread of its own, until dropped).
+/// A TCP listener on loopback that counts the connections it accepts. A
+/// thread of its own accepts (and closes) them until dropped; [`accepted`]
+/// drains the kernel's accept queue itself under the same lock, so every
+/// connection whose handshake completed before the call is counted — no
+/// waiting for the thread to catch up.
+///
+/// [`accepted`]: Listener::accepted
 pub struct Listener {
     pub addr: std::net::SocketAddr,
-    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    state: std::sync::Arc<std::sync::Mutex<Accepting>>,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+struct Accepting {
+    listener: std::net::TcpListener,
+    accepted: usize,
+}
+
+impl Accepting {
+    /// Accepts (and closes) every connection waiting in the queue.
+    fn drain(&mut self) -> usize {
+        while self.listener.accept().is_ok() {
+            self.accepted += 1;
+        }
+        self.accepted
+    }
 }
 
 impl Listener {
     /// Listens on `ip`:`port` (0: any free port); `None` if it cannot.
     pub fn on(ip: &str, port: u16) -> Option<Self> {
-        use std::sync::Arc;
-        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::{Arc, Mutex};
         let listener = std::net::TcpListener::bind((ip, port)).ok()?;
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
-        let accepted = Arc::new(AtomicUsize::new(0));
+        let state = Arc::new(Mutex::new(Accepting { listener, accepted: 0 }));
         let stop = Arc::new(AtomicBool::new(false));
-        let (a, s) = (Arc::clone(&accepted), Arc::clone(&stop));
+        let (a, s) = (Arc::clone(&state), Arc::clone(&stop));
         std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok(_) => {
-                        a.fetch_add(1, Ordering::SeqCst);
-                    }
-                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(1)),
-                }
+                a.lock().unwrap().drain();
+                std::thread::sleep(std::time::Duration::from_millis(1));
             }
         });
-        Some(Self { addr, accepted, stop })
+        Some(Self { addr, state, stop })
     }
 
     pub fn ip(&self) -> String {
@@ -710,10 +726,9 @@ impl Listener {
         format!("--allow-net={}", self.addr)
     }
 
-    /// Connections accepted so far (after letting the accept loop catch up).
+    /// Connections accepted so far, the queue drained first.
     pub fn accepted(&self) -> usize {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+        self.state.lock().unwrap().drain()
     }
 }
 
