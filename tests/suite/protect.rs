@@ -188,6 +188,81 @@ fn every_default_protection_refuses_its_escape() {
     });
 }
 
+/// Every write-intent call, made raw (the legacy calls too, which libc no
+/// longer makes: `open`, `creat`), as a harmless write beside the protected
+/// paths: (call, arguments for the probe's `call` op). Written here, not
+/// taken from sbx's table. In a protected project Landlock leaves the tree
+/// read-only and sbx performs each such call; one it did not see would fail
+/// with EACCES.
+fn write_intent_calls() -> Vec<(&'static str, i64, Vec<&'static str>)> {
+    use libc::*;
+    vec![
+        ("open", SYS_open, vec!["s:new1", "0x41", "0644"]), // O_WRONLY | O_CREAT
+        ("openat", SYS_openat, vec!["-100", "s:new2", "0x41", "0644"]),
+        ("creat", SYS_creat, vec!["s:new3", "0644"]),
+        ("mkdir", SYS_mkdir, vec!["s:d1", "0755"]),
+        ("mkdirat", SYS_mkdirat, vec!["-100", "s:d2", "0755"]),
+        ("mknod", SYS_mknod, vec!["s:fifo1", "010644", "0"]), // S_IFIFO | 0644
+        ("mknodat", SYS_mknodat, vec!["-100", "s:fifo2", "010644", "0"]),
+        ("unlink", SYS_unlink, vec!["s:victim1"]),
+        ("unlinkat", SYS_unlinkat, vec!["-100", "s:victim2", "0"]),
+        ("rmdir", SYS_rmdir, vec!["s:empty"]),
+        ("rename", SYS_rename, vec!["s:r1", "s:r1b"]),
+        ("renameat", SYS_renameat, vec!["-100", "s:r2", "-100", "s:r2b"]),
+        ("renameat2", SYS_renameat2, vec!["-100", "s:r3", "-100", "s:r3b", "0"]),
+        ("link", SYS_link, vec!["s:l1", "s:l1b"]),
+        ("linkat", SYS_linkat, vec!["-100", "s:l2", "-100", "s:l2b", "0"]),
+        ("symlink", SYS_symlink, vec!["s:a.txt", "s:sl1"]),
+        ("symlinkat", SYS_symlinkat, vec!["s:a.txt", "-100", "s:sl2"]),
+        ("truncate", SYS_truncate, vec!["s:t1", "0"]),
+    ]
+}
+
+#[test]
+fn every_write_intent_call_is_performed_beside_protected_paths() {
+    as_both_users(|user| {
+        let script: String = write_intent_calls()
+            .iter()
+            .map(|(_, nr, args)| format!("{} call {nr} {}\n", probe().display(), args.join(" ")))
+            .chain([format!("{} openat2-trunc t2\n", probe().display())])
+            .collect();
+        let want = vec!["ok"; write_intent_calls().len() + 1].join("\n");
+        let prepare = |repo: &Repo| {
+            bare("sh")
+                .args(["-c", "for f in victim1 victim2 r1 r2 r3 l1 l2 t1 t2; do echo x > $f; done; mkdir empty"])
+                .cwd(&repo.dir)
+                .run()
+                .success();
+            repo.give(&repo.dir);
+        };
+        // Control: the same calls without sbx.
+        let control = Repo::new(user);
+        prepare(&control);
+        let cmd = user.apply(bare("sh").args(["-c", &script]).cwd(&control.dir));
+        cmd.run().success().stdout_is(&want);
+
+        let repo = Repo::new(user);
+        prepare(&repo);
+        let out = repo.sh(&[], &script);
+        out.success().stdout_is(&want);
+        let made = ["new1", "new2", "new3", "d1", "d2", "fifo1", "fifo2", "r1b", "r2b", "r3b", "l1b", "l2b"];
+        for rel in made.iter().chain(&["sl1", "sl2"]) {
+            assert!(repo.path(rel).symlink_metadata().is_ok(), "{rel} was not made{}", out.report());
+        }
+        for rel in ["victim1", "victim2", "empty", "r1", "r2", "r3"] {
+            assert!(repo.path(rel).symlink_metadata().is_err(), "{rel} is still there{}", out.report());
+        }
+        for rel in ["t1", "t2"] {
+            assert_eq!(fs::metadata(repo.path(rel)).unwrap().len(), 0, "{rel} not truncated{}", out.report());
+        }
+        // The project is protected: the same calls at .git/config are not made.
+        repo.probe(&[], &["call", &libc::SYS_unlink.to_string(), "s:.git/config"])
+            .success()
+            .stdout_is("EACCES")
+            .stderr_has("protected");
+    });
+}
+
 #[test]
 fn a_new_directory_on_the_way_is_made_and_what_is_protected_in_it_is_not() {
     as_both_users(|user| {
