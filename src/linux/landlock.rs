@@ -38,6 +38,11 @@ fn write_rights() -> BitFlags<AccessFs> {
         | AccessFs::IoctlDev
 }
 
+/// TCP's rights (Landlock ABI 4): a network restriction handles both.
+fn tcp_rights() -> BitFlags<AccessNet> {
+    AccessNet::BindTcp | AccessNet::ConnectTcp
+}
+
 /// Creating device nodes: never granted anywhere.
 fn device_rights() -> BitFlags<AccessFs> {
     AccessFs::MakeChar | AccessFs::MakeBlock
@@ -214,11 +219,7 @@ pub fn plan(policy: &Policy, abi: u8, choices: Choices) -> LandlockPlan {
     // inet socket can be made; with --allow-net every connect and bind is
     // performed by the supervisor (outside this domain), so the command
     // itself never needs either.
-    let handled_net = if policy.net.is_restricted() && abi >= 4 {
-        AccessNet::BindTcp | AccessNet::ConnectTcp
-    } else {
-        BitFlags::EMPTY
-    };
+    let handled_net = if policy.net.is_restricted() && abi >= 4 { tcp_rights() } else { BitFlags::EMPTY };
 
     let mut rules = Vec::new();
     if read_all && !handled_fs.is_empty() {
