@@ -44,10 +44,6 @@ impl Around {
     }
 }
 
-fn users() -> Vec<bool> {
-    if util::is_root() { vec![false, true] } else { vec![false] }
-}
-
 /// The flags the doctor gives a verdict for, and the flags a run gets.
 const FLAGS: [(&str, &[&str]); 6] = [
     ("every run (no flag)", &[]),
@@ -140,7 +136,7 @@ const CAP_ADD_FIX: &str = "fix: run the container with --cap-add=SYS_PTRACE (Doc
 
 #[test]
 fn without_an_enclosing_sandbox_the_doctor_agrees_with_runs() {
-    for nobody in users() {
+    for nobody in util::users() {
         let doctor = doctor_agrees_with_runs(&Around::refusing(&[], nobody));
         for call in ["pidfd_getfd", "process_vm_readv", "/proc/PID/mem", "/proc/PID/fd", "openat2"] {
             line_has(&doctor, "  yes ", call);
@@ -151,7 +147,7 @@ fn without_an_enclosing_sandbox_the_doctor_agrees_with_runs() {
 #[test]
 fn a_filter_refusing_pidfd_getfd_is_named_and_refuses_the_network_as_runs_do() {
     // Docker's default profile without CAP_SYS_PTRACE.
-    for nobody in users() {
+    for nobody in util::users() {
         let around = Around::refusing(&["pidfd_getfd=EPERM"], nobody);
         let doctor = doctor_agrees_with_runs(&around);
         doctor.stdout_has("seccomp: sbx runs under").stdout_has("inside a container or another sandbox");
@@ -212,7 +208,7 @@ fn a_filter_refusing_pidfd_getfd_is_named_and_refuses_the_network_as_runs_do() {
 #[test]
 fn a_filter_refusing_process_vm_readv_too_leaves_proc_mem_and_the_supervisor_works() {
     // moby 20.10's profile without CAP_SYS_PTRACE.
-    for nobody in users() {
+    for nobody in util::users() {
         let around = Around::refusing(&["pidfd_getfd=EPERM", "process_vm_readv=EPERM"], nobody);
         let doctor = doctor_agrees_with_runs(&around);
         line_has(
@@ -254,7 +250,7 @@ fn a_filter_refusing_process_vm_readv_too_leaves_proc_mem_and_the_supervisor_wor
 #[test]
 fn a_filter_answering_enosys_for_openat2_is_named_not_the_kernel() {
     // An older runtime's profile, which predates openat2: runc answers ENOSYS.
-    for nobody in users() {
+    for nobody in util::users() {
         let doctor = doctor_agrees_with_runs(&Around::refusing(&["openat2=ENOSYS"], nobody));
         let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
         let mut numbers = release.trim().split(|c: char| !c.is_ascii_digit());
@@ -272,7 +268,7 @@ fn a_filter_answering_enosys_for_openat2_is_named_not_the_kernel() {
 
 #[test]
 fn inside_an_outer_sbx_the_held_listener_is_named() {
-    for nobody in users() {
+    for nobody in util::users() {
         let doctor = doctor_agrees_with_runs(&Around::inside_sbx(&["--deny-net"], nobody));
         line_has(
             &doctor,

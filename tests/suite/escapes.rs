@@ -16,10 +16,6 @@ use std::process::Stdio;
 use super::process::{Watchdog, as_root_and_nobody};
 use super::util::{self, Cmd, bare, probe, sbx};
 
-fn users() -> Vec<bool> {
-    if util::is_root() { vec![false, true] } else { vec![false] }
-}
-
 fn as_user(cmd: Cmd, nobody: bool) -> Cmd {
     if nobody { cmd.nobody() } else { cmd }
 }
@@ -45,7 +41,7 @@ fn io_uring_cannot_set_attributes_past_deny_write() {
     }
     let dir = util::tempdir();
     util::make_reachable(dir.path());
-    for nobody in users() {
+    for nobody in util::users() {
         let file = dir.path().join(format!("target-{nobody}"));
         std::fs::write(&file, "x").unwrap();
         use std::os::unix::fs::PermissionsExt;
@@ -89,7 +85,7 @@ fn source_routing_options_are_refused_under_allow_net() {
         (&["udp-retopts", "127.0.0.1", "9"], "ok"), // an IP_RETOPTS control message
     ];
     for &(args, bare_result) in cases {
-        for nobody in users() {
+        for nobody in util::users() {
             as_user(bare(probe()).args(args), nobody).run().success().stdout_is(bare_result);
             as_user(sbx([allow, "--"]).arg(probe()).args(args), nobody).run().success().stdout_is("EPERM");
         }
@@ -197,7 +193,7 @@ fn inotify_watches_only_what_the_command_may_read() {
     let secret = dir.path().join("secret");
     std::fs::create_dir(&secret).unwrap();
     let readable = format!("--allow-read={}", probe().display());
-    for nobody in users() {
+    for nobody in util::users() {
         let watch = |cmd: Cmd, args: &[&str]| as_user(cmd, nobody).arg(probe()).arg("inotify-watch").args(args).run();
         let secret = secret.to_str().unwrap();
         // Control: bare, the watch is added (and would report names).

@@ -93,17 +93,13 @@ fn with_user(cmd: Cmd, nobody: bool) -> Cmd {
     if nobody { cmd.nobody() } else { cmd }
 }
 
-fn users() -> Vec<bool> {
-    if util::is_root() { vec![false, true] } else { vec![false] }
-}
-
 // ---------------------------------------------------------------- terminal injection
 
 #[test]
 fn tiocsti_cannot_type_into_the_terminal() {
     let probe = probe();
     for op in ["tiocsti", "tiocsti-high", "i386-tiocsti"] {
-        for nobody in users() {
+        for nobody in util::users() {
             let pty = Pty::open();
             // Premise: bare, the byte lands in the terminal's input queue.
             pty.run(&with_user(bare(probe).arg(op), nobody)).success().stdout_is("ok");
@@ -121,7 +117,7 @@ fn tiocsti_cannot_type_into_the_terminal() {
 #[test]
 fn tioclinux_is_refused_before_the_driver_sees_it() {
     let probe = probe();
-    for nobody in users() {
+    for nobody in util::users() {
         let pty = Pty::open();
         // A pty is no virtual console: bare, the driver itself says ENOTTY.
         pty.run(&with_user(bare(probe).arg("tioclinux"), nobody)).success().stdout_is("ENOTTY");

@@ -84,10 +84,6 @@ pub(super) fn assert_shim_hides_landlock(value: &str, errno_name: &str) {
     bare(probe()).arg("landlock-abi").landlock(value).run().success().stdout_is(errno_name);
 }
 
-fn users() -> Vec<bool> {
-    if util::is_root() { vec![false, true] } else { vec![false] }
-}
-
 fn maybe_nobody(cmd: Cmd, nobody: bool) -> Cmd {
     if nobody { cmd.nobody() } else { cmd }
 }
@@ -104,7 +100,7 @@ fn without_landlock_file_restrictions_and_deny_env_are_refused_and_named() {
         // Other processes' /proc/PID/environ: only Landlock keeps it closed.
         (&["--deny-env"], &["/proc/PID/environ"]),
     ];
-    for nobody in users() {
+    for nobody in util::users() {
         for (flags, lost) in cases {
             let out = filter_free(sbx(*flags).args(["--", "sh", "-c", "echo ran"]), "none", nobody);
             out.code(125).stderr_has("this kernel has no Landlock").stderr_has("--best-effort");
@@ -145,7 +141,7 @@ fn best_effort_without_landlock_runs_and_warns() {
         return;
     }
     let dir = shared_tempdir();
-    for nobody in users() {
+    for nobody in util::users() {
         let out = filter_free(sbx(["--best-effort", "--deny-write", "--", "sh", "-c", "echo ran"]), "none", nobody);
         out.success()
             .stdout_is("ran")
@@ -166,7 +162,7 @@ fn deny_net_without_landlock_is_enforced_whole() {
     if !util::need_real_abi(1) {
         return;
     }
-    for nobody in users() {
+    for nobody in util::users() {
         let run =
             |family: &str| filter_free(sbx(["--deny-net", "--"]).arg(probe()).args(["socket", family]), "none", nobody);
         // Premise: without sbx, sockets of every family can be made.

@@ -449,8 +449,7 @@ fn inside_a_container_profile_files_and_destinations_are_learned_from_memory() {
     // process_vm_readv. Paths and destinations are read through
     // /proc/PID/mem, the socket's family from the address: nothing is lost.
     let server = listener("127.0.0.2");
-    let users = if super::util::is_root() { vec![false, true] } else { vec![false] };
-    for nobody in users {
+    for nobody in super::util::users() {
         let dir = tempdir();
         make_reachable(dir.path());
         use std::os::unix::fs::PermissionsExt;

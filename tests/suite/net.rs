@@ -32,13 +32,7 @@ fn bare_and_sandboxed(flags: &[&str], op: &[&str], nobody: bool) -> (Output, Out
 }
 
 fn users(root_only: bool) -> Vec<bool> {
-    if root_only {
-        if util::need_root() { vec![false] } else { vec![] }
-    } else if util::is_root() {
-        vec![false, true]
-    } else {
-        vec![false]
-    }
+    if root_only { if util::need_root() { vec![false] } else { vec![] } } else { util::users() }
 }
 
 /// Asserts: bare gives one of `bare_ok` (the first is what a kernel with the

@@ -152,7 +152,7 @@ pub(super) fn shared_tempdir() -> tempfile::TempDir {
 
 /// `cmd` as root and, when running as root, as uid 65534.
 pub(super) fn as_root_and_nobody(cmd: impl Fn() -> Cmd) -> Vec<Cmd> {
-    if util::is_root() { vec![cmd(), cmd().nobody()] } else { vec![cmd()] }
+    util::users().into_iter().map(|nobody| if nobody { cmd().nobody() } else { cmd() }).collect()
 }
 
 /// Every stderr line of sbx's own starts with `sbx: `.
@@ -366,13 +366,9 @@ fn spawn_trapping(nobody: bool, signals: &[&str]) -> Running {
     running
 }
 
-fn root_and_nobody_flags() -> Vec<bool> {
-    if util::is_root() { vec![false, true] } else { vec![false] }
-}
-
 #[test]
 fn sigterm_is_forwarded() {
-    for nobody in root_and_nobody_flags() {
+    for nobody in util::users() {
         let mut running = spawn_trapping(nobody, &["TERM"]);
         running.signal(libc::SIGTERM);
         running.finish().code(3).stdout_is("ready\ngot-TERM");
@@ -381,7 +377,7 @@ fn sigterm_is_forwarded() {
 
 #[test]
 fn sighup_and_sigusr1_are_forwarded() {
-    for nobody in root_and_nobody_flags() {
+    for nobody in util::users() {
         for (signal, name) in [(libc::SIGHUP, "HUP"), (libc::SIGUSR1, "USR1"), (libc::SIGUSR2, "USR2")] {
             let mut running = spawn_trapping(nobody, &[name, "TERM"]);
             running.signal(signal);
@@ -404,7 +400,7 @@ fn sigint_to_sbx_alone_is_not_forwarded() {
     direct.signal(libc::SIGTERM);
     direct.finish().code(3).stdout_is("ready\ngot-INT\ngot-TERM");
 
-    for nobody in root_and_nobody_flags() {
+    for nobody in util::users() {
         let mut running = spawn_trapping(nobody, &["INT", "TERM"]);
         running.signal(libc::SIGINT);
         running.signal(libc::SIGQUIT);
@@ -477,7 +473,7 @@ fn no_fd_leaks_into_the_command() {
         flag_sets.push(vec!["--deny-write".into()]);
         flag_sets.push(vec!["--deny-all".into(), format!("--allow-read={}", probe_dir.display())]);
     }
-    for nobody in root_and_nobody_flags() {
+    for nobody in util::users() {
         let with = |c: Cmd| if nobody { c.nobody() } else { c };
         let bare_out = run_with_only_fd(&with(bare(probe).arg("fds")), &file);
         bare_out.success().stdout_is(&format!("{INHERITED_FD}\nend"));
@@ -494,7 +490,7 @@ fn close_fds_gives_a_clean_slate() {
     let dir = shared_tempdir();
     let file: OwnedFd = std::fs::File::create(dir.path().join("inherited")).unwrap().into();
     let probe = probe();
-    for nobody in root_and_nobody_flags() {
+    for nobody in util::users() {
         let with = |c: Cmd| if nobody { c.nobody() } else { c };
         // Premise: the caller's fd reaches the command, bare and under sbx.
         run_with_only_fd(&with(bare(probe).arg("fds")), &file).success().stdout_is(&format!("{INHERITED_FD}\nend"));

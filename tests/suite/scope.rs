@@ -47,10 +47,6 @@ impl Drop for Outsider {
     }
 }
 
-fn users() -> Vec<bool> {
-    if util::is_root() { vec![false, true] } else { vec![false] }
-}
-
 fn as_user(cmd: Cmd, nobody: bool) -> Cmd {
     if nobody { cmd.nobody() } else { cmd }
 }
@@ -66,7 +62,7 @@ pub(super) fn policies() -> Vec<&'static [&'static str]> {
 
 #[test]
 fn signals_reach_no_process_outside_by_any_call() {
-    for nobody in users() {
+    for nobody in util::users() {
         let outsider = Outsider::start(nobody);
         let pid = outsider.pid();
         let ops: Vec<Vec<&str>> = vec![
@@ -107,7 +103,7 @@ fn a_signal_owner_outside_gets_no_signal() {
     // F_SETOWN + F_SETSIG SIGKILL + O_ASYNC: writing to the pipe sends
     // SIGKILL to the owner. Below ABI 6 sbx refuses such an owner (EPERM);
     // on ABI 6 Landlock lets the owner be set but keeps the signal in.
-    for nobody in users() {
+    for nobody in util::users() {
         // Premise: bare, the owner is killed.
         let victim = Outsider::start(nobody);
         as_user(bare(probe()).args(["sigio-to", &victim.pid()]), nobody).run().success().stdout_is("ok");
@@ -148,7 +144,7 @@ fn signals_inside_reach_their_targets_by_every_call() {
 fn a_process_group_signal_skips_the_members_outside() {
     // sbx keeps the command in the caller's process group; a member outside
     // must not get the command's kill(0, SIGUSR1) (it would die of it).
-    for nobody in users() {
+    for nobody in util::users() {
         let script =
             |inner: &str| format!("sleep 30 >/dev/null 2>&1 & echo $!; {inner} {} kill-group 10", probe().display());
         let run = |inner: &str| {
@@ -228,7 +224,7 @@ fn kill_of_every_process_reaches_only_the_sandbox() {
 
 #[test]
 fn priority_limits_and_scheduling_of_processes_outside_cannot_be_changed() {
-    for nobody in users() {
+    for nobody in util::users() {
         let outsider = Outsider::start(nobody);
         let pid = outsider.pid();
         let ops: Vec<Vec<&str>> = vec![
@@ -303,7 +299,7 @@ fn another_sandboxes_environment_cannot_be_read_through_proc() {
 
 #[test]
 fn no_signals_to_processes_outside() {
-    for nobody in users() {
+    for nobody in util::users() {
         let outsider = Outsider::start(nobody);
         let pid = outsider.pid();
         as_user(bare(probe()).args(["kill", &pid, "0"]), nobody).run().success().stdout_is("ok");

@@ -821,6 +821,13 @@ impl User {
     }
 }
 
+/// Whom a test runs sbx as: the caller (`false`) and, with root, uid 65534
+/// (`true`); without root that half is SKIPPED, and says so (see
+/// [`need_root`]).
+pub fn users() -> Vec<bool> {
+    if need_root() { vec![false, true] } else { vec![false] }
+}
+
 /// Runs `body` as the caller and, with root, as uid 65534; nothing where
 /// file restrictions cannot be enforced (refused, which `files_enforced`
 /// asserts).
