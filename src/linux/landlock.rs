@@ -21,17 +21,16 @@ fn read_rights() -> BitFlags<AccessFs> {
     AccessFs::ReadFile | AccessFs::ReadDir | AccessFs::Execute
 }
 
-/// Rights that make up "writing" (every one Landlock has up to ABI 7).
+/// Rights that make up "writing" (every one Landlock has up to ABI 7 but
+/// the [`device_rights`], which no rule grants).
 fn write_rights() -> BitFlags<AccessFs> {
     AccessFs::WriteFile
         | AccessFs::RemoveDir
         | AccessFs::RemoveFile
-        | AccessFs::MakeChar
         | AccessFs::MakeDir
         | AccessFs::MakeReg
         | AccessFs::MakeSock
         | AccessFs::MakeFifo
-        | AccessFs::MakeBlock
         | AccessFs::MakeSym
         | AccessFs::Refer
         | AccessFs::Truncate

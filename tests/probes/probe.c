@@ -642,6 +642,14 @@ int main(int argc, char **argv) {
         int fd = socket(AF_UNIX, SOCK_STREAM, 0); if (fd < 0) return report(-1);
         return report(connect(fd, (struct sockaddr *)&sa, len));
     }
+    if (!strcmp(op, "unix-bind")) {        /* unix-bind PATH: bind a stream socket at PATH (makes the socket file) */
+        NEED(1);
+        struct sockaddr_un un; memset(&un, 0, sizeof un); un.sun_family = AF_UNIX;
+        if (strlen(a) >= sizeof un.sun_path) { fprintf(stderr, "probe: path too long\n"); return 2; }
+        strcpy(un.sun_path, a);
+        int fd = socket(AF_UNIX, SOCK_STREAM, 0); if (fd < 0) return report(-1);
+        return report(bind(fd, (struct sockaddr *)&un, sizeof un));
+    }
     if (!strcmp(op, "unix-self")) {        /* unix-self PATH: bind+listen at PATH, connect to it, accept */
         NEED(1); struct sockaddr_un sa; socklen_t len = unaddr(a, &sa);
         int l = socket(AF_UNIX, SOCK_STREAM, 0); if (l < 0) return report(-1);

@@ -482,6 +482,17 @@ as_both_users! {
 }
 
 as_both_users! {
+    /// A unix socket's file (bind) outside the writable paths: EACCES;
+    /// inside, it is made.
+    fn unix_socket_file_outside_denied(user: User) {
+        let t = check(user, write_in, |t| argv!["unix-bind", t.p("out/sock")], "EACCES");
+        assert!(fs::symlink_metadata(t.path("out/sock")).is_err());
+        let t = check(user, write_in, |t| argv!["unix-bind", t.p("in/sock")], "ok");
+        assert!(fs::symlink_metadata(t.path("in/sock")).unwrap().file_type().is_socket());
+    }
+}
+
+as_both_users! {
     /// Deleting inside the writable dir works (unlink and rmdir).
     fn delete_inside_allowed(user: User) {
         let t = check(user, write_in, |t| argv!["unlink", t.p("in/file")], "ok");
