@@ -263,6 +263,29 @@ fn every_write_intent_call_is_performed_beside_protected_paths() {
     });
 }
 
+/// The second layer on its own: the supervisor performs no call of the
+/// 32-bit entry, so there Landlock alone stands in front of the protected
+/// tree, which it keeps read-only: a new file and a hook are both refused
+/// (EACCES), where bare both are made.
+#[test]
+fn landlock_alone_keeps_a_protected_tree_read_only() {
+    as_both_users(|user| {
+        let calls: [&[&str]; 2] = [
+            &["i386-call", "5", "s:new-i386", "0x41", "0644"], // open(O_WRONLY | O_CREAT)
+            &["i386-call", "8", "s:.git/hooks/pre-commit", "0755"], // creat
+        ];
+        let control = Repo::new(user);
+        for args in calls {
+            control.bare_probe(args).success().stdout_is("ok");
+        }
+        let repo = Repo::new(user);
+        for args in calls {
+            repo.probe(&[], args).success().stdout_is("EACCES");
+        }
+        assert!(!repo.path("new-i386").exists() && !repo.path(".git/hooks/pre-commit").exists());
+    });
+}
+
 #[test]
 fn a_new_directory_on_the_way_is_made_and_what_is_protected_in_it_is_not() {
     as_both_users(|user| {
