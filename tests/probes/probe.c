@@ -57,6 +57,7 @@ static const char *errname(int e) {
     case ENOSYS: return "ENOSYS";
     case EEXIST: return "EEXIST";
     case EINVAL: return "EINVAL";
+    case ENOPROTOOPT: return "ENOPROTOOPT";
     case EAFNOSUPPORT: return "EAFNOSUPPORT";
     case ECONNREFUSED: return "ECONNREFUSED";
     case ESRCH: return "ESRCH";
@@ -944,6 +945,29 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "setaffinity")) {      /* sched_setaffinity(PID, the CPUs it has now) */
         NEED(1); cpu_set_t set; if (sched_getaffinity(atoi(a), sizeof set, &set) < 0) return report(-1);
         return report(sched_setaffinity(atoi(a), sizeof set, &set));
+    }
+    if (!strcmp(op, "setparam")) {         /* sched_setparam(PID, priority 0: what SCHED_OTHER has) */
+        NEED(1); struct sched_param sp = { 0 }; return report(sched_setparam(atoi(a), &sp));
+    }
+    if (!strcmp(op, "setattr")) {          /* sched_setattr(PID, the policy and nice value it has now) */
+        NEED(1);
+        struct { uint32_t size, policy; uint64_t flags; int32_t nice; uint32_t prio; uint64_t runtime, deadline, period; } at;
+        memset(&at, 0, sizeof at); at.size = sizeof at;
+        errno = 0; int policy = sched_getscheduler(atoi(a)), nice = getpriority(PRIO_PROCESS, atoi(a));
+        if (policy < 0 || errno) return report(-1);
+        at.policy = policy; at.nice = nice;
+        return report(syscall(SYS_sched_setattr, atoi(a), &at, 0));
+    }
+    if (!strcmp(op, "udp-cmsg")) {         /* udp-cmsg ADDR PORT LEVEL TYPE: sendmsg with a zeroed 8-byte LEVEL/TYPE message */
+        NEED(4); struct sockaddr_storage ss; socklen_t len = inaddr(a, b, &ss);
+        int fd = socket(ss.ss_family, SOCK_DGRAM, 0); if (fd < 0) return report(-1);
+        union { char buf[CMSG_SPACE(8)]; struct cmsghdr align; } u; memset(&u, 0, sizeof u);
+        struct iovec iov = {"x", 1}; struct msghdr m; memset(&m, 0, sizeof m);
+        m.msg_name = &ss; m.msg_namelen = len; m.msg_iov = &iov; m.msg_iovlen = 1;
+        m.msg_control = u.buf; m.msg_controllen = sizeof u.buf;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&m); c->cmsg_level = atoi(argv[4]); c->cmsg_type = atoi(argv[5]);
+        c->cmsg_len = CMSG_LEN(8);
+        return report(sendmsg(fd, &m, 0));
     }
     if (!strcmp(op, "setscheduler")) {     /* sched_setscheduler(PID, SCHED_BATCH) */
         NEED(1); struct sched_param sp = { 0 }; return report(sched_setscheduler(atoi(a), SCHED_BATCH, &sp));

@@ -76,23 +76,31 @@ fn source_routing_options_are_refused_under_allow_net() {
     // past the checked destination: refused as options and as control
     // messages. Each is accepted bare (the kernel's own answer where a NULL
     // option is malformed: it got that far).
-    let allow = "--allow-net=127.0.0.1:9";
+    let allow = ["--allow-net=127.0.0.1:9", "--allow-net=[::1]:9"];
     let cases: &[(&[&str], &str)] = &[
         (&["ip-options"], "ok"),
         (&["ipv6-rthdr", "57"], "ok"),              // IPV6_RTHDR
         (&["ipv6-rthdr", "5"], "EINVAL"),           // IPV6_2292RTHDR
         (&["ipv6-rthdr", "6"], "ok"),               // IPV6_2292PKTOPTIONS
+        (&["ipv6-rthdr", "9"], "ENOPROTOOPT"),      // IPV6_NEXTHOP (Linux knows it as a message only)
         (&["udp-retopts", "127.0.0.1", "9"], "ok"), // an IP_RETOPTS control message
+        // The other control messages, each zeroed (malformed: the kernel's
+        // own EINVAL, it got that far): IP_OPTIONS, IPV6_RTHDR,
+        // IPV6_2292RTHDR, IPV6_NEXTHOP.
+        (&["udp-cmsg", "127.0.0.1", "9", "0", "4"], "EINVAL"),
+        (&["udp-cmsg", "::1", "9", "41", "57"], "EINVAL"),
+        (&["udp-cmsg", "::1", "9", "41", "5"], "EINVAL"),
+        (&["udp-cmsg", "::1", "9", "41", "9"], "EINVAL"),
     ];
     for &(args, bare_result) in cases {
         for nobody in util::users() {
             as_user(bare(probe()).args(args), nobody).run().success().stdout_is(bare_result);
-            as_user(sbx([allow, "--"]).arg(probe()).args(args), nobody).run().success().stdout_is("EPERM");
+            as_user(sbx(allow).arg("--").arg(probe()).args(args), nobody).run().success().stdout_is("EPERM");
         }
     }
     // Choosing the source address stays possible: an IP_PKTINFO send works.
     bare(probe()).args(["udp-pktinfo", "127.0.0.1", "9"]).run().success().stdout_is("ok");
-    sbx([allow, "--"]).arg(probe()).args(["udp-pktinfo", "127.0.0.1", "9"]).run().success().stdout_is("ok");
+    sbx(allow).arg("--").arg(probe()).args(["udp-pktinfo", "127.0.0.1", "9"]).run().success().stdout_is("ok");
 }
 
 // ------------------------------------------------------------ 3. the nameserver

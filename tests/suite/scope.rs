@@ -232,6 +232,8 @@ fn priority_limits_and_scheduling_of_processes_outside_cannot_be_changed() {
             vec!["prlimit-cpu", &pid, "100000"],
             vec!["setaffinity", &pid],
             vec!["setscheduler", &pid],
+            vec!["setparam", &pid],
+            vec!["setattr", &pid],
             vec!["ioprio", &pid],
             vec!["i386-setpriority", &pid, "5"],
         ];
