@@ -890,6 +890,35 @@ int main(int argc, char **argv) {
     if (!strcmp(op, "tgkill")) {           /* tgkill(TGID, TID, SIG) */
         NEED(3); return report(syscall(SYS_tgkill, atoi(a), atoi(b), atoi(argv[4])));
     }
+    if (!strcmp(op, "tgsigqueue")) {       /* tgsigqueue TGID TID SIG: rt_tgsigqueueinfo with SI_QUEUE */
+        NEED(3); siginfo_t si; memset(&si, 0, sizeof si);
+        si.si_signo = atoi(argv[4]); si.si_code = SI_QUEUE; si.si_pid = getpid(); si.si_uid = getuid();
+        return report(syscall(SYS_rt_tgsigqueueinfo, atoi(a), atoi(b), atoi(argv[4]), &si));
+    }
+    /* Memory and state of another process PID, the ptrace-like calls, each harmless:
+       reads and writes at address 0 (EFAULT once allowed), no pages moved. */
+    if (!strcmp(op, "vmread") || !strcmp(op, "vmwrite")) {
+        NEED(1); char buf[1] = {0}; struct iovec local = {buf, 1}, remote = {NULL, 1};
+        long r = !strcmp(op, "vmread") ? syscall(SYS_process_vm_readv, atoi(a), &local, 1, &remote, 1, 0)
+                                       : syscall(SYS_process_vm_writev, atoi(a), &local, 1, &remote, 1, 0);
+        return report(r);
+    }
+    if (!strcmp(op, "move-pages")) { NEED(1); return report(syscall(SYS_move_pages, atoi(a), 0, NULL, NULL, NULL, 0)); }
+    if (!strcmp(op, "migrate-pages")) {    /* to the nodes it may use already: nothing moves */
+        NEED(1); unsigned long nodes = 1; return report(syscall(SYS_migrate_pages, atoi(a), 64, &nodes, &nodes));
+    }
+    if (!strcmp(op, "robust-list")) {
+        NEED(1); void *head; size_t len; return report(syscall(SYS_get_robust_list, atoi(a), &head, &len));
+    }
+    if (!strcmp(op, "kcmp")) { NEED(1); return report(syscall(SYS_kcmp, getpid(), atoi(a), 1 /* KCMP_VM */, 0, 0)); }
+    if (!strcmp(op, "pidfd-getfd")) {      /* pidfd-getfd PID: take its fd 0 */
+        NEED(1); int pfd = syscall(SYS_pidfd_open, atoi(a), 0); if (pfd < 0) return report(-1);
+        return report(syscall(SYS_pidfd_getfd, pfd, 0, 0));
+    }
+    if (!strcmp(op, "process-madvise")) {  /* MADV_COLD on one page at address 0 of PID */
+        NEED(1); int pfd = syscall(SYS_pidfd_open, atoi(a), 0); if (pfd < 0) return report(-1);
+        struct iovec v = {NULL, 4096}; return report(syscall(SYS_process_madvise, pfd, &v, 1, 20 /* MADV_COLD */, 0));
+    }
     if (!strcmp(op, "i386-kill")) {        /* kill(PID, SIG) through int 0x80 (i386 __NR_kill 37) */
         NEED(2); return report(int80(37, atoi(a), atoi(b), 0));
     }

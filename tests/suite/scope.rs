@@ -72,6 +72,7 @@ fn signals_reach_no_process_outside_by_any_call() {
             vec!["sigqueue", &pid, "9"],
             vec!["tgkill", &pid, &pid, "9"],
             vec!["tkill", &pid, "9"],
+            vec!["tgsigqueue", &pid, &pid, "9"],
             // The 32-bit entry (int 0x80 from this 64-bit probe).
             vec!["i386-kill", &pid, "9"],
         ];
@@ -85,6 +86,36 @@ fn signals_reach_no_process_outside_by_any_call() {
             }
         }
         // The drop asserts the outsider survived until the test killed it.
+        drop(outsider);
+    }
+}
+
+/// The ptrace-like calls on a process outside, as its own user: Landlock's
+/// domain refuses them (the command is not an ancestor of the outsider's
+/// domain), and without Landlock (simulated ABI none) sbx's filter and
+/// supervisor do. As uid 65534 the kernel itself would allow each (same
+/// user, no capabilities): the control. As root the command's capabilities
+/// are fewer than the outsider's and the kernel refuses too.
+#[test]
+fn ptrace_like_calls_reach_no_process_outside() {
+    for nobody in util::users() {
+        let outsider = Outsider::start(nobody);
+        let pid = outsider.pid();
+        let ops: [(&str, &str); 7] = [
+            ("vmread", "EFAULT"),
+            ("vmwrite", "EFAULT"),
+            ("move-pages", "ok"),
+            ("migrate-pages", "ok"),
+            ("robust-list", "ok"),
+            ("kcmp", "ok"),
+            ("pidfd-getfd", "ok"),
+        ];
+        for (op, bare_result) in ops {
+            as_user(bare(probe()).args([op, &pid]), nobody).run().success().stdout_is(bare_result);
+            for flags in policies() {
+                as_user(sbx(flags).arg("--").arg(probe()).args([op, &pid]), nobody).run().success().stdout_is("EPERM");
+            }
+        }
         drop(outsider);
     }
 }
