@@ -561,7 +561,7 @@ fn a_writer_of_a_fifo_waits_for_its_reader_as_without_sbx() {
         // The reader opens the fifo only after the writer has begun to wait
         // for one (the delay is the case under test, not synchronisation):
         // sbx opens it for the writer and must wait too, not fail (ENXIO).
-        let out = repo.sh(&[], "mkfifo p; (sleep 0.3; cat p) & echo through > p; wait");
+        let out = repo.sh(&[], "mkfifo p; (sleep 0.3; timeout 10 cat p) & echo through > p; wait");
         out.success().stdout_is("through").stderr_lacks("No such device");
     });
 }
