@@ -226,7 +226,13 @@ fn every_write_intent_call_is_performed_beside_protected_paths() {
             .map(|(_, nr, args)| format!("{} call {nr} {}\n", probe().display(), args.join(" ")))
             .chain([format!("{} openat2-trunc t2\n", probe().display())])
             .collect();
-        let want = vec!["ok"; write_intent_calls().len() + 1].join("\n");
+        // Below Landlock ABI 3 sbx refuses openat2 with O_TRUNC (README: it
+        // cannot check it), the control still truncates.
+        let openat2 = if landlock_abi() >= 3 { "ok" } else { "ENOSYS" };
+        let mut want = vec!["ok"; write_intent_calls().len()];
+        let control_want = [&want[..], &["ok"]].concat().join("\n");
+        want.push(openat2);
+        let want = want.join("\n");
         let prepare = |repo: &Repo| {
             bare("sh")
                 .args(["-c", "for f in victim1 victim2 r1 r2 r3 l1 l2 t1 t2; do echo x > $f; done; mkdir empty"])
@@ -239,7 +245,7 @@ fn every_write_intent_call_is_performed_beside_protected_paths() {
         let control = Repo::new(user);
         prepare(&control);
         let cmd = user.apply(bare("sh").args(["-c", &script]).cwd(&control.dir));
-        cmd.run().success().stdout_is(&want);
+        cmd.run().success().stdout_is(&control_want);
 
         let repo = Repo::new(user);
         prepare(&repo);
@@ -252,7 +258,8 @@ fn every_write_intent_call_is_performed_beside_protected_paths() {
         for rel in ["victim1", "victim2", "empty", "r1", "r2", "r3"] {
             assert!(repo.path(rel).symlink_metadata().is_err(), "{rel} is still there{}", out.report());
         }
-        for rel in ["t1", "t2"] {
+        let truncated: &[&str] = if openat2 == "ok" { &["t1", "t2"] } else { &["t1"] };
+        for rel in truncated {
             assert_eq!(fs::metadata(repo.path(rel)).unwrap().len(), 0, "{rel} not truncated{}", out.report());
         }
         // The project is protected: the same calls at .git/config are not made.
