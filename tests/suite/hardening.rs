@@ -332,65 +332,53 @@ fn readme_baseline_names() -> Vec<String> {
 }
 
 /// The probe runs (arguments, what the filter answers) that make the call
-/// the README names on the native entry.
-fn native_probes(name: &str) -> Vec<(Vec<String>, &'static str)> {
+/// the README names, on the native entry and on the i386 entry where it has
+/// a number there below 452. Panics for a name no probe makes.
+fn probes(name: &str) -> Vec<(Vec<String>, &'static str)> {
     let v = |args: &[&str]| args.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    if let Some(request) = name.strip_prefix("ioctl(").and_then(|r| r.strip_suffix(')')) {
-        let &(_, number) = TERMINAL_REQUESTS.iter().find(|(n, _)| *n == request).expect("a known request");
-        return vec![(v(&["call", &libc::SYS_ioctl.to_string(), "-1", &number.to_string(), "0"]), "EPERM")];
-    }
-    if let Some(&(_, ns, _)) = NAMESPACE_FLAGS.iter().find(|(flag, _, _)| name.trim_start_matches("CLONE_") == *flag) {
-        let mut runs = vec![(v(&["unshare", ns]), "EPERM")];
-        match ns {
-            "user" => runs.push((v(&["clone-newuser"]), "EPERM")),
-            "time" => {} // no clone flag
-            _ => runs.push((v(&["clone-ns", ns]), "EPERM")),
-        }
-        return runs;
-    }
-    match name {
-        // Each flag is its own name in the table; these two are the calls.
-        "unshare" | "clone" => return Vec::new(),
-        "clone3" => return vec![(v(&["clone3"]), "ENOSYS")],
-        "fanotify_init" => return vec![(v(&["fanotify"]), "EPERM")],
-        _ => {}
-    }
-    let known = REFUSED.iter().map(|(args, _)| args[0]).chain(KERNEL_CODE.iter().copied()).chain(["vhangup"]);
-    let named: Vec<_> = known.filter(|op| *op == name || *op == format!("i386-{name}")).collect();
-    named.into_iter().map(|op| (v(&[op]), "EPERM")).collect()
-}
-
-/// The probe runs (arguments, what the filter answers) that make the call
-/// the README names on the i386 entry.
-fn i386_probes(name: &str) -> Vec<(Vec<String>, &'static str)> {
-    let number = |call: &str| {
+    let i386_number = |call: &str| {
         libseccomp::ScmpSyscall::from_name_by_arch(call, libseccomp::ScmpArch::X86)
             .ok()
-            .map(|n| n.as_raw_syscall())
-            .filter(|&n| (0..452).contains(&n))
+            .map(|n| n.as_raw_syscall().to_string())
+            .filter(|n| n.parse::<i32>().is_ok_and(|n| (0..452).contains(&n)))
     };
+    let refused = if name == "clone3" { "ENOSYS" } else { "EPERM" };
+    let mut runs = Vec::new();
     if let Some(request) = name.strip_prefix("ioctl(").and_then(|r| r.strip_suffix(')')) {
-        let &(_, req) = TERMINAL_REQUESTS.iter().find(|(n, _)| *n == request).expect("a known request");
-        return vec![(vec!["i386-call".into(), "54".into(), "-1".into(), req.to_string(), "0".into()], "EPERM")];
-    }
-    if let Some(&(_, ns, flag)) = NAMESPACE_FLAGS.iter().find(|(f, _, _)| name.trim_start_matches("CLONE_") == *f) {
-        let mut runs =
-            vec![(vec!["i386-call".into(), number("unshare").unwrap().to_string(), flag.to_string()], "EPERM")];
-        if ns != "time" {
-            runs.push((vec!["i386-clone".into(), flag.to_string()], "EPERM"));
+        let &(_, number) = TERMINAL_REQUESTS.iter().find(|(n, _)| *n == request).expect("a known request");
+        let number = number.to_string();
+        runs.push(v(&["call", &libc::SYS_ioctl.to_string(), "-1", &number, "0"]));
+        runs.push(v(&["i386-call", "54", "-1", &number, "0"]));
+    } else if let Some(&(_, ns, flag)) =
+        NAMESPACE_FLAGS.iter().find(|(f, _, _)| name.trim_start_matches("CLONE_") == *f)
+    {
+        let flag = flag.to_string();
+        runs.push(v(&["unshare", ns]));
+        runs.push(v(&["i386-call", &i386_number("unshare").unwrap(), &flag]));
+        match ns {
+            "time" => {} // no clone flag
+            "user" => runs.extend([v(&["clone-newuser"]), v(&["i386-clone", &flag])]),
+            _ => runs.extend([v(&["clone-ns", ns]), v(&["i386-clone", &flag])]),
         }
-        return runs;
+    } else if ["unshare", "clone"].contains(&name) {
+        return Vec::new(); // made with each flag, which the table names apart
+    } else {
+        let native_op = match name {
+            "fanotify_init" => "fanotify",
+            other => other,
+        };
+        let known =
+            REFUSED.iter().map(|(args, _)| args[0]).chain(KERNEL_CODE.iter().copied()).chain(["vhangup", "clone3"]);
+        runs.extend(known.filter(|op| *op == native_op || *op == format!("i386-{name}")).map(|op| v(&[op])));
+        if let Some(nr) = i386_number(name) {
+            let (_, args) = I386.iter().find(|(call, _)| *call == name).unwrap_or_else(|| {
+                panic!("the README's baseline table names `{name}`, which has a 32-bit number but no row in I386")
+            });
+            runs.push([v(&["i386-call", &nr]), v(args)].concat());
+        }
     }
-    if ["unshare", "clone"].contains(&name) {
-        return Vec::new(); // with each flag above
-    }
-    let Some(nr) = number(name) else { return Vec::new() };
-    let (_, args) = I386.iter().find(|(call, _)| *call == name).unwrap_or_else(|| {
-        panic!("the README's baseline table names `{name}`, which has a 32-bit number but no row in I386")
-    });
-    let mut run = vec!["i386-call".to_string(), nr.to_string()];
-    run.extend(args.iter().map(|s| s.to_string()));
-    vec![(run, if name == "clone3" { "ENOSYS" } else { "EPERM" })]
+    assert!(!runs.is_empty(), "no probe makes `{name}` (README's baseline table)");
+    runs.into_iter().map(|run| (run, refused)).collect()
 }
 
 /// Runs the probe with `args` in a session of its own (`vhangup` has no
@@ -439,13 +427,7 @@ fn the_baseline_filter_alone_refuses_every_call_the_readme_names() {
     let program = std::sync::Arc::new(sbx::linux::seccomp::compile(&rules).unwrap().expect("a baseline filter"));
     let mut runs = 0;
     for name in readme_baseline_names() {
-        let native = native_probes(&name);
-        let i386 = i386_probes(&name);
-        if !["unshare", "clone"].contains(&name.as_str()) {
-            assert!(!native.is_empty() || !i386.is_empty(), "no probe makes `{name}` (README's baseline table)");
-        }
-        let all = native.into_iter().chain(i386);
-        for (args, refused) in all {
+        for (args, refused) in probes(&name) {
             let out = in_own_session(None, &args);
             out.success();
             assert_ne!(out.stdout.trim(), "EPERM", "bare, the kernel refuses it already: no control{}", out.report());
