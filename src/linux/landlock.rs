@@ -481,7 +481,7 @@ pub fn confine_supervisor() -> Result<()> {
 /// Human names of a set of rights, for `-v`.
 pub fn describe(rights: BitFlags<AccessFs>) -> String {
     let reads = rights.intersects(AccessFs::ReadFile | AccessFs::ReadDir);
-    let writes = rights.intersects(write_rights());
+    let writes = rights.intersects(write_rights() | device_rights());
     let mut out = match (reads, writes) {
         (true, true) => "read+write".to_string(),
         (true, false) => "read".to_string(),
